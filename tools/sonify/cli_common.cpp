@@ -1,0 +1,37 @@
+#include "cli_common.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+namespace sonify::cli {
+
+int report(const Error& error) {
+  std::string line = error.message;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "sonify: error: %s\n", line.c_str());
+  return 1;
+}
+
+std::string data_dir() {
+  if (const char* env = std::getenv("SONIFY_DATA_DIR"); env != nullptr && *env != '\0') return env;
+  return std::string(SONIFY_SOURCE_DIR) + "/data";
+}
+
+Result<std::string> model_path_or_default(const std::string& given) {
+  if (!given.empty()) return given;
+  const std::string bundled = data_dir() + "/models/sonify-tiny";
+  std::error_code ec;
+  if (std::filesystem::is_directory(bundled, ec)) return bundled;
+  return fail("no --model given and the bundled default model is not at ", bundled,
+              ": pass --model DIR (a Hugging Face model directory or a .safetensors file)");
+}
+
+void add_model_option(CLI::App* app, std::string* model) {
+  app->add_option("-m,--model", *model,
+                  "Model directory (config.json + *.safetensors) or .safetensors file; "
+                  "default: the bundled sonify-tiny model");
+}
+
+}  // namespace sonify::cli

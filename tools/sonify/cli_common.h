@@ -1,0 +1,31 @@
+// Helpers every subcommand shares: error reporting and the default model.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sonify/result.h"
+
+namespace sonify::cli {
+
+// Prints "sonify: error: MESSAGE" on one line of stderr and returns exit code 1.
+int report(const Error& error);
+
+// Where bundled data lives: $SONIFY_DATA_DIR, else the source tree's data/.
+std::string data_dir();
+
+// `given` if non-empty; otherwise the bundled default model, or an error saying how to
+// pass one.
+Result<std::string> model_path_or_default(const std::string& given);
+
+// Adds the --model option every model command takes.
+void add_model_option(CLI::App* app, std::string* model);
+
+// Subcommand registration; each returns nothing and sets its own callback, which stores
+// the exit code in *exit_code.
+void register_doctor(CLI::App& app, int* exit_code);
+void register_inspect(CLI::App& app, int* exit_code);
+void register_synth_checkpoint(CLI::App& app, int* exit_code);
+
+}  // namespace sonify::cli

@@ -1,0 +1,35 @@
+// `sonify synth-checkpoint` (hidden): a seeded random-weight checkpoint in Hugging Face
+// layout from an architecture config, so tests and benchmarks can exercise full-size
+// shapes without downloads.
+#include <cstdio>
+
+#include "cli_common.h"
+#include "sonify/checkpoint_write.h"
+
+namespace sonify::cli {
+
+void register_synth_checkpoint(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string arch;
+    std::string out;
+    std::string dtype = "F32";
+    std::uint64_t seed = 0;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("synth-checkpoint",
+                                     "Write a seeded random-weight checkpoint from an architecture config");
+  cmd->group("");  // hidden: a tool for tests and benchmarks
+  cmd->add_option("--arch", opts->arch, "Architecture config.json (see configs/architectures/)")->required();
+  cmd->add_option("-o,--out", opts->out, "Output model directory")->required();
+  cmd->add_option("--dtype", opts->dtype, "F32, BF16 or F16")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Random seed")->capture_default_str();
+  cmd->callback([opts, exit_code] {
+    auto dtype = dtype_from_name(opts->dtype);
+    if (!dtype) return void(*exit_code = report(fail("--dtype: unknown dtype '", opts->dtype, "'")));
+    Status status = synthetic_checkpoint_write(opts->arch, opts->out, *dtype, opts->seed);
+    if (!status.ok()) return void(*exit_code = report(status.error()));
+    std::printf("%s\n", opts->out.c_str());
+  });
+}
+
+}  // namespace sonify::cli

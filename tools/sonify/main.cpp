@@ -1,0 +1,34 @@
+// sonify: hear transformer language models. Each subcommand lives in its own cmd_*.cpp.
+#include <cstdio>
+#include <exception>
+
+#include "cli_common.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sonify: turn transformer language models into music", "sonify"};
+  app.set_version_flag("--version", std::string("sonify ") + SONIFY_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  sonify::cli::register_doctor(app, &exit_code);
+  sonify::cli::register_inspect(app, &exit_code);
+  sonify::cli::register_synth_checkpoint(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sonify: error: %s (see sonify --help)\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "sonify: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sonify: error: %s\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}
