@@ -7,9 +7,7 @@
 #include "cli_common.h"
 #include "sonify/soundfont.h"
 #include "sonify/system_probe.h"
-#ifdef SONIFY_WITH_TORCH
 #include "sonify/torch_info.h"
-#endif
 
 namespace sonify::cli {
 
@@ -29,13 +27,15 @@ void register_doctor(CLI::App& app, int* exit_code) {
       warnings.push_back("no libblas.so.3 found: install libopenblas0-pthread");
     else if (blas.is_reference())
       warnings.push_back("the reference BLAS is active (10-30x slower): apt-get install libopenblas0-pthread");
-#ifdef SONIFY_WITH_TORCH
-    const TorchInfo torch = torch_info();
-    j["torch"] = {{"version", torch.version}, {"threads", torch.intra_op_threads}, {"mkldnn", torch.mkldnn}};
-#else
-    j["torch"] = nullptr;
-    warnings.push_back("built without libtorch (SONIFY_WITH_TORCH=OFF): no forward passes or training");
-#endif
+    auto plugin = torch_plugin_open();
+    TorchInfo torch;
+    if (plugin.ok()) {
+      torch = plugin->info();
+      j["torch"] = {{"version", torch.version}, {"threads", torch.intra_op_threads}, {"mkldnn", torch.mkldnn}};
+    } else {
+      j["torch"] = nullptr;
+      warnings.push_back(plugin.error().message);
+    }
     auto soundfont = soundfont_find("");
     j["soundfont"] = soundfont.ok() ? soundfont.value() : std::string();
     if (!soundfont.ok()) warnings.push_back(soundfont.error().message);
@@ -53,12 +53,11 @@ void register_doctor(CLI::App& app, int* exit_code) {
       } else {
         std::printf("blas        none found\n");
       }
-#ifdef SONIFY_WITH_TORCH
-      std::printf("libtorch    %s, %d threads, oneDNN %s\n", torch.version.c_str(), torch.intra_op_threads,
-                  torch.mkldnn ? "yes" : "no");
-#else
-      std::printf("libtorch    not built in\n");
-#endif
+      if (plugin.ok())
+        std::printf("libtorch    %s, %d threads, oneDNN %s\n", torch.version.c_str(), torch.intra_op_threads,
+                    torch.mkldnn ? "yes" : "no");
+      else
+        std::printf("libtorch    not available\n");
       std::printf("fluidsynth  %s\n", fluidsynth_version().c_str());
       std::printf("soundfont   %s\n", soundfont.ok() ? soundfont.value().c_str() : "none");
       for (const auto& w : warnings) std::fprintf(stderr, "sonify: warning: %s\n", w.c_str());
