@@ -83,6 +83,27 @@ TEST_CASE("bad model inputs end in one clear error line", "[cli]") {
   };
   const std::string header = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
   const std::string good = le64(header.size()) + header + std::string(16, '\0');
+  // Everything a 1-layer GPT-2 needs but h.0.ln_1.weight.
+  std::string gpt2_without_ln1;
+  {
+    nlohmann::json h;
+    std::uint64_t off = 0;
+    auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
+      std::uint64_t n = 4;
+      for (auto d : shape) n *= d;
+      h[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {off, off + n}}};
+      off += n;
+    };
+    add("wte.weight", {4, 8});
+    add("wpe.weight", {4, 8});
+    add("ln_f.weight", {8});
+    add("ln_f.bias", {8});
+    add("h.0.ln_1.bias", {8});
+    add("h.0.attn.c_attn.weight", {8, 24});
+    add("h.0.attn.c_attn.bias", {24});
+    const std::string text = h.dump();
+    gpt2_without_ln1 = le64(text.size()) + text + std::string(off, '\0');
+  }
   struct Row {
     const char* what;
     std::string path;
@@ -95,9 +116,10 @@ TEST_CASE("bad model inputs end in one clear error line", "[cli]") {
       {"config missing a field", model_dir("nofield", R"({"model_type":"gpt2","n_layer":1})", good), "missing required field 'n_embd'"},
       {"config not JSON", model_dir("badcfg", "{nope", good), "invalid JSON"},
       {"empty safetensors", model_dir("empty", cfg, "\x01"), "too short for a header"},
-      {"truncated safetensors", model_dir("trunc", cfg, good.substr(0, good.size() - 5)), "cover only"},
+      {"truncated safetensors", model_dir("trunc", cfg, good.substr(0, good.size() - 5)), "run past the data section"},
       {"huge header length", model_dir("huge", cfg, le64(1ull << 50) + "{}"), "exceeds the 100 MB limit"},
-      {"valid file, wrong tensors for the config", model_dir("wrong", cfg, good), "checkpoint has no"},
+      {"valid file, wrong tensors for the config", model_dir("wrong", cfg, good), "no token embedding"},
+      {"missing layer tensor", model_dir("nolayer", cfg, gpt2_without_ln1), "no attn_norm weight for layer 0"},
       {"no safetensors at all", model_dir("noweights", cfg, ""), "no model.safetensors"},
   };
   for (const auto& row : rows) {

@@ -12,6 +12,18 @@ int main(int argc, char** argv) {
   sonify::cli::register_doctor(app, &exit_code);
   sonify::cli::register_inspect(app, &exit_code);
   sonify::cli::register_synth_checkpoint(app, &exit_code);
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string commands;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      if (!sub->get_group().empty()) commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "sonify: error: unknown command '%s' (commands: %s)\n", argv[1], commands.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
