@@ -118,6 +118,19 @@ TEST_CASE("bad model inputs end in one clear error line", "[cli]") {
       {"empty safetensors", model_dir("empty", cfg, "\x01"), "too short for a header"},
       {"truncated safetensors", model_dir("trunc", cfg, good.substr(0, good.size() - 5)), "run past the data section"},
       {"huge header length", model_dir("huge", cfg, le64(1ull << 50) + "{}"), "exceeds the 100 MB limit"},
+      {"bad JSON header", model_dir("badjson", cfg, le64(5) + "{\"a\":"), "invalid JSON"},
+      {"offset out of range", model_dir("range", cfg, [&] {
+         const std::string h = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,999]}})";
+         return le64(h.size()) + h + std::string(16, '\0');
+       }()), "run past the data section"},
+      {"overlapping tensors", model_dir("overlap", cfg, [&] {
+         const std::string h = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})";
+         return le64(h.size()) + h + std::string(24, '\0');
+       }()), "overlaps the previous tensor"},
+      {"shape and bytes disagree", model_dir("mismatch", cfg, [&] {
+         const std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})";
+         return le64(h.size()) + h + std::string(16, '\0');
+       }()), "need 12 bytes but data_offsets span 16"},
       {"valid file, wrong tensors for the config", model_dir("wrong", cfg, good), "no token embedding"},
       {"missing layer tensor", model_dir("nolayer", cfg, gpt2_without_ln1), "no attn_norm weight for layer 0"},
       {"no safetensors at all", model_dir("noweights", cfg, ""), "no model.safetensors"},

@@ -6,6 +6,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+#include <filesystem>
+
+#include "sonify/checkpoint_write.h"
 #include "sonify/model.h"
 #include "test_support.h"
 
@@ -92,6 +96,36 @@ TEST_CASE("tiny-gpt2-random: Conv1D weights split and transposed", "[fixtures]")
   CHECK(k->slice_begin == 64);
   CHECK(k->slice_end == 128);
   check_against_oracle(*model, oracle({model->path()}));
+}
+
+TEST_CASE("GPT-2 without the transformer. prefix and with attn.bias buffers", "[fixtures]") {
+  // Hub GPT-2 checkpoints name tensors "h.0.attn.c_attn.weight" and carry causal-mask
+  // buffers; rewrite the fixture that way and expect identical roles.
+  auto original = Model::open(sonify::test::fixtures_dir() + "/models/tiny-gpt2-random");
+  REQUIRE(original.ok());
+  const Checkpoint& src = original->checkpoint();
+  std::vector<TensorDecl> decls;
+  for (const auto& t : src.tensors()) decls.push_back({t.name.substr(std::string("transformer.").size()), t.dtype, t.shape});
+  for (int layer = 0; layer < 3; ++layer)
+    decls.push_back({"h." + std::to_string(layer) + ".attn.bias", DType::F32, {1, 1, 64, 64}});
+  sonify::test::TempDir dir;
+  std::filesystem::copy_file(original->path() + "/config.json", dir.file("config.json"));
+  auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
+    if (i < src.tensors().size()) std::memcpy(dst, src.bytes(src.tensors()[i]).data, n);
+  };
+  REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
+  auto renamed = Model::open(dir.path());
+  REQUIRE(renamed.ok());
+  CHECK(renamed->ignored_tensors() == std::vector<std::string>{"h.0.attn.bias", "h.1.attn.bias", "h.2.attn.bias"});
+  REQUIRE(renamed->tensors().size() == original->tensors().size());
+  CHECK(renamed->parameter_count() == original->parameter_count());
+  for (std::size_t i = 0; i < renamed->tensors().size(); ++i) {
+    const RoleTensor& a = original->tensors()[i];
+    const RoleTensor& b = renamed->tensors()[i];
+    CHECK(a.layer == b.layer);
+    CHECK(a.role == b.role);
+    CHECK(*original->load_f32(a) == *renamed->load_f32(b));
+  }
 }
 
 TEST_CASE("tiny-gemma3-random: four norms, q/k norms, effective 1 + w gains", "[fixtures]") {
