@@ -9,15 +9,10 @@
 #include "test_support.h"
 
 using namespace sonify;
+using sonify::test::le64;
 using sonify::test::TempDir;
 
 namespace {
-
-std::string le64(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-  return s;
-}
 
 // A safetensors file from a header text and a data section.
 std::string st(const std::string& header, const std::string& data) {

@@ -8,15 +8,10 @@
 #include "test_support.h"
 
 using sonify::test::run_sonify;
+using sonify::test::le64;
 using sonify::test::TempDir;
 
 namespace {
-
-std::string le64(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-  return s;
-}
 
 // Exactly one line on stderr, "sonify: error: ...", exit code 1 (2 for usage), no signal.
 void check_clean_error(const sonify::test::RunResult& r, const std::string& needle, int code = 1) {

@@ -1,6 +1,7 @@
 // Shared test helpers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ RunResult run_sonify(const std::vector<std::string>& args);
 
 // Runs any program with arguments, capturing output.
 RunResult run_program(const std::vector<std::string>& argv);
+
+// The 8 little-endian bytes of `v`, as a safetensors header length.
+std::string le64(std::uint64_t v);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& contents);
