@@ -30,7 +30,7 @@ ensure_packages() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq || return 1
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+  "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null || return 1
 }
 
 # Configures and builds a CMake preset ("release" or "asan").
