@@ -181,5 +181,6 @@ TEST_CASE("synth-checkpoint leaves no partial output when it cannot write", "[cl
                     "no such file");
   check_clean_error(run_sonify({"synth-checkpoint", "--arch", arch, "-o", dir.file("m"), "--dtype", "Q4"}),
                     "unknown dtype 'Q4'");
+  check_clean_error(run_sonify({"synth-checkpoint", "--arch", arch, "-o", dir.file("m"), "--seed", "-1"}), "--seed", 2);
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"blocker"});
 }

@@ -22,7 +22,12 @@ void register_synth_checkpoint(CLI::App& app, int* exit_code) {
   cmd->add_option("--arch", opts->arch, "Architecture config.json (see configs/architectures/)")->required();
   cmd->add_option("-o,--out", opts->out, "Output model directory")->required();
   cmd->add_option("--dtype", opts->dtype, "F32, BF16 or F16")->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Random seed (0 to 2^64-1)")
+      ->check([](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : std::string("must be a non-negative integer");
+      })->capture_default_str();
   cmd->callback([opts, exit_code] {
     auto dtype = dtype_from_name(opts->dtype);
     if (!dtype) return void(*exit_code = report(fail("--dtype: unknown dtype '", opts->dtype, "'")));
