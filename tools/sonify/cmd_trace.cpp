@@ -2,6 +2,7 @@
 // probabilities, MLP activations and logits into a safetensors file named with
 // TransformerLens hook names (plus a JSON sidecar with the Hugging Face module paths).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -70,7 +71,12 @@ nlohmann::ordered_json top_predictions(const Trace& trace, int top_k) {
   return out;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 int run_trace(const TraceOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
   SONIFY_ASSIGN_OR_REPORT(request, capture_request(o));
   if (o.top_k > 0 && request.logits == LogitPositions::None)
     return report(fail("--top-k needs logits; drop --logits none"));
@@ -88,12 +94,19 @@ int run_trace(const TraceOptions& o) {
   RuntimeOptions options;
   options.threads = o.threads;
   SONIFY_ASSIGN_OR_REPORT(runtime, runtime_open(model, options));
+  const double load_s = seconds_since(start);
+  const auto forward_start = std::chrono::steady_clock::now();
   SONIFY_ASSIGN_OR_REPORT(trace, runtime->forward(ids, request));
+  const double forward_s = seconds_since(forward_start);
+  const auto write_start = std::chrono::steady_clock::now();
   if (Status written = trace_write(trace, model, o.out); !written.ok()) return report(written.error());
+  const double write_s = seconds_since(write_start);
   nlohmann::ordered_json j;
   j["output"] = o.out;
   j["sidecar"] = trace_sidecar_path(o.out);
   j["tokens"] = ids.size();
+  j["threads"] = runtime->threads();
+  j["seconds"] = {{"load", load_s}, {"forward", forward_s}, {"write", write_s}};
   if (o.top_k > 0) j["top_k"] = top_predictions(trace, o.top_k);
   if (o.json) {
     std::printf("%s\n", j.dump(1).c_str());
