@@ -93,3 +93,8 @@ TEST_CASE("a sonify without its libtorch plugin says so in one line and writes n
   }
   CHECK(list_dir(dir.path()) == std::vector<std::string>{"no-plugin"});
 }
+
+TEST_CASE("generate refuses a negative seed as a usage error") {
+  auto r = run_sonify({"generate", "--model", gpt2(), "--ids", "1", "--temperature", "1", "--seed", "-1"});
+  CHECK(r.exit_code == 2);
+}

@@ -75,7 +75,13 @@ void register_generate(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 100.0))->capture_default_str();
   cmd->add_option("--top-k", o->gen.top_k, "Sample only among the K most likely tokens (0: all)")
       ->check(CLI::Range(0, 1 << 24))->capture_default_str();
-  cmd->add_option("--seed", o->gen.seed, "Sampling seed (recorded in --json output)")->capture_default_str();
+  cmd->add_option("--seed", o->gen.seed, "Sampling seed, 0 to 2^64-1 (recorded in --json output)")
+      ->check([](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : std::string("must be a non-negative integer");
+      })
+      ->capture_default_str();
   cmd->add_flag("--no-stop", o->no_stop, "Do not stop at the end-of-sequence token");
   cmd->add_option("--threads", o->threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
   cmd->add_flag("--truncate", o->truncate, "Keep the last context-length ids of a longer prompt instead of refusing");
