@@ -106,14 +106,11 @@ Status trace_write(const Trace& trace, const Model& model, const std::string& pa
   for (const Entry& e : list) by_name[e.name] = &e;
   const std::string sidecar_path = trace_sidecar_path(path);
   SONIFY_TRY(write_file_atomic(sidecar_path, sidecar.dump(1) + "\n"));
-  Status status = safetensors_write(
-      path, decls, {{"format", "sonify-trace"}}, [&](std::size_t i, unsigned char* dst, std::size_t nbytes) {
-        const Entry& e = *by_name.at(decls[i].name);
-        if (e.activation == nullptr)
-          std::memcpy(dst, trace.token_ids.data(), nbytes);
-        else
-          std::memcpy(dst, e.activation->values.data(), nbytes);
-      });
+  Status status = safetensors_write_from(path, decls, {{"format", "sonify-trace"}}, [&](std::size_t i) {
+    const Entry& e = *by_name.at(decls[i].name);
+    return e.activation == nullptr ? static_cast<const void*>(trace.token_ids.data())
+                                   : static_cast<const void*>(e.activation->values.data());
+  });
   if (!status.ok()) std::remove(sidecar_path.c_str());
   return status;
 }
