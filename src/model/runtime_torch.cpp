@@ -33,7 +33,8 @@ const at::TensorOptions kF32 = at::TensorOptions().dtype(at::kFloat);
 // A matrix in logical [out, in] layout: a view of the mapped bytes in the stored dtype.
 struct Linear {
   at::Tensor weight;
-  at::Tensor bias;  // f32 or undefined
+  at::Tensor bias;       // f32 or undefined
+  at::Tensor converted;  // f32 copy kept for decoding when weight is not f32; else undefined
 };
 
 struct Norm {
@@ -58,7 +59,7 @@ at::Tensor to_f32(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? 
 // Through BLAS (OpenBLAS when installed). at::mkldnn_linear measured no faster here on
 // these shapes and 2x slower on the vocabulary projection.
 at::Tensor apply(const Linear& l, const at::Tensor& x) {
-  const at::Tensor w = to_f32(l.weight);
+  const at::Tensor w = l.converted.defined() ? l.converted : to_f32(l.weight);
   return l.bias.defined() ? at::linear(x, w, l.bias) : at::linear(x, w);
 }
 
@@ -138,6 +139,7 @@ class TorchRuntime final : public Runtime {
 
   Result<std::vector<float>> extend(const std::vector<std::int64_t>& ids) override {
     SONIFY_TRY(runtime_check_ids(spec_, ids));
+    keep_converted_weights();
     if (cache_.length + static_cast<std::int64_t>(ids.size()) > spec_.context_length)
       return fail("the sequence would grow to ", cache_.length + static_cast<std::int64_t>(ids.size()),
                   " tokens but the model's context holds ", spec_.context_length);
@@ -151,6 +153,25 @@ class TorchRuntime final : public Runtime {
 
  private:
   enum class Act { GeluTanh, GeluErf, Silu, Relu };
+
+  // Largest f32 copy of the layers' non-f32 matrices kept for decoding. Decoding runs
+  // every weight once per token, so converting on use would dominate its time; a
+  // single forward pass (trace) converts on use and keeps nothing.
+  static constexpr std::int64_t kConvertedBudgetBytes = std::int64_t{1} << 30;
+
+  void keep_converted_weights() {
+    if (converted_checked_) return;
+    converted_checked_ = true;
+    std::int64_t bytes = 0;
+    for (Layer& layer : layers_)
+      for (Linear* l : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down})
+        if (l->weight.defined() && l->weight.scalar_type() != at::kFloat) bytes += l->weight.numel() * 4;
+    if (bytes == 0 || bytes > kConvertedBudgetBytes) return;
+    for (Layer& layer : layers_)
+      for (Linear* l : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down})
+        if (l->weight.defined() && l->weight.scalar_type() != at::kFloat)
+          l->converted = l->weight.to(at::kFloat).contiguous();
+  }
 
   static Result<Act> activation_kind(const std::string& name) {
     if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Act::GeluTanh;
@@ -307,7 +328,8 @@ class TorchRuntime final : public Runtime {
     if (head_.scalar_type() == at::kFloat) {
       at::mm_out(result, x, head_.t());
     } else {
-      const std::int64_t block = std::min<std::int64_t>(16384, v);
+      // A few rows (decoding) are memory-bound: keep the converted block in cache.
+      const std::int64_t block = std::min<std::int64_t>(rows <= 8 ? 2048 : 16384, v);
       at::Tensor weights = at::empty({block, head_.size(1)}, kF32);
       at::Tensor partial = at::empty({rows, block}, kF32);
       for (std::int64_t r = 0; r < v; r += block) {
@@ -376,6 +398,7 @@ class TorchRuntime final : public Runtime {
   Norm final_norm_;
   std::vector<Layer> layers_;
   KvCache cache_;
+  bool converted_checked_ = false;
 };
 
 }  // namespace
