@@ -2,7 +2,6 @@
 // non-zero exit and no output file. None of these needs libtorch, so they also run in
 // the sanitizer build (which has no plugin).
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 
 #include "test_support.h"
@@ -43,11 +42,15 @@ TEST_CASE("trace and generate refuse bad prompts and outputs before running anyt
     std::string needle;
   };
   const std::vector<Row> rows = {
-      {"id out of range", {"--ids", "1,512,3"}, "token id 512 at position 1 is outside the vocabulary [0, 512)"},
+      {"id out of range",
+       {"--ids", "1,512,3"},
+       "token id 512 at position 1 is outside the vocabulary [0, 512)"},
       {"negative id", {"--ids", "1,-2"}, "'-2' at position 1 is not a token id"},
       {"not a number", {"--ids", "1,x"}, "'x' at position 1 is not a token id"},
       {"empty item", {"--ids", "1,,2"}, "'' at position 1 is not a token id"},
-      {"more ids than the context", {"--ids", count_ids(65)}, "the prompt has 65 tokens but the model's context holds 64"},
+      {"more ids than the context",
+       {"--ids", count_ids(65)},
+       "the prompt has 65 tokens but the model's context holds 64"},
   };
   for (const std::string command : {"trace", "generate"})
     for (const Row& row : rows) {
@@ -86,8 +89,10 @@ TEST_CASE("a sonify without its libtorch plugin says so in one line and writes n
   TempDir dir;
   std::filesystem::create_directory(dir.file("no-plugin"));
   for (const std::string command : {"trace", "generate"}) {
-    std::vector<std::string> argv = {"/usr/bin/env", "SONIFY_PLUGIN_DIR=" + dir.file("no-plugin"), SONIFY_BIN,
-                                     command, "--model", gpt2(), "--ids", "1,2"};
+    std::vector<std::string> argv = {"/usr/bin/env", "SONIFY_PLUGIN_DIR=" + dir.file("no-plugin"),
+                                     SONIFY_BIN,     command,
+                                     "--model",      gpt2(),
+                                     "--ids",        "1,2"};
     if (command == "trace") argv.insert(argv.end(), {"-o", dir.file("t.safetensors")});
     check_one_line_error(run_program(argv), "was sonify built with SONIFY_WITH_TORCH=ON?");
   }

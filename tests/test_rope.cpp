@@ -1,7 +1,6 @@
 // RoPE frequency tables against an independent numpy transcription of transformers'
 // rope initialisation (default, linear, llama3) and Gemma 3's local/global bases.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "sonify/runtime.h"
@@ -32,7 +31,8 @@ elif t == "llama3":
     inv = np.where(medium, smoothed, out)
 print(json.dumps(inv.tolist()))
 )";
-  auto r = sonify::test::run_program({"/usr/bin/python3", "-c", code, std::to_string(dim), std::to_string(base), scaling});
+  auto r = sonify::test::run_program(
+      {"/usr/bin/python3", "-c", code, std::to_string(dim), std::to_string(base), scaling});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out).get<std::vector<double>>();
@@ -74,7 +74,8 @@ TEST_CASE("rope_table: default, linear and llama3 scaling match transformers' fo
     check_close(table->inv_freq, numpy_inv_freq(64, 500000.0, scaling));
   }
   // Something the runtime does not implement is refused, not silently ignored.
-  auto yarn = rope_table(spec_from(llama_with(R"(, "rope_scaling": {"rope_type": "yarn", "factor": 4.0})")), false);
+  auto yarn =
+      rope_table(spec_from(llama_with(R"(, "rope_scaling": {"rope_type": "yarn", "factor": 4.0})")), false);
   REQUIRE(!yarn.ok());
   CHECK(yarn.error().message.find("'yarn' is not implemented") != std::string::npos);
 }

@@ -3,7 +3,6 @@
 // float64 numpy forward (tests/oracles/forward_llama.py) for a Phi-3 checkpoint with
 // fused projections. Built only with SONIFY_WITH_TORCH.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -28,7 +27,9 @@ struct PluginDir {
   PluginDir() { setenv("SONIFY_PLUGIN_DIR", SONIFY_PLUGIN_DIR, 1); }
 } plugin_dir;
 
-json reference(const std::string& name) { return json::parse(read_file(fixtures_dir() + "/reference/" + name)); }
+json reference(const std::string& name) {
+  return json::parse(read_file(fixtures_dir() + "/reference/" + name));
+}
 
 std::string model_dir(const std::string& name) { return fixtures_dir() + "/models/" + name; }
 
@@ -79,7 +80,8 @@ TEST_CASE("llama2.c: TinyStories-656K logits at every position and the 40-token 
     INFO(c["name"].get<std::string>());
     auto trace = (*runtime)->forward(ids_of(c), request);
     REQUIRE(trace.ok());
-    CHECK(trace->logits.shape == std::vector<std::int64_t>{static_cast<std::int64_t>(c["token_ids"].size()), 2048});
+    CHECK(trace->logits.shape ==
+          std::vector<std::int64_t>{static_cast<std::int64_t>(c["token_ids"].size()), 2048});
     CHECK(max_abs_diff(trace->logits.values, c["logits"]) <= 1e-4);
     GenerateOptions greedy;
     greedy.max_tokens = 40;
@@ -97,8 +99,8 @@ TEST_CASE("nanoGPT: tiny GPT-2 hidden states, attention probabilities and logits
     INFO(c["name"].get<std::string>());
     TempDir dir;
     const std::string out = dir.file("trace.safetensors");
-    auto r = run_sonify({"trace", "--model", model_dir("tiny-gpt2-random"), "--ids", join(ids_of(c)), "--logits",
-                         "all", "-o", out});
+    auto r = run_sonify({"trace", "--model", model_dir("tiny-gpt2-random"), "--ids", join(ids_of(c)),
+                         "--logits", "all", "-o", out});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto file = Checkpoint::open_file(out);
@@ -152,8 +154,10 @@ TEST_CASE("gemma_pytorch: tiny Gemma 3 hidden states and logits, sliding and glo
     const std::int64_t t = p.shape[1];
     for (std::int64_t k = 0; k < t; ++k) {
       const float v = p.values[static_cast<std::size_t>((t - 1) * t + k)];
-      if (k <= t - 1 - 4) CHECK(v == 0.0f);
-      else CHECK(v > 0.0f);
+      if (k <= t - 1 - 4)
+        CHECK(v == 0.0f);
+      else
+        CHECK(v > 0.0f);
     }
   }
 }
@@ -176,9 +180,11 @@ TEST_CASE("KV-cache decoding equals a full forward, across Gemma 3's sliding win
     CHECK(rt.cached_tokens() == static_cast<std::int64_t>(i + 1));
     if (i + 1 == ids.size()) stepwise = *next;
   }
-  std::vector<float> last_row(ref["cases"][1]["logits"].back().begin(), ref["cases"][1]["logits"].back().end());
+  std::vector<float> last_row(ref["cases"][1]["logits"].back().begin(),
+                              ref["cases"][1]["logits"].back().end());
   double worst = 0;
-  for (std::size_t v = 0; v < last_row.size(); ++v) worst = std::max(worst, double(std::abs(stepwise[v] - last_row[v])));
+  for (std::size_t v = 0; v < last_row.size(); ++v)
+    worst = std::max(worst, double(std::abs(stepwise[v] - last_row[v])));
   CHECK(worst <= 1e-4);
   // forward() neither uses nor disturbs the cache.
   auto trace = rt.forward(ids, CaptureRequest{});
@@ -193,7 +199,9 @@ TEST_CASE("KV-cache decoding equals a full forward, across Gemma 3's sliding win
 TEST_CASE("Phi-3 with fused qkv and gate_up matches a float64 numpy forward past its sliding window") {
   TempDir dir;
   const std::string oracles = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/";
-  REQUIRE(run_program({"/usr/bin/python3", oracles + "role_tensors.py", "--make-phi3", dir.path()}).exit_code == 0);
+  REQUIRE(
+      run_program({"/usr/bin/python3", oracles + "role_tensors.py", "--make-phi3", dir.path()}).exit_code ==
+      0);
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 80; ++i) ids.push_back((i * 37 + 5) % 100);  // 80 > sliding_window 64
   auto oracle = run_program({"/usr/bin/python3", oracles + "forward_llama.py", dir.path(), join(ids)});
@@ -235,8 +243,9 @@ TEST_CASE("sampling is reproducible from its seed and recorded by generate --jso
   REQUIRE((a.ok() && b.ok() && c.ok()));
   CHECK(a->ids == b->ids);
   CHECK(a->ids != c->ids);
-  auto r = run_sonify({"generate", "--model", model_dir("TinyStories-656K"), "--ids", "1,403,1261", "--max-tokens",
-                       "20", "--temperature", "1", "--top-k", "50", "--seed", "7", "--no-stop", "--json"});
+  auto r =
+      run_sonify({"generate", "--model", model_dir("TinyStories-656K"), "--ids", "1,403,1261", "--max-tokens",
+                  "20", "--temperature", "1", "--top-k", "50", "--seed", "7", "--no-stop", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json j = json::parse(r.out);
@@ -249,8 +258,8 @@ TEST_CASE("generate stops at EOS unless told otherwise") {
   // reference says so; either way the stop reason must agree with the ids.
   const json ref = reference("tinystories-656k.json");
   const auto greedy = ref["cases"][0]["greedy_continuation_ids"].get<std::vector<std::int64_t>>();
-  auto r = run_sonify({"generate", "--model", model_dir("TinyStories-656K"), "--ids", join(ids_of(ref["cases"][0])),
-                       "--max-tokens", "40", "--json"});
+  auto r = run_sonify({"generate", "--model", model_dir("TinyStories-656K"), "--ids",
+                       join(ids_of(ref["cases"][0])), "--max-tokens", "40", "--json"});
   REQUIRE(r.exit_code == 0);
   const json j = json::parse(r.out);
   const auto ids = j["ids"].get<std::vector<std::int64_t>>();
@@ -267,8 +276,8 @@ TEST_CASE("generate stops at EOS unless told otherwise") {
 TEST_CASE("trace --top-k prints the last position's most likely ids, and --truncate keeps the last ids") {
   TempDir dir;
   std::vector<std::int64_t> long_prompt(70, 9);
-  auto r = run_sonify({"trace", "--model", model_dir("tiny-gpt2-random"), "--ids", join(long_prompt), "--truncate",
-                       "--top-k", "3", "--json", "-o", dir.file("t.safetensors")});
+  auto r = run_sonify({"trace", "--model", model_dir("tiny-gpt2-random"), "--ids", join(long_prompt),
+                       "--truncate", "--top-k", "3", "--json", "-o", dir.file("t.safetensors")});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json j = json::parse(r.out);

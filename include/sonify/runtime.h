@@ -41,12 +41,12 @@ struct CaptureRequest {
 // The activations of one forward pass over one prompt. Per-layer vectors have one
 // entry per layer when captured and are empty otherwise.
 struct Trace {
-  std::vector<std::int64_t> token_ids;    // [T]
-  Activation embed;                       // [T, D]
-  std::vector<Activation> resid_post;     // [T, D] each
-  std::vector<Activation> attn_pattern;   // [H, T, T] each; masked entries are exactly 0
-  std::vector<Activation> mlp_post;       // [T, I] each
-  Activation logits;                      // [T, V] (All) or [1, V] (Last)
+  std::vector<std::int64_t> token_ids;   // [T]
+  Activation embed;                      // [T, D]
+  std::vector<Activation> resid_post;    // [T, D] each
+  std::vector<Activation> attn_pattern;  // [H, T, T] each; masked entries are exactly 0
+  std::vector<Activation> mlp_post;      // [T, I] each
+  Activation logits;                     // [T, V] (All) or [1, V] (Last)
   LogitPositions logit_positions = LogitPositions::Last;
 };
 

@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
-
-#include <nlohmann/json.hpp>
 
 #include "sonify/torch_info.h"
 
@@ -31,11 +30,11 @@ Status runtime_check_ids(const ModelSpec& spec, const std::vector<std::int64_t>&
   if (ids.empty()) return fail("the prompt has no token ids");
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= spec.vocab_size)
-      return fail("token id ", ids[i], " at position ", i, " is outside the vocabulary [0, ",
-                  spec.vocab_size, ")");
+      return fail("token id ", ids[i], " at position ", i, " is outside the vocabulary [0, ", spec.vocab_size,
+                  ")");
   if (ids.size() > static_cast<std::size_t>(spec.context_length))
-    return fail("the prompt has ", ids.size(), " tokens but the model's context holds ",
-                spec.context_length, " (pass --truncate to keep the last ", spec.context_length, ")");
+    return fail("the prompt has ", ids.size(), " tokens but the model's context holds ", spec.context_length,
+                " (pass --truncate to keep the last ", spec.context_length, ")");
   return Status::Ok();
 }
 
@@ -46,11 +45,13 @@ std::int64_t sample_next(const std::vector<float>& logits, const GenerateOptions
   std::vector<std::int64_t> order(logits.size());
   std::iota(order.begin(), order.end(), 0);
   std::size_t keep = order.size();
-  if (options.top_k > 0 && static_cast<std::size_t>(options.top_k) < keep) keep = static_cast<std::size_t>(options.top_k);
+  if (options.top_k > 0 && static_cast<std::size_t>(options.top_k) < keep)
+    keep = static_cast<std::size_t>(options.top_k);
   // Stable order: higher logit first, lower id on ties, so the draw is reproducible.
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
                     [&](std::int64_t a, std::int64_t b) {
-                      const float la = logits[static_cast<std::size_t>(a)], lb = logits[static_cast<std::size_t>(b)];
+                      const float la = logits[static_cast<std::size_t>(a)],
+                                  lb = logits[static_cast<std::size_t>(b)];
                       return la != lb ? la > lb : a < b;
                     });
   order.resize(keep);
@@ -114,7 +115,8 @@ Status apply_llama3(const nlohmann::json& rs, int context_length, std::vector<do
   const double low = number_field(rs, "low_freq_factor", 1);
   const double high = number_field(rs, "high_freq_factor", 4);
   const double old_context = number_field(rs, "original_max_position_embeddings", context_length);
-  if (!(factor > 0) || !(high > low)) return fail("rope_scaling llama3 needs factor > 0 and high_freq_factor > low_freq_factor");
+  if (!(factor > 0) || !(high > low))
+    return fail("rope_scaling llama3 needs factor > 0 and high_freq_factor > low_freq_factor");
   const double low_wavelen = old_context / low, high_wavelen = old_context / high;
   for (double& f : *inv_freq) {
     const double wavelen = 2 * M_PI / f;

@@ -21,10 +21,14 @@ namespace {
 
 at::ScalarType scalar_type(DType dtype) {
   switch (dtype) {
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::F64: return at::kDouble;
-    default: return at::kFloat;
+    case DType::F16:
+      return at::kHalf;
+    case DType::BF16:
+      return at::kBFloat16;
+    case DType::F64:
+      return at::kDouble;
+    default:
+      return at::kFloat;
   }
 }
 
@@ -109,8 +113,12 @@ class TorchRuntime final : public Runtime {
         layer.q_norm = qn;
         layer.k_norm = kn;
       }
-      for (auto [role, slot] : {std::pair{Role::Q, &layer.q}, {Role::K, &layer.k}, {Role::V, &layer.v},
-                                {Role::O, &layer.o}, {Role::Up, &layer.up}, {Role::Down, &layer.down},
+      for (auto [role, slot] : {std::pair{Role::Q, &layer.q},
+                                {Role::K, &layer.k},
+                                {Role::V, &layer.v},
+                                {Role::O, &layer.o},
+                                {Role::Up, &layer.up},
+                                {Role::Down, &layer.down},
                                 {Role::Gate, &layer.gate}}) {
         if (role == Role::Gate && !s.gated_mlp) continue;
         SONIFY_ASSIGN_OR_RETURN(w, matrix(l, role));
@@ -178,7 +186,8 @@ class TorchRuntime final : public Runtime {
     if (name == "gelu") return Act::GeluErf;
     if (name == "silu" || name == "swish") return Act::Silu;
     if (name == "relu") return Act::Relu;
-    return fail("activation '", name, "' is not implemented by the runtime (supported: gelu_new, "
+    return fail("activation '", name,
+                "' is not implemented by the runtime (supported: gelu_new, "
                 "gelu_pytorch_tanh, gelu_fast, gelu, silu, relu)");
   }
 
@@ -237,16 +246,21 @@ class TorchRuntime final : public Runtime {
 
   at::Tensor activate(const at::Tensor& x) const {
     switch (activation_) {
-      case Act::GeluTanh: return at::gelu(x, "tanh");
-      case Act::GeluErf: return at::gelu(x);
-      case Act::Silu: return at::silu(x);
-      case Act::Relu: return at::relu(x);
+      case Act::GeluTanh:
+        return at::gelu(x, "tanh");
+      case Act::GeluErf:
+        return at::gelu(x);
+      case Act::Silu:
+        return at::silu(x);
+      case Act::Relu:
+        return at::relu(x);
     }
     return x;
   }
 
   // cos and sin [T, rotary_dim] for positions pos0 .. pos0+T-1, HF rotate_half layout.
-  static std::pair<at::Tensor, at::Tensor> rope_angles(const RopeTable& rope, std::int64_t pos0, std::int64_t t) {
+  static std::pair<at::Tensor, at::Tensor> rope_angles(const RopeTable& rope, std::int64_t pos0,
+                                                       std::int64_t t) {
     const std::int64_t half = static_cast<std::int64_t>(rope.inv_freq.size());
     at::Tensor cos = at::empty({t, 2 * half}, kF32), sin = at::empty({t, 2 * half}, kF32);
     float* c = cos.data_ptr<float>();
@@ -304,7 +318,8 @@ class TorchRuntime final : public Runtime {
     const double scale = spec_.query_pre_attn_scalar > 0 ? 1.0 / std::sqrt(spec_.query_pre_attn_scalar)
                                                          : 1.0 / std::sqrt(static_cast<double>(hd));
     // Grouped heads share their kv head: fold the group into the query rows.
-    at::Tensor scores = at::matmul((q * scale).reshape({hkv, group * t, hd}), k.transpose(1, 2)).view({h, t, s});
+    at::Tensor scores =
+        at::matmul((q * scale).reshape({hkv, group * t, hd}), k.transpose(1, 2)).view({h, t, s});
     if (spec_.attn_logit_softcapping > 0)
       scores = at::tanh(scores / spec_.attn_logit_softcapping) * spec_.attn_logit_softcapping;
     const at::Tensor query_pos = at::arange(pos0, pos0 + t, at::kLong).unsqueeze(1);
@@ -337,8 +352,10 @@ class TorchRuntime final : public Runtime {
         at::Tensor w = weights.narrow(0, 0, n);
         w.copy_(head_.narrow(0, r, n));
         at::Tensor p = partial.narrow(1, 0, n);
-        if (n == block) at::mm_out(partial, x, w.t());
-        else p.copy_(at::mm(x, w.t()));
+        if (n == block)
+          at::mm_out(partial, x, w.t());
+        else
+          p.copy_(at::mm(x, w.t()));
         result.narrow(1, r, n).copy_(p);
       }
     }

@@ -2,9 +2,8 @@
 // Hugging Face module each tensor comes from.
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <filesystem>
-
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -35,8 +34,7 @@ HfNames hf_names(Family family) {
                                    : "model.embed_tokens (output)",
           "model.layers.{l} (output)",
           "model.layers.{l}.self_attn (attention weights, output_attentions=True)",
-          "model.layers.{l}.mlp.down_proj (input: act(gate) * up)",
-          "lm_head (output)"};
+          "model.layers.{l}.mlp.down_proj (input: act(gate) * up)", "lm_head (output)"};
 }
 
 std::string at_layer(std::string pattern, std::size_t layer) {

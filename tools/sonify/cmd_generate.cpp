@@ -1,7 +1,6 @@
 // `sonify generate`: continue a prompt, greedily or by seeded sampling, with a KV cache
 // (the prompt is prefilled once, then one position per step).
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
@@ -65,16 +64,20 @@ int run_generate(GenerateCliOptions o) {
 
 void register_generate(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<GenerateCliOptions>();
-  CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt with a model (greedy or seeded sampling)");
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Continue a prompt with a model (greedy or seeded sampling)");
   cmd->group("Models");
   add_model_option(cmd, &o->model);
   cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
   cmd->add_option("-n,--max-tokens", o->gen.max_tokens, "Most tokens to generate")
-      ->check(CLI::Range(0, 1 << 20))->capture_default_str();
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--temperature", o->gen.temperature, "0: greedy; above 0: sample from softmax(logits / T)")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   cmd->add_option("--top-k", o->gen.top_k, "Sample only among the K most likely tokens (0: all)")
-      ->check(CLI::Range(0, 1 << 24))->capture_default_str();
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
   cmd->add_option("--seed", o->gen.seed, "Sampling seed, 0 to 2^64-1 (recorded in --json output)")
       ->check([](const std::string& s) {
         return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
@@ -84,7 +87,8 @@ void register_generate(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-stop", o->no_stop, "Do not stop at the end-of-sequence token");
   cmd->add_option("--threads", o->threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
-  cmd->add_flag("--truncate", o->truncate, "Keep the last context-length ids of a longer prompt instead of refusing");
+  cmd->add_flag("--truncate", o->truncate,
+                "Keep the last context-length ids of a longer prompt instead of refusing");
   cmd->add_flag("--json", o->json, "Print ids, stop reason and decoding settings as JSON");
   cmd->callback([o, exit_code] { *exit_code = run_generate(*o); });
 }

@@ -5,9 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "cli_common.h"
 #include "core/atomic_file.h"
@@ -38,17 +37,25 @@ Result<CaptureRequest> capture_request(const TraceOptions& o) {
   std::string list = o.capture + ",";
   for (std::size_t i = 0, comma; (comma = list.find(',', i)) != std::string::npos; i = comma + 1) {
     const std::string item = list.substr(i, comma - i);
-    if (item == "embed") r.embed = true;
-    else if (item == "resid") r.resid_post = true;
-    else if (item == "attn") r.attn_pattern = true;
-    else if (item == "mlp") r.mlp_post = true;
+    if (item == "embed")
+      r.embed = true;
+    else if (item == "resid")
+      r.resid_post = true;
+    else if (item == "attn")
+      r.attn_pattern = true;
+    else if (item == "mlp")
+      r.mlp_post = true;
     else if (!item.empty() && item != "none")
       return fail("--capture: unknown item '", item, "' (use embed, resid, attn, mlp or none)");
   }
-  if (o.logits == "all") r.logits = LogitPositions::All;
-  else if (o.logits == "last") r.logits = LogitPositions::Last;
-  else if (o.logits == "none") r.logits = LogitPositions::None;
-  else return fail("--logits: expected all, last or none, not '", o.logits, "'");
+  if (o.logits == "all")
+    r.logits = LogitPositions::All;
+  else if (o.logits == "last")
+    r.logits = LogitPositions::Last;
+  else if (o.logits == "none")
+    r.logits = LogitPositions::None;
+  else
+    return fail("--logits: expected all, last or none, not '", o.logits, "'");
   return r;
 }
 
@@ -59,14 +66,16 @@ nlohmann::ordered_json top_predictions(const Trace& trace, int top_k) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(v));
   std::iota(order.begin(), order.end(), 0);
   const auto k = std::min<std::size_t>(static_cast<std::size_t>(top_k), order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                    [&](std::int64_t a, std::int64_t b) { return row[a] != row[b] ? row[a] > row[b] : a < b; });
+  std::partial_sort(
+      order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+      [&](std::int64_t a, std::int64_t b) { return row[a] != row[b] ? row[a] > row[b] : a < b; });
   const float top = row[order[0]];
   double total = 0;
   for (std::int64_t i = 0; i < v; ++i) total += std::exp(static_cast<double>(row[i]) - top);
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < k; ++r)
-    out.push_back({{"id", order[r]}, {"logit", row[order[r]]},
+    out.push_back({{"id", order[r]},
+                   {"logit", row[order[r]]},
                    {"prob", std::exp(static_cast<double>(row[order[r]]) - top) / total}});
   return out;
 }
@@ -126,18 +135,22 @@ int run_trace(const TraceOptions& o) {
 
 void register_trace(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<TraceOptions>();
-  CLI::App* cmd = app.add_subcommand("trace", "Run a prompt through a model and save its activations (safetensors)");
+  CLI::App* cmd =
+      app.add_subcommand("trace", "Run a prompt through a model and save its activations (safetensors)");
   cmd->group("Models");
   add_model_option(cmd, &o->model);
   cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
-  cmd->add_option("-o,--out", o->out, "Output .safetensors (a .json sidecar is written beside it)")->required();
+  cmd->add_option("-o,--out", o->out, "Output .safetensors (a .json sidecar is written beside it)")
+      ->required();
   cmd->add_option("--capture", o->capture, "What to keep: embed, resid, attn, mlp (comma-separated) or none")
       ->capture_default_str();
-  cmd->add_option("--logits", o->logits, "Logits at: last (position), all (positions) or none")->capture_default_str();
+  cmd->add_option("--logits", o->logits, "Logits at: last (position), all (positions) or none")
+      ->capture_default_str();
   cmd->add_option("--top-k", o->top_k, "Print the N most likely next tokens at the last position")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--threads", o->threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
-  cmd->add_flag("--truncate", o->truncate, "Keep the last context-length ids of a longer prompt instead of refusing");
+  cmd->add_flag("--truncate", o->truncate,
+                "Keep the last context-length ids of a longer prompt instead of refusing");
   cmd->add_flag("--json", o->json, "Print a JSON summary");
   cmd->callback([o, exit_code] { *exit_code = run_trace(*o); });
 }

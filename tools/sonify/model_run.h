@@ -25,7 +25,7 @@ Status prompt_fit(const ModelSpec& spec, bool truncate, std::vector<std::int64_t
 
 // In a command's run function returning an exit code: declares `var` from a Result, or
 // reports its error (one line) and returns 1.
-#define SONIFY_ASSIGN_OR_REPORT(var, expr)                                        \
-  auto var##_result_ = (expr);                                                    \
-  if (!var##_result_.ok()) return ::sonify::cli::report(var##_result_.error());  \
+#define SONIFY_ASSIGN_OR_REPORT(var, expr)                                      \
+  auto var##_result_ = (expr);                                                  \
+  if (!var##_result_.ok()) return ::sonify::cli::report(var##_result_.error()); \
   auto var = std::move(var##_result_).value()
