@@ -52,7 +52,9 @@ struct Trace {
 
 // Knobs of the runtime; defaults suit the CLI.
 struct RuntimeOptions {
-  int threads = 0;  // intra-op threads; 0: every hardware thread
+  // Threads for the matrix products (OpenBLAS's pool; ATen's own OpenMP threads stay
+  // at 1, see runtime_torch.cpp); 0: every hardware thread.
+  int threads = 0;
 };
 
 // A model ready to run. Not thread-safe: one caller at a time. The Model it was opened
@@ -70,7 +72,9 @@ class Runtime {
   virtual Result<Trace> forward(const std::vector<std::int64_t>& ids, const CaptureRequest& request) = 0;
 
   // Appends `ids` to the cached sequence (a KV cache per layer) and returns the logits
-  // of the last new position [V]. Fails when the sequence would exceed the context.
+  // of the last new position [V]. Fails when the sequence would exceed the context; a
+  // failure empties the cache. Keeps f32 copies of BF16/F16 layer matrices (up to 1 GiB)
+  // from the first call on, since decoding reads every weight once per token.
   virtual Result<std::vector<float>> extend(const std::vector<std::int64_t>& ids) = 0;
 
   // Empties the KV cache.
@@ -79,7 +83,7 @@ class Runtime {
   // Tokens held in the KV cache.
   virtual std::int64_t cached_tokens() const = 0;
 
-  // Intra-op threads the runtime computes with.
+  // Threads the matrix products use.
   virtual int threads() const = 0;
 };
 

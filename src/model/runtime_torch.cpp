@@ -5,13 +5,16 @@
 //
 // Weights are zero-copy views of the checkpoint's memory map (at::from_blob); a weight
 // stored in bf16/f16 is converted to f32 just before its matmul and dropped after, so
-// memory stays near one layer's weights plus the activations asked for. Computation is
-// in f32.
+// memory stays near one layer's weights plus the activations asked for (decoding, which
+// runs every weight once per token, keeps f32 copies of the layer matrices within a
+// budget instead). Computation is in f32.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "sonify/runtime.h"
@@ -151,12 +154,14 @@ class TorchRuntime final : public Runtime {
     if (cache_.length + static_cast<std::int64_t>(ids.size()) > spec_.context_length)
       return fail("the sequence would grow to ", cache_.length + static_cast<std::int64_t>(ids.size()),
                   " tokens but the model's context holds ", spec_.context_length);
-    return guarded([&]() -> Result<std::vector<float>> {
+    Result<std::vector<float>> logits = guarded([&]() -> Result<std::vector<float>> {
       CaptureRequest request;
       request.logits = LogitPositions::Last;
       SONIFY_ASSIGN_OR_RETURN(trace, run(ids, request, &cache_));
       return std::move(trace.logits.values);
     });
+    if (!logits.ok()) reset();  // some layers may hold the new positions already
+    return logits;
   }
 
  private:
