@@ -66,7 +66,6 @@ void register_generate(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<GenerateCliOptions>();
   CLI::App* cmd =
       app.add_subcommand("generate", "Continue a prompt with a model (greedy or seeded sampling)");
-  cmd->group("Models");
   add_model_option(cmd, &o->model);
   cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
   cmd->add_option("-n,--max-tokens", o->gen.max_tokens, "Most tokens to generate")

@@ -137,7 +137,6 @@ void register_trace(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<TraceOptions>();
   CLI::App* cmd =
       app.add_subcommand("trace", "Run a prompt through a model and save its activations (safetensors)");
-  cmd->group("Models");
   add_model_option(cmd, &o->model);
   cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
   cmd->add_option("-o,--out", o->out, "Output .safetensors (a .json sidecar is written beside it)")
