@@ -328,3 +328,17 @@ TEST_CASE("BF16 Llama: last-position logits and a KV-cache step match the numpy 
   REQUIRE(step.ok());
   CHECK(max_abs_diff(*step, expected.back()) <= 1e-4);
 }
+
+TEST_CASE("trace files are byte-identical across runs and thread counts") {
+  TempDir dir;
+  std::vector<std::string> files;
+  for (const std::string threads : {"1", "2", "2"}) {
+    const std::string out = dir.file("t" + std::to_string(files.size()) + ".safetensors");
+    auto r = run_sonify({"trace", "--model", model_dir("tiny-gemma3-random"), "--ids", "2,5,9,200,17,3,3,8",
+                         "--logits", "all", "--threads", threads, "-o", out});
+    REQUIRE(r.exit_code == 0);
+    files.push_back(read_file(out));
+  }
+  CHECK(files[0] == files[1]);
+  CHECK(files[1] == files[2]);
+}
