@@ -27,5 +27,7 @@ void add_model_option(CLI::App* app, std::string* model);
 void register_doctor(CLI::App& app, int* exit_code);
 void register_inspect(CLI::App& app, int* exit_code);
 void register_synth_checkpoint(CLI::App& app, int* exit_code);
+void register_trace(CLI::App& app, int* exit_code);
+void register_generate(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
