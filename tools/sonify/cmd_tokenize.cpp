@@ -88,7 +88,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
         if (!tokenizer) {
           auto t = Tokenizer::from_model_path(path);
           if (t.ok()) tokenizer.emplace(std::move(*t));
-          else if (opts->prompt.ids_option->count() == 0) return t.error();
+          else if (opts->prompt.text_option->count() > 0) return t.error();
           source = path;
         }
       }

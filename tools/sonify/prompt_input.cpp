@@ -88,10 +88,11 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
 }
 
 Result<PromptTokens> resolve_prompt(const PromptInput& input, const std::string& model_path, const ModelSpec& spec) {
-  const bool have_ids = input.ids_option != nullptr ? input.ids_option->count() > 0 : !input.ids.empty();
+  const bool have_text = input.text_option != nullptr ? input.text_option->count() > 0 : !input.text.empty();
   auto tokenizer = Tokenizer::from_model_path(model_path);
   if (!tokenizer.ok()) {
-    if (!have_ids) return tokenizer.error();
+    // Only text needs the tokenizer; without text, report the prompt problem instead.
+    if (have_text) return tokenizer.error();
     return resolve_prompt_with(input, nullptr, spec.vocab_size, spec.context_length);
   }
   return resolve_prompt_with(input, &*tokenizer, spec.vocab_size, spec.context_length);
