@@ -611,6 +611,7 @@ Result<Encoding> Tokenizer::encode(std::string_view text, const EncodeOptions& o
   if (!error.ok()) return error.error();
 
   std::vector<RawToken> raw;
+  tok::BpeCache cache;
   for (const auto& seg : m.split_added(original, false)) {
     if (seg.is_token) {
       push(seg.id, seg.range);
@@ -624,7 +625,7 @@ Result<Encoding> Tokenizer::encode(std::string_view text, const EncodeOptions& o
       }
       for (const Piece& p : m.pre_tokenize(seg2.text)) {
         raw.clear();
-        SONIFY_TRY(m.bpe.tokenize(p, m.byte_level, &raw));
+        SONIFY_TRY(m.bpe.tokenize(p, m.byte_level, &raw, &cache));
         for (const RawToken& r : raw) push(r.id, r.range);
       }
     }

@@ -20,7 +20,8 @@ struct Symbol {
   int id;
   int prev;
   int next;
-  ByteRange range;
+  std::uint32_t begin;  // bytes of the piece
+  std::uint32_t end;
   bool alive;
 };
 
@@ -57,12 +58,37 @@ void BpeModel::finish() {
     utf8_append(&ch, byte_level_chars()[b]);
     it = vocab.find(ch);
     byte_level_ids[b] = it == vocab.end() ? -1 : it->second;
+    if (b < 128) {
+      it = vocab.find(std::string(1, static_cast<char>(b)));
+      ascii_ids[b] = it == vocab.end() ? -1 : it->second;
+    }
   }
 }
 
-Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out) const {
+Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out, BpeCache* cache) const {
   const std::string& text = piece.text;
   if (text.empty()) return Status::Ok();
+  constexpr std::size_t kCachedLength = 64;
+  const std::vector<PieceToken>* tokens = nullptr;
+  std::vector<PieceToken> fresh;
+  if (cache != nullptr && text.size() <= kCachedLength) {
+    auto it = cache->find(text);
+    if (it == cache->end()) {
+      SONIFY_TRY(merge(text, byte_level, piece, &fresh));
+      it = cache->emplace(text, std::move(fresh)).first;
+    }
+    tokens = &it->second;
+  } else {
+    SONIFY_TRY(merge(text, byte_level, piece, &fresh));
+    tokens = &fresh;
+  }
+  for (const PieceToken& t : *tokens) out->push_back({t.id, piece.span(t.begin, t.end)});
+  return Status::Ok();
+}
+
+Status BpeModel::merge(const std::string& text, bool byte_level, const Piece& piece,
+                       std::vector<PieceToken>* out) const {
+  const auto n_bytes = static_cast<std::uint32_t>(text.size());
   if (ignore_merges) {
     std::string whole;
     if (byte_level) {
@@ -71,53 +97,58 @@ Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawTo
       whole = text;
     }
     if (auto it = vocab.find(whole); it != vocab.end()) {
-      out->push_back({it->second, piece.span(0, text.size())});
+      out->push_back({it->second, 0, n_bytes});
       return Status::Ok();
     }
   }
 
   std::vector<Symbol> syms;
   syms.reserve(text.size());
-  auto add = [&](int id, ByteRange r) {
+  auto add = [&](int id, std::uint32_t begin, std::uint32_t end) {
     const int n = static_cast<int>(syms.size());
-    syms.push_back({id, n - 1, -1, r, true});
+    syms.push_back({id, n - 1, -1, begin, end, true});
     if (n > 0) syms[n - 1].next = n;
   };
   bool last_was_unk = false;
   if (byte_level) {
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const int id = byte_level_ids[static_cast<unsigned char>(text[i])];
-      if (id < 0)
-        return fail("tokenizer: byte 0x", hex_cp(static_cast<unsigned char>(text[i])).substr(2),
-                    " has no byte-level token in the vocab");
-      add(id, piece.align[i]);
+    for (std::uint32_t i = 0; i < n_bytes; ++i) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      const int id = byte_level_ids[byte];
+      if (id < 0) return fail("tokenizer: byte ", hex_cp(byte).substr(2), " has no byte-level token in the vocab");
+      add(id, i, i + 1);
     }
   } else {
     std::size_t i = 0;
     while (i < text.size()) {
-      const std::size_t start = i;
-      const std::uint32_t cp = utf8_next(text, &i);
-      const ByteRange r = piece.span(start, i);
-      if (auto it = vocab.find(text.substr(start, i - start)); it != vocab.end()) {
-        add(it->second, r);
+      const auto start = static_cast<std::uint32_t>(i);
+      const auto lead = static_cast<unsigned char>(text[i]);
+      int id = -1;
+      std::uint32_t cp = lead;
+      if (lead < 0x80) {
+        id = ascii_ids[lead];
+        ++i;
+      } else {
+        cp = utf8_next(text, &i);
+        if (auto it = vocab.find(text.substr(start, i - start)); it != vocab.end()) id = it->second;
+      }
+      const auto end = static_cast<std::uint32_t>(i);
+      if (id >= 0) {
+        add(id, start, end);
         last_was_unk = false;
         continue;
       }
       bool all_bytes = byte_fallback;
-      for (std::size_t k = start; all_bytes && k < i; ++k) all_bytes = byte_ids[static_cast<unsigned char>(text[k])] >= 0;
+      for (std::uint32_t k = start; all_bytes && k < end; ++k) all_bytes = byte_ids[static_cast<unsigned char>(text[k])] >= 0;
       if (all_bytes) {
-        for (std::size_t k = start; k < i; ++k) add(byte_ids[static_cast<unsigned char>(text[k])], piece.align[k]);
+        for (std::uint32_t k = start; k < end; ++k) add(byte_ids[static_cast<unsigned char>(text[k])], k, k + 1);
         last_was_unk = false;
         continue;
       }
       if (unk_id < 0)
-        return fail("tokenizer: character ", hex_cp(cp), " at byte ", r.begin,
+        return fail("tokenizer: character ", hex_cp(cp), " at byte ", piece.span(start, end).begin,
                     " is not in the vocabulary, and the tokenizer has neither byte fallback nor an unk token");
-      if (fuse_unk && last_was_unk) {
-        syms.back().range.end = std::max(syms.back().range.end, r.end);
-      } else {
-        add(unk_id, r);
-      }
+      if (fuse_unk && last_was_unk) syms.back().end = end;
+      else add(unk_id, start, end);
       last_was_unk = true;
     }
   }
@@ -139,14 +170,15 @@ Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawTo
     auto it = merges_.find(pair_key(left.id, right.id));
     if (it == merges_.end() || it->second.rank != c.rank) continue;  // stale candidate
     left.id = it->second.new_id;
-    left.range = {std::min(left.range.begin, right.range.begin), std::max(left.range.end, right.range.end)};
+    left.end = right.end;
     right.alive = false;
     left.next = right.next;
     if (right.next >= 0) syms[right.next].prev = c.left;
     if (left.prev >= 0) consider(left.prev);
     consider(c.left);
   }
-  for (int k = 0; k >= 0 && k < static_cast<int>(syms.size()); k = syms[k].next) out->push_back({syms[k].id, syms[k].range});
+  for (int k = 0; k >= 0 && k < static_cast<int>(syms.size()); k = syms[k].next)
+    out->push_back({syms[k].id, syms[k].begin, syms[k].end});
   return Status::Ok();
 }
 

@@ -59,6 +59,16 @@ struct RawToken {
   ByteRange range;
 };
 
+// A token as bytes [begin, end) of the piece it came from.
+struct PieceToken {
+  int id;
+  std::uint32_t begin;
+  std::uint32_t end;
+};
+
+// Results of earlier pieces within one encode() call (text repeats words a lot).
+using BpeCache = std::unordered_map<std::string, std::vector<PieceToken>>;
+
 // The BPE model: vocabulary, ranked merges, unknown/byte-fallback handling.
 class BpeModel {
  public:
@@ -70,6 +80,7 @@ class BpeModel {
   bool ignore_merges = false;
   int byte_ids[256];                // <0xNN> tokens, -1 when missing (byte fallback)
   int byte_level_ids[256];          // ids of bytes_to_unicode chars, -1 when missing
+  int ascii_ids[128];               // ids of one-character ASCII tokens, -1 when missing
 
   // Adds merge (a, b) with the next rank; fails when a, b or a+b is not in the vocab.
   Status add_merge(const std::string& a, const std::string& b, const std::string& what);
@@ -79,9 +90,12 @@ class BpeModel {
   // Tokens of one pre-tokenized piece. With `byte_level`, each byte of the piece is a
   // starting symbol (through bytes_to_unicode); otherwise each character is, falling
   // back to <0xNN> tokens or unk.
-  Status tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out) const;
+  // `cache` (may be null) remembers short pieces' results.
+  Status tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out, BpeCache* cache) const;
 
  private:
+  Status merge(const std::string& text, bool byte_level, const Piece& piece, std::vector<PieceToken>* out) const;
+
   struct MergeValue {
     int rank;
     int new_id;
