@@ -322,3 +322,46 @@ TEST_CASE("unsupported tokenizer.json parts are refused when loading", "[tokeniz
   CHECK_FALSE(Tokenizer::parse("[]", "", "tok.json").ok());
   CHECK_FALSE(Tokenizer::parse(R"({"version":"1.0"})", "", "tok.json").ok());
 }
+
+TEST_CASE("Split on a string with each delimiter behavior", "[tokenizer]") {
+  // a 259, b 260, - 261, a- 262, -b 263, a-b 264, -- 265; merges would join across splits.
+  auto j = sentencepiece_style_tokenizer({"a", "b", "-", "a-", "-b", "a-b", "--"}, {"a -", "- b", "a- b", "- -"});
+  j["normalizer"] = nullptr;
+  struct Row {
+    const char* behavior;
+    const char* text;
+    std::vector<int> expected;
+  };
+  const std::vector<Row> rows = {
+      {"Isolated", "a-b", {259, 261, 260}},           {"Removed", "a-b", {259, 260}},
+      {"MergedWithPrevious", "a-b", {262, 260}},      {"MergedWithNext", "a-b", {259, 263}},
+      {"Contiguous", "a--b", {259, 265, 260}},        {"Isolated", "a--b", {259, 261, 261, 260}},
+      {"MergedWithPrevious", "a--b", {262, 261, 260}}, {"MergedWithNext", "a--b", {259, 261, 263}},
+  };
+  CHECK(ids(load(j), "a-b", false) == std::vector<int>{264});  // no pre-tokenizer: one piece
+  for (const Row& row : rows) {
+    INFO(row.behavior << " " << row.text);
+    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", row.behavior}, {"invert", false}};
+    CHECK(ids(load(j), row.text, false) == row.expected);
+  }
+}
+
+TEST_CASE("added tokens with lstrip, rstrip and single_word", "[tokenizer]") {
+  // ▁ 259, h 260, i 261, hi 262, ▁hi 263, then added <m> 264.
+  auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"}, {"h i", "\xE2\x96\x81 hi"});
+  j["model"]["vocab"]["<m>"] = 264;
+  j["added_tokens"].push_back({{"id", 264}, {"content", "<m>"}, {"single_word", false}, {"lstrip", true},
+                               {"rstrip", true}, {"normalized", false}, {"special", true}});
+  // The spaces around <m> belong to it, so neither side gets a "▁" token for them.
+  auto e = load(j).encode("hi  <m> hi", {false, false});
+  REQUIRE(e.ok());
+  CHECK(e->ids == std::vector<int>{263, 264, 263});
+  CHECK(e->offsets[1].begin == 2);
+  CHECK(e->offsets[1].end == 8);  // the stripped spaces belong to the token
+  j["added_tokens"].back()["lstrip"] = false;
+  j["added_tokens"].back()["rstrip"] = false;
+  j["added_tokens"].back()["single_word"] = true;
+  // Inside a word the token is not matched; "<", "m", ">" fall back to bytes.
+  CHECK(ids(load(j), "hi<m>", false) == std::vector<int>{263, 3 + '<', 3 + 'm', 3 + '>'});
+  CHECK(ids(load(j), "hi <m>", false) == std::vector<int>{263, 259, 264});
+}

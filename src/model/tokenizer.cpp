@@ -44,12 +44,84 @@ struct NormStep {
 };
 
 enum class PrependScheme { Always, First, Never };
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+bool split_behavior_from_name(const std::string& name, SplitBehavior* behavior) {
+  static const std::pair<const char*, SplitBehavior> names[] = {
+      {"Removed", SplitBehavior::Removed},
+      {"Isolated", SplitBehavior::Isolated},
+      {"MergedWithPrevious", SplitBehavior::MergedWithPrevious},
+      {"MergedWithNext", SplitBehavior::MergedWithNext},
+      {"Contiguous", SplitBehavior::Contiguous}};
+  for (const auto& [n, b] : names)
+    if (name == n) {
+      *behavior = b;
+      return true;
+    }
+  return false;
+}
+
+// Splits `text` on occurrences of `literal`, then arranges the pieces the way Hugging
+// Face's SplitDelimiterBehavior does (a delimiter alone, glued to a neighbour, dropped,
+// or runs of delimiters kept together).
+std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string& text, const std::string& literal,
+                                                               SplitBehavior behavior) {
+  struct Part {
+    std::size_t begin, end;
+    bool is_match;
+  };
+  std::vector<Part> parts;
+  std::size_t at = 0;
+  for (std::size_t hit = text.find(literal); hit != std::string::npos; hit = text.find(literal, hit + literal.size())) {
+    if (hit > at) parts.push_back({at, hit, false});
+    parts.push_back({hit, hit + literal.size(), true});
+    at = hit + literal.size();
+  }
+  if (at < text.size()) parts.push_back({at, text.size(), false});
+
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  bool previous_match = false;
+  switch (behavior) {
+    case SplitBehavior::Removed:
+      for (const Part& p : parts)
+        if (!p.is_match) out.emplace_back(p.begin, p.end);
+      break;
+    case SplitBehavior::Isolated:
+      for (const Part& p : parts) out.emplace_back(p.begin, p.end);
+      break;
+    case SplitBehavior::MergedWithPrevious:
+      for (const Part& p : parts) {
+        if (p.is_match && !previous_match && !out.empty()) out.back().second = p.end;
+        else out.emplace_back(p.begin, p.end);
+        previous_match = p.is_match;
+      }
+      break;
+    case SplitBehavior::MergedWithNext:
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        if (it->is_match && !previous_match && !out.empty()) out.back().first = it->begin;
+        else out.emplace_back(it->begin, it->end);
+        previous_match = it->is_match;
+      }
+      std::reverse(out.begin(), out.end());
+      break;
+    case SplitBehavior::Contiguous:
+      for (const Part& p : parts) {
+        if (p.is_match && previous_match) out.back().second = p.end;
+        else out.emplace_back(p.begin, p.end);
+        previous_match = p.is_match;
+      }
+      break;
+  }
+  return out;
+}
 enum class PreKind { ByteLevel, Metaspace, Split, Digits };
 struct PreStep {
   PreKind kind;
   bool add_prefix_space = false;                   // ByteLevel
   bool use_regex = true;                           // ByteLevel
-  tok::SplitPattern pattern = tok::SplitPattern::Gpt2;  // Split
+  tok::SplitPattern pattern = tok::SplitPattern::Gpt2;  // Split with a regex
+  std::string literal;                             // Split with a String pattern
+  SplitBehavior behavior = SplitBehavior::Isolated;  // Split with a String pattern
   std::string replacement;                         // Metaspace
   PrependScheme scheme = PrependScheme::Always;    // Metaspace
   bool split = true;                               // Metaspace
@@ -310,13 +382,23 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
   } else if (type == "Split") {
     s.kind = PreKind::Split;
     const json& pattern = p.at("pattern");
-    if (!pattern.contains("Regex") ||
-        !tok::split_pattern_from_regex(pattern["Regex"].get<std::string>(), &s.pattern))
-      return fail(what, ": Split pre-tokenizer pattern ", pattern.dump(),
-                  " is not one sonify implements (GPT-2, Llama 3 and Qwen2 patterns are)");
-    if (p.value("behavior", std::string()) != "Isolated" || p.value("invert", false))
-      return fail(what, ": Split pre-tokenizer needs behavior Isolated and invert false");
-    summary.push_back(std::string(tok::split_pattern_name(s.pattern)) + " split pattern");
+    const std::string behavior = p.value("behavior", std::string());
+    if (!split_behavior_from_name(behavior, &s.behavior))
+      return fail(what, ": Split pre-tokenizer behavior '", behavior, "' is not supported");
+    if (p.value("invert", false)) return fail(what, ": Split pre-tokenizer with invert true is not supported");
+    if (pattern.contains("String")) {
+      s.literal = pattern["String"].get<std::string>();
+      if (s.literal.empty()) return fail(what, ": Split pre-tokenizer with an empty pattern");
+      summary.push_back("split on \"" + s.literal + "\"");
+    } else {
+      if (!pattern.contains("Regex") || !tok::split_pattern_from_regex(pattern["Regex"].get<std::string>(), &s.pattern))
+        return fail(what, ": Split pre-tokenizer pattern ", pattern.dump(),
+                    " is not one sonify implements (GPT-2, Llama 3 and Qwen2 patterns are)");
+      // Our scanners return matches that tile the text; other behaviors would regroup them.
+      if (s.behavior != SplitBehavior::Isolated)
+        return fail(what, ": Split pre-tokenizer with a regex needs behavior Isolated, not '", behavior, "'");
+      summary.push_back(std::string(tok::split_pattern_name(s.pattern)) + " split pattern");
+    }
   } else if (type == "Digits") {
     s.kind = PreKind::Digits;
     s.individual_digits = p.value("individual_digits", false);
@@ -489,7 +571,7 @@ std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& 
     if (hit->rstrip)
       while (end < t.size() && unicode::is_whitespace(static_cast<unsigned char>(t[end]))) ++end;
     if (begin > text_start) out.push_back({false, 0, piece.slice(text_start, begin), {}});
-    out.push_back({true, hit->id, {}, piece.span(i, i + hit->content.size())});
+    out.push_back({true, hit->id, {}, piece.span(begin, end)});
     i = text_start = end;
   }
   if (text_start < t.size()) out.push_back({false, 0, piece.slice(text_start, t.size()), {}});
@@ -558,7 +640,8 @@ std::vector<Piece> Tokenizer::Impl::pre_tokenize(Piece piece) const {
         if (s.use_regex) split_each([](const Piece& p) { return tok::split_matches(tok::SplitPattern::Gpt2, p.text); });
         break;
       case PreKind::Split:
-        split_each([&](const Piece& p) { return tok::split_matches(s.pattern, p.text); });
+        if (!s.literal.empty()) split_each([&](const Piece& p) { return split_literal(p.text, s.literal, s.behavior); });
+        else split_each([&](const Piece& p) { return tok::split_matches(s.pattern, p.text); });
         break;
       case PreKind::Digits:
         split_each([&](const Piece& p) { return tok::split_digits(p.text, s.individual_digits); });
