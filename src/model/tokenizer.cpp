@@ -189,6 +189,13 @@ std::string lossy_utf8(const std::string& bytes) {
   return original_piece(bytes, true, &unused, &err).text;
 }
 
+// A boolean field; absent or null gives `fallback`, anything else but a bool throws a
+// json::exception that parse() reports.
+bool flag(const json& j, const char* key, bool fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  return j[key].get<bool>();
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 std::string codepoint_name(std::uint32_t cp) {
@@ -271,9 +278,9 @@ Status Tokenizer::Impl::load_model(const json& m) {
     if (!bpe.pieces[id].empty()) return fail(what, ": vocab id ", id, " is used twice");
     bpe.pieces[id] = piece;
   }
-  bpe.byte_fallback = m.value("byte_fallback", false);
-  bpe.fuse_unk = m.value("fuse_unk", false);
-  bpe.ignore_merges = m.value("ignore_merges", false);
+  bpe.byte_fallback = flag(m, "byte_fallback", false);
+  bpe.fuse_unk = flag(m, "fuse_unk", false);
+  bpe.ignore_merges = flag(m, "ignore_merges", false);
   if (m.contains("unk_token") && !m["unk_token"].is_null()) {
     auto it = bpe.vocab.find(m["unk_token"].get<std::string>());
     if (it == bpe.vocab.end()) return fail(what, ": unk_token \"", m["unk_token"].get<std::string>(), "\" is not in the vocab");
@@ -311,11 +318,11 @@ Status Tokenizer::Impl::load_added(const json& list) {
     AddedToken a;
     a.id = t.at("id").get<int>();
     a.content = t.at("content").get<std::string>();
-    a.special = t.value("special", false);
-    a.lstrip = t.value("lstrip", false);
-    a.rstrip = t.value("rstrip", false);
-    a.single_word = t.value("single_word", false);
-    a.normalized = t.value("normalized", !a.special);
+    a.special = flag(t, "special", false);
+    a.lstrip = flag(t, "lstrip", false);
+    a.rstrip = flag(t, "rstrip", false);
+    a.single_word = flag(t, "single_word", false);
+    a.normalized = flag(t, "normalized", !a.special);
     if (a.id < 0 || a.id >= (1 << 24)) return fail(what, ": added token \"", a.content, "\" has an invalid id");
     if (a.content.empty()) continue;
     added_ids[a.content] = a.id;
@@ -361,14 +368,14 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
     return Status::Ok();
   } else if (type == "ByteLevel") {
     s.kind = PreKind::ByteLevel;
-    s.add_prefix_space = p.value("add_prefix_space", true);
-    s.use_regex = p.value("use_regex", true);
+    s.add_prefix_space = flag(p, "add_prefix_space", true);
+    s.use_regex = flag(p, "use_regex", true);
     byte_level = true;
     summary.push_back(std::string("byte-level") + (s.use_regex ? " (GPT-2 split pattern)" : ""));
   } else if (type == "Metaspace") {
     s.kind = PreKind::Metaspace;
     s.replacement = p.value("replacement", std::string("\xE2\x96\x81"));
-    s.split = p.value("split", true);
+    s.split = flag(p, "split", true);
     if (p.contains("prepend_scheme") && !p["prepend_scheme"].is_null()) {
       const std::string scheme = p["prepend_scheme"].get<std::string>();
       if (scheme == "always") s.scheme = PrependScheme::Always;
@@ -376,7 +383,7 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
       else if (scheme == "never") s.scheme = PrependScheme::Never;
       else return fail(what, ": unknown Metaspace prepend_scheme '", scheme, "'");
     } else {
-      s.scheme = p.value("add_prefix_space", true) ? PrependScheme::Always : PrependScheme::Never;
+      s.scheme = flag(p, "add_prefix_space", true) ? PrependScheme::Always : PrependScheme::Never;
     }
     summary.push_back("Metaspace");
   } else if (type == "Split") {
@@ -385,7 +392,7 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
     const std::string behavior = p.value("behavior", std::string());
     if (!split_behavior_from_name(behavior, &s.behavior))
       return fail(what, ": Split pre-tokenizer behavior '", behavior, "' is not supported");
-    if (p.value("invert", false)) return fail(what, ": Split pre-tokenizer with invert true is not supported");
+    if (flag(p, "invert", false)) return fail(what, ": Split pre-tokenizer with invert true is not supported");
     if (pattern.contains("String")) {
       s.literal = pattern["String"].get<std::string>();
       if (s.literal.empty()) return fail(what, ": Split pre-tokenizer with an empty pattern");
@@ -401,7 +408,7 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
     }
   } else if (type == "Digits") {
     s.kind = PreKind::Digits;
-    s.individual_digits = p.value("individual_digits", false);
+    s.individual_digits = flag(p, "individual_digits", false);
     summary.push_back(s.individual_digits ? "single digits" : "digit runs");
   } else {
     return fail(what, ": pre-tokenizer type '", type,
@@ -484,7 +491,7 @@ Status Tokenizer::Impl::load_decoder(const json& d) {
     s.from = d.value("replacement", std::string("\xE2\x96\x81"));
     const std::string scheme = d.contains("prepend_scheme") && !d["prepend_scheme"].is_null()
                                    ? d["prepend_scheme"].get<std::string>()
-                                   : (d.value("add_prefix_space", true) ? "always" : "never");
+                                   : (flag(d, "add_prefix_space", true) ? "always" : "never");
     s.scheme = scheme == "never" ? PrependScheme::Never : PrependScheme::Always;
   } else {
     return fail(what, ": decoder type '", type,
