@@ -365,3 +365,21 @@ TEST_CASE("added tokens with lstrip, rstrip and single_word", "[tokenizer]") {
   CHECK(ids(load(j), "hi<m>", false) == std::vector<int>{263, 3 + '<', 3 + 'm', 3 + '>'});
   CHECK(ids(load(j), "hi <m>", false) == std::vector<int>{263, 259, 264});
 }
+
+TEST_CASE("decode refuses unknown ids and can skip special tokens", "[tokenizer]") {
+  const auto t = load(sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"},
+                                                    {"h i", "\xE2\x96\x81 hi"}));
+  CHECK(t.vocab_size() == 264);
+  CHECK(t.piece(263) == std::optional<std::string>("\xE2\x96\x81hi"));
+  CHECK_FALSE(t.piece(264).has_value());
+  CHECK(t.token_id("</s>") == std::optional<int>(2));
+  CHECK(t.is_special(1));
+  CHECK_FALSE(t.is_special(263));
+  auto bad = t.decode({1, 264});
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("token id 264 is not in the vocabulary"));
+  CHECK_FALSE(t.decode({-1}).ok());
+  CHECK(*t.decode({1, 263, 2}, {true}) == "hi");
+  CHECK(*t.decode({}) == "");
+  CHECK_THAT(t.describe(), Catch::Contains("byte fallback"));
+}
