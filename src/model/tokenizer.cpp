@@ -846,7 +846,8 @@ Result<std::string> Tokenizer::decode(const std::vector<int>& ids, const DecodeO
   }
   std::string text;
   if (m.has_decoder) {
-    for (const auto& t : m.decode_chain(std::move(tokens))) text += t;
+    const std::vector<std::string> decoded = m.decode_chain(std::move(tokens));
+    for (const auto& t : decoded) text += t;
   } else {
     for (std::size_t i = 0; i < tokens.size(); ++i) text += (i ? " " : "") + tokens[i];
   }
