@@ -220,7 +220,8 @@ Result<std::string> read_text(const std::string& path) {
 struct Tokenizer::Impl {
   std::string what;
   tok::BpeModel bpe;
-  std::vector<AddedToken> added;
+  std::vector<AddedToken> added;            // longest first
+  std::vector<std::vector<int>> added_by_first_byte = std::vector<std::vector<int>>(256);  // indices into added
   std::vector<std::string> id_pieces;
   std::vector<char> special;
   std::unordered_map<std::string, int> added_ids;
@@ -331,6 +332,8 @@ Status Tokenizer::Impl::load_added(const json& list) {
   // Leftmost-longest matching: at a position, the longest token that fits wins.
   std::stable_sort(added.begin(), added.end(),
                    [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
+  for (std::size_t k = 0; k < added.size(); ++k)
+    added_by_first_byte[static_cast<unsigned char>(added[k].content[0])].push_back(static_cast<int>(k));
   return Status::Ok();
 }
 
@@ -562,7 +565,8 @@ std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& 
   std::size_t text_start = 0, i = 0;
   while (i < t.size()) {
     const AddedToken* hit = nullptr;
-    for (const auto& a : added) {
+    for (int k : added_by_first_byte[static_cast<unsigned char>(t[i])]) {
+      const AddedToken& a = added[k];
       if (a.normalized != normalized_phase || t.compare(i, a.content.size(), a.content) != 0) continue;
       if (a.single_word && (word_char(i, true) || word_char(i + a.content.size(), false))) continue;
       hit = &a;
