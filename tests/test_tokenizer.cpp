@@ -2,10 +2,8 @@
 // hand from the Hugging Face semantics, plus the split patterns against an independent
 // regex engine (tests/oracles/split_patterns.py, Python's `regex` module).
 #include <catch2/catch.hpp>
-
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "model/tokenizer_internal.h"
 #include "sonify/tokenizer.h"
@@ -64,13 +62,16 @@ const std::vector<std::string> kRoundTrip = {
 TEST_CASE("BPE merges by rank, as strings or pairs", "[tokenizer]") {
   const std::vector<std::string> p = {"\xE2\x96\x81", "a", "b", "c", "ab", "bc", "abc"};
   // ids: ▁ 259, a 260, b 261, c 262, ab 263, bc 264, abc 265
-  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"b c", "a b"})), "abc") == std::vector<int>{1, 259, 260, 264});
-  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"a b", "b c"})), "abc") == std::vector<int>{1, 259, 263, 262});
+  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"b c", "a b"})), "abc") ==
+        std::vector<int>{1, 259, 260, 264});
+  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"a b", "b c"})), "abc") ==
+        std::vector<int>{1, 259, 263, 262});
   CHECK(ids(load(sentencepiece_style_tokenizer(p, {"a b", "ab c"})), "abc") == std::vector<int>{1, 259, 265});
   CHECK(ids(load(sentencepiece_style_tokenizer(p, json::parse(R"([["a","b"],["ab","c"]])"))), "abc") ==
         std::vector<int>{1, 259, 265});
   // Lowest rank first, leftmost on ties: "abab" with only "a b" → ab ab.
-  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"a b"})), "abab", false) == std::vector<int>{259, 263, 263});
+  CHECK(ids(load(sentencepiece_style_tokenizer(p, {"a b"})), "abab", false) ==
+        std::vector<int>{259, 263, 263});
   // The pair form can hold tokens with spaces, which the string form cannot.
   auto with_space = sentencepiece_style_tokenizer({"x", " y", "x y"}, json::parse(R"([["x"," y"]])"));
   CHECK(Tokenizer::parse(with_space.dump(), "", "t").ok());
@@ -124,9 +125,10 @@ TEST_CASE("byte fallback covers characters outside the vocabulary", "[tokenizer]
 }
 
 TEST_CASE("decode(encode(s)) == s", "[tokenizer]") {
-  const auto sp = load(sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "e", "l", "o", "he", "ll", "hell", "hello"},
-                                                     {"h e", "l l", "he ll", "hell o"}));
-  const json gpt2_pre = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  const auto sp = load(sentencepiece_style_tokenizer(
+      {"\xE2\x96\x81", "h", "e", "l", "o", "he", "ll", "hell", "hello"}, {"h e", "l l", "he ll", "hell o"}));
+  const json gpt2_pre = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
   const auto bl = load(byte_level_tokenizer({"he", "ll", "hell"}, {"h e", "l l", "he ll"}, gpt2_pre));
   for (const auto& s : kRoundTrip) {
     INFO("[" << s << "]");
@@ -148,10 +150,14 @@ TEST_CASE("decode(encode(s)) == s", "[tokenizer]") {
 
 TEST_CASE("Split pre-tokenizers: Llama 3 and Qwen2 patterns, digits", "[tokenizer]") {
   auto split = [](const char* regex) {
-    return json{{"type", "Sequence"},
-                {"pretokenizers",
-                 {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
-                  {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+    return json{
+        {"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
+          {{"type", "ByteLevel"},
+           {"add_prefix_space", false},
+           {"trim_offsets", true},
+           {"use_regex", false}}}}};
   };
   const char* llama3 =
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -159,7 +165,8 @@ TEST_CASE("Split pre-tokenizers: Llama 3 and Qwen2 patterns, digits", "[tokenize
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
   const std::vector<std::string> p = {"12", "123", "1234", "'M"};  // 256 257 258 259
   const json merges = {"1 2", "12 3", "123 4", "' M"};
-  const json gpt2_pre = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  const json gpt2_pre = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
   const auto l3 = load(byte_level_tokenizer(p, merges, split(llama3)));
   const auto qw = load(byte_level_tokenizer(p, merges, split(qwen2)));
   const auto g2 = load(byte_level_tokenizer(p, merges, gpt2_pre));
@@ -185,11 +192,15 @@ TEST_CASE("Split pre-tokenizers: Llama 3 and Qwen2 patterns, digits", "[tokenize
 
 TEST_CASE("split patterns agree with Python's regex module", "[tokenizer][oracle]") {
   std::vector<std::string> texts = kRoundTrip;
-  texts.insert(texts.end(), {"I'M here 12345\n\n  x", "'S 'ſ 'LL 're'VE", "  \n \n  a", "a\r\n\r\n b", "x \t\n y",
-                             "\u2028z\u3000 w", "!! ?? 'x", "\xC2\xA0\xC2\xA0" "a", "123abc 4567 89", "   ", "a   "});
+  texts.insert(texts.end(), {"I'M here 12345\n\n  x", "'S 'ſ 'LL 're'VE", "  \n \n  a", "a\r\n\r\n b",
+                             "x \t\n y", "\u2028z\u3000 w", "!! ?? 'x",
+                             "\xC2\xA0\xC2\xA0"
+                             "a",
+                             "123abc 4567 89", "   ", "a   "});
   // Random strings over an alphabet of the characters the patterns care about.
-  const std::vector<std::string> alphabet = {"a", "Z", "é", "ſ", "日", "1", "٣", "½", " ", "  ", "\t", "\n", "\r",
-                                             "'", "s", "t", "re", "ll", "!", "😀", "\xCC\x81", "\xC2\xA0", "_", "-"};
+  const std::vector<std::string> alphabet = {"a",  "Z",  "é",  "ſ",  "日",       "1",        "٣", "½",
+                                             " ",  "  ", "\t", "\n", "\r",       "'",        "s", "t",
+                                             "re", "ll", "!",  "😀",  "\xCC\x81", "\xC2\xA0", "_", "-"};
   std::mt19937 rng(5);
   for (int n = 0; n < 400; ++n) {
     std::string s;
@@ -199,8 +210,9 @@ TEST_CASE("split patterns agree with Python's regex module", "[tokenizer][oracle
   }
   sonify::test::TempDir dir;
   sonify::test::write_file(dir.file("texts.json"), json(texts).dump());
-  auto r = sonify::test::run_program(
-      {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/split_patterns.py", dir.file("texts.json")});
+  auto r = sonify::test::run_program({"/usr/bin/python3",
+                                      std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/split_patterns.py",
+                                      dir.file("texts.json")});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json expected = json::parse(r.out);
@@ -212,7 +224,8 @@ TEST_CASE("split patterns agree with Python's regex module", "[tokenizer][oracle
   for (const auto& [name, pattern] : patterns) {
     for (std::size_t i = 0; i < texts.size(); ++i) {
       std::vector<std::string> got;
-      for (const auto& [b, e] : sonify::tok::split_matches(pattern, texts[i])) got.push_back(texts[i].substr(b, e - b));
+      for (const auto& [b, e] : sonify::tok::split_matches(pattern, texts[i]))
+        got.push_back(texts[i].substr(b, e - b));
       INFO(name << " [" << texts[i] << "]");
       CHECK(got == expected[name][i].get<std::vector<std::string>>());
       agreed += got == expected[name][i].get<std::vector<std::string>>();
@@ -222,11 +235,17 @@ TEST_CASE("split patterns agree with Python's regex module", "[tokenizer][oracle
 }
 
 TEST_CASE("Metaspace pre-tokenizer prepend schemes", "[tokenizer]") {
-  auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"}, {"h i", "\xE2\x96\x81 hi"});
+  auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"},
+                                         {"h i", "\xE2\x96\x81 hi"});
   j["normalizer"] = nullptr;
   j["decoder"] = {{"type", "Sequence"},
-                  {"decoders", {{{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "always"}, {"split", true}},
-                                {{"type", "ByteFallback"}}, {{"type", "Fuse"}}}}};
+                  {"decoders",
+                   {{{"type", "Metaspace"},
+                     {"replacement", "\xE2\x96\x81"},
+                     {"prepend_scheme", "always"},
+                     {"split", true}},
+                    {{"type", "ByteFallback"}},
+                    {{"type", "Fuse"}}}}};
   struct Row {
     const char* scheme;
     bool split;
@@ -238,12 +257,15 @@ TEST_CASE("Metaspace pre-tokenizer prepend schemes", "[tokenizer]") {
                                          {"always", true, {1, 263, 2, 263, 263}},
                                          {"never", true, {1, 262, 2, 262, 263}}}) {
     INFO(row.scheme << " split " << row.split);
-    j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", row.scheme},
+    j["pre_tokenizer"] = {{"type", "Metaspace"},
+                          {"replacement", "\xE2\x96\x81"},
+                          {"prepend_scheme", row.scheme},
                           {"split", row.split}};
     const auto t = load(j);
     CHECK(ids(t, "hi</s>hi hi") == row.expected);
   }
-  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", false}};
+  j["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", false}};
   CHECK(*load(j).decode(ids(load(j), "hi hi"), {true}) == "hi hi");
 }
 
@@ -251,7 +273,8 @@ TEST_CASE("BOS and EOS follow the post-processor and tokenizer_config.json", "[t
   const auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81"}, json::array());
   CHECK(ids(load(j), "") == std::vector<int>{1});
   CHECK(ids(load(j, R"({"add_bos_token": false, "bos_token": "<s>"})"), "") == std::vector<int>{});
-  CHECK(ids(load(j, R"({"add_eos_token": true, "eos_token": {"content": "</s>"}})"), "") == std::vector<int>{1, 2});
+  CHECK(ids(load(j, R"({"add_eos_token": true, "eos_token": {"content": "</s>"}})"), "") ==
+        std::vector<int>{1, 2});
   auto plain = j;
   plain["post_processor"] = nullptr;
   CHECK(ids(load(plain), "") == std::vector<int>{});
@@ -263,13 +286,20 @@ TEST_CASE("BOS and EOS follow the post-processor and tokenizer_config.json", "[t
 
 TEST_CASE("invalid UTF-8 is an error naming the byte, or U+FFFD on request", "[tokenizer]") {
   const auto t = load(sentencepiece_style_tokenizer({"\xE2\x96\x81", "a", "b"}, json::array()));
-  auto e = t.encode("ab\xFF" "ab");
+  auto e = t.encode(
+      "ab\xFF"
+      "ab");
   REQUIRE_FALSE(e.ok());
   CHECK_THAT(e.error().message, Catch::Contains("at byte 2"));
-  auto r = t.encode("ab\xE2\x82" "ab", {true, true});  // a truncated 3-byte sequence: one U+FFFD
+  auto r = t.encode(
+      "ab\xE2\x82"
+      "ab",
+      {true, true});  // a truncated 3-byte sequence: one U+FFFD
   REQUIRE(r.ok());
   CHECK(r->invalid_bytes_replaced == 2);
-  CHECK(*t.decode(r->ids, {true}) == "ab\xEF\xBF\xBD" "ab");
+  CHECK(*t.decode(r->ids, {true}) ==
+        "ab\xEF\xBF\xBD"
+        "ab");
   // The three byte tokens of U+FFFD all point at the two replaced bytes.
   CHECK(r->offsets[4].begin == 2);
   CHECK(r->offsets[6].end == 4);
@@ -298,11 +328,16 @@ TEST_CASE("unsupported tokenizer.json parts are refused when loading", "[tokeniz
       {"/model/continuing_subword_prefix", "##", "continuing_subword_prefix"},
       {"/model/unk_token", "<nope>", "unk_token"},
       {"/normalizer", {{"type", "NFKC"}}, "normalizer type 'NFKC'"},
-      {"/normalizer", {{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", "x"}}, "regex pattern"},
+      {"/normalizer",
+       {{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", "x"}},
+       "regex pattern"},
       {"/pre_tokenizer", {{"type", "Whitespace"}}, "pre-tokenizer type 'Whitespace'"},
-      {"/pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "\\w+"}}}, {"behavior", "Isolated"}, {"invert", false}},
+      {"/pre_tokenizer",
+       {{"type", "Split"}, {"pattern", {{"Regex", "\\w+"}}}, {"behavior", "Isolated"}, {"invert", false}},
        "Split pre-tokenizer pattern"},
-      {"/pre_tokenizer", {{"type", "Metaspace"}, {"replacement", "_"}, {"prepend_scheme", "sometimes"}}, "prepend_scheme"},
+      {"/pre_tokenizer",
+       {{"type", "Metaspace"}, {"replacement", "_"}, {"prepend_scheme", "sometimes"}},
+       "prepend_scheme"},
       {"/post_processor", {{"type", "Weird"}}, "post-processor type 'Weird'"},
       {"/decoder", {{"type", "WordPiece"}}, "decoder type 'WordPiece'"},
       {"/model/vocab", json::array(), "vocab must be an object"},
@@ -325,7 +360,8 @@ TEST_CASE("unsupported tokenizer.json parts are refused when loading", "[tokeniz
 
 TEST_CASE("Split on a string with each delimiter behavior", "[tokenizer]") {
   // a 259, b 260, - 261, a- 262, -b 263, a-b 264, -- 265; merges would join across splits.
-  auto j = sentencepiece_style_tokenizer({"a", "b", "-", "a-", "-b", "a-b", "--"}, {"a -", "- b", "a- b", "- -"});
+  auto j =
+      sentencepiece_style_tokenizer({"a", "b", "-", "a-", "-b", "a-b", "--"}, {"a -", "- b", "a- b", "- -"});
   j["normalizer"] = nullptr;
   struct Row {
     const char* behavior;
@@ -333,25 +369,36 @@ TEST_CASE("Split on a string with each delimiter behavior", "[tokenizer]") {
     std::vector<int> expected;
   };
   const std::vector<Row> rows = {
-      {"Isolated", "a-b", {259, 261, 260}},           {"Removed", "a-b", {259, 260}},
-      {"MergedWithPrevious", "a-b", {262, 260}},      {"MergedWithNext", "a-b", {259, 263}},
-      {"Contiguous", "a--b", {259, 265, 260}},        {"Isolated", "a--b", {259, 261, 261, 260}},
-      {"MergedWithPrevious", "a--b", {262, 261, 260}}, {"MergedWithNext", "a--b", {259, 261, 263}},
+      {"Isolated", "a-b", {259, 261, 260}},
+      {"Removed", "a-b", {259, 260}},
+      {"MergedWithPrevious", "a-b", {262, 260}},
+      {"MergedWithNext", "a-b", {259, 263}},
+      {"Contiguous", "a--b", {259, 265, 260}},
+      {"Isolated", "a--b", {259, 261, 261, 260}},
+      {"MergedWithPrevious", "a--b", {262, 261, 260}},
+      {"MergedWithNext", "a--b", {259, 261, 263}},
   };
   CHECK(ids(load(j), "a-b", false) == std::vector<int>{264});  // no pre-tokenizer: one piece
   for (const Row& row : rows) {
     INFO(row.behavior << " " << row.text);
-    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", row.behavior}, {"invert", false}};
+    j["pre_tokenizer"] = {
+        {"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", row.behavior}, {"invert", false}};
     CHECK(ids(load(j), row.text, false) == row.expected);
   }
 }
 
 TEST_CASE("added tokens with lstrip, rstrip and single_word", "[tokenizer]") {
   // ▁ 259, h 260, i 261, hi 262, ▁hi 263, then added <m> 264.
-  auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"}, {"h i", "\xE2\x96\x81 hi"});
+  auto j = sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi"},
+                                         {"h i", "\xE2\x96\x81 hi"});
   j["model"]["vocab"]["<m>"] = 264;
-  j["added_tokens"].push_back({{"id", 264}, {"content", "<m>"}, {"single_word", false}, {"lstrip", true},
-                               {"rstrip", true}, {"normalized", false}, {"special", true}});
+  j["added_tokens"].push_back({{"id", 264},
+                               {"content", "<m>"},
+                               {"single_word", false},
+                               {"lstrip", true},
+                               {"rstrip", true},
+                               {"normalized", false},
+                               {"special", true}});
   // The spaces around <m> belong to it, so neither side gets a "▁" token for them.
   auto e = load(j).encode("hi  <m> hi", {false, false});
   REQUIRE(e.ok());

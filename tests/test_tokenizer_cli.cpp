@@ -1,10 +1,8 @@
 // `sonify tokenize` end to end, and every bad prompt input ending in one stderr line
 // and a non-zero exit.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
@@ -30,9 +28,12 @@ void check_clean_error(const sonify::test::RunResult& r, const std::string& need
 // A Llama config with a context of `context` tokens and the vocabulary of
 // sentencepiece_style_tokenizer (259 + pieces).
 std::string llama_config(int context, int vocab) {
-  return json{{"model_type", "llama"}, {"hidden_size", 16}, {"intermediate_size", 32}, {"num_hidden_layers", 1},
-              {"num_attention_heads", 2}, {"num_key_value_heads", 1}, {"vocab_size", vocab},
-              {"max_position_embeddings", context}, {"rms_norm_eps", 1e-6}, {"bos_token_id", 1}, {"eos_token_id", 2}}
+  return json{{"model_type", "llama"},    {"hidden_size", 16},
+              {"intermediate_size", 32},  {"num_hidden_layers", 1},
+              {"num_attention_heads", 2}, {"num_key_value_heads", 1},
+              {"vocab_size", vocab},      {"max_position_embeddings", context},
+              {"rms_norm_eps", 1e-6},     {"bos_token_id", 1},
+              {"eos_token_id", 2}}
       .dump();
 }
 
@@ -53,7 +54,8 @@ std::string model_dir(const TempDir& dir, const std::string& name, const std::st
 
 TEST_CASE("tokenize prints ids, pieces and offsets", "[cli][tokenizer]") {
   TempDir dir;
-  const std::string m = model_dir(dir, "m", sonify::test::sentencepiece_style_tokenizer(kPieces, kMerges).dump());
+  const std::string m =
+      model_dir(dir, "m", sonify::test::sentencepiece_style_tokenizer(kPieces, kMerges).dump());
   auto r = run_sonify({"tokenize", "--model", m, "hi hi", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -110,7 +112,8 @@ TEST_CASE("bad prompts and tokenizers end in one clear error line", "[cli][token
   json bert_pre = good;
   bert_pre["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
 
-  check_clean_error(run_sonify({"tokenize", "--model", m, "hi \xFF hi"}), "invalid UTF-8 in the text at byte 3");
+  check_clean_error(run_sonify({"tokenize", "--model", m, "hi \xFF hi"}),
+                    "invalid UTF-8 in the text at byte 3");
   check_clean_error(run_sonify({"tokenize", "--model", m, ""}), "empty prompt");
   check_clean_error(run_sonify({"tokenize", "--model", m}), "no prompt");
   check_clean_error(run_sonify({"tokenize", "--model", m, "hi hi hi hi hi"}),
@@ -128,7 +131,8 @@ TEST_CASE("bad prompts and tokenizers end in one clear error line", "[cli][token
                     "--ids: id 264 is out of range for the model's vocabulary of 264 tokens");
   check_clean_error(run_sonify({"tokenize", "--model", m, "--ids", "1,x"}), "'x' is not a token id");
   check_clean_error(run_sonify({"tokenize", "--model", m, "--ids", "1,2,3,4,5"}), "the prompt is 5 tokens");
-  check_clean_error(run_sonify({"tokenize", "--tokenizer", dir.file("nope.json"), "hi"}), "nope.json: no such file");
+  check_clean_error(run_sonify({"tokenize", "--tokenizer", dir.file("nope.json"), "hi"}),
+                    "nope.json: no such file");
   check_clean_error(run_sonify({"tokenize", "--model", dir.file("missing-model"), "hi"}), "no config.json");
   // TEXT and --ids together is a usage error.
   auto both = run_sonify({"tokenize", "--model", m, "hi", "--ids", "1"});

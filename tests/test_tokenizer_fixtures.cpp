@@ -1,11 +1,9 @@
 // The tokenizer against ids produced by other people's tokenizers: llama.cpp's 46
 // GPT-2 cases (Hugging Face ids) and the TinyStories prompts of the llama2.c reference.
 #include <catch2/catch.hpp>
-
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "sonify/tokenizer.h"
 #include "test_support.h"
@@ -95,7 +93,8 @@ namespace {
 
 // Texts for the oracle comparison: seeded random strings over characters that stress
 // the split patterns and the merges, plus lines of English.
-std::vector<std::string> oracle_texts(const std::vector<std::string>& alphabet, int count, std::uint32_t seed) {
+std::vector<std::string> oracle_texts(const std::vector<std::string>& alphabet, int count,
+                                      std::uint32_t seed) {
   std::vector<std::string> texts = {
       "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun.",
       "\"Mom, can I have a cookie?\" she asked. Her mom smiled and said, \"Yes, you can!\"",
@@ -115,8 +114,9 @@ std::vector<std::vector<int>> oracle_ids(const std::string& mode, const std::str
                                          const std::vector<std::string>& texts) {
   sonify::test::TempDir dir;
   sonify::test::write_file(dir.file("texts.json"), nlohmann::json(texts).dump());
-  auto r = sonify::test::run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/bpe_encode.py",
-                                      mode, tokenizer_json, dir.file("texts.json")});
+  auto r = sonify::test::run_program({"/usr/bin/python3",
+                                      std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/bpe_encode.py", mode,
+                                      tokenizer_json, dir.file("texts.json")});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out).get<std::vector<std::vector<int>>>();
@@ -124,11 +124,12 @@ std::vector<std::vector<int>> oracle_ids(const std::string& mode, const std::str
 
 }  // namespace
 
-TEST_CASE("fixture tokenizers agree with a simple Python BPE on random text", "[tokenizer][fixtures][oracle]") {
+TEST_CASE("fixture tokenizers agree with a simple Python BPE on random text",
+          "[tokenizer][fixtures][oracle]") {
   const std::string fx = sonify::test::fixtures_dir();
-  const std::vector<std::string> alphabet = {"a", "e", "t", "h", "o", "n", "s", "the", "ing", "er", " ", " ", "  ",
-                                             "\n", ".", ",", "'", "s", "1", "23", "!", "?", "T", "é", "😀", "日",
-                                             "-", "\t", "ll", "ve"};
+  const std::vector<std::string> alphabet = {"a", "e", "t",  "h",  "o", "n",  "s", "the", "ing", "er",
+                                             " ", " ", "  ", "\n", ".", ",",  "'", "s",   "1",   "23",
+                                             "!", "?", "T",  "é",  "😀", "日", "-", "\t",  "ll",  "ve"};
   const auto texts = oracle_texts(alphabet, 300, 656);
   {
     const std::string path = fx + "/tokenizers/gpt2/tokenizer.json";

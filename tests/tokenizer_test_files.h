@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace sonify::test {
 
@@ -28,7 +27,7 @@ inline nlohmann::json sentencepiece_style_tokenizer(const std::vector<std::strin
   int next = 259;
   for (const auto& p : pieces) vocab[p] = next++;
   auto added = [](int id, const char* content) {
-    return nlohmann::json{{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
+    return nlohmann::json{{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
                           {"rstrip", false}, {"normalized", false}, {"special", true}};
   };
   return {
@@ -42,7 +41,9 @@ inline nlohmann::json sentencepiece_style_tokenizer(const std::vector<std::strin
       {"pre_tokenizer", nullptr},
       {"post_processor",
        {{"type", "TemplateProcessing"},
-        {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"single",
+         {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
         {"pair", nlohmann::json::array()},
         {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
       {"decoder",
@@ -53,14 +54,20 @@ inline nlohmann::json sentencepiece_style_tokenizer(const std::vector<std::strin
           {{"type", "Fuse"}},
           {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
       {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", "<unk>"}, {"fuse_unk", true},
-        {"byte_fallback", true}, {"vocab", vocab}, {"merges", merges}}},
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", "<unk>"},
+        {"fuse_unk", true},
+        {"byte_fallback", true},
+        {"vocab", vocab},
+        {"merges", merges}}},
   };
 }
 
 // A byte-level tokenizer (GPT-2 alphabet, 256 single-character tokens at ids 0..255 in
 // byte order) plus `pieces` from id 256, with `pre_tokenizer` given by the caller.
-inline nlohmann::json byte_level_tokenizer(const std::vector<std::string>& pieces, const nlohmann::json& merges,
+inline nlohmann::json byte_level_tokenizer(const std::vector<std::string>& pieces,
+                                           const nlohmann::json& merges,
                                            const nlohmann::json& pre_tokenizer) {
   nlohmann::json vocab = nlohmann::json::object();
   int next = 256;
@@ -68,8 +75,12 @@ inline nlohmann::json byte_level_tokenizer(const std::vector<std::string>& piece
     const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
     const unsigned cp = printable ? static_cast<unsigned>(b) : 256u + static_cast<unsigned>(next++ - 256);
     std::string s;
-    if (cp < 0x80) s += static_cast<char>(cp);
-    else { s += static_cast<char>(0xC0 | (cp >> 6)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
+    if (cp < 0x80)
+      s += static_cast<char>(cp);
+    else {
+      s += static_cast<char>(0xC0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
     vocab[s] = b;
   }
   next = 256;
@@ -80,10 +91,16 @@ inline nlohmann::json byte_level_tokenizer(const std::vector<std::string>& piece
       {"normalizer", nullptr},
       {"pre_tokenizer", pre_tokenizer},
       {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"decoder",
+       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
       {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"byte_fallback", false},
-        {"ignore_merges", false}, {"vocab", vocab}, {"merges", merges}}},
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"byte_fallback", false},
+        {"ignore_merges", false},
+        {"vocab", vocab},
+        {"merges", merges}}},
   };
 }
 

@@ -30,7 +30,7 @@ struct Encoding {
   // Bytes of the original text each token came from. Tokens the post-processor added
   // (BOS/EOS) and a prepended "▁" or space cover an empty range at their position.
   std::vector<ByteRange> offsets;
-  std::vector<bool> special;        // added special tokens and post-processor tokens
+  std::vector<bool> special;               // added special tokens and post-processor tokens
   std::size_t invalid_bytes_replaced = 0;  // with replace_invalid: bytes turned into U+FFFD
 };
 

@@ -3,6 +3,8 @@
 //   tokens that match normalized text → pre-tokenizer → BPE → post-processor (BOS/EOS).
 // The order and the semantics of each step follow Hugging Face tokenizers; every step
 // carries a per-byte alignment to the original text so tokens know their byte offsets.
+#include "sonify/tokenizer.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -13,7 +15,6 @@
 #include "core/json_strict.h"
 #include "model/tokenizer_internal.h"
 #include "model/unicode_tables.h"
-#include "sonify/tokenizer.h"
 #include "sonify/utf8.h"
 
 namespace sonify {
@@ -64,7 +65,8 @@ bool split_behavior_from_name(const std::string& name, SplitBehavior* behavior) 
 // Splits `text` on occurrences of `literal`, then arranges the pieces the way Hugging
 // Face's SplitDelimiterBehavior does (a delimiter alone, glued to a neighbour, dropped,
 // or runs of delimiters kept together).
-std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string& text, const std::string& literal,
+std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string& text,
+                                                               const std::string& literal,
                                                                SplitBehavior behavior) {
   struct Part {
     std::size_t begin, end;
@@ -72,7 +74,8 @@ std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string
   };
   std::vector<Part> parts;
   std::size_t at = 0;
-  for (std::size_t hit = text.find(literal); hit != std::string::npos; hit = text.find(literal, hit + literal.size())) {
+  for (std::size_t hit = text.find(literal); hit != std::string::npos;
+       hit = text.find(literal, hit + literal.size())) {
     if (hit > at) parts.push_back({at, hit, false});
     parts.push_back({hit, hit + literal.size(), true});
     at = hit + literal.size();
@@ -91,23 +94,29 @@ std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string
       break;
     case SplitBehavior::MergedWithPrevious:
       for (const Part& p : parts) {
-        if (p.is_match && !previous_match && !out.empty()) out.back().second = p.end;
-        else out.emplace_back(p.begin, p.end);
+        if (p.is_match && !previous_match && !out.empty())
+          out.back().second = p.end;
+        else
+          out.emplace_back(p.begin, p.end);
         previous_match = p.is_match;
       }
       break;
     case SplitBehavior::MergedWithNext:
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-        if (it->is_match && !previous_match && !out.empty()) out.back().first = it->begin;
-        else out.emplace_back(it->begin, it->end);
+        if (it->is_match && !previous_match && !out.empty())
+          out.back().first = it->begin;
+        else
+          out.emplace_back(it->begin, it->end);
         previous_match = it->is_match;
       }
       std::reverse(out.begin(), out.end());
       break;
     case SplitBehavior::Contiguous:
       for (const Part& p : parts) {
-        if (p.is_match && previous_match) out.back().second = p.end;
-        else out.emplace_back(p.begin, p.end);
+        if (p.is_match && previous_match)
+          out.back().second = p.end;
+        else
+          out.emplace_back(p.begin, p.end);
         previous_match = p.is_match;
       }
       break;
@@ -117,15 +126,15 @@ std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string
 enum class PreKind { ByteLevel, Metaspace, Split, Digits };
 struct PreStep {
   PreKind kind;
-  bool add_prefix_space = false;                   // ByteLevel
-  bool use_regex = true;                           // ByteLevel
+  bool add_prefix_space = false;                        // ByteLevel
+  bool use_regex = true;                                // ByteLevel
   tok::SplitPattern pattern = tok::SplitPattern::Gpt2;  // Split with a regex
-  std::string literal;                             // Split with a String pattern
-  SplitBehavior behavior = SplitBehavior::Isolated;  // Split with a String pattern
-  std::string replacement;                         // Metaspace
-  PrependScheme scheme = PrependScheme::Always;    // Metaspace
-  bool split = true;                               // Metaspace
-  bool individual_digits = false;                  // Digits
+  std::string literal;                                  // Split with a String pattern
+  SplitBehavior behavior = SplitBehavior::Isolated;     // Split with a String pattern
+  std::string replacement;                              // Metaspace
+  PrependScheme scheme = PrependScheme::Always;         // Metaspace
+  bool split = true;                                    // Metaspace
+  bool individual_digits = false;                       // Digits
 };
 
 enum class DecKind { ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace };
@@ -139,7 +148,8 @@ struct DecStep {
 
 // The text with maximal ill-formed subsequences replaced by U+FFFD, each aligned to
 // the bytes it replaced; `replaced` counts those bytes.
-Piece original_piece(std::string_view text, bool replace_invalid, std::size_t* replaced, Result<bool>* error) {
+Piece original_piece(std::string_view text, bool replace_invalid, std::size_t* replaced,
+                     Result<bool>* error) {
   Piece p;
   p.text.reserve(text.size());
   p.align.reserve(text.size());
@@ -161,7 +171,10 @@ Piece original_piece(std::string_view text, bool replace_invalid, std::size_t* r
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     std::size_t len = 1;
     const unsigned char c = s[valid_end];
-    const std::size_t want = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
+    const std::size_t want = (c >= 0xC2 && c <= 0xDF)   ? 2
+                             : (c >= 0xE0 && c <= 0xEF) ? 3
+                             : (c >= 0xF0 && c <= 0xF4) ? 4
+                                                        : 1;
     while (len < want && valid_end + len < text.size()) {
       const unsigned char n = s[valid_end + len];
       unsigned char lo = 0x80, hi = 0xBF;
@@ -220,8 +233,9 @@ Result<std::string> read_text(const std::string& path) {
 struct Tokenizer::Impl {
   std::string what;
   tok::BpeModel bpe;
-  std::vector<AddedToken> added;            // longest first
-  std::vector<std::vector<int>> added_by_first_byte = std::vector<std::vector<int>>(256);  // indices into added
+  std::vector<AddedToken> added;  // longest first
+  std::vector<std::vector<int>> added_by_first_byte =
+      std::vector<std::vector<int>>(256);  // indices into added
   std::vector<std::string> id_pieces;
   std::vector<char> special;
   std::unordered_map<std::string, int> added_ids;
@@ -271,7 +285,8 @@ Status Tokenizer::Impl::load_model(const json& m) {
       return fail(what, ": BPE '", key, "' is not supported");
   if (!m.contains("vocab") || !m["vocab"].is_object()) return fail(what, ": model.vocab must be an object");
   for (const auto& [piece, id_json] : m["vocab"].items()) {
-    if (!id_json.is_number_integer() || id_json.get<std::int64_t>() < 0 || id_json.get<std::int64_t>() >= (1 << 24))
+    if (!id_json.is_number_integer() || id_json.get<std::int64_t>() < 0 ||
+        id_json.get<std::int64_t>() >= (1 << 24))
       return fail(what, ": vocab entry \"", piece, "\" has an invalid id");
     const int id = id_json.get<int>();
     bpe.vocab.emplace(piece, id);
@@ -284,7 +299,8 @@ Status Tokenizer::Impl::load_model(const json& m) {
   bpe.ignore_merges = flag(m, "ignore_merges", false);
   if (m.contains("unk_token") && !m["unk_token"].is_null()) {
     auto it = bpe.vocab.find(m["unk_token"].get<std::string>());
-    if (it == bpe.vocab.end()) return fail(what, ": unk_token \"", m["unk_token"].get<std::string>(), "\" is not in the vocab");
+    if (it == bpe.vocab.end())
+      return fail(what, ": unk_token \"", m["unk_token"].get<std::string>(), "\" is not in the vocab");
     bpe.unk_id = it->second;
   }
   if (!m.contains("merges") || !m["merges"].is_array()) return fail(what, ": model.merges must be a list");
@@ -324,14 +340,16 @@ Status Tokenizer::Impl::load_added(const json& list) {
     a.rstrip = flag(t, "rstrip", false);
     a.single_word = flag(t, "single_word", false);
     a.normalized = flag(t, "normalized", !a.special);
-    if (a.id < 0 || a.id >= (1 << 24)) return fail(what, ": added token \"", a.content, "\" has an invalid id");
+    if (a.id < 0 || a.id >= (1 << 24))
+      return fail(what, ": added token \"", a.content, "\" has an invalid id");
     if (a.content.empty()) continue;
     added_ids[a.content] = a.id;
     added.push_back(a);
   }
   // Leftmost-longest matching: at a position, the longest token that fits wins.
-  std::stable_sort(added.begin(), added.end(),
-                   [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
+  std::stable_sort(added.begin(), added.end(), [](const AddedToken& x, const AddedToken& y) {
+    return x.content.size() > y.content.size();
+  });
   for (std::size_t k = 0; k < added.size(); ++k)
     added_by_first_byte[static_cast<unsigned char>(added[k].content[0])].push_back(static_cast<int>(k));
   return Status::Ok();
@@ -348,14 +366,16 @@ Status Tokenizer::Impl::load_normalizer(const json& n) {
   } else if (type == "Replace") {
     if (!n.at("pattern").contains("String"))
       return fail(what, ": Replace normalizer with a regex pattern is not supported");
-    normalizers.push_back({NormKind::Replace, n["pattern"]["String"].get<std::string>(), n.at("content").get<std::string>()});
+    normalizers.push_back(
+        {NormKind::Replace, n["pattern"]["String"].get<std::string>(), n.at("content").get<std::string>()});
     if (normalizers.back().from.empty()) return fail(what, ": Replace normalizer with an empty pattern");
     summary.push_back("Replace normalizer");
   } else if (type == "NFC") {
     normalizers.push_back({NormKind::Nfc, "", ""});
     summary.push_back("NFC (checked, not applied)");
   } else {
-    return fail(what, ": normalizer type '", type, "' is not supported (supported: Prepend, Replace, NFC, Sequence)");
+    return fail(what, ": normalizer type '", type,
+                "' is not supported (supported: Prepend, Replace, NFC, Sequence)");
   }
   return Status::Ok();
 }
@@ -381,10 +401,14 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
     s.split = flag(p, "split", true);
     if (p.contains("prepend_scheme") && !p["prepend_scheme"].is_null()) {
       const std::string scheme = p["prepend_scheme"].get<std::string>();
-      if (scheme == "always") s.scheme = PrependScheme::Always;
-      else if (scheme == "first") s.scheme = PrependScheme::First;
-      else if (scheme == "never") s.scheme = PrependScheme::Never;
-      else return fail(what, ": unknown Metaspace prepend_scheme '", scheme, "'");
+      if (scheme == "always")
+        s.scheme = PrependScheme::Always;
+      else if (scheme == "first")
+        s.scheme = PrependScheme::First;
+      else if (scheme == "never")
+        s.scheme = PrependScheme::Never;
+      else
+        return fail(what, ": unknown Metaspace prepend_scheme '", scheme, "'");
     } else {
       s.scheme = flag(p, "add_prefix_space", true) ? PrependScheme::Always : PrependScheme::Never;
     }
@@ -395,13 +419,15 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
     const std::string behavior = p.value("behavior", std::string());
     if (!split_behavior_from_name(behavior, &s.behavior))
       return fail(what, ": Split pre-tokenizer behavior '", behavior, "' is not supported");
-    if (flag(p, "invert", false)) return fail(what, ": Split pre-tokenizer with invert true is not supported");
+    if (flag(p, "invert", false))
+      return fail(what, ": Split pre-tokenizer with invert true is not supported");
     if (pattern.contains("String")) {
       s.literal = pattern["String"].get<std::string>();
       if (s.literal.empty()) return fail(what, ": Split pre-tokenizer with an empty pattern");
       summary.push_back("split on \"" + s.literal + "\"");
     } else {
-      if (!pattern.contains("Regex") || !tok::split_pattern_from_regex(pattern["Regex"].get<std::string>(), &s.pattern))
+      if (!pattern.contains("Regex") ||
+          !tok::split_pattern_from_regex(pattern["Regex"].get<std::string>(), &s.pattern))
         return fail(what, ": Split pre-tokenizer pattern ", pattern.dump(),
                     " is not one sonify implements (GPT-2, Llama 3 and Qwen2 patterns are)");
       // Our scanners return matches that tile the text; other behaviors would regroup them.
@@ -423,9 +449,12 @@ Status Tokenizer::Impl::load_pre_tokenizer(const json& p) {
 
 Result<int> Tokenizer::Impl::special_id(const json& field) const {
   std::string content;
-  if (field.is_string()) content = field.get<std::string>();
-  else if (field.is_object() && field.contains("content")) content = field["content"].get<std::string>();
-  else return -1;
+  if (field.is_string())
+    content = field.get<std::string>();
+  else if (field.is_object() && field.contains("content"))
+    content = field["content"].get<std::string>();
+  else
+    return -1;
   if (auto it = added_ids.find(content); it != added_ids.end()) return it->second;
   if (auto it = bpe.vocab.find(content); it != bpe.vocab.end()) return it->second;
   return fail(what, ": special token \"", content, "\" is not in the vocabulary");
@@ -448,8 +477,10 @@ Status Tokenizer::Impl::load_post_processor(const json& p) {
       } else if (item.contains("SpecialToken")) {
         const std::string name = item["SpecialToken"].at("id").get<std::string>();
         const json& specials = p.at("special_tokens");
-        if (!specials.contains(name)) return fail(what, ": template token \"", name, "\" is not in special_tokens");
-        for (const auto& id : specials[name].at("ids")) (seen_sequence ? suffix : prefix).push_back(id.get<int>());
+        if (!specials.contains(name))
+          return fail(what, ": template token \"", name, "\" is not in special_tokens");
+        for (const auto& id : specials[name].at("ids"))
+          (seen_sequence ? suffix : prefix).push_back(id.get<int>());
       } else {
         return fail(what, ": unknown TemplateProcessing item ", item.dump());
       }
@@ -459,7 +490,8 @@ Status Tokenizer::Impl::load_post_processor(const json& p) {
     suffix.push_back(p.at("sep").at(1).get<int>());
   } else {
     return fail(what, ": post-processor type '", type,
-                "' is not supported (supported: TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing, Sequence)");
+                "' is not supported (supported: TemplateProcessing, ByteLevel, RobertaProcessing, "
+                "BertProcessing, Sequence)");
   }
   return Status::Ok();
 }
@@ -480,7 +512,8 @@ Status Tokenizer::Impl::load_decoder(const json& d) {
     s.kind = DecKind::Fuse;
   } else if (type == "Replace") {
     s.kind = DecKind::Replace;
-    if (!d.at("pattern").contains("String")) return fail(what, ": Replace decoder with a regex pattern is not supported");
+    if (!d.at("pattern").contains("String"))
+      return fail(what, ": Replace decoder with a regex pattern is not supported");
     s.from = d["pattern"]["String"].get<std::string>();
     s.to = d.at("content").get<std::string>();
     if (s.from.empty()) return fail(what, ": Replace decoder with an empty pattern");
@@ -497,8 +530,9 @@ Status Tokenizer::Impl::load_decoder(const json& d) {
                                    : (flag(d, "add_prefix_space", true) ? "always" : "never");
     s.scheme = scheme == "never" ? PrependScheme::Never : PrependScheme::Always;
   } else {
-    return fail(what, ": decoder type '", type,
-                "' is not supported (supported: ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace, Sequence)");
+    return fail(
+        what, ": decoder type '", type,
+        "' is not supported (supported: ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace, Sequence)");
   }
   decoders.push_back(s);
   return Status::Ok();
@@ -538,11 +572,13 @@ Status Tokenizer::Impl::load(const json& root, const json* config) {
   special.assign(id_pieces.size(), 0);
   for (const auto& a : added) special[a.id] = a.special;
   for (int id : prefix) {
-    if (id < 0 || static_cast<std::size_t>(id) >= id_pieces.size()) return fail(what, ": post-processor id ", id, " is not in the vocab");
+    if (id < 0 || static_cast<std::size_t>(id) >= id_pieces.size())
+      return fail(what, ": post-processor id ", id, " is not in the vocab");
     special[id] = 1;
   }
   for (int id : suffix) {
-    if (id < 0 || static_cast<std::size_t>(id) >= id_pieces.size()) return fail(what, ": post-processor id ", id, " is not in the vocab");
+    if (id < 0 || static_cast<std::size_t>(id) >= id_pieces.size())
+      return fail(what, ": post-processor id ", id, " is not in the vocab");
     special[id] = 1;
   }
   return Status::Ok();
@@ -550,15 +586,17 @@ Status Tokenizer::Impl::load(const json& root, const json* config) {
 
 // ---------------------------------------------------------------------------- encoding
 
-std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& piece, bool normalized_phase) const {
+std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& piece,
+                                                                   bool normalized_phase) const {
   std::vector<Segment> out;
   const std::string& t = piece.text;
   auto word_char = [&](std::size_t at_byte, bool before) {
     // The code point just before / at `at_byte` is a letter, number or '_'.
     if (before ? at_byte == 0 : at_byte >= t.size()) return false;
     std::size_t k = at_byte;
-    if (before)
-      do --k; while (k > 0 && (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80);
+    if (before) do
+        --k;
+      while (k > 0 && (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80);
     const std::uint32_t cp = tok::utf8_next(t, &k);
     return cp == '_' || unicode::is_letter(cp) || unicode::is_number(cp);
   };
@@ -648,11 +686,14 @@ std::vector<Piece> Tokenizer::Impl::pre_tokenize(Piece piece) const {
             p = std::move(q);
           }
         }
-        if (s.use_regex) split_each([](const Piece& p) { return tok::split_matches(tok::SplitPattern::Gpt2, p.text); });
+        if (s.use_regex)
+          split_each([](const Piece& p) { return tok::split_matches(tok::SplitPattern::Gpt2, p.text); });
         break;
       case PreKind::Split:
-        if (!s.literal.empty()) split_each([&](const Piece& p) { return split_literal(p.text, s.literal, s.behavior); });
-        else split_each([&](const Piece& p) { return tok::split_matches(s.pattern, p.text); });
+        if (!s.literal.empty())
+          split_each([&](const Piece& p) { return split_literal(p.text, s.literal, s.behavior); });
+        else
+          split_each([&](const Piece& p) { return tok::split_matches(s.pattern, p.text); });
         break;
       case PreKind::Digits:
         split_each([&](const Piece& p) { return tok::split_digits(p.text, s.individual_digits); });
@@ -660,13 +701,16 @@ std::vector<Piece> Tokenizer::Impl::pre_tokenize(Piece piece) const {
       case PreKind::Metaspace:
         for (Piece& p : pieces) {
           Piece q;
-          const bool prepend = !starts_with(p.text, s.replacement) &&
-                               (s.scheme == PrependScheme::Always ||
-                                (s.scheme == PrependScheme::First && !p.align.empty() && p.align[0].begin == 0));
+          const bool prepend =
+              !starts_with(p.text, s.replacement) &&
+              (s.scheme == PrependScheme::Always ||
+               (s.scheme == PrependScheme::First && !p.align.empty() && p.align[0].begin == 0));
           if (prepend && !p.text.empty()) q.append(s.replacement, {p.align[0].begin, p.align[0].begin});
           for (std::size_t i = 0; i < p.text.size(); ++i) {
-            if (p.text[i] == ' ') q.append(s.replacement, p.align[i]);
-            else q.append(std::string_view(&p.text[i], 1), p.align[i]);
+            if (p.text[i] == ' ')
+              q.append(s.replacement, p.align[i]);
+            else
+              q.append(std::string_view(&p.text[i], 1), p.align[i]);
           }
           p = std::move(q);
         }
@@ -747,8 +791,10 @@ std::vector<std::string> Tokenizer::Impl::decode_chain(std::vector<std::string> 
             const std::size_t start = i;
             const std::uint32_t cp = tok::utf8_next(t, &i);
             auto it = to_byte.find(cp);
-            if (it != to_byte.end()) bytes += static_cast<char>(it->second);
-            else bytes.append(t, start, i - start);
+            if (it != to_byte.end())
+              bytes += static_cast<char>(it->second);
+            else
+              bytes.append(t, start, i - start);
           }
         }
         tokens.assign(1, lossy_utf8(bytes));
@@ -772,8 +818,10 @@ std::vector<std::string> Tokenizer::Impl::decode_chain(std::vector<std::string> 
         };
         for (const std::string& t : tokens) {
           unsigned value = 0;
-          if (t.size() == 6 && starts_with(t, "<0x") && t[5] == '>' && std::sscanf(t.c_str() + 3, "%2X", &value) == 1 &&
-              std::isxdigit(static_cast<unsigned char>(t[3])) && std::isxdigit(static_cast<unsigned char>(t[4]))) {
+          if (t.size() == 6 && starts_with(t, "<0x") && t[5] == '>' &&
+              std::sscanf(t.c_str() + 3, "%2X", &value) == 1 &&
+              std::isxdigit(static_cast<unsigned char>(t[3])) &&
+              std::isxdigit(static_cast<unsigned char>(t[4]))) {
             pending += static_cast<char>(value);
             ++pending_count;
           } else {
@@ -865,7 +913,8 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
-Result<Tokenizer> Tokenizer::parse(std::string_view tokenizer_json, std::string_view config_json, const std::string& what) {
+Result<Tokenizer> Tokenizer::parse(std::string_view tokenizer_json, std::string_view config_json,
+                                   const std::string& what) {
   SONIFY_ASSIGN_OR_RETURN(root, json_parse_strict(tokenizer_json, what));
   auto impl = std::make_unique<Impl>();
   impl->what = what;
@@ -898,10 +947,12 @@ Result<Tokenizer> Tokenizer::from_file(const std::string& path) {
 Result<Tokenizer> Tokenizer::from_model_path(const std::string& model_path) {
   std::error_code ec;
   const bool is_dir = std::filesystem::is_directory(model_path, ec);
-  const auto dir = is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path();
+  const auto dir =
+      is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path();
   const auto file = dir / "tokenizer.json";
   if (!std::filesystem::exists(file, ec))
-    return fail(dir.string(), ": no tokenizer.json, so text cannot be tokenized; pass token ids instead with --ids 1,2,3");
+    return fail(dir.string(),
+                ": no tokenizer.json, so text cannot be tokenized; pass token ids instead with --ids 1,2,3");
   return from_file(file.string());
 }
 

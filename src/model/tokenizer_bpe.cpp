@@ -42,7 +42,8 @@ std::string hex_cp(std::uint32_t cp) {
 Status BpeModel::add_merge(const std::string& a, const std::string& b, const std::string& what) {
   const auto ia = vocab.find(a), ib = vocab.find(b), iab = vocab.find(a + b);
   if (ia == vocab.end() || ib == vocab.end() || iab == vocab.end())
-    return fail(what, ": merge #", next_rank_, " (\"", a, "\" \"", b, "\") uses a token that is not in the vocab");
+    return fail(what, ": merge #", next_rank_, " (\"", a, "\" \"", b,
+                "\") uses a token that is not in the vocab");
   merges_.emplace(pair_key(ia->second, ib->second), MergeValue{next_rank_, iab->second});
   ++next_rank_;
   return Status::Ok();
@@ -65,7 +66,8 @@ void BpeModel::finish() {
   }
 }
 
-Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out, BpeCache* cache) const {
+Status BpeModel::tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out,
+                          BpeCache* cache) const {
   const std::string& text = piece.text;
   if (text.empty()) return Status::Ok();
   constexpr std::size_t kCachedLength = 64;
@@ -114,7 +116,8 @@ Status BpeModel::merge(const std::string& text, bool byte_level, const Piece& pi
     for (std::uint32_t i = 0; i < n_bytes; ++i) {
       const auto byte = static_cast<unsigned char>(text[i]);
       const int id = byte_level_ids[byte];
-      if (id < 0) return fail("tokenizer: byte ", hex_cp(byte).substr(2), " has no byte-level token in the vocab");
+      if (id < 0)
+        return fail("tokenizer: byte ", hex_cp(byte).substr(2), " has no byte-level token in the vocab");
       add(id, i, i + 1);
     }
   } else {
@@ -138,17 +141,22 @@ Status BpeModel::merge(const std::string& text, bool byte_level, const Piece& pi
         continue;
       }
       bool all_bytes = byte_fallback;
-      for (std::uint32_t k = start; all_bytes && k < end; ++k) all_bytes = byte_ids[static_cast<unsigned char>(text[k])] >= 0;
+      for (std::uint32_t k = start; all_bytes && k < end; ++k)
+        all_bytes = byte_ids[static_cast<unsigned char>(text[k])] >= 0;
       if (all_bytes) {
-        for (std::uint32_t k = start; k < end; ++k) add(byte_ids[static_cast<unsigned char>(text[k])], k, k + 1);
+        for (std::uint32_t k = start; k < end; ++k)
+          add(byte_ids[static_cast<unsigned char>(text[k])], k, k + 1);
         last_was_unk = false;
         continue;
       }
       if (unk_id < 0)
-        return fail("tokenizer: character ", hex_cp(cp), " at byte ", piece.span(start, end).begin,
-                    " is not in the vocabulary, and the tokenizer has neither byte fallback nor an unk token");
-      if (fuse_unk && last_was_unk) syms.back().end = end;
-      else add(unk_id, start, end);
+        return fail(
+            "tokenizer: character ", hex_cp(cp), " at byte ", piece.span(start, end).begin,
+            " is not in the vocabulary, and the tokenizer has neither byte fallback nor an unk token");
+      if (fuse_unk && last_was_unk)
+        syms.back().end = end;
+      else
+        add(unk_id, start, end);
       last_was_unk = true;
     }
   }

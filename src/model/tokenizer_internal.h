@@ -43,12 +43,10 @@ std::string_view split_pattern_name(SplitPattern pattern);
 
 // Byte boundaries of the matches of `pattern` in valid UTF-8 `text`: consecutive
 // [begin, end) ranges covering all of it.
-std::vector<std::pair<std::size_t, std::size_t>> split_matches(SplitPattern pattern,
-                                                               std::string_view text);
+std::vector<std::pair<std::size_t, std::size_t>> split_matches(SplitPattern pattern, std::string_view text);
 
 // Digits pre-tokenizer: runs of \p{N} (or single ones) isolated from the rest.
-std::vector<std::pair<std::size_t, std::size_t>> split_digits(std::string_view text,
-                                                              bool individual);
+std::vector<std::pair<std::size_t, std::size_t>> split_digits(std::string_view text, bool individual);
 
 // GPT-2's bytes_to_unicode: the printable character standing for each byte.
 const std::vector<std::uint32_t>& byte_level_chars();
@@ -78,9 +76,9 @@ class BpeModel {
   bool fuse_unk = false;
   bool byte_fallback = false;
   bool ignore_merges = false;
-  int byte_ids[256];                // <0xNN> tokens, -1 when missing (byte fallback)
-  int byte_level_ids[256];          // ids of bytes_to_unicode chars, -1 when missing
-  int ascii_ids[128];               // ids of one-character ASCII tokens, -1 when missing
+  int byte_ids[256];        // <0xNN> tokens, -1 when missing (byte fallback)
+  int byte_level_ids[256];  // ids of bytes_to_unicode chars, -1 when missing
+  int ascii_ids[128];       // ids of one-character ASCII tokens, -1 when missing
 
   // Adds merge (a, b) with the next rank; fails when a, b or a+b is not in the vocab.
   Status add_merge(const std::string& a, const std::string& b, const std::string& what);
@@ -94,7 +92,8 @@ class BpeModel {
   Status tokenize(const Piece& piece, bool byte_level, std::vector<RawToken>* out, BpeCache* cache) const;
 
  private:
-  Status merge(const std::string& text, bool byte_level, const Piece& piece, std::vector<PieceToken>* out) const;
+  Status merge(const std::string& text, bool byte_level, const Piece& piece,
+               std::vector<PieceToken>* out) const;
 
   struct MergeValue {
     int rank;

@@ -36,8 +36,8 @@ bool is_nfc_unsafe(std::uint32_t cp) {
 
 bool is_whitespace(std::uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+         cp == 0x3000;
 }
 
 }  // namespace unicode
@@ -47,7 +47,8 @@ namespace tok {
 Piece Piece::slice(std::size_t begin, std::size_t end) const {
   Piece p;
   p.text = text.substr(begin, end - begin);
-  p.align.assign(align.begin() + static_cast<std::ptrdiff_t>(begin), align.begin() + static_cast<std::ptrdiff_t>(end));
+  p.align.assign(align.begin() + static_cast<std::ptrdiff_t>(begin),
+                 align.begin() + static_cast<std::ptrdiff_t>(end));
   return p;
 }
 
@@ -57,7 +58,8 @@ void Piece::append(std::string_view s, ByteRange range) {
 }
 
 ByteRange Piece::span(std::size_t begin, std::size_t end) const {
-  if (begin >= end) return begin < align.size() ? ByteRange{align[begin].begin, align[begin].begin} : ByteRange{};
+  if (begin >= end)
+    return begin < align.size() ? ByteRange{align[begin].begin, align[begin].begin} : ByteRange{};
   std::size_t lo = align[begin].begin, hi = align[begin].end;
   for (std::size_t i = begin + 1; i < end; ++i) {
     lo = std::min(lo, align[i].begin);
@@ -163,9 +165,9 @@ std::size_t match_contraction(const Scanner& s, std::size_t k, bool ignore_case)
 // \s+(?!\S) then \s+ at a whitespace code point k.
 std::size_t match_spaces(const Scanner& s, std::size_t k) {
   const std::size_t end = s.run(k, is_whitespace);
-  if (end == s.size()) return end;    // (?!\S) holds at the end of the text
-  if (end - 1 > k) return end - 1;    // give the last space back to the next word
-  return end;                         // a single space before \S: plain \s+
+  if (end == s.size()) return end;  // (?!\S) holds at the end of the text
+  if (end - 1 > k) return end - 1;  // give the last space back to the next word
+  return end;                       // a single space before \S: plain \s+
 }
 
 std::size_t next_gpt2(const Scanner& s, std::size_t k) {
@@ -203,18 +205,25 @@ std::size_t next_llama3(const Scanner& s, std::size_t k, std::size_t max_digits)
 }  // namespace
 
 bool split_pattern_from_regex(std::string_view regex, SplitPattern* pattern) {
-  if (regex == kGpt2Regex) *pattern = SplitPattern::Gpt2;
-  else if (regex == kLlama3Regex) *pattern = SplitPattern::Llama3;
-  else if (regex == kQwen2Regex) *pattern = SplitPattern::Qwen2;
-  else return false;
+  if (regex == kGpt2Regex)
+    *pattern = SplitPattern::Gpt2;
+  else if (regex == kLlama3Regex)
+    *pattern = SplitPattern::Llama3;
+  else if (regex == kQwen2Regex)
+    *pattern = SplitPattern::Qwen2;
+  else
+    return false;
   return true;
 }
 
 std::string_view split_pattern_name(SplitPattern pattern) {
   switch (pattern) {
-    case SplitPattern::Gpt2: return "GPT-2";
-    case SplitPattern::Llama3: return "Llama 3";
-    case SplitPattern::Qwen2: return "Qwen2";
+    case SplitPattern::Gpt2:
+      return "GPT-2";
+    case SplitPattern::Llama3:
+      return "Llama 3";
+    case SplitPattern::Qwen2:
+      return "Qwen2";
   }
   return "?";
 }
@@ -226,9 +235,15 @@ std::vector<std::pair<std::size_t, std::size_t>> split_matches(SplitPattern patt
   while (k < s.size()) {
     std::size_t e = 0;
     switch (pattern) {
-      case SplitPattern::Gpt2: e = next_gpt2(s, k); break;
-      case SplitPattern::Llama3: e = next_llama3(s, k, 3); break;
-      case SplitPattern::Qwen2: e = next_llama3(s, k, 1); break;
+      case SplitPattern::Gpt2:
+        e = next_gpt2(s, k);
+        break;
+      case SplitPattern::Llama3:
+        e = next_llama3(s, k, 3);
+        break;
+      case SplitPattern::Qwen2:
+        e = next_llama3(s, k, 1);
+        break;
     }
     if (e <= k) e = k + 1;  // unreachable: every code point matches some alternative
     out.emplace_back(s.byte(k), s.byte(e));
@@ -243,8 +258,10 @@ std::vector<std::pair<std::size_t, std::size_t>> split_digits(std::string_view t
   std::size_t k = 0;
   while (k < s.size()) {
     std::size_t e;
-    if (is_number(s.at(k))) e = individual ? k + 1 : s.run(k, is_number);
-    else e = s.run(k, [](std::uint32_t cp) { return !is_number(cp); });
+    if (is_number(s.at(k)))
+      e = individual ? k + 1 : s.run(k, is_number);
+    else
+      e = s.run(k, [](std::uint32_t cp) { return !is_number(cp); });
     out.emplace_back(s.byte(k), s.byte(e));
     k = e;
   }

@@ -14,9 +14,9 @@ struct CodepointRange {
 };
 
 extern const char kUnicodeVersion[];
-extern const CodepointRange kLetterRanges[];    // \p{L}: Lu Ll Lt Lm Lo
+extern const CodepointRange kLetterRanges[];  // \p{L}: Lu Ll Lt Lm Lo
 extern const std::size_t kLetterRanges_count;
-extern const CodepointRange kNumberRanges[];    // \p{N}: Nd Nl No
+extern const CodepointRange kNumberRanges[];  // \p{N}: Nd Nl No
 extern const std::size_t kNumberRanges_count;
 // Code points that may change a string under NFC: not NFC themselves, combining
 // marks, and second halves of canonical compositions (incl. Hangul jamo).

@@ -2,7 +2,6 @@
 // model-running commands will see them (same options, same checks: prompt_input.h).
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
@@ -19,11 +18,16 @@ using nlohmann::ordered_json;
 std::string printable(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
     else if (c < 0x20 || c == 0x7F) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02X", c);
@@ -45,10 +49,12 @@ std::string pad(const std::string& s, std::size_t width) {
 Result<ModelSpec> spec_for(const std::string& model_path) {
   std::error_code ec;
   const bool is_dir = std::filesystem::is_directory(model_path, ec);
-  const auto config = (is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path()) /
-                      "config.json";
+  const auto config =
+      (is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path()) /
+      "config.json";
   if (!std::filesystem::exists(config, ec))
-    return fail(model_path, is_dir ? ": no config.json in this directory" : ": no config.json beside this file");
+    return fail(model_path,
+                is_dir ? ": no config.json in this directory" : ": no config.json beside this file");
   return model_spec_read(config.string());
 }
 
@@ -87,13 +93,15 @@ void register_tokenize(CLI::App& app, int* exit_code) {
         context = spec.context_length;
         if (!tokenizer) {
           auto t = Tokenizer::from_model_path(path);
-          if (t.ok()) tokenizer.emplace(std::move(*t));
-          else if (opts->prompt.text_option->count() > 0) return t.error();
+          if (t.ok())
+            tokenizer.emplace(std::move(*t));
+          else if (opts->prompt.text_option->count() > 0)
+            return t.error();
           source = path;
         }
       }
-      SONIFY_ASSIGN_OR_RETURN(tokens, resolve_prompt_with(opts->prompt, tokenizer ? &*tokenizer : nullptr,
-                                                          vocab_size, context));
+      SONIFY_ASSIGN_OR_RETURN(
+          tokens, resolve_prompt_with(opts->prompt, tokenizer ? &*tokenizer : nullptr, vocab_size, context));
       ordered_json j;
       j["source"] = source;
       if (tokenizer) j["tokenizer"] = tokenizer->describe();
@@ -119,7 +127,8 @@ void register_tokenize(CLI::App& app, int* exit_code) {
     if (j.contains("tokenizer")) std::printf(" (%s)", j["tokenizer"].get<std::string>().c_str());
     std::printf("\n%5s %7s %-11s %-24s %s\n", "#", "id", "bytes", "piece", "text");
     for (std::size_t i = 0; i < j["ids"].size(); ++i) {
-      std::string piece = i < j["pieces"].size() ? "\"" + printable(j["pieces"][i].get<std::string>()) + "\"" : "";
+      std::string piece =
+          i < j["pieces"].size() ? "\"" + printable(j["pieces"][i].get<std::string>()) + "\"" : "";
       std::string range, text;
       if (j.contains("offsets")) {
         const auto b = j["offsets"][i][0].get<std::size_t>(), e = j["offsets"][i][1].get<std::size_t>();

@@ -30,12 +30,14 @@ Result<std::vector<int>> parse_ids(const std::string& list, int vocab_size) {
 
 void add_prompt_options(CLI::App* app, PromptInput* input) {
   CLI::Option* text = app->add_option("text", input->text, "Prompt text (UTF-8)");
-  CLI::Option* ids = app->add_option("--ids", input->ids, "Token ids instead of text, comma-separated: 1,2,3");
+  CLI::Option* ids =
+      app->add_option("--ids", input->ids, "Token ids instead of text, comma-separated: 1,2,3");
   text->excludes(ids);
   ids->excludes(text);
   input->text_option = text;
   input->ids_option = ids;
-  app->add_flag("--replace-invalid", input->replace_invalid, "Replace invalid UTF-8 bytes with U+FFFD instead of failing");
+  app->add_flag("--replace-invalid", input->replace_invalid,
+                "Replace invalid UTF-8 bytes with U+FFFD instead of failing");
   app->add_flag("--truncate", input->truncate, "Keep the first context-length tokens of an over-long prompt");
   app->add_flag("--no-bos", input->no_bos, "Do not add the tokenizer's BOS/EOS tokens");
 }
@@ -45,7 +47,8 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
   PromptTokens out;
   const bool have_text = input.text_option != nullptr ? input.text_option->count() > 0 : !input.text.empty();
   const bool have_ids = input.ids_option != nullptr ? input.ids_option->count() > 0 : !input.ids.empty();
-  if (!have_text && !have_ids) return fail("no prompt: give the text as an argument, or token ids with --ids 1,2,3");
+  if (!have_text && !have_ids)
+    return fail("no prompt: give the text as an argument, or token ids with --ids 1,2,3");
   if (have_ids) {
     SONIFY_ASSIGN_OR_RETURN(ids, parse_ids(input.ids, vocab_size));
     out.ids = std::move(ids);
@@ -87,7 +90,8 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
   return out;
 }
 
-Result<PromptTokens> resolve_prompt(const PromptInput& input, const std::string& model_path, const ModelSpec& spec) {
+Result<PromptTokens> resolve_prompt(const PromptInput& input, const std::string& model_path,
+                                    const ModelSpec& spec) {
   const bool have_text = input.text_option != nullptr ? input.text_option->count() > 0 : !input.text.empty();
   auto tokenizer = Tokenizer::from_model_path(model_path);
   if (!tokenizer.ok()) {

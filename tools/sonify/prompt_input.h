@@ -3,10 +3,9 @@
 // their resolution to token ids checked against the model's vocabulary and context.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "sonify/model.h"
 #include "sonify/result.h"
@@ -16,11 +15,11 @@ namespace sonify::cli {
 
 // What the user asked for; filled by CLI11.
 struct PromptInput {
-  std::string text;              // the positional TEXT
-  std::string ids;               // --ids "1,2,3"
-  bool replace_invalid = false;  // --replace-invalid
-  bool truncate = false;         // --truncate
-  bool no_bos = false;           // --no-bos
+  std::string text;                          // the positional TEXT
+  std::string ids;                           // --ids "1,2,3"
+  bool replace_invalid = false;              // --replace-invalid
+  bool truncate = false;                     // --truncate
+  bool no_bos = false;                       // --no-bos
   const CLI::Option* text_option = nullptr;  // set by add_prompt_options
   const CLI::Option* ids_option = nullptr;
 };
@@ -32,7 +31,7 @@ struct PromptTokens {
   std::vector<int> ids;
   std::vector<std::string> pieces;
   std::vector<ByteRange> offsets;
-  std::string text;              // the prompt text ("" with --ids)
+  std::string text;  // the prompt text ("" with --ids)
   bool from_text = false;
   std::size_t truncated_from = 0;  // token count before --truncate cut it; 0 if not cut
 };
@@ -45,7 +44,8 @@ void add_prompt_options(CLI::App* app, PromptInput* input);
 // spec.context_length (unless --truncate, which keeps the first context_length tokens
 // and prints a note on stderr) are errors. `model_path` may be a directory or a
 // .safetensors file; spec.context_length <= 0 means no limit.
-Result<PromptTokens> resolve_prompt(const PromptInput& input, const std::string& model_path, const ModelSpec& spec);
+Result<PromptTokens> resolve_prompt(const PromptInput& input, const std::string& model_path,
+                                    const ModelSpec& spec);
 
 // The same with an already loaded tokenizer (nullptr: only --ids can work).
 Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokenizer* tokenizer, int vocab_size,
