@@ -123,6 +123,7 @@ std::vector<std::pair<std::size_t, std::size_t>> split_literal(const std::string
   }
   return out;
 }
+
 enum class PreKind { ByteLevel, Metaspace, Split, Digits };
 struct PreStep {
   PreKind kind;
@@ -594,9 +595,10 @@ std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& 
     // The code point just before / at `at_byte` is a letter, number or '_'.
     if (before ? at_byte == 0 : at_byte >= t.size()) return false;
     std::size_t k = at_byte;
-    if (before) do
-        --k;
-      while (k > 0 && (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80);
+    if (before) {
+      --k;
+      while (k > 0 && (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80) --k;
+    }
     const std::uint32_t cp = tok::utf8_next(t, &k);
     return cp == '_' || unicode::is_letter(cp) || unicode::is_number(cp);
   };
@@ -615,10 +617,15 @@ std::vector<Tokenizer::Impl::Segment> Tokenizer::Impl::split_added(const Piece& 
       continue;
     }
     std::size_t begin = i, end = i + hit->content.size();
+    // lstrip/rstrip take ASCII whitespace (HF takes any Unicode whitespace).
+    auto ascii_space = [&](std::size_t at) {
+      const auto c = static_cast<unsigned char>(t[at]);
+      return c < 0x80 && unicode::is_whitespace(c);
+    };
     if (hit->lstrip)
-      while (begin > text_start && unicode::is_whitespace(static_cast<unsigned char>(t[begin - 1]))) --begin;
+      while (begin > text_start && ascii_space(begin - 1)) --begin;
     if (hit->rstrip)
-      while (end < t.size() && unicode::is_whitespace(static_cast<unsigned char>(t[end]))) ++end;
+      while (end < t.size() && ascii_space(end)) ++end;
     if (begin > text_start) out.push_back({false, 0, piece.slice(text_start, begin), {}});
     out.push_back({true, hit->id, {}, piece.span(begin, end)});
     i = text_start = end;
