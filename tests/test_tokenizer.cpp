@@ -7,6 +7,7 @@
 
 #include "model/tokenizer_internal.h"
 #include "sonify/tokenizer.h"
+#include "sonify/utf8.h"
 #include "test_support.h"
 #include "tokenizer_test_files.h"
 
@@ -429,4 +430,37 @@ TEST_CASE("decode refuses unknown ids and can skip special tokens", "[tokenizer]
   CHECK(*t.decode({1, 263, 2}, {true}) == "hi");
   CHECK(*t.decode({}) == "");
   CHECK_THAT(t.describe(), Catch::Contains("byte fallback"));
+}
+
+TEST_CASE("random bytes never crash encode or decode", "[tokenizer]") {
+  const json gpt2_pre = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
+  const std::vector<Tokenizer> tokenizers = [&] {
+    std::vector<Tokenizer> v;
+    v.push_back(load(byte_level_tokenizer({"he", "ll", "hell"}, {"h e", "l l", "he ll"}, gpt2_pre)));
+    v.push_back(load(sentencepiece_style_tokenizer({"\xE2\x96\x81", "h", "i", "hi"}, {"h i"})));
+    return v;
+  }();
+  std::mt19937 rng(77);
+  for (int n = 0; n < 500; ++n) {
+    std::string s(rng() % 24, '\0');
+    for (char& c : s) c = static_cast<char>(rng() % 4 == 0 ? rng() % 0x80 : 0x80 + rng() % 0x80);
+    for (const Tokenizer& t : tokenizers) {
+      auto strict = t.encode(s);
+      auto lenient = t.encode(s, {true, true});
+      REQUIRE(lenient.ok());
+      CHECK(strict.ok() == !sonify::utf8_first_invalid(s).has_value());
+      auto text = t.decode(lenient->ids);
+      REQUIRE(text.ok());
+      CHECK_FALSE(sonify::utf8_first_invalid(*text).has_value());
+      for (const auto& r : lenient->offsets) CHECK((r.begin <= r.end && r.end <= s.size()));
+    }
+    // Any in-range id sequence decodes to valid UTF-8.
+    std::vector<int> ids(rng() % 12);
+    for (int& id : ids) id = static_cast<int>(rng() % 259);
+    for (const Tokenizer& t : tokenizers) {
+      auto text = t.decode(ids);
+      REQUIRE(text.ok());
+      CHECK_FALSE(sonify::utf8_first_invalid(*text).has_value());
+    }
+  }
 }
