@@ -64,6 +64,7 @@ TEST_CASE("tokenize prints ids, pieces and offsets", "[cli][tokenizer]") {
   CHECK(j["pieces"] == json({"<s>", "\xE2\x96\x81hi", "\xE2\x96\x81hi"}));
   CHECK(j["offsets"] == json::parse("[[0,0],[0,2],[2,5]]"));
   CHECK(j["count"] == 3);
+  CHECK(j["special"] == json({true, false, false}));
   CHECK(j["context"] == 4);
 
   auto no_bos = run_sonify({"tokenize", "--model", m, "hi", "--json", "--no-bos"});

@@ -114,6 +114,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
       ordered_json offsets = ordered_json::array();
       for (const auto& r : tokens.offsets) offsets.push_back({r.begin, r.end});
       if (tokens.from_text) j["offsets"] = offsets;
+      if (!tokens.special.empty()) j["special"] = tokens.special;
       return j;
     };
     auto result = run();

@@ -53,7 +53,10 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
     SONIFY_ASSIGN_OR_RETURN(ids, parse_ids(input.ids, vocab_size));
     out.ids = std::move(ids);
     if (tokenizer != nullptr)
-      for (int id : out.ids) out.pieces.push_back(tokenizer->piece(id).value_or(""));
+      for (int id : out.ids) {
+        out.pieces.push_back(tokenizer->piece(id).value_or(""));
+        out.special.push_back(tokenizer->is_special(id));
+      }
   } else {
     if (input.text.empty()) return fail("empty prompt: give some text, or token ids with --ids");
     if (tokenizer == nullptr) return fail("no tokenizer for this model: pass token ids with --ids 1,2,3");
@@ -68,6 +71,7 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
     out.ids = std::move(enc.ids);
     out.pieces = std::move(enc.pieces);
     out.offsets = std::move(enc.offsets);
+    out.special = std::move(enc.special);
     out.text = input.text;
     out.from_text = true;
     if (enc.invalid_bytes_replaced > 0)
@@ -84,6 +88,7 @@ Result<PromptTokens> resolve_prompt_with(const PromptInput& input, const Tokeniz
     out.ids.resize(limit);
     if (out.pieces.size() > limit) out.pieces.resize(limit);
     if (out.offsets.size() > limit) out.offsets.resize(limit);
+    if (out.special.size() > limit) out.special.resize(limit);
     std::fprintf(stderr, "sonify: note: prompt truncated from %zu to %zu tokens (the model's context)\n",
                  out.truncated_from, limit);
   }

@@ -31,7 +31,8 @@ struct PromptTokens {
   std::vector<int> ids;
   std::vector<std::string> pieces;
   std::vector<ByteRange> offsets;
-  std::string text;  // the prompt text ("" with --ids)
+  std::vector<bool> special;  // per id: BOS/EOS and other special tokens (filled when known)
+  std::string text;           // the prompt text ("" with --ids)
   bool from_text = false;
   std::size_t truncated_from = 0;  // token count before --truncate cut it; 0 if not cut
 };
