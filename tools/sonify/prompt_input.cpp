@@ -29,7 +29,8 @@ Result<std::vector<int>> parse_ids(const std::string& list, int vocab_size) {
 }  // namespace
 
 void add_prompt_options(CLI::App* app, PromptInput* input) {
-  CLI::Option* text = app->add_option("text", input->text, "Prompt text (UTF-8)");
+  CLI::Option* text =
+      app->add_option("text", input->text, "Prompt text (UTF-8); write -- before a text that starts with -");
   CLI::Option* ids =
       app->add_option("--ids", input->ids, "Token ids instead of text, comma-separated: 1,2,3");
   text->excludes(ids);
