@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """One-off generator for src/model/unicode_tables.cpp: the code point ranges the
-tokenizer's hand-written pre-tokenizer patterns need (\\p{L}, \\p{N}) and the
-characters that may change under NFC. Run with Debian's /usr/bin/python3; the
+tokenizer's hand-written pre-tokenizer patterns need (\\p{L}, \\p{N}), the
+characters that may change under NFC, and the data NFC itself needs (canonical
+combining classes, canonical decompositions, primary compositions). Run with Debian's /usr/bin/python3; the
 Unicode version is the one its unicodedata module carries (written into the output).
 
     /usr/bin/python3 scripts/gen_unicode_tables.py > src/model/unicode_tables.cpp
@@ -60,6 +61,17 @@ def nfc_unsafe(cp):
             or cp in composers)
 
 
+def emit_items(items):
+    line = " "
+    for item in items:
+        item = " " + item + ","
+        if len(line) + len(item) > 96:
+            print(line)
+            line = " "
+        line += item
+    print(line)
+
+
 def emit(name, rs):
     print(f"const CodepointRange {name}[] = {{")
     line = " "
@@ -86,4 +98,46 @@ print()
 emit("kLetterRanges", ranges(letter))
 emit("kNumberRanges", ranges(number))
 emit("kNfcUnsafeRanges", ranges(nfc_unsafe))
+
+# Canonical combining classes: ranges of equal non-zero class.
+ccc = []
+for cp in range(MAX):
+    c = unicodedata.combining(chr(cp)) if not 0xD800 <= cp <= 0xDFFF else 0
+    if c == 0:
+        continue
+    if ccc and ccc[-1][1] == cp - 1 and ccc[-1][2] == c:
+        ccc[-1][1] = cp
+    else:
+        ccc.append([cp, cp, c])
+print("const CombiningClassRange kCombiningClasses[] = {")
+emit_items(f"{{0x{a:X}, 0x{b:X}, {c}}}" for a, b, c in ccc)
+print("};")
+print(f"const std::size_t kCombiningClasses_count = {len(ccc)};")
+print()
+
+# Canonical decompositions, one level (the code applies them recursively), and the
+# primary composites: two-character decompositions that NFC recomposes (this leaves out
+# composition exclusions, singletons and non-starter decompositions).
+decomp, comp = [], []
+for cp in range(MAX):
+    if 0xD800 <= cp <= 0xDFFF:
+        continue
+    d = unicodedata.decomposition(chr(cp))
+    if not d or d.startswith("<"):
+        continue
+    parts = [int(x, 16) for x in d.split()]
+    decomp.append((cp, parts))
+    if len(parts) == 2 and unicodedata.normalize("NFC", chr(parts[0]) + chr(parts[1])) == chr(cp):
+        comp.append((parts[0], parts[1], cp))
+print("const Decomposition kDecompositions[] = {")
+emit_items(f"{{0x{cp:X}, 0x{(p + [0])[0]:X}, 0x{(p + [0])[1]:X}}}" for cp, p in decomp)
+print("};")
+print(f"const std::size_t kDecompositions_count = {len(decomp)};")
+print()
+comp.sort()
+print("const Composition kCompositions[] = {")
+emit_items(f"{{0x{a:X}, 0x{b:X}, 0x{c:X}}}" for a, b, c in comp)
+print("};")
+print(f"const std::size_t kCompositions_count = {len(comp)};")
+print()
 print("}  // namespace sonify::unicode")

@@ -212,12 +212,6 @@ bool flag(const json& j, const char* key, bool fallback) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-std::string codepoint_name(std::uint32_t cp) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "U+%04X", cp);
-  return buf;
-}
-
 Result<std::string> read_text(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return fail(path, ": no such file");
@@ -373,7 +367,7 @@ Status Tokenizer::Impl::load_normalizer(const json& n) {
     summary.push_back("Replace normalizer");
   } else if (type == "NFC") {
     normalizers.push_back({NormKind::Nfc, "", ""});
-    summary.push_back("NFC (checked, not applied)");
+    summary.push_back("NFC normalizer");
   } else {
     return fail(what, ": normalizer type '", type,
                 "' is not supported (supported: Prepend, Replace, NFC, Sequence)");
@@ -658,15 +652,7 @@ Result<Piece> Tokenizer::Impl::normalize(Piece piece) const {
       }
       piece = std::move(p);
     } else {
-      std::size_t i = 0;
-      while (i < piece.text.size()) {
-        const std::size_t at = i;
-        const std::uint32_t cp = tok::utf8_next(piece.text, &i);
-        if (unicode::is_nfc_unsafe(cp))
-          return fail("the text has ", codepoint_name(cp), " at byte ", piece.align[at].begin,
-                      ", which this tokenizer's NFC normalizer may change, and sonify does not implement NFC;"
-                      " pass the text in precomposed form or give --ids");
-      }
+      piece = tok::nfc(piece);
     }
   }
   return piece;

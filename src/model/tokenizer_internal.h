@@ -48,6 +48,11 @@ std::vector<std::pair<std::size_t, std::size_t>> split_matches(SplitPattern patt
 // Digits pre-tokenizer: runs of \p{N} (or single ones) isolated from the rest.
 std::vector<std::pair<std::size_t, std::size_t>> split_digits(std::string_view text, bool individual);
 
+// The NFC form of a piece of valid UTF-8 (Unicode 14 data): canonical decomposition,
+// canonical ordering, canonical composition. A composed character is aligned to the
+// union of the original bytes it came from.
+Piece nfc(const Piece& piece);
+
 // GPT-2's bytes_to_unicode: the printable character standing for each byte.
 const std::vector<std::uint32_t>& byte_level_chars();
 

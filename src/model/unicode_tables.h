@@ -23,6 +23,30 @@ extern const std::size_t kNumberRanges_count;
 extern const CodepointRange kNfcUnsafeRanges[];
 extern const std::size_t kNfcUnsafeRanges_count;
 
+// Canonical combining classes (non-zero only), canonical decompositions (one level;
+// `second` is 0 for singletons) and primary compositions sorted by (first, second).
+struct CombiningClassRange {
+  std::uint32_t first;
+  std::uint32_t last;
+  std::uint8_t ccc;
+};
+struct Decomposition {
+  std::uint32_t cp;
+  std::uint32_t first;
+  std::uint32_t second;
+};
+struct Composition {
+  std::uint32_t first;
+  std::uint32_t second;
+  std::uint32_t composite;
+};
+extern const CombiningClassRange kCombiningClasses[];
+extern const std::size_t kCombiningClasses_count;
+extern const Decomposition kDecompositions[];
+extern const std::size_t kDecompositions_count;
+extern const Composition kCompositions[];
+extern const std::size_t kCompositions_count;
+
 bool is_letter(std::uint32_t cp);
 bool is_number(std::uint32_t cp);
 bool is_nfc_unsafe(std::uint32_t cp);
