@@ -8,7 +8,6 @@ SONIFY_PACKAGES=(
   libebur128-dev
   libopenblas0-pthread   # replaces the reference BLAS that libtorch and LAPACK link (10-30x)
   fluid-soundfont-gm     # the General MIDI soundfont the renderer uses
-  python3-regex          # test oracle for the tokenizer's split patterns
 )
 
 log() { printf 'sonify-setup: %s\n' "$*" >&2; }

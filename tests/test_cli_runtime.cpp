@@ -44,13 +44,15 @@ TEST_CASE("trace and generate refuse bad prompts and outputs before running anyt
   const std::vector<Row> rows = {
       {"id out of range",
        {"--ids", "1,512,3"},
-       "token id 512 at position 1 is outside the vocabulary [0, 512)"},
-      {"negative id", {"--ids", "1,-2"}, "'-2' at position 1 is not a token id"},
-      {"not a number", {"--ids", "1,x"}, "'x' at position 1 is not a token id"},
-      {"empty item", {"--ids", "1,,2"}, "'' at position 1 is not a token id"},
+       "id 512 is out of range for the model's vocabulary of 512 tokens"},
+      {"negative id", {"--ids", "1,-2"}, "'-2' is not a token id"},
+      {"not a number", {"--ids", "1,x"}, "'x' is not a token id"},
+      {"empty item", {"--ids", "1,,2"}, "'' is not a token id"},
+      {"no prompt", {}, "no prompt: give the text as an argument"},
+      {"text for a model without tokenizer.json", {"hello"}, "tokenizer.json"},
       {"more ids than the context",
        {"--ids", count_ids(65)},
-       "the prompt has 65 tokens but the model's context holds 64"},
+       "the prompt is 65 tokens, longer than the model's context of 64"},
   };
   for (const std::string command : {"trace", "generate"})
     for (const Row& row : rows) {

@@ -12,17 +12,13 @@ namespace {
 
 struct GenerateCliOptions {
   std::string model;
-  std::string ids;
+  PromptInput prompt;
   GenerateOptions gen;
   bool no_stop = false;
   int threads = 0;
-  bool truncate = false;
   bool json = false;
+  bool ids_only = false;
 };
-
-// PROMPT → IDS. The only place this command turns its prompt into token ids; the
-// tokenizer (text prompts) plugs in here.
-Result<std::vector<std::int64_t>> prompt_ids(const GenerateCliOptions& o) { return parse_token_ids(o.ids); }
 
 std::string join(const std::vector<std::int64_t>& ids) {
   std::string out;
@@ -32,9 +28,10 @@ std::string join(const std::vector<std::int64_t>& ids) {
 
 int run_generate(GenerateCliOptions o) {
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
-  SONIFY_ASSIGN_OR_REPORT(ids, prompt_ids(o));
   SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
-  if (Status fit = prompt_fit(model.spec(), o.truncate, &ids); !fit.ok()) return report(fit.error());
+  SONIFY_ASSIGN_OR_REPORT(prompt, model_prompt(o.prompt, path, model));
+  const std::vector<std::int64_t>& ids = prompt.ids;
+  const std::optional<Tokenizer> tokenizer = model_tokenizer(path);
   RuntimeOptions options;
   options.threads = o.threads;
   SONIFY_ASSIGN_OR_REPORT(runtime, runtime_open(model, options));
@@ -45,6 +42,10 @@ int run_generate(GenerateCliOptions o) {
     j["model"] = path;
     j["prompt_ids"] = ids;
     j["ids"] = generation.ids;
+    if (tokenizer) {
+      j["prompt_text"] = decode_or_empty(tokenizer, ids);
+      j["text"] = decode_or_empty(tokenizer, generation.ids);
+    }
     j["stop_reason"] = generation.stop_reason;
     j["decoding"] = o.gen.temperature > 0 ? "sampling" : "greedy";
     j["temperature"] = o.gen.temperature;
@@ -52,6 +53,13 @@ int run_generate(GenerateCliOptions o) {
     j["seed"] = o.gen.seed;
     j["kv_cache"] = true;
     std::printf("%s\n", j.dump(1).c_str());
+  } else if (tokenizer && !o.ids_only) {
+    // The prompt and its continuation decoded together, so spacing comes out right.
+    std::vector<std::int64_t> all = ids;
+    all.insert(all.end(), generation.ids.begin(), generation.ids.end());
+    std::printf("%s\n", decode_or_empty(tokenizer, all).c_str());
+    std::fprintf(stderr, "sonify: %zu tokens, stopped: %s, seed %llu\n", generation.ids.size(),
+                 generation.stop_reason.c_str(), static_cast<unsigned long long>(o.gen.seed));
   } else {
     std::printf("%s\n", join(generation.ids).c_str());
     std::fprintf(stderr, "sonify: %zu tokens, stopped: %s, seed %llu\n", generation.ids.size(),
@@ -67,7 +75,7 @@ void register_generate(CLI::App& app, int* exit_code) {
   CLI::App* cmd =
       app.add_subcommand("generate", "Continue a prompt with a model (greedy or seeded sampling)");
   add_model_option(cmd, &o->model);
-  cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
+  add_prompt_options(cmd, &o->prompt);
   cmd->add_option("-n,--max-tokens", o->gen.max_tokens, "Most tokens to generate")
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
@@ -86,8 +94,7 @@ void register_generate(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-stop", o->no_stop, "Do not stop at the end-of-sequence token");
   cmd->add_option("--threads", o->threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
-  cmd->add_flag("--truncate", o->truncate,
-                "Keep the last context-length ids of a longer prompt instead of refusing");
+  cmd->add_flag("--print-ids", o->ids_only, "Print the generated ids instead of the decoded text");
   cmd->add_flag("--json", o->json, "Print ids, stop reason and decoding settings as JSON");
   cmd->callback([o, exit_code] { *exit_code = run_generate(*o); });
 }

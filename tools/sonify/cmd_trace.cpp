@@ -18,19 +18,14 @@ namespace {
 
 struct TraceOptions {
   std::string model;
-  std::string ids;
+  PromptInput prompt;
   std::string out;
   std::string capture = "embed,resid,attn,mlp";
   std::string logits = "last";
   int top_k = 0;
   int threads = 0;
-  bool truncate = false;
   bool json = false;
 };
-
-// PROMPT → IDS. The only place this command turns its prompt into token ids; the
-// tokenizer (text prompts) plugs in here.
-Result<std::vector<std::int64_t>> prompt_ids(const TraceOptions& o) { return parse_token_ids(o.ids); }
 
 Result<CaptureRequest> capture_request(const TraceOptions& o) {
   CaptureRequest r;
@@ -60,7 +55,7 @@ Result<CaptureRequest> capture_request(const TraceOptions& o) {
 }
 
 // The top_k ids at the last position, by logit (lower id first on ties), with softmax probabilities.
-nlohmann::ordered_json top_predictions(const Trace& trace, int top_k) {
+nlohmann::ordered_json top_predictions(const Trace& trace, int top_k, const std::optional<Tokenizer>& tokenizer) {
   const std::int64_t v = trace.logits.shape.back();
   const float* row = trace.logits.values.data() + (trace.logits.values.size() - static_cast<std::size_t>(v));
   std::vector<std::int64_t> order(static_cast<std::size_t>(v));
@@ -75,6 +70,7 @@ nlohmann::ordered_json top_predictions(const Trace& trace, int top_k) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < k; ++r)
     out.push_back({{"id", order[r]},
+                   {"text", decode_or_empty(tokenizer, {order[r]})},
                    {"logit", row[order[r]]},
                    {"prob", std::exp(static_cast<double>(row[order[r]]) - top) / total}});
   return out;
@@ -90,9 +86,10 @@ int run_trace(const TraceOptions& o) {
   if (o.top_k > 0 && request.logits == LogitPositions::None)
     return report(fail("--top-k needs logits; drop --logits none"));
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
-  SONIFY_ASSIGN_OR_REPORT(ids, prompt_ids(o));
   SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
-  if (Status fit = prompt_fit(model.spec(), o.truncate, &ids); !fit.ok()) return report(fit.error());
+  SONIFY_ASSIGN_OR_REPORT(prompt, model_prompt(o.prompt, path, model));
+  const std::vector<std::int64_t>& ids = prompt.ids;
+  const std::optional<Tokenizer> tokenizer = model_tokenizer(path);
   {
     // Refuse an unwritable output before the forward pass, not after it.
     auto probe = AtomicFile::create(o.out);
@@ -114,9 +111,11 @@ int run_trace(const TraceOptions& o) {
   j["output"] = o.out;
   j["sidecar"] = trace_sidecar_path(o.out);
   j["tokens"] = ids.size();
+  j["token_ids"] = ids;
+  if (!prompt.tokens.pieces.empty()) j["pieces"] = prompt.tokens.pieces;
   j["threads"] = runtime->threads();
   j["seconds"] = {{"load", load_s}, {"forward", forward_s}, {"write", write_s}};
-  if (o.top_k > 0) j["top_k"] = top_predictions(trace, o.top_k);
+  if (o.top_k > 0) j["top_k"] = top_predictions(trace, o.top_k, tokenizer);
   if (o.json) {
     std::printf("%s\n", j.dump(1).c_str());
     return 0;
@@ -125,8 +124,9 @@ int run_trace(const TraceOptions& o) {
   if (o.top_k > 0) {
     std::printf("next token after position %zu:\n", ids.size() - 1);
     for (const auto& p : j["top_k"])
-      std::printf("  id %6lld  logit %10.4f  p %.4f\n", static_cast<long long>(p["id"].get<std::int64_t>()),
-                  p["logit"].get<double>(), p["prob"].get<double>());
+      std::printf("  id %6lld  logit %10.4f  p %.4f  %s\n", static_cast<long long>(p["id"].get<std::int64_t>()),
+                  p["logit"].get<double>(), p["prob"].get<double>(),
+                  nlohmann::json(p["text"].get<std::string>()).dump().c_str());
   }
   return 0;
 }
@@ -138,7 +138,7 @@ void register_trace(CLI::App& app, int* exit_code) {
   CLI::App* cmd =
       app.add_subcommand("trace", "Run a prompt through a model and save its activations (safetensors)");
   add_model_option(cmd, &o->model);
-  cmd->add_option("--ids", o->ids, "Prompt token ids, comma-separated (e.g. 1,450,3290)")->required();
+  add_prompt_options(cmd, &o->prompt);
   cmd->add_option("-o,--out", o->out, "Output .safetensors (a .json sidecar is written beside it)")
       ->required();
   cmd->add_option("--capture", o->capture, "What to keep: embed, resid, attn, mlp (comma-separated) or none")
@@ -148,8 +148,6 @@ void register_trace(CLI::App& app, int* exit_code) {
   cmd->add_option("--top-k", o->top_k, "Print the N most likely next tokens at the last position")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--threads", o->threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
-  cmd->add_flag("--truncate", o->truncate,
-                "Keep the last context-length ids of a longer prompt instead of refusing");
   cmd->add_flag("--json", o->json, "Print a JSON summary");
   cmd->callback([o, exit_code] { *exit_code = run_trace(*o); });
 }
