@@ -1,0 +1,210 @@
+#include "stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace sonify::analysis {
+namespace {
+
+// Order-preserving map of a float's bits to an unsigned key.
+std::uint32_t float_key(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+float key_float(std::uint32_t k) {
+  const std::uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// numpy.linspace(lo, hi, bins + 1) as numpy computes it.
+std::vector<double> bin_edges(double lo, double hi, int bins) {
+  std::vector<double> e(static_cast<std::size_t>(bins) + 1);
+  const double step = (hi - lo) / bins;
+  for (int i = 0; i <= bins; ++i) e[i] = i * step + lo;
+  e[bins] = hi;
+  return e;
+}
+
+}  // namespace
+
+Moments moments_of(const float* x, std::size_t n) {
+  Moments m;
+  if (n == 0) return m;
+  double sum = 0, lo = x[0], hi = x[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    sum += x[i];
+    lo = std::min<double>(lo, x[i]);
+    hi = std::max<double>(hi, x[i]);
+  }
+  const double mean = sum / static_cast<double>(n);
+  double m2 = 0, m3 = 0, m4 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = x[i] - mean, d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  m2 /= static_cast<double>(n);
+  m3 /= static_cast<double>(n);
+  m4 /= static_cast<double>(n);
+  m.mean = mean;
+  m.min = lo;
+  m.max = hi;
+  m.std = std::sqrt(m2);
+  // scipy calls m2 <= (1e-15 * mean)^2 zero variance and returns NaN there; we return
+  // 0 for both (defined values for constant and all-zero tensors).
+  const bool flat = m2 <= (1e-15 * mean) * (1e-15 * mean) || m2 == 0;
+  m.skewness = flat ? 0 : m3 / std::pow(m2, 1.5);
+  m.kurtosis = flat ? 0 : m4 / (m2 * m2) - 3;
+  return m;
+}
+
+double bimodality_coefficient(double skewness, double kurtosis, std::size_t n) {
+  if (n < 4) return 0;
+  const double nn = static_cast<double>(n);
+  const double denom = kurtosis + 3 * (nn - 1) * (nn - 1) / ((nn - 2) * (nn - 3));
+  return denom > 0 ? (skewness * skewness + 1) / denom : 0;
+}
+
+double percentile_sorted(const float* sorted, std::size_t n, double p) {
+  if (n == 0) return 0;
+  const double pos = p / 100.0 * static_cast<double>(n - 1);
+  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, n - 1);
+  const double frac = pos - static_cast<double>(lo);
+  const double a = sorted[lo], b = sorted[hi];
+  // numpy's _lerp: a + (b - a) * t, mirrored for t >= 0.5.
+  const double diff = b - a;
+  return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+}
+
+std::vector<std::int64_t> histogram_counts(const float* x, std::size_t n, double lo, double hi, int bins) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max(bins, 0)), 0);
+  if (bins <= 0) return counts;
+  if (lo == hi) lo -= 0.5, hi += 0.5;
+  const std::vector<double> e = bin_edges(lo, hi, bins);
+  const double scale = bins / (hi - lo);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (!(v >= lo && v <= hi)) continue;
+    long k = static_cast<long>((v - lo) * scale);
+    if (k >= bins) k = bins - 1;
+    if (k > 0 && v < e[k]) --k;
+    if (k < bins - 1 && v >= e[k + 1]) ++k;
+    ++counts[static_cast<std::size_t>(k)];
+  }
+  return counts;
+}
+
+std::size_t hill_k(std::size_t n) {
+  return std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(std::sqrt(static_cast<double>(n)))));
+}
+
+double hill_index(const std::vector<double>& top) {
+  if (top.size() < 2) return 2;
+  const std::size_t k = top.size() - 1;
+  const double threshold = top[k];
+  if (!(threshold > 0)) return 2;
+  double sum = 0;
+  for (std::size_t i = 0; i < k; ++i) sum += std::log(top[i] / threshold);
+  if (!(sum > 0)) return 2;
+  return std::min(2.0, static_cast<double>(k) / sum);
+}
+
+void radix_sort(std::vector<float>& x) {
+  const std::size_t n = x.size();
+  std::vector<std::uint32_t> keys(n), tmp(n);
+  for (std::size_t i = 0; i < n; ++i) keys[i] = float_key(x[i]);
+  for (int shift = 0; shift < 32; shift += 8) {
+    std::size_t count[257] = {0};
+    for (std::size_t i = 0; i < n; ++i) ++count[((keys[i] >> shift) & 0xffu) + 1];
+    if (count[1 + ((keys[0] >> shift) & 0xffu)] == n) continue;  // all in one bucket
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (std::size_t i = 0; i < n; ++i) tmp[count[(keys[i] >> shift) & 0xffu]++] = keys[i];
+    keys.swap(tmp);
+  }
+  for (std::size_t i = 0; i < n; ++i) x[i] = key_float(keys[i]);
+}
+
+QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bins) {
+  QuantileStats q;
+  const std::size_t n = x.size();
+  if (n == 0) {
+    q.histogram.assign(static_cast<std::size_t>(std::max(bins, 0)), 0);
+    return q;
+  }
+  radix_sort(x);
+  q.p02 = percentile_sorted(x.data(), n, 2);
+  q.p98 = percentile_sorted(x.data(), n, 98);
+  q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
+  // The largest deviations from the mean sit at the two ends of the sorted array.
+  const std::size_t want = std::min(n, hill_k(n) + 1);
+  std::vector<double> top;
+  top.reserve(want);
+  std::size_t i = 0, j = n - 1;
+  while (top.size() < want) {
+    const double left = std::fabs(x[i] - mean), right = std::fabs(x[j] - mean);
+    if (right >= left) top.push_back(right), --j;
+    else top.push_back(left), ++i;
+  }
+  std::sort(top.begin(), top.end(), std::greater<double>());
+  q.heavy_tail_index = hill_index(top);
+  return q;
+}
+
+QuantileStats quantile_stats_selecting(std::vector<float>& x, double mean, int bins) {
+  QuantileStats q;
+  const std::size_t n = x.size();
+  if (n == 0) {
+    q.histogram.assign(static_cast<std::size_t>(std::max(bins, 0)), 0);
+    return q;
+  }
+  auto percentile = [&](double p) {
+    const double pos = p / 100.0 * static_cast<double>(n - 1);
+    const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(lo), x.end());
+    float pair[2] = {x[lo], x[lo]};
+    if (lo + 1 < n) pair[1] = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
+    // percentile_sorted on the two neighbours gives the same interpolation.
+    const double frac = pos - static_cast<double>(lo);
+    const double a = pair[0], b = pair[1], diff = b - a;
+    return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+  };
+  q.p02 = percentile(2);
+  q.p98 = percentile(98);
+  q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
+  const std::size_t want = std::min(n, hill_k(n) + 1);
+  for (float& v : x) v = static_cast<float>(std::fabs(v - mean));
+  // Deviation computed in float here; recompute the selected ones exactly below is not
+  // possible (the values are gone), so the sorting path uses the same float rounding.
+  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n - want), x.end());
+  std::vector<double> top(x.end() - static_cast<std::ptrdiff_t>(want), x.end());
+  std::sort(top.begin(), top.end(), std::greater<double>());
+  q.heavy_tail_index = hill_index(top);
+  return q;
+}
+
+double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.empty() || b.empty()) return 0;
+  // Integral of |F_a - F_b| over the merged breakpoints (scipy's _cdf_distance, p = 1).
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  std::size_t i = 0, j = 0;
+  double prev = std::min(a[0], b[0]), total = 0;
+  while (i < a.size() || j < b.size()) {
+    double next;
+    if (j >= b.size() || (i < a.size() && a[i] <= b[j])) next = a[i];
+    else next = b[j];
+    total += std::fabs(static_cast<double>(i) / na - static_cast<double>(j) / nb) * (next - prev);
+    prev = next;
+    while (i < a.size() && a[i] == next) ++i;
+    while (j < b.size() && b[j] == next) ++j;
+  }
+  return total;
+}
+
+}  // namespace sonify::analysis
