@@ -33,7 +33,7 @@ struct Spectrum {
   double stable_rank = 0;               // ||W||_F^2 / σ1^2 (0 for an all-zero matrix)
   double spectral_entropy = 0;          // -Σ p ln p with p = σ/Σσ, in nats (0 for all-zero)
   double effective_rank = 0;            // exp(spectral_entropy); 0 for an all-zero matrix
-  double condition_number = 0;          // σ1/σmin; 0 when σmin is 0 (singular: infinite)
+  double condition_number = 0;          // σ1/σmin; 0 when σmin <= accuracy_floor (singular)
   double alpha = 0;                     // power-law exponent of the tail of λ = σ² (0: no fit)
   double alpha_xmin = 0;                // the λ where the tail starts (KS-minimising xmin)
   int alpha_tail = 0;                   // how many λ ≥ alpha_xmin the fit used

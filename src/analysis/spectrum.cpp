@@ -83,7 +83,8 @@ void summarise_spectrum(Spectrum& s, double frobenius_squared) {
   }
   s.effective_rank = total > 0 ? std::exp(s.spectral_entropy) : 0;
   const double smin = sv.empty() ? 0 : sv.back();
-  s.condition_number = smin > 0 ? s.sigma_max / smin : 0;
+  // σmin at or below the accuracy floor is numerically zero: the matrix is singular.
+  s.condition_number = smin > s.accuracy_floor && smin > 0 ? s.sigma_max / smin : 0;
   std::vector<double> eig(sv.size());
   for (std::size_t i = 0; i < sv.size(); ++i) eig[i] = sv[i] * sv[i];
   fit_power_law(eig, s);

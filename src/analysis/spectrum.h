@@ -38,7 +38,8 @@ std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int
 // All singular values by Eigen's BDCSVD in double.
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols);
 
-// Fills every summary of `s` from s.singular_values and the squared Frobenius norm.
+// Fills every summary of `s` from s.singular_values, s.accuracy_floor and the squared
+// Frobenius norm.
 void summarise_spectrum(Spectrum& s, double frobenius_squared);
 
 // Power-law fit of the tail of eigenvalues λ (any order): continuous MLE exponent

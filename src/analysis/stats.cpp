@@ -148,7 +148,9 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
   top.reserve(want);
   std::size_t i = 0, j = n - 1;
   while (top.size() < want) {
-    const double left = std::fabs(x[i] - mean), right = std::fabs(x[j] - mean);
+    // Deviations rounded to float, as the selecting path stores them.
+    const double left = static_cast<float>(std::fabs(x[i] - mean));
+    const double right = static_cast<float>(std::fabs(x[j] - mean));
     if (right >= left) top.push_back(right), --j;
     else top.push_back(left), ++i;
   }
@@ -180,8 +182,6 @@ QuantileStats quantile_stats_selecting(std::vector<float>& x, double mean, int b
   q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
   const std::size_t want = std::min(n, hill_k(n) + 1);
   for (float& v : x) v = static_cast<float>(std::fabs(v - mean));
-  // Deviation computed in float here; recompute the selected ones exactly below is not
-  // possible (the values are gone), so the sorting path uses the same float rounding.
   std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n - want), x.end());
   std::vector<double> top(x.end() - static_cast<std::ptrdiff_t>(want), x.end());
   std::sort(top.begin(), top.end(), std::greater<double>());
