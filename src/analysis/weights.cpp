@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <cmath>
 #include <map>
@@ -224,8 +227,10 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   // Large matrices one at a time: Gram slices shared by all threads.
   for (std::size_t slot : large) {
     const RoleTensor& t = *matrices[slot];
+    auto T0 = std::chrono::steady_clock::now();
     auto w = load(model, t);
     if (!w.ok()) return w.error();
+    auto T1 = std::chrono::steady_clock::now();
     std::vector<double> gram;
     if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
       const std::int64_t order = analysis::gram_order(t.shape[0], t.shape[1]);
@@ -238,7 +243,10 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       for (const auto& part : parts)
         for (std::size_t i = 0; i < part.size(); ++i) gram[i] += part[i];
     }
+    auto T2 = std::chrono::steady_clock::now();
     results[slot] = measure_matrix(t, std::move(*w), options, std::move(gram));
+    auto T3 = std::chrono::steady_clock::now();
+    if (getenv("SONIFY_T")) fprintf(stderr, "large: load %.2f gram %.2f rest %.2f\n", std::chrono::duration<double>(T1-T0).count(), std::chrono::duration<double>(T2-T1).count(), std::chrono::duration<double>(T3-T2).count());
     results[slot].sorted.clear();
     results[slot].sorted.shrink_to_fit();
     tick();
@@ -256,6 +264,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     return sum;
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
+  auto T4 = std::chrono::steady_clock::now();
   run_parallel(order.size(), threads, [&](std::size_t k) {
     const std::size_t c = order[k];
     MatrixResult* previous = nullptr;
@@ -279,6 +288,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   });
   for (const auto& e : errors)
     if (e) return *e;
+  if (getenv("SONIFY_T")) fprintf(stderr, "chains %.2f\n", std::chrono::duration<double>(std::chrono::steady_clock::now()-T4).count());
 
   for (auto& r : results) out.matrices.push_back(std::move(r.features));
   for (std::size_t c = 0; c < chains.size(); ++c)
