@@ -28,13 +28,7 @@ std::vector<double> exact(const std::vector<float>& w, std::int64_t r, std::int6
 }
 
 std::vector<double> gram(const std::vector<float>& w, std::int64_t r, std::int64_t c) {
-  const std::int64_t order = gram_order(r, c);
-  std::vector<double> g(static_cast<std::size_t>(order * order), 0.0);
-  for (std::int64_t k = 0; k < gram_slices(r, c); ++k) {
-    auto part = gram_slice(w.data(), r, c, k);
-    for (std::size_t i = 0; i < g.size(); ++i) g[i] += part[i];
-  }
-  return singular_values_from_gram(g, order);
+  return singular_values_from_gram(gram_matrix(w.data(), r, c), gram_order(r, c));
 }
 
 std::vector<float> gaussian(std::size_t n, unsigned seed, float scale = 1) {

@@ -48,6 +48,29 @@ std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t c
   return out;
 }
 
+std::int64_t gram_groups(std::int64_t rows, std::int64_t cols) {
+  return (gram_slices(rows, cols) + kGramGroup - 1) / kGramGroup;
+}
+
+std::vector<double> gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group) {
+  const std::int64_t end = std::min(gram_slices(rows, cols), (group + 1) * kGramGroup);
+  std::vector<double> sum = gram_slice(w, rows, cols, group * kGramGroup);
+  for (std::int64_t k = group * kGramGroup + 1; k < end; ++k) {
+    const std::vector<double> part = gram_slice(w, rows, cols, k);
+    for (std::size_t i = 0; i < part.size(); ++i) sum[i] += part[i];
+  }
+  return sum;
+}
+
+std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols) {
+  std::vector<double> sum = gram_group(w, rows, cols, 0);
+  for (std::int64_t g = 1; g < gram_groups(rows, cols); ++g) {
+    const std::vector<double> part = gram_group(w, rows, cols, g);
+    for (std::size_t i = 0; i < part.size(); ++i) sum[i] += part[i];
+  }
+  return sum;
+}
+
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order) {
   if (order == 0) return {};
   Eigen::Map<Eigen::MatrixXd> G(gram.data(), order, order);

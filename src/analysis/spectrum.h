@@ -18,8 +18,11 @@ constexpr double kRefineRatio = 1e-2;
 constexpr std::int64_t kRefineMaxElements = std::int64_t{1} << 22;
 
 // The Gram matrix is accumulated over fixed slices of the long dimension, each slice in
-// float and the slices summed in double in order. Slices are the unit of parallel work.
+// float, the slices summed in double in order within fixed groups, and the groups
+// summed in order. Groups are the unit of parallel work, so the sum does not depend on
+// the number of threads.
 constexpr std::int64_t kGramSlice = 2048;
+constexpr std::int64_t kGramGroup = 16;
 
 // Whether (rows, cols) uses the Gram path under `method`.
 bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols);
@@ -31,6 +34,13 @@ std::int64_t gram_slices(std::int64_t rows, std::int64_t cols);
 // Lower triangle of the Gram contribution of slice `slice` (row-major float W), as a
 // dense column-major order×order double array.
 std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice);
+
+// Groups of kGramGroup slices, and the in-order sum of one group's slices.
+std::int64_t gram_groups(std::int64_t rows, std::int64_t cols);
+std::vector<double> gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group);
+
+// The whole Gram lower triangle: the groups summed in order.
+std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols);
 
 // Singular values (descending) from a summed Gram lower triangle.
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order);

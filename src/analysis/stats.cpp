@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace sonify::analysis {
 namespace {
@@ -35,23 +36,30 @@ std::vector<double> bin_edges(double lo, double hi, int bins) {
 Moments moments_of(const float* x, std::size_t n) {
   Moments m;
   if (n == 0) return m;
-  double sum = 0, lo = x[0], hi = x[0];
-  for (std::size_t i = 0; i < n; ++i) {
-    sum += x[i];
-    lo = std::min<double>(lo, x[i]);
-    hi = std::max<double>(hi, x[i]);
-  }
-  const double mean = sum / static_cast<double>(n);
-  double m2 = 0, m3 = 0, m4 = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double d = x[i] - mean, d2 = d * d;
-    m2 += d2;
-    m3 += d2 * d;
-    m4 += d2 * d2;
-  }
-  m2 /= static_cast<double>(n);
-  m3 /= static_cast<double>(n);
-  m4 /= static_cast<double>(n);
+  // Four independent partial sums (a fixed order, so results are reproducible) let the
+  // compiler vectorise the loops.
+  double sum[4] = {0, 0, 0, 0};
+  float lo = x[0], hi = x[0];
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) sum[k] += x[i + k];
+  for (; i < n; ++i) sum[0] += x[i];
+  for (std::size_t j = 0; j < n; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
+  const double mean = ((sum[0] + sum[1]) + (sum[2] + sum[3])) / static_cast<double>(n);
+  double s2[4] = {0, 0, 0, 0}, s3[4] = {0, 0, 0, 0}, s4[4] = {0, 0, 0, 0};
+  auto add = [&](int k, double v) {
+    const double d = v - mean, d2 = d * d;
+    s2[k] += d2;
+    s3[k] += d2 * d;
+    s4[k] += d2 * d2;
+  };
+  for (i = 0; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) add(k, x[i + k]);
+  for (; i < n; ++i) add(0, x[i]);
+  const double dn = static_cast<double>(n);
+  const double m2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) / dn;
+  const double m3 = ((s3[0] + s3[1]) + (s3[2] + s3[3])) / dn;
+  const double m4 = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / dn;
   m.mean = mean;
   m.min = lo;
   m.max = hi;
@@ -159,32 +167,76 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
   return q;
 }
 
-QuantileStats quantile_stats_selecting(std::vector<float>& x, double mean, int bins) {
+namespace {
+
+// Exact order statistics without sorting: a histogram of the top 16 key bits finds the
+// bucket of each wanted rank, a second pass collects that bucket's values.
+std::vector<float> select_ranks(const float* x, std::size_t n, const std::vector<std::size_t>& ranks) {
+  std::vector<std::uint64_t> count(65537, 0);
+  for (std::size_t i = 0; i < n; ++i) ++count[(float_key(x[i]) >> 16) + 1];
+  for (std::size_t b = 0; b < 65536; ++b) count[b + 1] += count[b];  // count[b] = values below bucket b
+  std::vector<std::size_t> bucket_of;
+  std::map<std::size_t, std::vector<float>> buckets;
+  for (std::size_t rank : ranks) {
+    const std::size_t b = static_cast<std::size_t>(
+        std::upper_bound(count.begin(), count.end(), static_cast<std::uint64_t>(rank)) - count.begin() - 1);
+    bucket_of.push_back(b);
+    buckets[b];
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    auto it = buckets.find(float_key(x[i]) >> 16);
+    if (it != buckets.end()) it->second.push_back(x[i]);
+  }
+  std::vector<float> out;
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    std::vector<float>& bucket = buckets[bucket_of[r]];
+    const std::size_t within = ranks[r] - count[bucket_of[r]];
+    std::nth_element(bucket.begin(), bucket.begin() + static_cast<std::ptrdiff_t>(within), bucket.end());
+    out.push_back(bucket[within]);
+  }
+  return out;
+}
+
+}  // namespace
+
+QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean, int bins) {
   QuantileStats q;
   const std::size_t n = x.size();
   if (n == 0) {
     q.histogram.assign(static_cast<std::size_t>(std::max(bins, 0)), 0);
     return q;
   }
-  auto percentile = [&](double p) {
-    const double pos = p / 100.0 * static_cast<double>(n - 1);
+  std::vector<std::size_t> ranks;
+  double frac[2];
+  for (int k = 0; k < 2; ++k) {
+    const double pos = (k == 0 ? 2 : 98) / 100.0 * static_cast<double>(n - 1);
     const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(lo), x.end());
-    float pair[2] = {x[lo], x[lo]};
-    if (lo + 1 < n) pair[1] = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
-    // percentile_sorted on the two neighbours gives the same interpolation.
-    const double frac = pos - static_cast<double>(lo);
-    const double a = pair[0], b = pair[1], diff = b - a;
-    return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
-  };
-  q.p02 = percentile(2);
-  q.p98 = percentile(98);
+    frac[k] = pos - static_cast<double>(lo);
+    ranks.push_back(lo);
+    ranks.push_back(std::min(lo + 1, n - 1));
+  }
+  const std::vector<float> v = select_ranks(x.data(), n, ranks);
+  for (int k = 0; k < 2; ++k) {
+    // The same interpolation as percentile_sorted on the two neighbours.
+    const double a = v[2 * k], b = v[2 * k + 1], diff = b - a;
+    (k == 0 ? q.p02 : q.p98) = frac[k] >= 0.5 ? b - diff * (1 - frac[k]) : a + diff * frac[k];
+  }
   q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
+  // The `want` largest float deviations |x - mean|: find the bucket of the threshold,
+  // then keep everything at or above it and sort that small set.
   const std::size_t want = std::min(n, hill_k(n) + 1);
-  for (float& v : x) v = static_cast<float>(std::fabs(v - mean));
-  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n - want), x.end());
-  std::vector<double> top(x.end() - static_cast<std::ptrdiff_t>(want), x.end());
+  auto deviation = [&](float value) { return static_cast<float>(std::fabs(value - mean)); };
+  std::vector<std::uint64_t> count(65536, 0);
+  for (std::size_t i = 0; i < n; ++i) ++count[float_key(deviation(x[i])) >> 16];
+  std::size_t above = 0, bucket = 65536;
+  while (bucket > 0 && above < want) above += count[--bucket];
+  std::vector<double> top;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = deviation(x[i]);
+    if ((float_key(d) >> 16) >= bucket) top.push_back(d);
+  }
   std::sort(top.begin(), top.end(), std::greater<double>());
+  top.resize(want);
   q.heavy_tail_index = hill_index(top);
   return q;
 }

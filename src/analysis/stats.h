@@ -26,9 +26,9 @@ struct QuantileStats {
 // Sorts x in place (ascending, radix sort) and computes QuantileStats from it.
 QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bins);
 
-// Same values as quantile_stats_sorting without a second buffer: x is permuted and then
-// overwritten with |x - mean| (for tensors too large to sort).
-QuantileStats quantile_stats_selecting(std::vector<float>& x, double mean, int bins);
+// Same values as quantile_stats_sorting without sorting or a copy of x (radix selection
+// in a few linear passes; for tensors too large to sort).
+QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean, int bins);
 
 // numpy.percentile (linear) of a sorted array, p in [0, 100].
 double percentile_sorted(const float* sorted, std::size_t n, double p);

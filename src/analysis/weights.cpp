@@ -8,9 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <atomic>
 #include <cmath>
 #include <map>
@@ -33,20 +30,36 @@ using analysis::QuantileStats;
 // use the selection path for quantiles (no sorted copy).
 constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 24;
 
-// Drops the pages of a tensor's stored bytes from this process's resident set once it
-// has been converted; the file stays mapped and pages come back if read again.
-void release_pages(const Model& model, const RoleTensor& t) {
-  const TensorBytes b = model.checkpoint().bytes(*t.source);
+// Drops the pages of [data, data + nbytes) from this process's resident set (whole
+// pages inside the range only); the file stays mapped and pages come back if read again.
+void release_pages(const unsigned char* data, std::size_t nbytes) {
   const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(b.data) + page - 1) / page * page;
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(b.data) + t.source->nbytes) / page * page;
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(data) + nbytes) / page * page;
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// The tensor as float32 in its logical layout, releasing the stored pages as they are
+// converted, so a large tensor never has both forms resident.
 Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored) {
-  auto values = model.load_f32(t, gain);
-  release_pages(model, t);
-  return values;
+  const TensorBytes b = model.checkpoint().bytes(*t.source);
+  if (t.transposed || (gain == NormGain::Effective && role_is_norm(t.role))) {
+    auto values = model.load_f32(t, gain);
+    release_pages(b.data, t.source->nbytes);
+    return values;
+  }
+  // Row slices of an [out, in] tensor are contiguous: convert them in chunks.
+  const std::size_t esize = dtype_size(t.source->dtype);
+  const std::size_t row = t.shape.size() == 2 ? static_cast<std::size_t>(t.shape[1]) : 1;
+  const unsigned char* src = b.data + static_cast<std::size_t>(t.slice_begin) * row * esize;
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  constexpr std::size_t kChunk = std::size_t{1} << 22;
+  for (std::size_t done = 0; done < out.size(); done += kChunk) {
+    const std::size_t count = std::min(kChunk, out.size() - done);
+    convert_to_f32(t.source->dtype, src + done * esize, count, out.data() + done);
+    release_pages(src + done * esize, count * esize);
+  }
+  return out;
 }
 
 struct MatrixResult {
@@ -89,13 +102,7 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   Spectrum& s = f.spectrum;
   if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
     const std::int64_t order = analysis::gram_order(f.rows, f.cols);
-    if (gram.empty()) {
-      gram.assign(static_cast<std::size_t>(order * order), 0.0);
-      for (std::int64_t k = 0; k < analysis::gram_slices(f.rows, f.cols); ++k) {
-        const auto part = analysis::gram_slice(w.data(), f.rows, f.cols, k);
-        for (std::size_t i = 0; i < part.size(); ++i) gram[i] += part[i];
-      }
-    }
+    if (gram.empty()) gram = analysis::gram_matrix(w.data(), f.rows, f.cols);
     s.singular_values = analysis::singular_values_from_gram(std::move(gram), order);
     s.method = "gram";
     const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
@@ -224,35 +231,38 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (options.progress) options.progress(done, total);
   };
 
-  // Large matrices one at a time: Gram slices shared by all threads.
+  // Large matrices one at a time: Gram slices shared by all threads. The remaining
+  // statistics of the last one are computed beside the chains below.
+  struct Pending {
+    std::size_t slot;
+    std::vector<float> w;
+    std::vector<double> gram;
+  };
+  std::optional<Pending> pending;
   for (std::size_t slot : large) {
     const RoleTensor& t = *matrices[slot];
-    auto T0 = std::chrono::steady_clock::now();
     auto w = load(model, t);
     if (!w.ok()) return w.error();
-    auto T1 = std::chrono::steady_clock::now();
     std::vector<double> gram;
     if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
-      const std::int64_t order = analysis::gram_order(t.shape[0], t.shape[1]);
-      const std::int64_t slices = analysis::gram_slices(t.shape[0], t.shape[1]);
-      std::vector<std::vector<double>> parts(static_cast<std::size_t>(slices));
+      std::vector<std::vector<double>> parts(static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
       run_parallel(parts.size(), threads, [&](std::size_t k) {
-        parts[k] = analysis::gram_slice(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k));
+        parts[k] = analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k));
       });
-      gram.assign(static_cast<std::size_t>(order * order), 0.0);
-      for (const auto& part : parts)
-        for (std::size_t i = 0; i < part.size(); ++i) gram[i] += part[i];
+      gram = std::move(parts[0]);
+      for (std::size_t k = 1; k < parts.size(); ++k)
+        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += parts[k][i];
     }
-    auto T2 = std::chrono::steady_clock::now();
+    if (slot == large.back()) {
+      pending = Pending{slot, std::move(*w), std::move(gram)};
+      break;
+    }
     results[slot] = measure_matrix(t, std::move(*w), options, std::move(gram));
-    auto T3 = std::chrono::steady_clock::now();
-    if (getenv("SONIFY_T")) fprintf(stderr, "large: load %.2f gram %.2f rest %.2f\n", std::chrono::duration<double>(T1-T0).count(), std::chrono::duration<double>(T2-T1).count(), std::chrono::duration<double>(T3-T2).count());
-    results[slot].sorted.clear();
-    results[slot].sorted.shrink_to_fit();
     tick();
   }
 
-  // Chains, largest first so the threads finish together.
+  // Chains, largest first so the threads finish together (the large matrix's statistics
+  // go first of all).
   std::vector<std::size_t> order(chains.size());
   for (std::size_t c = 0; c < chains.size(); ++c) order[c] = c;
   auto cost = [&](std::size_t c) {
@@ -264,9 +274,15 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     return sum;
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
-  auto T4 = std::chrono::steady_clock::now();
-  run_parallel(order.size(), threads, [&](std::size_t k) {
-    const std::size_t c = order[k];
+  const std::size_t first = pending ? 1 : 0;
+  run_parallel(first + order.size(), threads, [&](std::size_t k) {
+    if (k < first) {
+      const std::size_t slot = pending->slot;
+      results[slot] = measure_matrix(*matrices[slot], std::move(pending->w), options, std::move(pending->gram));
+      tick();
+      return;
+    }
+    const std::size_t c = order[k - first];
     MatrixResult* previous = nullptr;
     for (std::size_t slot : chains[c]) {
       const RoleTensor& t = *matrices[slot];
@@ -288,7 +304,6 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   });
   for (const auto& e : errors)
     if (e) return *e;
-  if (getenv("SONIFY_T")) fprintf(stderr, "chains %.2f\n", std::chrono::duration<double>(std::chrono::steady_clock::now()-T4).count());
 
   for (auto& r : results) out.matrices.push_back(std::move(r.features));
   for (std::size_t c = 0; c < chains.size(); ++c)
