@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 
 namespace sonify::analysis {
 namespace {
@@ -128,12 +127,14 @@ void radix_sort(std::vector<float>& x) {
   const std::size_t n = x.size();
   std::vector<std::uint32_t> keys(n), tmp(n);
   for (std::size_t i = 0; i < n; ++i) keys[i] = float_key(x[i]);
-  for (int shift = 0; shift < 32; shift += 8) {
-    std::size_t count[257] = {0};
-    for (std::size_t i = 0; i < n; ++i) ++count[((keys[i] >> shift) & 0xffu) + 1];
-    if (count[1 + ((keys[0] >> shift) & 0xffu)] == n) continue;  // all in one bucket
-    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
-    for (std::size_t i = 0; i < n; ++i) tmp[count[(keys[i] >> shift) & 0xffu]++] = keys[i];
+  // Three passes of 11 bits (the counts stay in L1).
+  std::vector<std::size_t> count(2049);
+  for (int shift = 0; shift < 32; shift += 11) {
+    std::fill(count.begin(), count.end(), 0);
+    for (std::size_t i = 0; i < n; ++i) ++count[((keys[i] >> shift) & 0x7ffu) + 1];
+    if (count[1 + ((keys[0] >> shift) & 0x7ffu)] == n) continue;  // all in one bucket
+    for (int b = 0; b < 2048; ++b) count[b + 1] += count[b];
+    for (std::size_t i = 0; i < n; ++i) tmp[count[(keys[i] >> shift) & 0x7ffu]++] = keys[i];
     keys.swap(tmp);
   }
   for (std::size_t i = 0; i < n; ++i) x[i] = key_float(keys[i]);
@@ -175,21 +176,27 @@ std::vector<float> select_ranks(const float* x, std::size_t n, const std::vector
   std::vector<std::uint64_t> count(65537, 0);
   for (std::size_t i = 0; i < n; ++i) ++count[(float_key(x[i]) >> 16) + 1];
   for (std::size_t b = 0; b < 65536; ++b) count[b + 1] += count[b];  // count[b] = values below bucket b
-  std::vector<std::size_t> bucket_of;
-  std::map<std::size_t, std::vector<float>> buckets;
-  for (std::size_t rank : ranks) {
-    const std::size_t b = static_cast<std::size_t>(
-        std::upper_bound(count.begin(), count.end(), static_cast<std::uint64_t>(rank)) - count.begin() - 1);
-    bucket_of.push_back(b);
-    buckets[b];
-  }
+  std::vector<std::uint32_t> bucket_of;
+  for (std::size_t rank : ranks)
+    bucket_of.push_back(static_cast<std::uint32_t>(
+        std::upper_bound(count.begin(), count.end(), static_cast<std::uint64_t>(rank)) - count.begin() - 1));
+  const std::uint32_t lowest = *std::min_element(bucket_of.begin(), bucket_of.end());
+  const std::uint32_t highest = *std::max_element(bucket_of.begin(), bucket_of.end());
+  std::vector<std::vector<float>> buckets(ranks.size());
   for (std::size_t i = 0; i < n; ++i) {
-    auto it = buckets.find(float_key(x[i]) >> 16);
-    if (it != buckets.end()) it->second.push_back(x[i]);
+    const std::uint32_t b = float_key(x[i]) >> 16;
+    if (b < lowest || b > highest) continue;
+    for (std::size_t r = 0; r < ranks.size(); ++r)
+      if (b == bucket_of[r]) {
+        buckets[r].push_back(x[i]);
+        break;
+      }
   }
   std::vector<float> out;
   for (std::size_t r = 0; r < ranks.size(); ++r) {
-    std::vector<float>& bucket = buckets[bucket_of[r]];
+    std::size_t first = 0;  // ranks sharing a bucket use the first one's copy
+    while (bucket_of[first] != bucket_of[r]) ++first;
+    std::vector<float>& bucket = buckets[first];
     const std::size_t within = ranks[r] - count[bucket_of[r]];
     std::nth_element(bucket.begin(), bucket.begin() + static_cast<std::ptrdiff_t>(within), bucket.end());
     out.push_back(bucket[within]);
