@@ -39,9 +39,22 @@ void release_pages(const unsigned char* data, std::size_t nbytes) {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// Runs jobs 0..count-1 on `threads` threads (the caller is one of them).
+void run_parallel(std::size_t count, int threads, const std::function<void(std::size_t)>& job) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < count; i = next++) job(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min<int>(threads, static_cast<int>(count)); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+}
+
 // The tensor as float32 in its logical layout, releasing the stored pages as they are
 // converted, so a large tensor never has both forms resident.
-Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored) {
+Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored,
+                                int threads = 1) {
   const TensorBytes b = model.checkpoint().bytes(*t.source);
   if (t.transposed || (gain == NormGain::Effective && role_is_norm(t.role))) {
     auto values = model.load_f32(t, gain);
@@ -54,11 +67,12 @@ Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGai
   const unsigned char* src = b.data + static_cast<std::size_t>(t.slice_begin) * row * esize;
   std::vector<float> out(static_cast<std::size_t>(t.numel()));
   constexpr std::size_t kChunk = std::size_t{1} << 22;
-  for (std::size_t done = 0; done < out.size(); done += kChunk) {
+  run_parallel((out.size() + kChunk - 1) / kChunk, threads, [&](std::size_t chunk) {
+    const std::size_t done = chunk * kChunk;
     const std::size_t count = std::min(kChunk, out.size() - done);
     convert_to_f32(t.source->dtype, src + done * esize, count, out.data() + done);
     release_pages(src + done * esize, count * esize);
-  }
+  });
   return out;
 }
 
@@ -150,18 +164,6 @@ LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
   return tr;
 }
 
-// Runs jobs 0..count-1 on `threads` threads (the caller is one of them).
-void run_parallel(std::size_t count, int threads, const std::function<void(std::size_t)>& job) {
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < count; i = next++) job(i);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::min<int>(threads, static_cast<int>(count)); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-}
-
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
 
 }  // namespace
@@ -241,7 +243,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   std::optional<Pending> pending;
   for (std::size_t slot : large) {
     const RoleTensor& t = *matrices[slot];
-    auto w = load(model, t);
+    auto w = load(model, t, NormGain::Stored, threads);
     if (!w.ok()) return w.error();
     std::vector<double> gram;
     if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
