@@ -85,13 +85,15 @@ TEST_CASE("analyze caches per checkpoint and recomputes stale or corrupt entries
     CHECK(read_file(dir.file("b.json")) == read_file(dir.file("a.json")));
     CHECK(read_file(entry) == read_file(dir.file("a.json")));
   }
-  SECTION("rewriting the checkpoint makes the entry stale") {
+  SECTION("rewriting the checkpoint makes the entry stale; the new one replaces it") {
     const std::string file = model + "/model.safetensors";
     const auto t = fs::last_write_time(file);
     fs::last_write_time(file, t + std::chrono::seconds(5));
     auto again = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("b.json")});
     REQUIRE(again.exit_code == 0);
-    CHECK(sonify::test::list_dir(cache.path() + "/sonify").size() == 2);  // a new identity
+    const auto now = sonify::test::list_dir(cache.path() + "/sonify");
+    REQUIRE(now.size() == 1);
+    CHECK(now[0] != entries[0]);  // a new identity
     CHECK(read_file(dir.file("b.json")) != read_file(dir.file("a.json")));  // checkpoint_id differs
   }
   SECTION("other options are other entries") {

@@ -31,6 +31,29 @@ struct Fnv {
   }
 };
 
+// "features-HASH-": HASH covers the model path, the options and the format; the
+// checkpoint identity follows. Entries sharing a prefix are versions of one analysis.
+std::string cache_prefix(const Model& model, const AnalyzeOptions& options) {
+  Fnv key;
+  key.add(std::filesystem::absolute(model.path()).lexically_normal().string());
+  key.add(static_cast<std::uint64_t>(WeightFeatures::kFormatVersion));
+  key.add(static_cast<std::uint64_t>(kAnalysisRevision));
+  key.add(static_cast<std::uint64_t>(options.histogram_bins));
+  key.add(std::string(svd_method_name(options.svd)));
+  return "features-" + key.hex() + "-";
+}
+
+// Removes the entries of the same analysis for other checkpoint identities (the model
+// was rewritten since), so the cache does not grow with every retraining.
+void remove_stale(const std::string& path, const std::string& prefix) {
+  std::error_code ec;
+  const std::filesystem::path keep(path);
+  for (const auto& e : std::filesystem::directory_iterator(keep.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && e.path() != keep) std::filesystem::remove(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 bool analysis_cpu_supported() {
@@ -73,13 +96,7 @@ Result<std::string> cache_dir() {
 Result<std::string> features_cache_path(const Model& model, const AnalyzeOptions& options) {
   SONIFY_ASSIGN_OR_RETURN(dir, cache_dir());
   SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
-  Fnv key;
-  key.add(id);
-  key.add(static_cast<std::uint64_t>(WeightFeatures::kFormatVersion));
-  key.add(static_cast<std::uint64_t>(kAnalysisRevision));
-  key.add(static_cast<std::uint64_t>(options.histogram_bins));
-  key.add(std::string(svd_method_name(options.svd)));
-  return dir + "/features-" + key.hex() + ".json";
+  return dir + "/" + cache_prefix(model, options) + id + ".json";
 }
 
 Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options, bool* from_cache) {
@@ -103,7 +120,7 @@ Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeO
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // A cache that cannot be written only costs time next run; the result is still good.
-  if (!ec) (void)write_file_atomic(path, features_to_json(features));
+  if (!ec && write_file_atomic(path, features_to_json(features)).ok()) remove_stale(path, cache_prefix(model, options));
   return features;
 }
 
