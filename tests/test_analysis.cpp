@@ -2,7 +2,6 @@
 // orthogonal, constant and all-zero matrices; both quantile paths; W1; the power-law
 // fit; PCA and activation statistics; features JSON round trip; cache; determinism.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -40,16 +39,17 @@ std::vector<float> gaussian(std::size_t n, unsigned seed, float scale = 1) {
 }
 
 bool finite(const Spectrum& s) {
-  for (double v : {s.sigma_max, s.stable_rank, s.spectral_entropy, s.effective_rank, s.condition_number, s.alpha,
-                   s.alpha_xmin, s.alpha_ks})
+  for (double v : {s.sigma_max, s.stable_rank, s.spectral_entropy, s.effective_rank, s.condition_number,
+                   s.alpha, s.alpha_xmin, s.alpha_ks})
     if (!std::isfinite(v)) return false;
   return true;
 }
 
 // A tiny Llama-style model whose every tensor is filled by `value(name, index)`.
-std::string write_model(const TempDir& dir, const std::function<float(const std::string&, std::size_t)>& value,
-                        int layers = 3) {
-  const std::string config = R"({"model_type":"llama","hidden_size":16,"num_hidden_layers":)" + std::to_string(layers) +
+std::string write_model(const TempDir& dir,
+                        const std::function<float(const std::string&, std::size_t)>& value, int layers = 3) {
+  const std::string config = R"({"model_type":"llama","hidden_size":16,"num_hidden_layers":)" +
+                             std::to_string(layers) +
                              R"(,"intermediate_size":24,"vocab_size":40,"max_position_embeddings":16,)"
                              R"("num_attention_heads":4,"num_key_value_heads":2})";
   sonify::test::write_file(dir.file("config.json"), config);
@@ -57,7 +57,8 @@ std::string write_model(const TempDir& dir, const std::function<float(const std:
   REQUIRE(spec.ok());
   std::vector<TensorDecl> decls;
   for (const auto& e : model_layout(*spec)) decls.push_back({e.name, DType::F32, e.shape});
-  std::sort(decls.begin(), decls.end(), [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
+  std::sort(decls.begin(), decls.end(),
+            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
   auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
     for (std::size_t k = 0; k < n / 4; ++k) {
       const float v = value(decls[i].name, k);
@@ -146,7 +147,8 @@ TEST_CASE("Gram singular values agree with the exact SVD to the stated accuracy"
   const std::int64_t rows = 2500, cols = 260;
   std::vector<float> w = gaussian(static_cast<std::size_t>(rows * cols), 7);
   for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) w[i * cols + j] *= static_cast<float>(std::pow(10.0, -3.0 * j / cols));
+    for (std::int64_t j = 0; j < cols; ++j)
+      w[i * cols + j] *= static_cast<float>(std::pow(10.0, -3.0 * j / cols));
   const auto e = exact(w, rows, cols), g = gram(w, rows, cols);
   const double floor = std::sqrt(1.1920928955078125e-07) * e[0];
   for (std::size_t i = 0; i < e.size(); ++i) {
@@ -241,10 +243,12 @@ TEST_CASE("PCA agrees with scikit-learn up to sign", "[analysis][oracle]") {
   nlohmann::json spec;
   spec["k"] = 3;
   for (std::size_t s = 0; s < samples; ++s)
-    spec["data"].push_back(std::vector<double>(data.begin() + s * features, data.begin() + (s + 1) * features));
+    spec["data"].push_back(
+        std::vector<double>(data.begin() + s * features, data.begin() + (s + 1) * features));
   sonify::test::write_file(dir.file("pca.json"), spec.dump());
-  auto r = sonify::test::run_program(
-      {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", "--pca", dir.file("pca.json")});
+  auto r = sonify::test::run_program({"/usr/bin/python3",
+                                      std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", "--pca",
+                                      dir.file("pca.json")});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto ref = nlohmann::json::parse(r.out);
@@ -253,10 +257,12 @@ TEST_CASE("PCA agrees with scikit-learn up to sign", "[analysis][oracle]") {
   const auto t = *pca_transform(*pca, data, samples);
   for (std::size_t c = 0; c < 3; ++c) {
     double dot = 0;
-    for (std::size_t j = 0; j < features; ++j) dot += pca->components[c][j] * ref["components"][c][j].get<double>();
+    for (std::size_t j = 0; j < features; ++j)
+      dot += pca->components[c][j] * ref["components"][c][j].get<double>();
     CHECK(std::fabs(dot) == Approx(1).epsilon(1e-9));
     const double sign = dot < 0 ? -1 : 1;
-    CHECK(pca->explained_variance_ratio[c] == Approx(ref["explained_variance_ratio"][c].get<double>()).epsilon(1e-9));
+    CHECK(pca->explained_variance_ratio[c] ==
+          Approx(ref["explained_variance_ratio"][c].get<double>()).epsilon(1e-9));
     CHECK(pca->explained_variance[c] == Approx(ref["explained_variance"][c].get<double>()).epsilon(1e-9));
     for (std::size_t s = 0; s < samples; ++s)
       CHECK(t[s * 3 + c] == Approx(sign * ref["transform"][s][c].get<double>()).margin(1e-9));
@@ -292,7 +298,8 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
   TempDir dir;
   std::mt19937 rng(5);
   std::normal_distribution<float> d(0, 0.3f);
-  auto model = Model::open(write_model(dir, [&](const std::string&, std::size_t) { return d(rng); }, 4));
+  auto model = Model::open(write_model(
+      dir, [&](const std::string&, std::size_t) { return d(rng); }, 4));
   REQUIRE(model.ok());
   AnalyzeOptions one, two;
   one.threads = 1;
@@ -327,9 +334,12 @@ TEST_CASE("different models get different keys", "[analysis][fixtures]") {
     TempDir dir;
     std::mt19937 rng(seed);
     std::normal_distribution<float> d(0, 0.1f);
-    auto model = Model::open(write_model(dir, [&](const std::string& name, std::size_t) {
-      return name.find("norm") != std::string::npos ? 1 + d(rng) : d(rng);
-    }, 6));
+    auto model = Model::open(write_model(
+        dir,
+        [&](const std::string& name, std::size_t) {
+          return name.find("norm") != std::string::npos ? 1 + d(rng) : d(rng);
+        },
+        6));
     REQUIRE(model.ok());
     auto f = analyze_weights(*model, {});
     REQUIRE(f.ok());

@@ -1,11 +1,10 @@
 // `sonify analyze` through the command line: output file, stdout, the cache (hit, stale,
 // corrupt), and every bad input giving one error line and no output file.
+#include <algorithm>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <algorithm>
 #include <thread>
 
 #include "sonify/checkpoint_write.h"
@@ -73,7 +72,8 @@ TEST_CASE("analyze caches per checkpoint and recomputes stale or corrupt entries
     auto second = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("b.json")});
     REQUIRE(second.exit_code == 0);
     CHECK(read_file(dir.file("b.json")).find("12345.5") != std::string::npos);
-    auto uncached = run_cached(cache.path(), {"analyze", "--model", model, "--no-cache", "-o", dir.file("c.json")});
+    auto uncached =
+        run_cached(cache.path(), {"analyze", "--model", model, "--no-cache", "-o", dir.file("c.json")});
     REQUIRE(uncached.exit_code == 0);
     CHECK(read_file(dir.file("c.json")) == read_file(dir.file("a.json")));
     CHECK(read_file(entry) == planted);  // --no-cache neither reads nor writes it
@@ -93,11 +93,12 @@ TEST_CASE("analyze caches per checkpoint and recomputes stale or corrupt entries
     REQUIRE(again.exit_code == 0);
     const auto now = sonify::test::list_dir(cache.path() + "/sonify");
     REQUIRE(now.size() == 1);
-    CHECK(now[0] != entries[0]);  // a new identity
+    CHECK(now[0] != entries[0]);                                            // a new identity
     CHECK(read_file(dir.file("b.json")) != read_file(dir.file("a.json")));  // checkpoint_id differs
   }
   SECTION("other options are other entries") {
-    auto bins = run_cached(cache.path(), {"analyze", "--model", model, "--bins", "8", "-o", dir.file("b.json")});
+    auto bins =
+        run_cached(cache.path(), {"analyze", "--model", model, "--bins", "8", "-o", dir.file("b.json")});
     REQUIRE(bins.exit_code == 0);
     CHECK(sonify::test::list_dir(cache.path() + "/sonify").size() == 2);
     CHECK(read_file(dir.file("b.json")).find("\"histogram_bins\": 8") != std::string::npos);
@@ -131,8 +132,8 @@ TEST_CASE("analyze: bad inputs give one error line and no output file", "[cli]")
 
 TEST_CASE("analyze into a missing directory fails without a partial file", "[cli][fixtures]") {
   TempDir dir;
-  auto r = run_sonify({"analyze", "--model", sonify::test::fixtures_dir() + "/models/tiny-gemma3-random", "--no-cache",
-                       "-o", dir.file("nope/f.json")});
+  auto r = run_sonify({"analyze", "--model", sonify::test::fixtures_dir() + "/models/tiny-gemma3-random",
+                       "--no-cache", "-o", dir.file("nope/f.json")});
   CHECK(r.exit_code == 1);
   CHECK(r.err.rfind("sonify: error: ", 0) == 0);
   CHECK(sonify::test::list_dir(dir.path()).empty());

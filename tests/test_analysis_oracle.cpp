@@ -3,11 +3,10 @@
 // values relative 1e-4 over the top 90% of each spectrum with the Gram method and
 // 1e-9 with the exact one; moments and norms relative 1e-5; PCA ratios 1e-9.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <map>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "test_support.h"
 
@@ -19,7 +18,8 @@ using sonify::test::TempDir;
 namespace {
 
 json oracle(const std::string& model_dir) {
-  auto r = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", model_dir});
+  auto r = run_program(
+      {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", model_dir});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return json::parse(r.out);
@@ -27,7 +27,8 @@ json oracle(const std::string& model_dir) {
 
 json analyze(const std::string& model_dir, const std::string& svd) {
   TempDir dir;
-  auto r = run_sonify({"analyze", "--model", model_dir, "--no-cache", "--svd", svd, "-o", dir.file("f.json")});
+  auto r =
+      run_sonify({"analyze", "--model", model_dir, "--no-cache", "--svd", svd, "-o", dir.file("f.json")});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return json::parse(sonify::test::read_file(dir.file("f.json")));
@@ -49,7 +50,8 @@ void compare_moments(const json& a, const json& b, double scale) {
 
 void compare(const json& ours, const json& ref, bool gram) {
   std::map<std::pair<int, std::string>, const json*> ref_matrices;
-  for (const auto& m : ref["matrices"]) ref_matrices[{m["layer"].get<int>(), m["role"].get<std::string>()}] = &m;
+  for (const auto& m : ref["matrices"])
+    ref_matrices[{m["layer"].get<int>(), m["role"].get<std::string>()}] = &m;
   REQUIRE(ours["matrices"].size() == ref["matrices"].size());
   for (const auto& m : ours["matrices"]) {
     INFO("matrix layer " << m["layer"] << " " << m["role"]);
@@ -98,7 +100,8 @@ void compare(const json& ours, const json& ref, bool gram) {
     ref_vectors[{v["layer"].get<int>(), v["role"].get<std::string>(), v["part"].get<std::string>()}] = &v;
   for (const json& v : ours["vectors"]) {
     INFO("vector layer " << v["layer"] << " " << v["role"] << " " << v["part"]);
-    const json& r = *ref_vectors.at({v["layer"].get<int>(), v["role"].get<std::string>(), v["part"].get<std::string>()});
+    const json& r =
+        *ref_vectors.at({v["layer"].get<int>(), v["role"].get<std::string>(), v["part"].get<std::string>()});
     compare_moments(v["moments"], r["moments"], r["moments"]["std"].get<double>() + 1e-6);
     near(v["l2"], r["l2"], 1e-9);
     REQUIRE(v["values"].size() == r["values"].size());
@@ -106,7 +109,8 @@ void compare(const json& ours, const json& ref, bool gram) {
   }
   REQUIRE(ours["transitions"].size() == ref["transitions"].size());
   std::map<std::pair<std::string, int>, const json*> ref_tr;
-  for (const auto& t : ref["transitions"]) ref_tr[{t["role"].get<std::string>(), t["to_layer"].get<int>()}] = &t;
+  for (const auto& t : ref["transitions"])
+    ref_tr[{t["role"].get<std::string>(), t["to_layer"].get<int>()}] = &t;
   for (const auto& t : ours["transitions"]) {
     INFO("transition " << t["role"] << " to " << t["to_layer"]);
     const json& r = *ref_tr.at({t["role"].get<std::string>(), t["to_layer"].get<int>()});
@@ -144,6 +148,12 @@ void check_model(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("analyze TinyStories-656K matches numpy/scipy/sklearn", "[fixtures][oracle]") { check_model("TinyStories-656K"); }
-TEST_CASE("analyze tiny-gpt2-random matches numpy/scipy/sklearn", "[fixtures][oracle]") { check_model("tiny-gpt2-random"); }
-TEST_CASE("analyze tiny-gemma3-random matches numpy/scipy/sklearn", "[fixtures][oracle]") { check_model("tiny-gemma3-random"); }
+TEST_CASE("analyze TinyStories-656K matches numpy/scipy/sklearn", "[fixtures][oracle]") {
+  check_model("TinyStories-656K");
+}
+TEST_CASE("analyze tiny-gpt2-random matches numpy/scipy/sklearn", "[fixtures][oracle]") {
+  check_model("tiny-gpt2-random");
+}
+TEST_CASE("analyze tiny-gemma3-random matches numpy/scipy/sklearn", "[fixtures][oracle]") {
+  check_model("tiny-gemma3-random");
+}

@@ -26,7 +26,7 @@ struct AnalyzeOptions {
   int histogram_bins = 32;
   SvdMethod svd = SvdMethod::Auto;
   int threads = 0;  // 0: all available cores. The result does not depend on it.
-  // Called from the calling thread after each finished unit of work; may be empty.
+  // Called after each finished matrix (from worker threads, one call at a time); may be empty.
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 

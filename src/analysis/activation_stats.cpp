@@ -1,10 +1,9 @@
 #include "sonify/activation_stats.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <Eigen/Dense>
 #include <Eigen/SVD>
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace sonify {
@@ -14,7 +13,8 @@ Result<AttentionEntropy> attention_entropy(const std::vector<float>& probs, std:
   if (heads == 0 || queries == 0 || keys == 0)
     return fail("attention_entropy: empty shape [", heads, ", ", queries, ", ", keys, "]");
   if (probs.size() != heads * queries * keys)
-    return fail("attention_entropy: ", probs.size(), " values do not make [", heads, ", ", queries, ", ", keys, "]");
+    return fail("attention_entropy: ", probs.size(), " values do not make [", heads, ", ", queries, ", ",
+                keys, "]");
   AttentionEntropy out;
   for (std::size_t h = 0; h < heads; ++h) {
     double sum = 0;
@@ -33,7 +33,8 @@ Result<AttentionEntropy> attention_entropy(const std::vector<float>& probs, std:
   return out;
 }
 
-Result<HiddenNorms> hidden_state_norms(const std::vector<float>& hidden, std::size_t tokens, std::size_t width) {
+Result<HiddenNorms> hidden_state_norms(const std::vector<float>& hidden, std::size_t tokens,
+                                       std::size_t width) {
   if (hidden.size() != tokens * width)
     return fail("hidden_state_norms: ", hidden.size(), " values do not make [", tokens, ", ", width, "]");
   HiddenNorms out;
@@ -54,14 +55,16 @@ double mlp_sparsity(const std::vector<float>& activations, double threshold) {
   return static_cast<double>(below) / static_cast<double>(activations.size());
 }
 
-Result<Pca> pca_fit(const std::vector<double>& data, std::size_t samples, std::size_t features, std::size_t k) {
+Result<Pca> pca_fit(const std::vector<double>& data, std::size_t samples, std::size_t features,
+                    std::size_t k) {
   if (samples < 2 || features == 0) return fail("pca_fit: need at least 2 samples and 1 feature");
   if (data.size() != samples * features)
     return fail("pca_fit: ", data.size(), " values do not make [", samples, ", ", features, "]");
   k = std::min({k, samples, features});
   if (k == 0) return fail("pca_fit: no components requested");
   using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<const RowMatrix> X(data.data(), static_cast<Eigen::Index>(samples), static_cast<Eigen::Index>(features));
+  Eigen::Map<const RowMatrix> X(data.data(), static_cast<Eigen::Index>(samples),
+                                static_cast<Eigen::Index>(features));
   const Eigen::RowVectorXd mean = X.colwise().mean();
   const Eigen::MatrixXd centred = X.rowwise() - mean;
   Eigen::BDCSVD<Eigen::MatrixXd> svd(centred, Eigen::ComputeThinU | Eigen::ComputeThinV);
@@ -92,7 +95,8 @@ Result<Pca> pca_fit(const std::vector<double>& data, std::size_t samples, std::s
   return pca;
 }
 
-Result<std::vector<double>> pca_transform(const Pca& pca, const std::vector<double>& data, std::size_t samples) {
+Result<std::vector<double>> pca_transform(const Pca& pca, const std::vector<double>& data,
+                                          std::size_t samples) {
   const std::size_t f = pca.n_features, k = pca.components.size();
   if (data.size() != samples * f)
     return fail("pca_transform: ", data.size(), " values do not make [", samples, ", ", f, "]");

@@ -87,7 +87,8 @@ Result<std::string> checkpoint_identity(const Model& model) {
 }
 
 Result<std::string> cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x == '/') return std::string(x) + "/sonify";
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x == '/')
+    return std::string(x) + "/sonify";
   if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
     return std::string(home) + "/.cache/sonify";
   return fail("no cache directory: neither XDG_CACHE_HOME nor HOME is set (use --no-cache)");
@@ -99,7 +100,8 @@ Result<std::string> features_cache_path(const Model& model, const AnalyzeOptions
   return dir + "/" + cache_prefix(model, options) + id + ".json";
 }
 
-Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options, bool* from_cache) {
+Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options,
+                                              bool* from_cache) {
   *from_cache = false;
   SONIFY_ASSIGN_OR_RETURN(path, features_cache_path(model, options));
   SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
@@ -120,7 +122,8 @@ Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeO
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // A cache that cannot be written only costs time next run; the result is still good.
-  if (!ec && write_file_atomic(path, features_to_json(features)).ok()) remove_stale(path, cache_prefix(model, options));
+  if (!ec && write_file_atomic(path, features_to_json(features)).ok())
+    remove_stale(path, cache_prefix(model, options));
   return features;
 }
 

@@ -11,7 +11,7 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 ordered_json moments_json(const Moments& m) {
-  return {{"mean", m.mean}, {"std", m.std}, {"skewness", m.skewness},
+  return {{"mean", m.mean},         {"std", m.std}, {"skewness", m.skewness},
           {"kurtosis", m.kurtosis}, {"min", m.min}, {"max", m.max}};
 }
 
@@ -99,8 +99,11 @@ std::string features_to_json(const WeightFeatures& f) {
                    {"shape_kurtosis", t.shape_kurtosis}};
   ordered_json transitions = ordered_json::array();
   for (const auto& tr : f.transitions)
-    transitions.push_back({{"role", tr.role}, {"from_layer", tr.from_layer}, {"to_layer", tr.to_layer},
-                           {"wasserstein1", tr.wasserstein1}, {"spectral_delta", tr.spectral_delta}});
+    transitions.push_back({{"role", tr.role},
+                           {"from_layer", tr.from_layer},
+                           {"to_layer", tr.to_layer},
+                           {"wasserstein1", tr.wasserstein1},
+                           {"spectral_delta", tr.spectral_delta}});
   j["transitions"] = transitions;
   ordered_json vectors = ordered_json::array();
   for (const auto& v : f.vectors) {

@@ -1,12 +1,11 @@
 #include "spectrum.h"
 
+#include <Eigen/Dense>
+#include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
-
-#include <Eigen/Dense>
-#include <Eigen/SVD>
 
 namespace sonify::analysis {
 namespace {
@@ -17,9 +16,12 @@ using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
   switch (method) {
-    case SvdMethod::Exact: return false;
-    case SvdMethod::Gram: return true;
-    case SvdMethod::Auto: return std::min(rows, cols) >= kGramMinDim;
+    case SvdMethod::Exact:
+      return false;
+    case SvdMethod::Gram:
+      return true;
+    case SvdMethod::Auto:
+      return std::min(rows, cols) >= kGramMinDim;
   }
   return false;
 }
@@ -39,8 +41,10 @@ std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t c
   const std::int64_t count = std::min(kGramSlice, length - begin);
   Eigen::MatrixXf g = Eigen::MatrixXf::Zero(order, order);
   if (count > 0) {
-    if (rows >= cols) g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleRows(begin, count).transpose());
-    else g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleCols(begin, count));
+    if (rows >= cols)
+      g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleRows(begin, count).transpose());
+    else
+      g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleCols(begin, count));
   }
   std::vector<double> out(static_cast<std::size_t>(order * order), 0.0);
   for (std::int64_t c = 0; c < order; ++c)
@@ -77,7 +81,8 @@ std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G, Eigen::EigenvaluesOnly);
   const Eigen::VectorXd& lambda = es.eigenvalues();  // ascending
   std::vector<double> sv(static_cast<std::size_t>(order));
-  for (std::int64_t i = 0; i < order; ++i) sv[static_cast<std::size_t>(i)] = std::sqrt(std::max(0.0, lambda(order - 1 - i)));
+  for (std::int64_t i = 0; i < order; ++i)
+    sv[static_cast<std::size_t>(i)] = std::sqrt(std::max(0.0, lambda(order - 1 - i)));
   return sv;
 }
 

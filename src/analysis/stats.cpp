@@ -160,8 +160,10 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
     // Deviations rounded to float, as the selecting path stores them.
     const double left = static_cast<float>(std::fabs(x[i] - mean));
     const double right = static_cast<float>(std::fabs(x[j] - mean));
-    if (right >= left) top.push_back(right), --j;
-    else top.push_back(left), ++i;
+    if (right >= left)
+      top.push_back(right), --j;
+    else
+      top.push_back(left), ++i;
   }
   std::sort(top.begin(), top.end(), std::greater<double>());
   q.heavy_tail_index = hill_index(top);
@@ -256,8 +258,10 @@ double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>
   double prev = std::min(a[0], b[0]), total = 0;
   while (i < a.size() || j < b.size()) {
     double next;
-    if (j >= b.size() || (i < a.size() && a[i] <= b[j])) next = a[i];
-    else next = b[j];
+    if (j >= b.size() || (i < a.size() && a[i] <= b[j]))
+      next = a[i];
+    else
+      next = b[j];
     total += std::fabs(static_cast<double>(i) / na - static_cast<double>(j) / nb) * (next - prev);
     prev = next;
     while (i < a.size() && a[i] == next) ++i;

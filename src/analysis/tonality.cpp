@@ -8,10 +8,13 @@
 namespace sonify::analysis {
 namespace {
 
-constexpr std::array<const char*, 12> kNames = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
+constexpr std::array<const char*, 12> kNames = {"C",  "C#", "D",  "D#", "E",  "F",
+                                                "F#", "G",  "G#", "A",  "A#", "B"};
 // Krumhansl-Kessler key profiles (probe-tone ratings), tonic first.
-constexpr std::array<double, 12> kMajor = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
-constexpr std::array<double, 12> kMinor = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
+constexpr std::array<double, 12> kMajor = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09,
+                                           2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
+constexpr std::array<double, 12> kMinor = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53,
+                                           2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
 
 double correlation(const std::vector<double>& a, const std::array<double, 12>& profile, int root) {
   double ma = 0, mb = 0;
@@ -61,8 +64,13 @@ void decide_key(const std::vector<double>& energy, const std::vector<double>& sh
     }
   shape_of(shape, &t.shape_skewness, &t.shape_kurtosis);
   const double g1 = t.shape_skewness;
-  if (!minor) t.mode = g1 > 0.1 ? "lydian" : g1 < -0.1 ? "mixolydian" : "major";
-  else t.mode = g1 > 0.1 ? "dorian" : g1 < -0.1 ? "phrygian" : t.shape_kurtosis > 3 ? "harmonic_minor" : "natural_minor";
+  if (!minor)
+    t.mode = g1 > 0.1 ? "lydian" : g1 < -0.1 ? "mixolydian" : "major";
+  else
+    t.mode = g1 > 0.1               ? "dorian"
+             : g1 < -0.1            ? "phrygian"
+             : t.shape_kurtosis > 3 ? "harmonic_minor"
+                                    : "natural_minor";
 }
 
 void finish(Tonality& t) {

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <map>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -170,9 +170,12 @@ bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.s
 
 std::string_view svd_method_name(SvdMethod method) {
   switch (method) {
-    case SvdMethod::Auto: return "auto";
-    case SvdMethod::Exact: return "exact";
-    case SvdMethod::Gram: return "gram";
+    case SvdMethod::Auto:
+      return "auto";
+    case SvdMethod::Exact:
+      return "exact";
+    case SvdMethod::Gram:
+      return "gram";
   }
   return "?";
 }
@@ -190,12 +193,14 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   out.svd_option = std::string(svd_method_name(options.svd));
   SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
   out.checkpoint_id = id;
-  const int threads = options.threads > 0 ? options.threads
-                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
   // The plan: matrix slots in tensor order, grouped into chains by role.
   const RoleTensor* embed = model.find(-1, Role::Embed);
-  const bool tied = embed != nullptr && (embed->tied || (model.find(-1, Role::LmHead) && model.find(-1, Role::LmHead)->tied));
+  const bool tied = embed != nullptr &&
+                    (embed->tied || (model.find(-1, Role::LmHead) && model.find(-1, Role::LmHead)->tied));
   std::vector<const RoleTensor*> matrices;
   std::vector<const RoleTensor*> vectors;
   for (const auto& t : model.tensors()) {
@@ -247,7 +252,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (!w.ok()) return w.error();
     std::vector<double> gram;
     if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
-      std::vector<std::vector<double>> parts(static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
+      std::vector<std::vector<double>> parts(
+          static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
       run_parallel(parts.size(), threads, [&](std::size_t k) {
         parts[k] = analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k));
       });
@@ -275,12 +281,14 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     }
     return sum;
   };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
   const std::size_t first = pending ? 1 : 0;
   run_parallel(first + order.size(), threads, [&](std::size_t k) {
     if (k < first) {
       const std::size_t slot = pending->slot;
-      results[slot] = measure_matrix(*matrices[slot], std::move(pending->w), options, std::move(pending->gram));
+      results[slot] =
+          measure_matrix(*matrices[slot], std::move(pending->w), options, std::move(pending->gram));
       tick();
       return;
     }

@@ -15,8 +15,8 @@ namespace {
 void draw_progress(std::size_t done, std::size_t total) {
   const int width = 30;
   const int filled = total ? static_cast<int>(width * done / total) : width;
-  std::fprintf(stderr, "\ranalyzing [%.*s%*s] %zu/%zu", filled, "##############################", width - filled, "",
-               done, total);
+  std::fprintf(stderr, "\ranalyzing [%.*s%*s] %zu/%zu", filled, "##############################",
+               width - filled, "", done, total);
   if (done == total) std::fprintf(stderr, "\r%*s\r", width + 30, "");
   std::fflush(stderr);
 }
@@ -34,14 +34,17 @@ void register_analyze(CLI::App& app, int* exit_code) {
     std::string svd = "auto";
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("analyze", "Measure every weight statistic of a model into a features JSON");
+  CLI::App* cmd =
+      app.add_subcommand("analyze", "Measure every weight statistic of a model into a features JSON");
   add_model_option(cmd, &opts->model);
   cmd->add_option("-o,--output", opts->output, "Write the features JSON here (default: stdout)");
   cmd->add_flag("--no-cache", opts->no_cache, "Neither read nor write the features cache");
   cmd->add_flag("-q,--quiet", opts->quiet, "No progress bar");
-  cmd->add_option("--threads", opts->threads, "Worker threads (default: all cores; the output does not depend on it)")
+  cmd->add_option("--threads", opts->threads,
+                  "Worker threads (default: all cores; the output does not depend on it)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("--bins", opts->bins, "Histogram bins per matrix (default 32)")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--bins", opts->bins, "Histogram bins per matrix (default 32)")
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--svd", opts->svd, "Singular values: auto (default), exact or gram")
       ->check(CLI::IsMember({"auto", "exact", "gram"}));
   cmd->callback([opts, exit_code] {
@@ -55,7 +58,9 @@ void register_analyze(CLI::App& app, int* exit_code) {
     AnalyzeOptions options;
     options.histogram_bins = opts->bins;
     options.threads = opts->threads;
-    options.svd = opts->svd == "exact" ? SvdMethod::Exact : opts->svd == "gram" ? SvdMethod::Gram : SvdMethod::Auto;
+    options.svd = opts->svd == "exact"  ? SvdMethod::Exact
+                  : opts->svd == "gram" ? SvdMethod::Gram
+                                        : SvdMethod::Auto;
     if (!opts->quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
     bool from_cache = false;
     auto features = opts->no_cache ? analyze_weights(*model, options)
