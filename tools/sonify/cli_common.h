@@ -30,5 +30,6 @@ void register_synth_checkpoint(CLI::App& app, int* exit_code);
 void register_trace(CLI::App& app, int* exit_code);
 void register_generate(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
+void register_analyze(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli

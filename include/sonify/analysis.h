@@ -1,0 +1,58 @@
+// The analysis core: measures a model's weights into WeightFeatures, with a cache keyed
+// by the checkpoint's identity. Implemented with Eigen in src/analysis; no Eigen here.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "sonify/features.h"
+#include "sonify/model.h"
+#include "sonify/result.h"
+
+namespace sonify {
+
+// How singular values are computed.
+enum class SvdMethod {
+  Auto,   // exact for small matrices, Gram eigenvalues for large ones (doc/features.md)
+  Exact,  // Eigen BDCSVD in double for every matrix (slow on large models)
+  Gram,   // eigenvalues of the smaller Gram matrix for every matrix
+};
+
+// "auto", "exact", "gram".
+std::string_view svd_method_name(SvdMethod method);
+
+struct AnalyzeOptions {
+  int histogram_bins = 32;
+  SvdMethod svd = SvdMethod::Auto;
+  int threads = 0;  // 0: all available cores. The result does not depend on it.
+  // Called after each finished matrix (from worker threads, one call at a time); may be empty.
+  std::function<void(std::size_t done, std::size_t total)> progress;
+};
+
+// Measures every weight of `model`. Reads one tensor at a time per thread, so memory
+// stays near the size of the largest tensor (as f32) plus what the OS keeps mapped.
+// The result is identical, byte for byte once serialised, for any `threads`.
+Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions& options);
+
+// Identity of the checkpoint's files: a hex hash of every file's path, size, mtime and
+// safetensors header bytes. Changes when any file is rewritten.
+Result<std::string> checkpoint_identity(const Model& model);
+
+// $XDG_CACHE_HOME/sonify, else $HOME/.cache/sonify.
+Result<std::string> cache_dir();
+
+// Where the cached features of `model` analysed with `options` live.
+Result<std::string> features_cache_path(const Model& model, const AnalyzeOptions& options);
+
+// analyze_weights through the cache: returns the cached features when an entry for this
+// checkpoint identity and these options exists and parses; otherwise analyses and
+// stores the result (atomically). `*from_cache` says which happened. A corrupt or stale
+// entry is recomputed and overwritten.
+Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options,
+                                              bool* from_cache);
+
+// True when this build's analysis code can run on this CPU (it may be compiled for AVX2).
+bool analysis_cpu_supported();
+
+}  // namespace sonify

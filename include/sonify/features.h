@@ -1,0 +1,127 @@
+// What the analysis core measures in a model's frozen weights (WeightFeatures), as plain
+// values that genres read and that serialise to JSON and back without loss. No Eigen here.
+// The field meanings, units and conventions are documented in doc/features.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sonify/result.h"
+
+namespace sonify {
+
+// Moments of a set of values, computed in double. std is the population std (ddof 0),
+// skewness the biased g1 and kurtosis the biased Fisher (excess) kurtosis, as
+// scipy.stats.skew/kurtosis compute them (constant data, where scipy gives NaN: 0 and 0).
+struct Moments {
+  double mean = 0;
+  double std = 0;
+  double skewness = 0;
+  double kurtosis = 0;
+  double min = 0;
+  double max = 0;
+};
+
+// Spectrum of one matrix: all min(rows, cols) singular values and their summaries.
+struct Spectrum {
+  std::string method;         // "exact" (double SVD) or "gram" (eigenvalues of the Gram matrix)
+  double accuracy_floor = 0;  // absolute error bound of each σ; σ below it have no relative accuracy
+  std::vector<double> singular_values;  // descending
+  double sigma_max = 0;
+  double stable_rank = 0;       // ||W||_F^2 / σ1^2 (0 for an all-zero matrix)
+  double spectral_entropy = 0;  // -Σ p ln p with p = σ/Σσ, in nats (0 for all-zero)
+  double effective_rank = 0;    // exp(spectral_entropy); 0 for an all-zero matrix
+  double condition_number = 0;  // σ1/σmin; 0 when σmin <= accuracy_floor (singular)
+  double alpha = 0;             // power-law exponent of the tail of λ = σ² (0: no fit)
+  double alpha_xmin = 0;        // the λ where the tail starts (KS-minimising xmin)
+  int alpha_tail = 0;           // how many λ ≥ alpha_xmin the fit used
+  double alpha_ks = 0;          // Kolmogorov-Smirnov distance of that fit
+};
+
+// One 2-D weight in nn.Linear layout [rows = out, cols = in].
+struct MatrixFeatures {
+  int layer = -1;      // -1 for model-level tensors (embeddings, lm_head)
+  std::string role;    // role_name(): "q", "down", "embed", ...
+  std::string tensor;  // the stored tensor it comes from
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  double frobenius = 0;
+  Moments moments;
+  double p02 = 0;  // 2nd and 98th percentiles (numpy linear interpolation)
+  double p98 = 0;
+  std::vector<std::int64_t> histogram;  // equal bins over [p02, p98], numpy.histogram rules
+  double bimodality = 0;                // Sarle's coefficient (g1² + 1) / (g2 + 3(n-1)²/((n-2)(n-3)))
+  double heavy_tail_index = 0;          // Hill estimate of the α-stable index of |w - mean|, in (0, 2]
+  std::vector<float> row_norms;         // L2 norm of each row (length rows)
+  std::vector<float> col_norms;         // L2 norm of each column (length cols)
+  Spectrum spectrum;
+};
+
+// One 1-D weight: a norm gain (γ) or a bias.
+struct VectorFeatures {
+  int layer = -1;
+  std::string role;  // "attn_norm", "q", ...
+  std::string part;  // "weight" or "bias"
+  std::string tensor;
+  double gain_offset = 0;     // norm weights: the model applies offset + value (Gemma: 1)
+  std::vector<float> values;  // as stored in the checkpoint
+  Moments moments;            // of the stored values
+  double l2 = 0;              // Euclidean norm of the stored values
+};
+
+// Change between consecutive layers of the same matrix role (layer - 1 → layer).
+struct LayerTransition {
+  std::string role;
+  int from_layer = 0;
+  int to_layer = 0;
+  double wasserstein1 = 0;    // W1 distance of the two weight distributions
+  double spectral_delta = 0;  // ||σ_to - σ_from||₂ / ||σ_from||₂ (0 when σ_from is all zero)
+};
+
+// Key of the model, from PCA of the per-layer attention-norm gains (doc/features.md).
+struct Tonality {
+  std::string source;          // "pca", "mean_gain" (one layer or identical layers) or "flat"
+  int root = 0;                // pitch class, 0 = C
+  std::string root_name;       // "C", "C#", ...
+  int root_midi = 48;          // root in the octave C3..B3
+  std::string mode;            // lydian, major, mixolydian, dorian, natural_minor, harmonic_minor, phrygian
+  double key_correlation = 0;  // Pearson correlation of the chroma with the winning key profile
+  std::vector<double> chroma;  // 12 pitch-class weights (sum 1, or all 0 when flat)
+  std::vector<double> explained_variance_ratio;  // of up to 3 components
+  double shape_skewness = 0;                     // skewness of the component that decided the mode
+  double shape_kurtosis = 0;
+};
+
+// Everything the genres know about a model's weights.
+struct WeightFeatures {
+  static constexpr int kFormatVersion = 1;
+  int format_version = kFormatVersion;
+  std::string model_path;
+  std::string family;
+  int n_layers = 0;
+  int hidden_size = 0;
+  std::string checkpoint_id;  // identity of the analysed files (sizes, mtimes, header hash)
+  int histogram_bins = 32;
+  std::string svd_option;                    // "auto", "exact" or "gram"
+  std::vector<MatrixFeatures> matrices;      // in Model::tensors() order (tied lm_head omitted)
+  std::vector<VectorFeatures> vectors;       // in Model::tensors() order
+  std::vector<LayerTransition> transitions;  // per role, in layer order
+  std::vector<double> tension;  // per layer: mean ||q,k,v,o||_F / (mean ||gate,up,down||_F + 1e-9)
+  Tonality tonality;
+
+  // The matrix of (layer, role), or nullptr. role "lm_head" of a tied model gives the embedding.
+  const MatrixFeatures* matrix(int layer, std::string_view role) const;
+  // The vector of (layer, role, part), or nullptr.
+  const VectorFeatures* vector(int layer, std::string_view role, std::string_view part = "weight") const;
+};
+
+// Serialises to JSON (doubles written with round-trip precision: from_json gives back
+// exactly the same values).
+std::string features_to_json(const WeightFeatures& features);
+
+// Parses what features_to_json wrote. `what` names the source in errors.
+Result<WeightFeatures> features_from_json(std::string_view text, const std::string& what);
+
+}  // namespace sonify

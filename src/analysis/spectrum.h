@@ -1,0 +1,61 @@
+// Singular values and spectral summaries (Eigen inside, plain types outside).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "sonify/analysis.h"
+#include "sonify/features.h"
+
+namespace sonify::analysis {
+
+// Matrices with min(rows, cols) below this use the exact SVD in SvdMethod::Auto.
+constexpr std::int64_t kGramMinDim = 256;
+// A Gram spectrum whose σmin is below kRefineRatio·σmax is recomputed exactly when the
+// matrix has at most kRefineMaxElements entries.
+constexpr double kRefineRatio = 1e-2;
+constexpr std::int64_t kRefineMaxElements = std::int64_t{1} << 22;
+
+// The Gram matrix is accumulated over fixed slices of the long dimension, each slice in
+// float, the slices summed in double in order within fixed groups, and the groups
+// summed in order. Groups are the unit of parallel work, so the sum does not depend on
+// the number of threads.
+constexpr std::int64_t kGramSlice = 2048;
+constexpr std::int64_t kGramGroup = 16;
+
+// Whether (rows, cols) uses the Gram path under `method`.
+bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols);
+
+// Order of the Gram matrix (min(rows, cols)) and its slices along max(rows, cols).
+std::int64_t gram_order(std::int64_t rows, std::int64_t cols);
+std::int64_t gram_slices(std::int64_t rows, std::int64_t cols);
+
+// Lower triangle of the Gram contribution of slice `slice` (row-major float W), as a
+// dense column-major order×order double array.
+std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice);
+
+// Groups of kGramGroup slices, and the in-order sum of one group's slices.
+std::int64_t gram_groups(std::int64_t rows, std::int64_t cols);
+std::vector<double> gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group);
+
+// The whole Gram lower triangle: the groups summed in order.
+std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols);
+
+// Singular values (descending) from a summed Gram lower triangle.
+std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order);
+
+// All singular values by Eigen's BDCSVD in double.
+std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols);
+
+// Fills every summary of `s` from s.singular_values, s.accuracy_floor and the squared
+// Frobenius norm.
+void summarise_spectrum(Spectrum& s, double frobenius_squared);
+
+// Power-law fit of the tail of eigenvalues λ (any order): continuous MLE exponent
+// α = 1 + n / Σ ln(λ/xmin) with the xmin minimising the KS distance (Clauset et al.),
+// over candidate xmin that leave at least kMinTail values. Writes alpha* fields.
+constexpr int kMinTail = 5;
+void fit_power_law(const std::vector<double>& eigenvalues, Spectrum& s);
+
+}  // namespace sonify::analysis

@@ -1,0 +1,363 @@
+// analyze_weights: the work plan. Matrices of one role form a chain processed in layer
+// order (each keeps the previous layer's sorted values and spectrum for the transition
+// statistics); chains and single matrices are jobs handed to worker threads. Very large
+// matrices (the embedding) are read first, and their Gram matrix is split into fixed
+// slices that all threads share. Every result lands in a slot fixed by the plan and
+// sums run in a fixed order, so the output does not depend on the number of threads.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "sonify/analysis.h"
+#include "spectrum.h"
+#include "stats.h"
+#include "tonality.h"
+
+namespace sonify {
+namespace {
+
+using analysis::QuantileStats;
+
+// Matrices with more entries than this get their Gram slices shared across threads and
+// use the selection path for quantiles (no sorted copy).
+constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 24;
+
+// Drops the pages of [data, data + nbytes) from this process's resident set (whole
+// pages inside the range only); the file stays mapped and pages come back if read again.
+void release_pages(const unsigned char* data, std::size_t nbytes) {
+  const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(data) + nbytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// Runs jobs 0..count-1 on `threads` threads (the caller is one of them).
+void run_parallel(std::size_t count, int threads, const std::function<void(std::size_t)>& job) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < count; i = next++) job(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min<int>(threads, static_cast<int>(count)); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+}
+
+// The tensor as float32 in its logical layout, releasing the stored pages as they are
+// converted, so a large tensor never has both forms resident.
+Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored,
+                                int threads = 1) {
+  const TensorBytes b = model.checkpoint().bytes(*t.source);
+  if (t.transposed || (gain == NormGain::Effective && role_is_norm(t.role))) {
+    auto values = model.load_f32(t, gain);
+    release_pages(b.data, t.source->nbytes);
+    return values;
+  }
+  // Row slices of an [out, in] tensor are contiguous: convert them in chunks.
+  const std::size_t esize = dtype_size(t.source->dtype);
+  const std::size_t row = t.shape.size() == 2 ? static_cast<std::size_t>(t.shape[1]) : 1;
+  const unsigned char* src = b.data + static_cast<std::size_t>(t.slice_begin) * row * esize;
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  constexpr std::size_t kChunk = std::size_t{1} << 22;
+  run_parallel((out.size() + kChunk - 1) / kChunk, threads, [&](std::size_t chunk) {
+    const std::size_t done = chunk * kChunk;
+    const std::size_t count = std::min(kChunk, out.size() - done);
+    convert_to_f32(t.source->dtype, src + done * esize, count, out.data() + done);
+    release_pages(src + done * esize, count * esize);
+  });
+  return out;
+}
+
+struct MatrixResult {
+  MatrixFeatures features;
+  std::vector<float> sorted;  // kept for the next layer of a chain
+};
+
+// All statistics of one matrix. `gram` is the summed Gram lower triangle when the caller
+// computed it already (shared slices), else empty.
+MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const AnalyzeOptions& options,
+                            std::vector<double> gram) {
+  MatrixResult r;
+  MatrixFeatures& f = r.features;
+  f.layer = t.layer;
+  f.role = std::string(role_name(t.role));
+  f.tensor = t.source->name;
+  f.rows = t.shape[0];
+  f.cols = t.shape[1];
+  const std::size_t n = w.size();
+  f.moments = analysis::moments_of(w.data(), n);
+  f.bimodality = analysis::bimodality_coefficient(f.moments.skewness, f.moments.kurtosis, n);
+  std::vector<double> col(static_cast<std::size_t>(f.cols), 0.0);
+  f.row_norms.resize(static_cast<std::size_t>(f.rows));
+  double frob2 = 0;
+  for (std::int64_t i = 0; i < f.rows; ++i) {
+    const float* row = w.data() + i * f.cols;
+    double s = 0;
+    for (std::int64_t j = 0; j < f.cols; ++j) {
+      const double v = row[j];
+      s += v * v;
+      col[static_cast<std::size_t>(j)] += v * v;
+    }
+    f.row_norms[static_cast<std::size_t>(i)] = static_cast<float>(std::sqrt(s));
+    frob2 += s;
+  }
+  f.col_norms.resize(col.size());
+  for (std::size_t j = 0; j < col.size(); ++j) f.col_norms[j] = static_cast<float>(std::sqrt(col[j]));
+  f.frobenius = std::sqrt(frob2);
+
+  Spectrum& s = f.spectrum;
+  if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
+    const std::int64_t order = analysis::gram_order(f.rows, f.cols);
+    if (gram.empty()) gram = analysis::gram_matrix(w.data(), f.rows, f.cols);
+    s.singular_values = analysis::singular_values_from_gram(std::move(gram), order);
+    s.method = "gram";
+    const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
+    s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * smax;
+    const bool refine = options.svd == SvdMethod::Auto && !s.singular_values.empty() &&
+                        s.singular_values.back() < analysis::kRefineRatio * smax &&
+                        f.rows * f.cols <= analysis::kRefineMaxElements;
+    if (refine) s.method = "exact";
+  } else {
+    s.method = "exact";
+  }
+  if (s.method == "exact") {
+    s.singular_values = analysis::singular_values_exact(w.data(), f.rows, f.cols);
+    const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
+    s.accuracy_floor = 2.220446049250313e-16 * static_cast<double>(std::max(f.rows, f.cols)) * smax;
+  }
+  analysis::summarise_spectrum(s, frob2);
+
+  const bool sort = static_cast<std::int64_t>(n) <= kLargeMatrix;
+  QuantileStats q = sort ? analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins)
+                         : analysis::quantile_stats_selecting(w, f.moments.mean, options.histogram_bins);
+  f.p02 = q.p02;
+  f.p98 = q.p98;
+  f.histogram = std::move(q.histogram);
+  f.heavy_tail_index = q.heavy_tail_index;
+  if (sort) r.sorted = std::move(w);
+  return r;
+}
+
+LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
+  LayerTransition tr;
+  tr.role = to.features.role;
+  tr.from_layer = from.features.layer;
+  tr.to_layer = to.features.layer;
+  tr.wasserstein1 = analysis::wasserstein1_sorted(from.sorted, to.sorted);
+  const auto& a = from.features.spectrum.singular_values;
+  const auto& b = to.features.spectrum.singular_values;
+  double diff = 0, base = 0;
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const double x = i < a.size() ? a[i] : 0, y = i < b.size() ? b[i] : 0;
+    diff += (y - x) * (y - x);
+    base += x * x;
+  }
+  tr.spectral_delta = base > 0 ? std::sqrt(diff / base) : 0;
+  return tr;
+}
+
+bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
+
+}  // namespace
+
+std::string_view svd_method_name(SvdMethod method) {
+  switch (method) {
+    case SvdMethod::Auto:
+      return "auto";
+    case SvdMethod::Exact:
+      return "exact";
+    case SvdMethod::Gram:
+      return "gram";
+  }
+  return "?";
+}
+
+Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions& options) {
+  if (options.histogram_bins < 1 || options.histogram_bins > 1000000)
+    return fail("histogram bins must be between 1 and 1000000, got ", options.histogram_bins);
+  const ModelSpec& spec = model.spec();
+  WeightFeatures out;
+  out.model_path = model.path();
+  out.family = std::string(family_name(spec.family));
+  out.n_layers = spec.n_layers;
+  out.hidden_size = spec.hidden_size;
+  out.histogram_bins = options.histogram_bins;
+  out.svd_option = std::string(svd_method_name(options.svd));
+  SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
+  out.checkpoint_id = id;
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+
+  // The plan: matrix slots in tensor order, grouped into chains by role.
+  const RoleTensor* embed = model.find(-1, Role::Embed);
+  const bool tied = embed != nullptr &&
+                    (embed->tied || (model.find(-1, Role::LmHead) && model.find(-1, Role::LmHead)->tied));
+  std::vector<const RoleTensor*> matrices;
+  std::vector<const RoleTensor*> vectors;
+  for (const auto& t : model.tensors()) {
+    if (is_matrix(t)) {
+      if (t.role == Role::LmHead && tied) continue;
+      matrices.push_back(&t);
+    } else {
+      vectors.push_back(&t);
+    }
+  }
+  std::vector<MatrixResult> results(matrices.size());
+  std::vector<std::vector<std::size_t>> chains;  // slot indices, layer order
+  std::map<Role, std::size_t> chain_of;
+  std::vector<std::size_t> large;
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    const RoleTensor& t = *matrices[i];
+    if (t.numel() > kLargeMatrix) {
+      large.push_back(i);
+    } else if (t.layer < 0) {
+      chains.push_back({i});
+    } else {
+      auto it = chain_of.find(t.role);
+      if (it == chain_of.end()) it = chain_of.emplace(t.role, chains.size()).first, chains.emplace_back();
+      chains[it->second].push_back(i);
+    }
+  }
+  std::vector<std::vector<LayerTransition>> chain_transitions(chains.size());
+  std::vector<std::optional<Error>> errors(matrices.size() + 1);
+  std::mutex progress_mutex;
+  std::size_t done = 0;
+  const std::size_t total = matrices.size() + 1;
+  auto tick = [&] {
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    ++done;
+    if (options.progress) options.progress(done, total);
+  };
+
+  // Large matrices one at a time: Gram slices shared by all threads. The remaining
+  // statistics of the last one are computed beside the chains below.
+  struct Pending {
+    std::size_t slot;
+    std::vector<float> w;
+    std::vector<double> gram;
+  };
+  std::optional<Pending> pending;
+  for (std::size_t slot : large) {
+    const RoleTensor& t = *matrices[slot];
+    auto w = load(model, t, NormGain::Stored, threads);
+    if (!w.ok()) return w.error();
+    std::vector<double> gram;
+    if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
+      std::vector<std::vector<double>> parts(
+          static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
+      run_parallel(parts.size(), threads, [&](std::size_t k) {
+        parts[k] = analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k));
+      });
+      gram = std::move(parts[0]);
+      for (std::size_t k = 1; k < parts.size(); ++k)
+        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += parts[k][i];
+    }
+    if (slot == large.back()) {
+      pending = Pending{slot, std::move(*w), std::move(gram)};
+      break;
+    }
+    results[slot] = measure_matrix(t, std::move(*w), options, std::move(gram));
+    tick();
+  }
+
+  // Chains, largest first so the threads finish together (the large matrix's statistics
+  // go first of all).
+  std::vector<std::size_t> order(chains.size());
+  for (std::size_t c = 0; c < chains.size(); ++c) order[c] = c;
+  auto cost = [&](std::size_t c) {
+    double sum = 0;
+    for (std::size_t slot : chains[c]) {
+      const auto& s = matrices[slot]->shape;
+      sum += double(s[0]) * double(s[1]) * double(std::min(s[0], s[1]));
+    }
+    return sum;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
+  const std::size_t first = pending ? 1 : 0;
+  run_parallel(first + order.size(), threads, [&](std::size_t k) {
+    if (k < first) {
+      const std::size_t slot = pending->slot;
+      results[slot] =
+          measure_matrix(*matrices[slot], std::move(pending->w), options, std::move(pending->gram));
+      tick();
+      return;
+    }
+    const std::size_t c = order[k - first];
+    MatrixResult* previous = nullptr;
+    for (std::size_t slot : chains[c]) {
+      const RoleTensor& t = *matrices[slot];
+      auto w = load(model, t);
+      if (!w.ok()) {
+        errors[slot] = w.error();
+        return;
+      }
+      results[slot] = measure_matrix(t, std::move(*w), options, {});
+      if (previous != nullptr) {
+        chain_transitions[c].push_back(transition(*previous, results[slot]));
+        previous->sorted.clear();
+        previous->sorted.shrink_to_fit();
+      }
+      previous = &results[slot];
+      tick();
+    }
+    if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
+  });
+  for (const auto& e : errors)
+    if (e) return *e;
+
+  for (auto& r : results) out.matrices.push_back(std::move(r.features));
+  for (std::size_t c = 0; c < chains.size(); ++c)
+    for (auto& tr : chain_transitions[c]) out.transitions.push_back(std::move(tr));
+
+  // Vectors: small, read on this thread.
+  std::vector<std::vector<double>> attn_gains;
+  for (const RoleTensor* t : vectors) {
+    auto values = load(model, *t, NormGain::Stored);
+    if (!values.ok()) return values.error();
+    VectorFeatures v;
+    v.layer = t->layer;
+    v.role = std::string(role_name(t->role));
+    v.part = t->part == Part::Bias ? "bias" : "weight";
+    v.tensor = t->source->name;
+    v.gain_offset = role_is_norm(t->role) && t->part == Part::Weight ? spec.norm_weight_offset : 0;
+    v.moments = analysis::moments_of(values->data(), values->size());
+    double l2 = 0;
+    for (float x : *values) l2 += double(x) * x;
+    v.l2 = std::sqrt(l2);
+    v.values = std::move(*values);
+    if (t->role == Role::AttnNorm && t->part == Part::Weight && t->layer >= 0) {
+      std::vector<double> g(v.values.begin(), v.values.end());
+      for (double& x : g) x += v.gain_offset;
+      attn_gains.push_back(std::move(g));
+    }
+    out.vectors.push_back(std::move(v));
+  }
+
+  out.tension.assign(static_cast<std::size_t>(std::max(spec.n_layers, 0)), 0.0);
+  for (int l = 0; l < spec.n_layers; ++l) {
+    auto mean_frob = [&](std::initializer_list<const char*> roles) {
+      double sum = 0;
+      int count = 0;
+      for (const char* r : roles)
+        if (const MatrixFeatures* m = out.matrix(l, r)) sum += m->frobenius, ++count;
+      return count ? sum / count : 0.0;
+    };
+    out.tension[static_cast<std::size_t>(l)] =
+        mean_frob({"q", "k", "v", "o"}) / (mean_frob({"gate", "up", "down"}) + 1e-9);
+  }
+  out.tonality = analysis::tonality_from_gains(attn_gains);
+  tick();
+  return out;
+}
+
+}  // namespace sonify

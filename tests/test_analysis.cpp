@@ -1,0 +1,367 @@
+// The analysis core on hand-made inputs with known answers: diagonal, rank-1,
+// orthogonal, constant and all-zero matrices; both quantile paths; W1; the power-law
+// fit; PCA and activation statistics; features JSON round trip; cache; determinism.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "analysis/spectrum.h"
+#include "analysis/stats.h"
+#include "analysis/tonality.h"
+#include "sonify/activation_stats.h"
+#include "sonify/analysis.h"
+#include "sonify/checkpoint_write.h"
+#include "test_support.h"
+
+using namespace sonify;
+using namespace sonify::analysis;
+using sonify::test::TempDir;
+
+namespace {
+
+std::vector<double> exact(const std::vector<float>& w, std::int64_t r, std::int64_t c) {
+  return singular_values_exact(w.data(), r, c);
+}
+
+std::vector<double> gram(const std::vector<float>& w, std::int64_t r, std::int64_t c) {
+  return singular_values_from_gram(gram_matrix(w.data(), r, c), gram_order(r, c));
+}
+
+std::vector<float> gaussian(std::size_t n, unsigned seed, float scale = 1) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+bool finite(const Spectrum& s) {
+  for (double v : {s.sigma_max, s.stable_rank, s.spectral_entropy, s.effective_rank, s.condition_number,
+                   s.alpha, s.alpha_xmin, s.alpha_ks})
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// A tiny Llama-style model whose every tensor is filled by `value(name, index)`.
+std::string write_model(const TempDir& dir,
+                        const std::function<float(const std::string&, std::size_t)>& value, int layers = 3) {
+  const std::string config = R"({"model_type":"llama","hidden_size":16,"num_hidden_layers":)" +
+                             std::to_string(layers) +
+                             R"(,"intermediate_size":24,"vocab_size":40,"max_position_embeddings":16,)"
+                             R"("num_attention_heads":4,"num_key_value_heads":2})";
+  sonify::test::write_file(dir.file("config.json"), config);
+  auto spec = model_spec_parse(config, "config");
+  REQUIRE(spec.ok());
+  std::vector<TensorDecl> decls;
+  for (const auto& e : model_layout(*spec)) decls.push_back({e.name, DType::F32, e.shape});
+  std::sort(decls.begin(), decls.end(),
+            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
+  auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
+    for (std::size_t k = 0; k < n / 4; ++k) {
+      const float v = value(decls[i].name, k);
+      std::memcpy(dst + 4 * k, &v, 4);
+    }
+  };
+  REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
+  return dir.path();
+}
+
+}  // namespace
+
+TEST_CASE("singular values of hand-made matrices", "[analysis]") {
+  SECTION("diagonal") {
+    std::vector<float> w(4 * 3, 0.0f);
+    w[0] = 3, w[4] = -5, w[8] = 1;  // diag(3, -5, 1) in a 4x3 matrix
+    for (auto sv : {exact(w, 4, 3), gram(w, 4, 3)}) {
+      REQUIRE(sv.size() == 3);
+      CHECK(sv[0] == Approx(5).epsilon(1e-12));
+      CHECK(sv[1] == Approx(3).epsilon(1e-12));
+      CHECK(sv[2] == Approx(1).epsilon(1e-12));
+    }
+  }
+  SECTION("rank one: u v^T has one singular value |u||v|") {
+    const std::vector<float> u = {1, 2, 2}, v = {3, 0, 4, 0, 0};
+    std::vector<float> w;
+    for (float a : u)
+      for (float b : v) w.push_back(a * b);
+    for (auto sv : {exact(w, 3, 5), gram(w, 3, 5)}) {
+      REQUIRE(sv.size() == 3);
+      CHECK(sv[0] == Approx(15).epsilon(1e-7));
+      CHECK(sv[1] == Approx(0).margin(1e-5));
+      CHECK(sv[2] == Approx(0).margin(1e-5));
+    }
+    Spectrum s;
+    s.singular_values = exact(w, 3, 5);
+    summarise_spectrum(s, 225);
+    CHECK(s.stable_rank == Approx(1).epsilon(1e-6));
+    CHECK(s.effective_rank == Approx(1).epsilon(1e-6));
+    CHECK(finite(s));
+  }
+  SECTION("orthogonal: every singular value is 1, condition number 1") {
+    const float c = std::cos(0.3f), s = std::sin(0.3f);
+    const std::vector<float> w = {c, -s, 0, s, c, 0, 0, 0, 1};
+    for (auto sv : {exact(w, 3, 3), gram(w, 3, 3)})
+      for (double x : sv) CHECK(x == Approx(1).epsilon(1e-6));
+    Spectrum sp;
+    sp.singular_values = exact(w, 3, 3);
+    summarise_spectrum(sp, 3);
+    CHECK(sp.condition_number == Approx(1).epsilon(1e-6));
+    CHECK(sp.spectral_entropy == Approx(std::log(3.0)).epsilon(1e-6));
+    CHECK(sp.effective_rank == Approx(3).epsilon(1e-6));
+  }
+  SECTION("all-zero and constant matrices give defined values") {
+    const std::vector<float> zero(6 * 4, 0.0f), constant(6 * 4, 0.5f);
+    Spectrum z;
+    z.singular_values = exact(zero, 6, 4);
+    summarise_spectrum(z, 0);
+    CHECK(finite(z));
+    CHECK(z.sigma_max == 0);
+    CHECK(z.stable_rank == 0);
+    CHECK(z.effective_rank == 0);
+    CHECK(z.condition_number == 0);
+    CHECK(z.alpha == 0);
+    Spectrum c;
+    c.singular_values = gram(constant, 6, 4);
+    summarise_spectrum(c, 24 * 0.25);
+    CHECK(finite(c));
+    CHECK(c.sigma_max == Approx(std::sqrt(24 * 0.25)).epsilon(1e-6));  // rank one: 0.5 * sqrt(6 * 4)
+    const Moments m = moments_of(zero.data(), zero.size());
+    CHECK(m.mean == 0);
+    CHECK(m.std == 0);
+    CHECK(m.skewness == 0);
+    CHECK(m.kurtosis == 0);
+    std::vector<float> copy = zero;
+    auto q = quantile_stats_sorting(copy, 0, 4);
+    CHECK(q.p02 == 0);
+    CHECK(q.histogram == std::vector<std::int64_t>{0, 0, 24, 0});  // numpy widens to [-0.5, 0.5]
+    CHECK(q.heavy_tail_index == 2);
+  }
+}
+
+TEST_CASE("Gram singular values agree with the exact SVD to the stated accuracy", "[analysis]") {
+  // 2500 x 260 Gaussian with a decaying column scale: spans 3 decades of σ; more rows
+  // than one Gram slice (2048), so the slice sum is exercised.
+  const std::int64_t rows = 2500, cols = 260;
+  std::vector<float> w = gaussian(static_cast<std::size_t>(rows * cols), 7);
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j)
+      w[i * cols + j] *= static_cast<float>(std::pow(10.0, -3.0 * j / cols));
+  const auto e = exact(w, rows, cols), g = gram(w, rows, cols);
+  const double floor = std::sqrt(1.1920928955078125e-07) * e[0];
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    INFO(i << ": exact " << e[i] << " gram " << g[i]);
+    CHECK(std::fabs(g[i] - e[i]) <= floor);
+    if (e[i] > 100 * floor) CHECK(std::fabs(g[i] - e[i]) <= 1e-4 * e[i]);
+  }
+}
+
+TEST_CASE("quantile statistics: sorting and selecting paths agree with numpy rules", "[analysis]") {
+  std::vector<float> x = gaussian(10001, 3);
+  x[17] = 40;  // a heavy outlier
+  std::vector<float> a = x, b = x;
+  const Moments m = moments_of(x.data(), x.size());
+  const auto qa = quantile_stats_sorting(a, m.mean, 16);
+  const auto qb = quantile_stats_selecting(b, m.mean, 16);
+  CHECK(qa.p02 == qb.p02);
+  CHECK(qa.p98 == qb.p98);
+  CHECK(qa.histogram == qb.histogram);
+  CHECK(qa.heavy_tail_index == qb.heavy_tail_index);
+  std::int64_t total = 0;
+  for (auto c : qa.histogram) total += c;
+  CHECK(total == 9601);  // values in [p2, p98]: 96% of 10001 plus both ends
+  // numpy.percentile([1, 2, 3, 4], 50) = 2.5; histogram([0, 1, 1, 2], 2, (0, 2)) = [1, 3].
+  const float s[] = {1, 2, 3, 4};
+  CHECK(percentile_sorted(s, 4, 50) == 2.5);
+  const float h[] = {0, 1, 1, 2};
+  CHECK(histogram_counts(h, 4, 0, 2, 2) == std::vector<std::int64_t>{1, 3});
+  std::vector<float> r = {3, -1, 2, -7, 0.5f, 2};
+  radix_sort(r);
+  CHECK(r == std::vector<float>{-7, -1, 0.5f, 2, 2, 3});
+}
+
+TEST_CASE("Wasserstein-1, Hill index and the power-law fit on known inputs", "[analysis]") {
+  // Shifting a sample by c moves it W1 = c; scipy: W1([0,1,3],[5,6,8]) = 5.
+  CHECK(wasserstein1_sorted({0, 1, 3}, {5, 6, 8}) == Approx(5));
+  CHECK(wasserstein1_sorted({0, 1}, {0, 0, 1, 1}) == Approx(0));
+  CHECK(wasserstein1_sorted({0}, {1, 2}) == Approx(1.5));  // scipy.stats.wasserstein_distance([0],[1,2])
+  // Exact Pareto quantiles with exponent a: λ_i = (1 - i/(n+1))^(-1/(a-1)) → fitted α ≈ a.
+  std::vector<double> eig;
+  for (int i = 0; i < 2000; ++i) eig.push_back(std::pow(1 - (i + 0.5) / 2000.0, -1 / (2.5 - 1)));
+  Spectrum s;
+  fit_power_law(eig, s);
+  CHECK(s.alpha == Approx(2.5).epsilon(0.05));
+  CHECK(s.alpha_tail >= kMinTail);
+  // Hill on a Pareto(1.5) sample's largest values.
+  std::vector<double> top;
+  for (int i = 1; i <= 101; ++i) top.push_back(std::pow(i / 1e4, -1 / 1.5));
+  CHECK(hill_index(top) == Approx(1.5).epsilon(0.05));
+  CHECK(hill_index({1, 1, 1}) == 2);
+  CHECK(hill_index({0, 0}) == 2);
+}
+
+TEST_CASE("activation statistics and PCA", "[analysis]") {
+  // Uniform attention over 4 keys has entropy ln 4; a one-hot row has 0 (up to the clip).
+  std::vector<float> probs = {0.25f, 0.25f, 0.25f, 0.25f, 1, 0, 0, 0};
+  auto e = attention_entropy(probs, 2, 1, 4);
+  REQUIRE(e.ok());
+  CHECK(e->per_head[0] == Approx(std::log(4.0)));
+  CHECK(e->per_head[1] == Approx(0).margin(1e-9));
+  CHECK(e->mean == Approx(std::log(4.0) / 2));
+  CHECK_FALSE(attention_entropy(probs, 3, 1, 4).ok());
+  CHECK_FALSE(attention_entropy({}, 0, 0, 0).ok());
+  auto n = hidden_state_norms({3, 4, 0, 0}, 2, 2);
+  REQUIRE(n.ok());
+  CHECK(n->per_token == std::vector<double>{5, 0});
+  CHECK(n->mean == 2.5);
+  CHECK(mlp_sparsity({0.0f, 0.5f, -0.05f, 2}, 0.1) == 0.5);
+  CHECK(mlp_sparsity({}, 0.1) == 0);
+
+  // Points on a line: one component carries all the variance.
+  std::vector<double> data;
+  for (int i = 0; i < 5; ++i) data.insert(data.end(), {1.0 + i, 2.0 + 2 * i, 3.0});
+  auto pca = pca_fit(data, 5, 3, 2);
+  REQUIRE(pca.ok());
+  CHECK(pca->explained_variance_ratio[0] == Approx(1));
+  CHECK(std::fabs(pca->components[0][0]) == Approx(1 / std::sqrt(5.0)));
+  auto restored = pca_from_json(pca_to_json(*pca), "pca");
+  REQUIRE(restored.ok());
+  CHECK(restored->components == pca->components);
+  CHECK(restored->mean == pca->mean);
+  CHECK(*pca_transform(*restored, data, 5) == *pca_transform(*pca, data, 5));
+  CHECK_FALSE(pca_from_json("{", "bad").ok());
+  CHECK_FALSE(pca_fit(data, 1, 15, 2).ok());
+}
+
+TEST_CASE("PCA agrees with scikit-learn up to sign", "[analysis][oracle]") {
+  TempDir dir;
+  const std::size_t samples = 12, features = 7;
+  std::vector<float> raw = gaussian(samples * features, 11);
+  std::vector<double> data(raw.begin(), raw.end());
+  nlohmann::json spec;
+  spec["k"] = 3;
+  for (std::size_t s = 0; s < samples; ++s)
+    spec["data"].push_back(
+        std::vector<double>(data.begin() + s * features, data.begin() + (s + 1) * features));
+  sonify::test::write_file(dir.file("pca.json"), spec.dump());
+  auto r = sonify::test::run_program({"/usr/bin/python3",
+                                      std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", "--pca",
+                                      dir.file("pca.json")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto ref = nlohmann::json::parse(r.out);
+  auto pca = pca_fit(data, samples, features, 3);
+  REQUIRE(pca.ok());
+  const auto t = *pca_transform(*pca, data, samples);
+  for (std::size_t c = 0; c < 3; ++c) {
+    double dot = 0;
+    for (std::size_t j = 0; j < features; ++j)
+      dot += pca->components[c][j] * ref["components"][c][j].get<double>();
+    CHECK(std::fabs(dot) == Approx(1).epsilon(1e-9));
+    const double sign = dot < 0 ? -1 : 1;
+    CHECK(pca->explained_variance_ratio[c] ==
+          Approx(ref["explained_variance_ratio"][c].get<double>()).epsilon(1e-9));
+    CHECK(pca->explained_variance[c] == Approx(ref["explained_variance"][c].get<double>()).epsilon(1e-9));
+    for (std::size_t s = 0; s < samples; ++s)
+      CHECK(t[s * 3 + c] == Approx(sign * ref["transform"][s][c].get<double>()).margin(1e-9));
+  }
+}
+
+TEST_CASE("an all-zero model and a constant model analyse to defined values", "[analysis]") {
+  for (float value : {0.0f, 0.25f}) {
+    INFO("every weight " << value);
+    TempDir dir;
+    auto model = Model::open(write_model(dir, [&](const std::string&, std::size_t) { return value; }));
+    REQUIRE(model.ok());
+    auto f = analyze_weights(*model, {});
+    REQUIRE(f.ok());
+    const std::string json = features_to_json(*f);
+    CHECK(json.find("null") == std::string::npos);  // NaN and inf would be written as null
+    CHECK(json.find("nan") == std::string::npos);
+    CHECK(f->tonality.source == "flat");
+    CHECK(f->tonality.root_name == "C");
+    for (const auto& m : f->matrices) {
+      CHECK(m.moments.std == 0);
+      CHECK(m.spectrum.condition_number == 0);
+      CHECK(m.heavy_tail_index == 2);
+    }
+    for (const auto& t : f->transitions) {
+      CHECK(t.wasserstein1 == 0);
+      CHECK(t.spectral_delta == 0);
+    }
+  }
+}
+
+TEST_CASE("features JSON round trip is exact and bytes do not depend on threads", "[analysis]") {
+  TempDir dir;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0, 0.3f);
+  auto model = Model::open(write_model(
+      dir, [&](const std::string&, std::size_t) { return d(rng); }, 4));
+  REQUIRE(model.ok());
+  AnalyzeOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  auto a = analyze_weights(*model, one);
+  auto b = analyze_weights(*model, two);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  const std::string ja = features_to_json(*a);
+  CHECK(ja == features_to_json(*b));
+  auto back = features_from_json(ja, "features");
+  REQUIRE(back.ok());
+  CHECK(features_to_json(*back) == ja);
+  CHECK(back->matrices.size() == a->matrices.size());
+  CHECK(back->matrix(2, "down")->spectrum.singular_values == a->matrix(2, "down")->spectrum.singular_values);
+  CHECK(back->vector(1, "attn_norm")->values == a->vector(1, "attn_norm")->values);
+  CHECK(a->transitions.size() == 7 * 3);  // q k v o gate up down, 4 layers
+  CHECK(a->tension.size() == 4);
+  CHECK_FALSE(features_from_json("{}", "x").ok());
+  CHECK_FALSE(features_from_json("[1,2", "x").ok());
+}
+
+TEST_CASE("different models get different keys", "[analysis][fixtures]") {
+  // Synthetic models that differ only in their seed, and the three fixtures.
+  // Keys are a deterministic but scrambled function of the gains (uniform over the 12
+  // roots for random gains, see doc/features.md), so unrelated models collide like a
+  // birthday problem over 12 x 7 keys: ask for near-uniform spread, not for no collision.
+  std::set<std::string> keys, roots, fixture_keys;
+  std::string listing;
+  int count = 0;
+  for (unsigned seed = 1; seed <= 6; ++seed) {
+    TempDir dir;
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0, 0.1f);
+    auto model = Model::open(write_model(
+        dir,
+        [&](const std::string& name, std::size_t) {
+          return name.find("norm") != std::string::npos ? 1 + d(rng) : d(rng);
+        },
+        6));
+    REQUIRE(model.ok());
+    auto f = analyze_weights(*model, {});
+    REQUIRE(f.ok());
+    CHECK(f->tonality.source == "pca");
+    keys.insert(f->tonality.root_name + " " + f->tonality.mode);
+    roots.insert(f->tonality.root_name);
+    listing += " seed" + std::to_string(seed) + "=" + f->tonality.root_name + "-" + f->tonality.mode;
+    ++count;
+  }
+  for (const char* name : {"TinyStories-656K", "tiny-gpt2-random", "tiny-gemma3-random"}) {
+    auto model = Model::open(sonify::test::fixtures_dir() + "/models/" + name);
+    REQUIRE(model.ok());
+    auto f = analyze_weights(*model, {});
+    REQUIRE(f.ok());
+    keys.insert(f->tonality.root_name + " " + f->tonality.mode);
+    fixture_keys.insert(f->tonality.root_name + " " + f->tonality.mode);
+    roots.insert(f->tonality.root_name);
+    listing += std::string(" ") + name + "=" + f->tonality.root_name + "-" + f->tonality.mode;
+    ++count;
+  }
+  INFO(count << " models, " << keys.size() << " distinct keys:" << listing);
+  CHECK(fixture_keys.size() == 3);
+  CHECK(keys.size() >= 7);
+  CHECK(roots.size() >= 4);
+}

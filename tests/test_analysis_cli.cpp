@@ -1,0 +1,140 @@
+// `sonify analyze` through the command line: output file, stdout, the cache (hit, stale,
+// corrupt), and every bad input giving one error line and no output file.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "sonify/checkpoint_write.h"
+#include "test_support.h"
+
+using sonify::test::read_file;
+using sonify::test::run_sonify;
+using sonify::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs sonify with XDG_CACHE_HOME pointing at `cache`.
+sonify::test::RunResult run_cached(const std::string& cache, const std::vector<std::string>& args) {
+  ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  auto r = run_sonify(args);
+  ::unsetenv("XDG_CACHE_HOME");
+  return r;
+}
+
+std::string copy_fixture(const TempDir& dir, const std::string& name) {
+  const std::string dst = dir.file(name);
+  fs::copy(sonify::test::fixtures_dir() + "/models/" + name, dst);
+  for (const auto& e : fs::directory_iterator(dst))
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  return dst;
+}
+
+}  // namespace
+
+TEST_CASE("analyze writes to -o or stdout, the same bytes", "[cli][fixtures]") {
+  TempDir dir;
+  const std::string model = sonify::test::fixtures_dir() + "/models/tiny-gemma3-random";
+  auto a = run_sonify({"analyze", "--model", model, "--no-cache", "-o", dir.file("f.json")});
+  INFO(a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(a.out.empty());
+  auto b = run_sonify({"analyze", "--model", model, "--no-cache", "--threads", "1"});
+  REQUIRE(b.exit_code == 0);
+  CHECK(b.out == read_file(dir.file("f.json")));
+  CHECK(b.err.empty());  // not a terminal: no progress bar
+}
+
+TEST_CASE("analyze caches per checkpoint and recomputes stale or corrupt entries", "[cli][fixtures]") {
+  TempDir dir, cache;
+  const std::string model = copy_fixture(dir, "tiny-gpt2-random");
+  auto first = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("a.json")});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  const auto entries = sonify::test::list_dir(cache.path() + "/sonify");
+  REQUIRE(entries.size() == 1);
+  const std::string entry = cache.path() + "/sonify/" + entries[0];
+  CHECK(read_file(entry) == read_file(dir.file("a.json")));
+
+  SECTION("a second run reads the cache") {
+    // Plant a valid entry with a value no analysis gives: if it comes back, the cache was used.
+    std::string planted = read_file(entry);
+    const auto pos = planted.find("\"tension\": [");
+    REQUIRE(pos != std::string::npos);
+    planted.insert(pos + 12, "12345.5, ");
+    const auto end = planted.find(']', pos);
+    const auto last = planted.rfind(',', end);
+    planted.erase(last, end - last);  // drop the last value: same length as before
+    sonify::test::write_file(entry, planted);
+    auto second = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("b.json")});
+    REQUIRE(second.exit_code == 0);
+    CHECK(read_file(dir.file("b.json")).find("12345.5") != std::string::npos);
+    auto uncached =
+        run_cached(cache.path(), {"analyze", "--model", model, "--no-cache", "-o", dir.file("c.json")});
+    REQUIRE(uncached.exit_code == 0);
+    CHECK(read_file(dir.file("c.json")) == read_file(dir.file("a.json")));
+    CHECK(read_file(entry) == planted);  // --no-cache neither reads nor writes it
+  }
+  SECTION("a corrupt entry is recomputed and replaced") {
+    sonify::test::write_file(entry, "{\"format_version\": 1, \"trunc");
+    auto again = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("b.json")});
+    REQUIRE(again.exit_code == 0);
+    CHECK(read_file(dir.file("b.json")) == read_file(dir.file("a.json")));
+    CHECK(read_file(entry) == read_file(dir.file("a.json")));
+  }
+  SECTION("rewriting the checkpoint makes the entry stale; the new one replaces it") {
+    const std::string file = model + "/model.safetensors";
+    const auto t = fs::last_write_time(file);
+    fs::last_write_time(file, t + std::chrono::seconds(5));
+    auto again = run_cached(cache.path(), {"analyze", "--model", model, "-o", dir.file("b.json")});
+    REQUIRE(again.exit_code == 0);
+    const auto now = sonify::test::list_dir(cache.path() + "/sonify");
+    REQUIRE(now.size() == 1);
+    CHECK(now[0] != entries[0]);                                            // a new identity
+    CHECK(read_file(dir.file("b.json")) != read_file(dir.file("a.json")));  // checkpoint_id differs
+  }
+  SECTION("other options are other entries") {
+    auto bins =
+        run_cached(cache.path(), {"analyze", "--model", model, "--bins", "8", "-o", dir.file("b.json")});
+    REQUIRE(bins.exit_code == 0);
+    CHECK(sonify::test::list_dir(cache.path() + "/sonify").size() == 2);
+    CHECK(read_file(dir.file("b.json")).find("\"histogram_bins\": 8") != std::string::npos);
+  }
+}
+
+TEST_CASE("analyze: bad inputs give one error line and no output file", "[cli]") {
+  TempDir dir;
+  struct Row {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  };
+  const std::string out = dir.file("out.json");
+  const std::vector<Row> rows = {
+      {{"analyze", "--model", dir.file("missing"), "-o", out}, 1, "no such file or directory"},
+      {{"analyze", "--model", dir.path(), "-o", out}, 1, "no config.json"},
+      {{"analyze", "--model", SONIFY_SOURCE_DIR, "--bins", "0", "-o", out}, 2, "bins"},
+      {{"analyze", "--model", SONIFY_SOURCE_DIR, "--svd", "lapack", "-o", out}, 2, "svd"},
+      {{"analyze", "--model", SONIFY_SOURCE_DIR, "--threads", "-1", "-o", out}, 2, "threads"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.args[2] << " " << (row.args.size() > 3 ? row.args[3] : ""));
+    auto r = run_sonify(row.args);
+    CHECK(r.exit_code == row.exit_code);
+    CHECK(r.err.find(row.message) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(out));
+  }
+}
+
+TEST_CASE("analyze into a missing directory fails without a partial file", "[cli][fixtures]") {
+  TempDir dir;
+  auto r = run_sonify({"analyze", "--model", sonify::test::fixtures_dir() + "/models/tiny-gemma3-random",
+                       "--no-cache", "-o", dir.file("nope/f.json")});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("sonify: error: ", 0) == 0);
+  CHECK(sonify::test::list_dir(dir.path()).empty());
+}

@@ -1,0 +1,80 @@
+// `sonify analyze`: measure a model's weights into a features JSON (doc/features.md),
+// through the per-checkpoint cache unless --no-cache.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli_common.h"
+#include "core/atomic_file.h"
+#include "sonify/analysis.h"
+
+namespace sonify::cli {
+namespace {
+
+// A one-line progress bar redrawn in place on stderr.
+void draw_progress(std::size_t done, std::size_t total) {
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  std::fprintf(stderr, "\ranalyzing [%.*s%*s] %zu/%zu", filled, "##############################",
+               width - filled, "", done, total);
+  if (done == total) std::fprintf(stderr, "\r%*s\r", width + 30, "");
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void register_analyze(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string model;
+    std::string output;
+    bool no_cache = false;
+    bool quiet = false;
+    int threads = 0;
+    int bins = 32;
+    std::string svd = "auto";
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd =
+      app.add_subcommand("analyze", "Measure every weight statistic of a model into a features JSON");
+  add_model_option(cmd, &opts->model);
+  cmd->add_option("-o,--output", opts->output, "Write the features JSON here (default: stdout)");
+  cmd->add_flag("--no-cache", opts->no_cache, "Neither read nor write the features cache");
+  cmd->add_flag("-q,--quiet", opts->quiet, "No progress bar");
+  cmd->add_option("--threads", opts->threads,
+                  "Worker threads (default: all cores; the output does not depend on it)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--bins", opts->bins, "Histogram bins per matrix (default 32)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--svd", opts->svd, "Singular values: auto (default), exact or gram")
+      ->check(CLI::IsMember({"auto", "exact", "gram"}));
+  cmd->callback([opts, exit_code] {
+    if (!analysis_cpu_supported())
+      return void(*exit_code = report(fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with "
+                                           "-DSONIFY_ANALYSIS_AVX2=OFF to analyse on this machine")));
+    auto path = model_path_or_default(opts->model);
+    if (!path.ok()) return void(*exit_code = report(path.error()));
+    auto model = Model::open(*path);
+    if (!model.ok()) return void(*exit_code = report(model.error()));
+    AnalyzeOptions options;
+    options.histogram_bins = opts->bins;
+    options.threads = opts->threads;
+    options.svd = opts->svd == "exact"  ? SvdMethod::Exact
+                  : opts->svd == "gram" ? SvdMethod::Gram
+                                        : SvdMethod::Auto;
+    if (!opts->quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
+    bool from_cache = false;
+    auto features = opts->no_cache ? analyze_weights(*model, options)
+                                   : analyze_weights_cached(*model, options, &from_cache);
+    if (!features.ok()) return void(*exit_code = report(features.error()));
+    const std::string json = features_to_json(*features);
+    if (opts->output.empty()) {
+      std::fwrite(json.data(), 1, json.size(), stdout);
+    } else if (Status s = write_file_atomic(opts->output, json); !s.ok()) {
+      return void(*exit_code = report(s.error()));
+    }
+    if (!opts->quiet && ::isatty(STDERR_FILENO) && from_cache)
+      std::fprintf(stderr, "features from the cache (--no-cache to recompute)\n");
+  });
+}
+
+}  // namespace sonify::cli
