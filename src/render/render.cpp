@@ -1,0 +1,341 @@
+// In-process FluidSynth rendering. MIDI events are turned into sample frames through
+// the tempo map, and each synth renders straight to the next event's 64-frame block
+// (FluidSynth's own granularity), so no real-time pacing and no player thread.
+// Channels are split into groups, each rendered by its own synth on its own thread,
+// and the groups are summed in a fixed order: FluidSynth's voices, reverb and chorus
+// are linear, so the mix equals one synth's render up to float rounding, and the same
+// input gives the same samples on every run.
+#include <fluidsynth.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "sonify/render.h"
+#include "sonify/soundfont.h"
+#include "sonify/system_probe.h"
+
+namespace sonify {
+namespace {
+
+constexpr int kBlock = 64;                 // FluidSynth's internal block (FLUID_BUFSIZE)
+constexpr int kTailChunk = 16 * kBlock;    // tail rendered in chunks of this many frames
+constexpr float kSilence = 1e-4f;          // tail ends when a chunk stays below this (-80 dBFS)
+
+// FluidSynth reports errors through a global log function; keep the last error of the
+// calling thread to put into our one-line message, print nothing.
+thread_local std::string g_fluid_error;
+
+void fluid_log(int level, const char* message, void*) {
+  if (level <= FLUID_ERR && message != nullptr) g_fluid_error = message;
+}
+
+void install_log_functions() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG})
+      fluid_set_log_function(level, fluid_log, nullptr);
+  });
+}
+
+struct SettingsDeleter {
+  void operator()(fluid_settings_t* s) const { delete_fluid_settings(s); }
+};
+struct SynthDeleter {
+  void operator()(fluid_synth_t* s) const { delete_fluid_synth(s); }
+};
+
+// A timed event for the synths: a channel message or a SysEx payload (F0 ... F7 stripped).
+struct SynthEvent {
+  std::int64_t frame;
+  std::uint8_t status;
+  std::uint8_t d1, d2;
+  std::string sysex;
+};
+
+class Synth {
+ public:
+  static Result<std::unique_ptr<Synth>> create(const SynthOptions& o, const std::string& soundfont) {
+    install_log_functions();
+    auto synth = std::unique_ptr<Synth>(new Synth());
+    synth->settings_.reset(new_fluid_settings());
+    if (!synth->settings_) return fail("fluidsynth: cannot create settings");
+    fluid_settings_t* s = synth->settings_.get();
+    Status st = Status::Ok();
+    auto num = [&](const char* name, double v) {
+      if (st.ok() && fluid_settings_setnum(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+    };
+    auto integer = [&](const char* name, int v) {
+      if (st.ok() && fluid_settings_setint(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+    };
+    auto str = [&](const char* name, const char* v) {
+      if (st.ok() && fluid_settings_setstr(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+    };
+    num("synth.sample-rate", o.sample_rate_hz);
+    num("synth.gain", o.gain);
+    integer("synth.polyphony", o.polyphony);
+    integer("synth.audio-channels", 1);
+    integer("synth.audio-groups", 1);
+    integer("synth.effects-channels", 2);
+    integer("synth.effects-groups", 1);
+    integer("synth.cpu-cores", 1);
+    integer("synth.midi-channels", 16);
+    integer("synth.device-id", 0);
+    integer("synth.min-note-length", 10);
+    integer("synth.dynamic-sample-loading", 0);
+    integer("synth.lock-memory", 0);
+    integer("synth.threadsafe-api", 0);
+    integer("synth.ladspa.active", 0);
+    integer("synth.verbose", 0);
+    str("synth.midi-bank-select", "gs");
+    num("synth.overflow.age", 1000);
+    num("synth.overflow.important", 5000);
+    num("synth.overflow.percussion", 4000);
+    num("synth.overflow.released", -2000);
+    num("synth.overflow.sustained", -1000);
+    num("synth.overflow.volume", 500);
+    integer("synth.reverb.active", o.reverb ? 1 : 0);
+    num("synth.reverb.room-size", o.reverb_room_size);
+    num("synth.reverb.damp", o.reverb_damping);
+    num("synth.reverb.width", o.reverb_width);
+    num("synth.reverb.level", o.reverb_level);
+    integer("synth.chorus.active", o.chorus ? 1 : 0);
+    integer("synth.chorus.nr", o.chorus_voices);
+    num("synth.chorus.level", o.chorus_level);
+    num("synth.chorus.speed", o.chorus_speed_hz);
+    num("synth.chorus.depth", o.chorus_depth_ms);
+    SONIFY_TRY(st);
+    synth->synth_.reset(new_fluid_synth(s));
+    if (!synth->synth_) return fail("fluidsynth: cannot create a synthesizer");
+    fluid_synth_t* fs = synth->synth_.get();
+    fluid_synth_set_interp_method(fs, -1, FLUID_INTERP_4THORDER);
+    if (o.filter_ccs) SONIFY_TRY(synth->add_filter_modulators());
+    g_fluid_error.clear();
+    if (fluid_synth_sfload(fs, soundfont.c_str(), 1) == FLUID_FAILED)
+      return fail(soundfont, ": FluidSynth cannot load this soundfont",
+                  g_fluid_error.empty() ? std::string() : " (" + g_fluid_error + ")",
+                  "; pass another with --soundfont or install Debian's fluid-soundfont-gm");
+    return synth;
+  }
+
+  void apply(const SynthEvent& e) {
+    fluid_synth_t* s = synth_.get();
+    const int ch = e.status & 0x0F;
+    switch (e.status & 0xF0) {
+      case 0x80: fluid_synth_noteoff(s, ch, e.d1); break;
+      case 0x90:
+        if (e.d2 > 0)
+          fluid_synth_noteon(s, ch, e.d1, e.d2);
+        else
+          fluid_synth_noteoff(s, ch, e.d1);
+        break;
+      case 0xA0: fluid_synth_key_pressure(s, ch, e.d1, e.d2); break;
+      case 0xB0: fluid_synth_cc(s, ch, e.d1, e.d2); break;
+      case 0xC0: fluid_synth_program_change(s, ch, e.d1); break;
+      case 0xD0: fluid_synth_channel_pressure(s, ch, e.d1); break;
+      case 0xE0: fluid_synth_pitch_bend(s, ch, e.d1 | (e.d2 << 7)); break;
+      case 0xF0:
+        fluid_synth_sysex(s, e.sysex.data(), static_cast<int>(e.sysex.size()), nullptr, nullptr, nullptr, 0);
+        break;
+      default: break;
+    }
+    peak_voices_ = std::max(peak_voices_, fluid_synth_get_active_voice_count(s));
+  }
+
+  // Appends `frames` (a multiple of kBlock) rendered frames; returns the chunk's peak.
+  float render(std::int64_t frames) {
+    const std::size_t at = left_.size();
+    left_.resize(at + static_cast<std::size_t>(frames));
+    right_.resize(at + static_cast<std::size_t>(frames));
+    fluid_synth_write_float(synth_.get(), static_cast<int>(frames), left_.data() + at, 0, 1, right_.data() + at, 0, 1);
+    float peak = 0;
+    for (std::size_t i = at; i < left_.size(); ++i) peak = std::max({peak, std::fabs(left_[i]), std::fabs(right_[i])});
+    return peak;
+  }
+
+  int active_voices() { return fluid_synth_get_active_voice_count(synth_.get()); }
+  std::int64_t frames() const { return static_cast<std::int64_t>(left_.size()); }
+  int peak_voices() const { return peak_voices_; }
+  const std::vector<float>& left() const { return left_; }
+  const std::vector<float>& right() const { return right_; }
+
+ private:
+  Synth() = default;
+
+  // CC74 -> filter cutoff and CC71 -> filter Q, bipolar around 64 (FluidSynth sets the
+  // sound controllers 70-79 to 64 at reset), so files without them sound unchanged.
+  Status add_filter_modulators() {
+    struct Row {
+      int cc;
+      int dest;
+      double amount;
+    };
+    for (const Row& row : {Row{74, GEN_FILTERFC, 4800.0}, Row{71, GEN_FILTERQ, 200.0}}) {
+      fluid_mod_t* mod = new_fluid_mod();
+      if (mod == nullptr) return fail("fluidsynth: out of memory");
+      fluid_mod_set_source1(mod, row.cc, FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_BIPOLAR | FLUID_MOD_POSITIVE);
+      fluid_mod_set_source2(mod, FLUID_MOD_NONE, 0);
+      fluid_mod_set_dest(mod, row.dest);
+      fluid_mod_set_amount(mod, row.amount);
+      const int r = fluid_synth_add_default_mod(synth_.get(), mod, FLUID_SYNTH_ADD);
+      delete_fluid_mod(mod);
+      if (r != FLUID_OK) return fail("fluidsynth: cannot add the CC", row.cc, " filter modulator");
+    }
+    return Status::Ok();
+  }
+
+  std::unique_ptr<fluid_settings_t, SettingsDeleter> settings_;
+  std::unique_ptr<fluid_synth_t, SynthDeleter> synth_;
+  std::vector<float> left_, right_;
+  int peak_voices_ = 0;
+};
+
+// All channel and SysEx events of all tracks, in time order (ties: track order, then
+// file order), with frames from the tempo map.
+std::vector<SynthEvent> synth_events(const MidiFile& file, int sample_rate_hz, std::int64_t* end_frame) {
+  const MidiTempoMap tempo(file);
+  std::vector<std::pair<std::int64_t, SynthEvent>> timed;
+  std::int64_t end_tick = 0;
+  for (const auto& track : file.tracks) {
+    for (const auto& e : track) {
+      end_tick = std::max(end_tick, e.tick);
+      SynthEvent se{0, e.status, 0, 0, {}};
+      if (e.is_channel()) {
+        se.d1 = e.data.empty() ? 0 : static_cast<std::uint8_t>(e.data[0]);
+        se.d2 = e.data.size() < 2 ? 0 : static_cast<std::uint8_t>(e.data[1]);
+      } else if (e.status == 0xF0) {
+        se.sysex = e.data;
+        if (!se.sysex.empty() && static_cast<std::uint8_t>(se.sysex.back()) == 0xF7) se.sysex.pop_back();
+      } else {
+        continue;  // meta events (tempo is in the map) and SysEx continuations
+      }
+      timed.emplace_back(e.tick, std::move(se));
+    }
+  }
+  std::stable_sort(timed.begin(), timed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<SynthEvent> events;
+  events.reserve(timed.size());
+  for (auto& [tick, e] : timed) {
+    e.frame = static_cast<std::int64_t>(std::floor(tempo.seconds_at(tick) * sample_rate_hz));
+    events.push_back(std::move(e));
+  }
+  *end_frame = static_cast<std::int64_t>(std::ceil(tempo.seconds_at(end_tick) * sample_rate_hz));
+  return events;
+}
+
+// Splits the 16 channels into at most `groups` sets with similar work (sounding
+// note-seconds plus a release allowance), largest first onto the least loaded group.
+std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& events, int sample_rate_hz, int groups) {
+  std::vector<double> cost(16, 0.0);
+  std::vector<bool> used(16, false);
+  std::vector<std::int64_t> on_since(16 * 128, -1);
+  for (const auto& e : events) {
+    const int kind = e.status & 0xF0, ch = e.status & 0x0F;
+    if (kind != 0x80 && kind != 0x90) continue;
+    used[static_cast<std::size_t>(ch)] = true;
+    auto& since = on_since[static_cast<std::size_t>(ch * 128 + e.d1)];
+    if (since >= 0) cost[static_cast<std::size_t>(ch)] += static_cast<double>(e.frame - since) / sample_rate_hz + 0.3;
+    since = (kind == 0x90 && e.d2 > 0) ? e.frame : -1;
+  }
+  std::vector<int> order;
+  for (int ch = 0; ch < 16; ++ch)
+    if (used[static_cast<std::size_t>(ch)]) order.push_back(ch);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return cost[static_cast<std::size_t>(a)] > cost[static_cast<std::size_t>(b)]; });
+  groups = std::max(1, std::min(groups, static_cast<int>(order.size())));
+  std::vector<std::vector<int>> out(static_cast<std::size_t>(groups));
+  std::vector<double> load(static_cast<std::size_t>(groups), 0.0);
+  for (int ch : order) {
+    const auto g = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    out[g].push_back(ch);
+    load[g] += cost[static_cast<std::size_t>(ch)];
+  }
+  // Channels without notes (controllers only) still get their events, in group 0.
+  for (int ch = 0; ch < 16; ++ch)
+    if (!used[static_cast<std::size_t>(ch)]) out[0].push_back(ch);
+  return out;
+}
+
+// Plays `events` for `channels` (SysEx goes to every synth) up to end_frame, then
+// renders the tail until the voices are gone and a chunk is silent, or max_tail frames.
+void play(Synth& synth, const std::vector<SynthEvent>& events, const std::vector<int>& channels,
+          std::int64_t end_frame, std::int64_t max_tail) {
+  bool mine[16] = {};
+  for (int ch : channels) mine[ch] = true;
+  for (const auto& e : events) {
+    if (e.status != 0xF0 && !mine[e.status & 0x0F]) continue;
+    const std::int64_t block_start = e.frame / kBlock * kBlock;
+    if (block_start > synth.frames()) synth.render(block_start - synth.frames());
+    synth.apply(e);
+  }
+  const std::int64_t end_block = (end_frame + kBlock - 1) / kBlock * kBlock;
+  if (end_block > synth.frames()) synth.render(end_block - synth.frames());
+  const std::int64_t limit = synth.frames() + max_tail;
+  while (synth.frames() < limit) {
+    const bool voices = synth.active_voices() > 0;
+    const float peak = synth.render(std::min<std::int64_t>(kTailChunk, limit - synth.frames()));
+    if (!voices && peak < kSilence) break;
+  }
+}
+
+}  // namespace
+
+Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, RenderStats* stats) {
+  if (options.sample_rate_hz < 8000 || options.sample_rate_hz > 96000)
+    return fail("sample rate ", options.sample_rate_hz, " Hz is outside 8000..96000 (use 44100 or 48000)");
+  if (!(options.tail_max_seconds >= 0 && options.tail_max_seconds <= 60))
+    return fail("tail of ", options.tail_max_seconds, " s is outside 0..60");
+  SONIFY_ASSIGN_OR_RETURN(soundfont, soundfont_find(options.soundfont));
+  std::int64_t end_frame = 0;
+  const auto events = synth_events(file, options.sample_rate_hz, &end_frame);
+  const int threads = options.threads > 0 ? options.threads : std::min(cpu_count(), 4);
+  const auto groups = channel_groups(events, options.sample_rate_hz, threads);
+  const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
+                        kBlock * kBlock;
+
+  // Synths are created one after another (loading shares FluidSynth's sample cache),
+  // then each plays on its own thread.
+  std::vector<std::unique_ptr<Synth>> synths;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    SONIFY_ASSIGN_OR_RETURN(synth, Synth::create(options, soundfont));
+    synths.push_back(std::move(synth));
+  }
+  std::vector<std::thread> workers;
+  for (std::size_t g = 1; g < groups.size(); ++g)
+    workers.emplace_back([&, g] { play(*synths[g], events, groups[g], end_frame, max_tail); });
+  play(*synths[0], events, groups[0], end_frame, max_tail);
+  for (auto& w : workers) w.join();
+
+  // Every synth renders to the longest tail, so the sum has each group's full reverb.
+  std::int64_t frames = 0;
+  for (const auto& s : synths) frames = std::max(frames, s->frames());
+  for (auto& s : synths)
+    if (s->frames() < frames) s->render(frames - s->frames());
+
+  Audio audio;
+  audio.sample_rate_hz = options.sample_rate_hz;
+  audio.samples.assign(static_cast<std::size_t>(frames) * 2, 0.0f);
+  for (const auto& s : synths) {
+    const auto& l = s->left();
+    const auto& r = s->right();
+    for (std::size_t i = 0; i < static_cast<std::size_t>(frames); ++i) {
+      audio.samples[2 * i] += l[i];
+      audio.samples[2 * i + 1] += r[i];
+    }
+  }
+  if (stats != nullptr) {
+    stats->soundfont = soundfont;
+    stats->midi_seconds = midi_length_seconds(file);
+    stats->tail_seconds = static_cast<double>(frames) / options.sample_rate_hz - stats->midi_seconds;
+    stats->synths = static_cast<int>(synths.size());
+    stats->peak_voices = 0;
+    for (const auto& s : synths) stats->peak_voices += s->peak_voices();
+  }
+  return audio;
+}
+
+}  // namespace sonify
