@@ -6,6 +6,7 @@
 // are linear, so the mix equals one synth's render up to float rounding, and the same
 // input gives the same samples on every run.
 #include <fluidsynth.h>
+#include <glib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,11 +35,19 @@ void fluid_log(int level, const char* message, void*) {
   if (level <= FLUID_ERR && message != nullptr) g_fluid_error = message;
 }
 
+// Debian's FluidSynth tries libinstpatch's DLS loader on files its SF2 loader refuses,
+// and libinstpatch reports through GLib's default log handler, straight to stderr.
+void glib_log(const gchar*, GLogLevelFlags level, const gchar* message, gpointer) {
+  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) != 0 && message != nullptr && g_fluid_error.empty())
+    g_fluid_error = message;
+}
+
 void install_log_functions() {
   static std::once_flag once;
   std::call_once(once, [] {
     for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG})
       fluid_set_log_function(level, fluid_log, nullptr);
+    g_log_set_default_handler(glib_log, nullptr);
   });
 }
 
