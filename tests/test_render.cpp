@@ -140,8 +140,8 @@ TEST_CASE("render: parallel synths match one synth", "[render]") {
   auto file = sonify::midi_from_score(short_score());
   REQUIRE(file.ok());
   sonify::SynthOptions one, two;
-  one.threads = 1;
-  two.threads = 3;
+  one.synths = 1;
+  two.synths = 3;
   sonify::RenderStats s1, s2;
   auto a = sonify::render_audio(*file, one, &s1);
   auto b = sonify::render_audio(*file, two, &s2);
@@ -151,12 +151,28 @@ TEST_CASE("render: parallel synths match one synth", "[render]") {
   CHECK(s2.synths == 3);
   REQUIRE(a->samples.size() == b->samples.size());
   CHECK(correlation(a->samples, b->samples) > 0.9999);
-  // Not bit-identical (see the render issue's note: drum hits differ by up to ~2% of
-  // the peak), but close everywhere.
+  // Not bit-identical: in one synth, a voice reused at a note onset can differ in its
+  // first 64-frame block. Dry, everything else is equal up to float rounding.
   float peak = 0;
   for (float v : a->samples) peak = std::max(peak, std::fabs(v));
   CHECK(max_abs_diff(a->samples, b->samples) < 0.05f * peak);
-  // And the parallel render is itself deterministic.
+  auto dry = [&](sonify::SynthOptions o) {
+    o.reverb = o.chorus = false;
+    auto r = sonify::render_audio(*file, o);
+    REQUIRE(r.ok());
+    return r->samples;
+  };
+  const auto da = dry(one), db = dry(two);
+  REQUIRE(da.size() == db.size());
+  std::size_t blocks = 0, differing = 0;
+  for (std::size_t at = 0; at + 128 <= da.size(); at += 128, ++blocks) {
+    float d = 0;
+    for (std::size_t i = at; i < at + 128; ++i) d = std::max(d, std::fabs(da[i] - db[i]));
+    differing += d > 1e-6f ? 1 : 0;
+  }
+  CHECK(differing * 100 < blocks);  // under 1% of the 64-frame blocks
+  // The parallel render is deterministic, and the number of threads never changes it.
+  two.threads = 1;
   auto b2 = sonify::render_audio(*file, two);
   REQUIRE(b2.ok());
   CHECK(b2->samples == b->samples);
@@ -170,7 +186,7 @@ TEST_CASE("render: CC74/CC71 filter modulators are neutral at 64 and audible bel
   auto plain = sonify::midi_from_score(s);
   REQUIRE(plain.ok());
   sonify::SynthOptions with, without;
-  with.threads = without.threads = 1;
+  with.synths = without.synths = 1;
   without.filter_ccs = false;
   auto a = sonify::render_audio(*plain, with);
   auto b = sonify::render_audio(*plain, without);

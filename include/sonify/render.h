@@ -41,7 +41,11 @@ struct SynthOptions {
   // 64, for every preset: the SF2 default modulators have neither.
   bool filter_ccs = true;
   double tail_max_seconds = 5.0;  // rendered after the last event until voices die out
-  int threads = 0;                // parallel synths; 0 = one per CPU (capped at 4)
+  // Channel groups, each rendered by its own synth and summed. 0 = min(channels with
+  // notes, 4). Fixed by the content, not the machine, so every machine writes the same
+  // bytes; 1 renders everything in one synth.
+  int synths = 0;
+  int threads = 0;                // synths rendered at once; 0 = one per CPU. Never changes the audio.
 };
 
 // Stereo float audio, interleaved L R, nominal full scale ±1.

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -26,6 +27,8 @@ namespace {
 constexpr int kBlock = 64;                 // FluidSynth's internal block (FLUID_BUFSIZE)
 constexpr int kTailChunk = 16 * kBlock;    // tail rendered in chunks of this many frames
 constexpr float kSilence = 1e-4f;          // tail ends when a chunk stays below this (-80 dBFS)
+constexpr int kMaxSynths = 4;              // default channel groups: on two cores the OS
+                                           // balances four groups better than we can guess
 
 // FluidSynth reports errors through a global log function; keep the last error of the
 // calling thread to put into our one-line message, print nothing.
@@ -48,6 +51,14 @@ void install_log_functions() {
     for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG})
       fluid_set_log_function(level, fluid_log, nullptr);
     g_log_set_default_handler(glib_log, nullptr);
+    // FluidSynth initialises its global tables (interpolation, conversions) in the
+    // first new_fluid_synth(), guarded only by a flag: a second synth created on
+    // another thread meanwhile would use half-filled tables. Create one here, once.
+    fluid_settings_t* settings = new_fluid_settings();
+    if (settings != nullptr) {
+      delete_fluid_synth(new_fluid_synth(settings));
+      delete_fluid_settings(settings);
+    }
   });
 }
 
@@ -258,6 +269,8 @@ std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& even
   groups = std::max(1, std::min(groups, static_cast<int>(order.size())));
   std::vector<std::vector<int>> out(static_cast<std::size_t>(groups));
   std::vector<double> load(static_cast<std::size_t>(groups), 0.0);
+  // Largest first onto the least loaded group: group 0 ends up the heaviest, so it
+  // starts first.
   for (int ch : order) {
     const auto g = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     out[g].push_back(ch);
@@ -301,23 +314,34 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   SONIFY_ASSIGN_OR_RETURN(soundfont, soundfont_find(options.soundfont));
   std::int64_t end_frame = 0;
   const auto events = synth_events(file, options.sample_rate_hz, &end_frame);
-  const int threads = options.threads > 0 ? options.threads : std::min(cpu_count(), 4);
-  const auto groups = channel_groups(events, options.sample_rate_hz, threads);
+  const int wanted = options.synths > 0 ? std::min(options.synths, 16) : kMaxSynths;
+  const auto groups = channel_groups(events, options.sample_rate_hz, wanted);
+  const int threads = std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
   const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
                         kBlock * kBlock;
 
-  // Synths are created one after another (loading shares FluidSynth's sample cache),
-  // then each plays on its own thread.
-  std::vector<std::unique_ptr<Synth>> synths;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    SONIFY_ASSIGN_OR_RETURN(synth, Synth::create(options, soundfont));
-    synths.push_back(std::move(synth));
-  }
+  // Each worker takes the next group (heaviest first), loads its synth (FluidSynth's
+  // sample cache shares the sample data) and plays it. Which thread renders which
+  // group does not change any sample.
+  std::vector<std::unique_ptr<Synth>> synths(groups.size());
+  std::vector<Status> status(groups.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t g; (g = next.fetch_add(1)) < groups.size();) {
+      auto synth = Synth::create(options, soundfont);
+      if (!synth.ok()) {
+        status[g] = synth.error();
+        continue;
+      }
+      synths[g] = std::move(synth).value();
+      play(*synths[g], events, groups[g], end_frame, max_tail);
+    }
+  };
   std::vector<std::thread> workers;
-  for (std::size_t g = 1; g < groups.size(); ++g)
-    workers.emplace_back([&, g] { play(*synths[g], events, groups[g], end_frame, max_tail); });
-  play(*synths[0], events, groups[0], end_frame, max_tail);
+  for (int t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
   for (auto& w : workers) w.join();
+  for (const auto& st : status) SONIFY_TRY(st);
 
   // Every synth renders to the longest tail, so the sum has each group's full reverb.
   std::int64_t frames = 0;

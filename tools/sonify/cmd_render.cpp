@@ -20,6 +20,7 @@ struct RenderArgs {
   double loudness_lufs = 0;
   double ceiling_dbfs = -1.0;
   int threads = 0;
+  int synths = 0;
   bool no_reverb = false;
   bool no_chorus = false;
   bool json = false;
@@ -33,6 +34,7 @@ int run(const RenderArgs& a, bool loudness) {
   options.synth.soundfont = a.soundfont;
   options.synth.sample_rate_hz = a.sample_rate_hz;
   options.synth.threads = a.threads;
+  options.synth.synths = a.synths;
   options.synth.reverb = !a.no_reverb;
   options.synth.chorus = !a.no_chorus;
   options.master.peak_ceiling_dbfs = a.ceiling_dbfs;
@@ -72,7 +74,10 @@ void register_render(CLI::App& app, int* exit_code) {
   auto* loud = cmd->add_option("--loudness", a->loudness_lufs,
                                "Integrated loudness target in LUFS (EBU R128), limited to the ceiling");
   cmd->add_option("--ceiling", a->ceiling_dbfs, "Sample-peak ceiling in dBFS (default -1)");
-  cmd->add_option("--threads", a->threads, "Parallel synths (default: one per CPU, at most 4)")
+  cmd->add_option("--synths", a->synths,
+                  "Channel groups rendered by separate synths and mixed (default: up to 4; 1: one synth)")
+      ->check(CLI::Range(0, 16));
+  cmd->add_option("--threads", a->threads, "Synths rendered at once (default: one per CPU; never changes the audio)")
       ->check(CLI::Range(0, 64));
   cmd->add_flag("--no-reverb", a->no_reverb, "Turn FluidSynth's reverb off");
   cmd->add_flag("--no-chorus", a->no_chorus, "Turn FluidSynth's chorus off");

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Benchmark: `sonify render` against the FluidSynth command line on the same 4-minute,
+# 4-track MIDI file and the same soundfont (FluidR3_GM), runs alternating in the same
+# session. Target: >= 1.5x the CLI's speed on two cores, never slower. Also compares
+# the audio: sonify's parallel render against its one-synth render and against the CLI.
+# Usage: bench/render.sh [BUILD_DIR] [RUNS]   (default build/release, 3; build first)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:-$ROOT/build/release}
+RUNS=${2:-3}
+SONIFY=$BUILD/tools/sonify/sonify
+SF2=/usr/share/sounds/sf2/FluidR3_GM.sf2
+OUT=$BUILD/bench/render
+mkdir -p "$OUT"
+
+# The fluidsynth program is only needed here, not by sonify.
+if ! command -v fluidsynth >/dev/null; then
+  echo "installing Debian's fluidsynth (the command line, for the baseline) ..." >&2
+  sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends fluidsynth >/dev/null
+fi
+[ -f "$SF2" ] || { echo "no $SF2: apt-get install fluid-soundfont-gm" >&2; exit 1; }
+MIDI=$OUT/house-4min.mid
+/usr/bin/python3 "$ROOT/bench/house_midi.py" "$MIDI"
+
+# Wall time of a command in milliseconds.
+millis() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+cli=(); ours=(); one=()
+echo "load before: $(uptime)" >&2
+for i in $(seq "$RUNS"); do
+  cli+=("$(millis fluidsynth -ni -q -r 44100 -F "$OUT/cli.wav" "$SF2" "$MIDI")")
+  ours+=("$(millis "$SONIFY" render "$MIDI" -o "$OUT/ours.wav" --format f32 --soundfont "$SF2")")
+  one+=("$(millis "$SONIFY" render "$MIDI" -o "$OUT/ours1.wav" --format f32 --soundfont "$SF2" --synths 1)")
+  echo "run $i: cli ${cli[-1]} ms, sonify ${ours[-1]} ms, sonify --synths 1 ${one[-1]} ms" >&2
+done
+echo "load after: $(uptime)" >&2
+"$SONIFY" render "$MIDI" -o "$OUT/ours-again.wav" --format f32 --soundfont "$SF2" >/dev/null
+cmp -s "$OUT/ours.wav" "$OUT/ours-again.wav" && same=yes || same=NO
+
+/usr/bin/python3 - "$RUNS" "$OUT" "$same" "${cli[@]}" "${ours[@]}" "${one[@]}" <<'PY'
+import statistics, sys
+import numpy as np
+from scipy.io import wavfile
+runs, out, same = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t = [float(x) / 1000 for x in sys.argv[4:]]
+cli, ours, one = statistics.median(t[:runs]), statistics.median(t[runs:2 * runs]), statistics.median(t[2 * runs:])
+_, c = wavfile.read(out + "/cli.wav")
+_, a = wavfile.read(out + "/ours.wav")
+_, b = wavfile.read(out + "/ours1.wav")
+c = c.astype(np.float64) / 32768.0
+audio_s = len(a) / 44100
+def corr(x, y):
+    n = min(len(x), len(y)); x, y = x[:n].ravel(), y[:n].ravel()
+    return float(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y)))
+d = np.abs(a.astype(np.float64) - b).max()
+print(f"MIDI: 4 min, 4 tracks; audio written {audio_s:.1f} s; runs: {runs} alternating, medians")
+print(f"fluidsynth -ni -F (CLI, 1 core):  {cli:.2f} s  ({240 / cli:.1f}x real time)")
+print(f"sonify render, 1 synth:           {one:.2f} s  ({240 / one:.1f}x real time)  ratio CLI/ours {cli / one:.2f}x")
+print(f"sonify render, parallel synths:   {ours:.2f} s  ({240 / ours:.1f}x real time)  ratio CLI/ours {cli / ours:.2f}x   target >= 1.5x  {'OK' if cli / ours >= 1.5 else 'MISSED'}")
+print(f"parallel vs 1 synth: correlation {corr(a, b):.6f}, max abs difference {d:.4f} (peak 0.891)")
+print(f"sonify vs CLI: correlation {corr(a, c):.4f}")
+print(f"two parallel runs byte-identical: {same}")
+PY
