@@ -78,6 +78,10 @@ TEST_CASE("note helpers clamp like pretty_midi, validation catches the rest", "[
   CHECK(t.controls[0].value == 127);
   t.bend(0, 9000);
   CHECK(t.bends[0].value == 8191);
+  t.controls.clear();
+  t.bend_range(5, 12);
+  CHECK(t.controls == std::vector<sonify::ControlChange>{
+                          {5, 101, 0}, {5, 100, 0}, {5, 6, 12}, {5, 38, 0}, {5, 101, 127}, {5, 100, 127}});
 
   struct Case {
     const char* what;

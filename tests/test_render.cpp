@@ -104,6 +104,24 @@ TEST_CASE("render: duration, level, determinism", "[render]") {
   CHECK(sonify::test::read_file(dir.file("a.wav")) == sonify::test::read_file(dir.file("b.wav")));
 }
 
+TEST_CASE("render: MIDI files written by mido (type 0, running status)", "[render]") {
+  require_soundfont();
+  TempDir dir;
+  auto w = sonify::test::run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
+                                      "write", dir.file("m.mid"), "0"});
+  REQUIRE(w.exit_code == 0);
+  auto r = run_sonify({"render", dir.file("m.mid"), "--json"});  // writes m.wav beside it
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json report = json::parse(r.out);
+  // 384 ticks at 96 ppq and 0.4 s per beat, then 184 more at 0.6 s per beat.
+  CHECK(report["midi_seconds"].get<double>() == Approx(4 * 0.4 + 184.0 / 96 * 0.6));
+  const json info = wav_info(dir.file("m.wav"));
+  CHECK(std::fabs(info["frames"].get<double>() / 44100 - report["audio_seconds"].get<double>()) < 1e-6);
+  CHECK(info["rms"].get<double>() > 0.005);
+  CHECK(info["full_scale_samples"] == 0);
+}
+
 TEST_CASE("render: formats, sample rate, loudness target", "[render]") {
   require_soundfont();
   TempDir dir;

@@ -90,6 +90,9 @@ struct Track {
   void control(std::int64_t tick, int controller, int value);
   // Appends a pitch bend (clamped to -8192..8191).
   void bend(std::int64_t tick, int value);
+  // Sets the pitch-bend range to ±semitones (RPN 0: CC101 0, CC100 0, CC6 n, CC38 0,
+  // then RPN null 127/127) so slides wider than the default ±2 semitones work.
+  void bend_range(std::int64_t tick, int semitones);
   bool operator==(const Track& o) const;
 };
 

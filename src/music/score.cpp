@@ -46,6 +46,12 @@ void Track::bend(std::int64_t tick, int value) {
   bends.push_back({std::max<std::int64_t>(tick, 0), std::clamp(value, -8192, 8191)});
 }
 
+void Track::bend_range(std::int64_t tick, int semitones) {
+  for (const auto& [controller, value] : {std::pair{101, 0}, {100, 0}, {6, std::clamp(semitones, 0, 24)}, {38, 0},
+                                          {101, 127}, {100, 127}})
+    control(tick, controller, value);
+}
+
 std::int64_t Score::ticks(double beats) const { return std::llround(beats * ppq); }
 
 void Score::set_tempo(std::int64_t tick, double bpm) {
