@@ -26,13 +26,13 @@ struct EburDeleter {
 std::vector<float> limiter_gain(const std::vector<float>& x, double ceiling, int sample_rate_hz) {
   const std::size_t n = x.size() / 2;
   const auto w = static_cast<std::size_t>(std::max(1, sample_rate_hz / 200));  // 5 ms
-  std::vector<double> need(n);
+  std::vector<float> need(n);
   for (std::size_t i = 0; i < n; ++i) {
     const double a = std::max(std::fabs(x[2 * i]), std::fabs(x[2 * i + 1]));
-    need[i] = a > ceiling ? ceiling / a : 1.0;
+    need[i] = a > ceiling ? static_cast<float>(ceiling / a) : 1.0f;
   }
   // Sliding minimum over [i - w, i + w] with a monotonic deque.
-  std::vector<double> lowest(n);
+  std::vector<float> lowest(n);
   std::deque<std::size_t> q;
   std::size_t next = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -47,18 +47,20 @@ std::vector<float> limiter_gain(const std::vector<float>& x, double ceiling, int
   const double release = 1.0 - std::exp(-1.0 / (0.050 * sample_rate_hz));
   double held = 1.0;
   for (std::size_t i = 0; i < n; ++i) {
-    held = std::min(lowest[i], held + (1.0 - held) * release);
-    lowest[i] = held;
+    held = std::min(static_cast<double>(lowest[i]), held + (1.0 - held) * release);
+    lowest[i] = static_cast<float>(held);
   }
+  // Centred moving average over ±w/2, written over `need` (no longer used).
   const std::size_t h = w / 2;
-  std::vector<double> prefix(n + 1, 0.0);
-  for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + lowest[i];
-  std::vector<float> gain(n);
+  double sum = 0;
+  std::size_t a = 0, b = 0;  // the window is [a, b)
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t a = i >= h ? i - h : 0, b = std::min(n, i + h + 1);
-    gain[i] = static_cast<float>(std::min(1.0, (prefix[b] - prefix[a]) / static_cast<double>(b - a)));
+    const std::size_t lo = i >= h ? i - h : 0, hi = std::min(n, i + h + 1);
+    for (; b < hi; ++b) sum += lowest[b];
+    for (; a < lo; ++a) sum -= lowest[a];
+    need[i] = static_cast<float>(std::min(1.0, sum / static_cast<double>(hi - lo)));
   }
-  return gain;
+  return need;
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace sonify {
 namespace {
 
 constexpr int kBlock = 64;                 // FluidSynth's internal block (FLUID_BUFSIZE)
+constexpr int kChunk = 1024 * kBlock;      // frames rendered per group between mixes (1.5 s)
 constexpr int kTailChunk = 16 * kBlock;    // tail rendered in chunks of this many frames
 constexpr float kSilence = 1e-4f;          // tail ends when a chunk stays below this (-80 dBFS)
 constexpr int kMaxSynths = 4;              // default channel groups: on two cores the OS
@@ -166,19 +167,26 @@ class Synth {
     peak_voices_ = std::max(peak_voices_, fluid_synth_get_active_voice_count(s));
   }
 
-  // Appends `frames` (a multiple of kBlock) rendered frames; returns the chunk's peak.
+  // Starts a new chunk: the chunk buffers are emptied (memory stays one chunk long).
+  void begin_chunk() {
+    left_.clear();
+    right_.clear();
+  }
+
+  // Appends `frames` (a multiple of kBlock) to the chunk; returns their peak.
   float render(std::int64_t frames) {
     const std::size_t at = left_.size();
     left_.resize(at + static_cast<std::size_t>(frames));
     right_.resize(at + static_cast<std::size_t>(frames));
     fluid_synth_write_float(synth_.get(), static_cast<int>(frames), left_.data() + at, 0, 1, right_.data() + at, 0, 1);
+    frames_ += frames;
     float peak = 0;
     for (std::size_t i = at; i < left_.size(); ++i) peak = std::max({peak, std::fabs(left_[i]), std::fabs(right_[i])});
     return peak;
   }
 
   int active_voices() { return fluid_synth_get_active_voice_count(synth_.get()); }
-  std::int64_t frames() const { return static_cast<std::int64_t>(left_.size()); }
+  std::int64_t frames() const { return frames_; }
   int peak_voices() const { return peak_voices_; }
   const std::vector<float>& left() const { return left_; }
   const std::vector<float>& right() const { return right_; }
@@ -210,7 +218,8 @@ class Synth {
 
   std::unique_ptr<fluid_settings_t, SettingsDeleter> settings_;
   std::unique_ptr<fluid_synth_t, SynthDeleter> synth_;
-  std::vector<float> left_, right_;
+  std::vector<float> left_, right_;  // the current chunk
+  std::int64_t frames_ = 0;          // frames rendered so far
   int peak_voices_ = 0;
 };
 
@@ -282,25 +291,56 @@ std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& even
   return out;
 }
 
-// Plays `events` for `channels` (SysEx goes to every synth) up to end_frame, then
-// renders the tail until the voices are gone and a chunk is silent, or max_tail frames.
-void play(Synth& synth, const std::vector<SynthEvent>& events, const std::vector<int>& channels,
-          std::int64_t end_frame, std::int64_t max_tail) {
+// One channel group: its synth, its channels, and the next event to look at.
+struct Group {
+  std::unique_ptr<Synth> synth;
   bool mine[16] = {};
-  for (int ch : channels) mine[ch] = true;
-  for (const auto& e : events) {
-    if (e.status != 0xF0 && !mine[e.status & 0x0F]) continue;
+  std::size_t next_event = 0;
+};
+
+// Plays the group's events (SysEx goes to every synth) that fall before `until`, each
+// at the start of its 64-frame block, and renders up to `until`. Returns the peak of
+// what it rendered.
+float advance(Group& g, const std::vector<SynthEvent>& events, std::int64_t until) {
+  Synth& synth = *g.synth;
+  float peak = 0;
+  for (; g.next_event < events.size(); ++g.next_event) {
+    const SynthEvent& e = events[g.next_event];
     const std::int64_t block_start = e.frame / kBlock * kBlock;
-    if (block_start > synth.frames()) synth.render(block_start - synth.frames());
+    if (block_start >= until) break;
+    if (e.status != 0xF0 && !g.mine[e.status & 0x0F]) continue;
+    if (block_start > synth.frames()) peak = std::max(peak, synth.render(block_start - synth.frames()));
     synth.apply(e);
   }
-  const std::int64_t end_block = (end_frame + kBlock - 1) / kBlock * kBlock;
-  if (end_block > synth.frames()) synth.render(end_block - synth.frames());
-  const std::int64_t limit = synth.frames() + max_tail;
-  while (synth.frames() < limit) {
-    const bool voices = synth.active_voices() > 0;
-    const float peak = synth.render(std::min<std::int64_t>(kTailChunk, limit - synth.frames()));
-    if (!voices && peak < kSilence) break;
+  if (until > synth.frames()) peak = std::max(peak, synth.render(until - synth.frames()));
+  return peak;
+}
+
+// Runs task(i) for i in 0..n-1 on up to `threads` threads (the calling one included).
+template <class Task>
+void run_parallel(std::size_t n, int threads, const Task& task) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) task(i);
+  };
+  std::vector<std::thread> workers;
+  for (int t = 1; t < threads && static_cast<std::size_t>(t) < n; ++t) workers.emplace_back(work);
+  work();
+  for (auto& w : workers) w.join();
+}
+
+// Adds every group's current chunk to `out`, in group order (a fixed float sum).
+void mix_chunk(const std::vector<Group>& groups, std::vector<float>& out) {
+  const std::size_t frames = groups[0].synth->left().size();
+  const std::size_t at = out.size();
+  out.resize(at + 2 * frames, 0.0f);
+  for (const auto& g : groups) {
+    const auto& l = g.synth->left();
+    const auto& r = g.synth->right();
+    for (std::size_t i = 0; i < frames; ++i) {
+      out[at + 2 * i] += l[i];
+      out[at + 2 * i + 1] += r[i];
+    }
   }
 }
 
@@ -320,53 +360,58 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
                         kBlock * kBlock;
 
-  // Each worker takes the next group (heaviest first), loads its synth (FluidSynth's
-  // sample cache shares the sample data) and plays it. Which thread renders which
-  // group does not change any sample.
-  std::vector<std::unique_ptr<Synth>> synths(groups.size());
+  // Groups render in chunks, in parallel; after each chunk the main thread sums them in
+  // group order, so memory stays one chunk per group plus the output, and which thread
+  // renders which group never changes a sample. Synths load in parallel too
+  // (FluidSynth's sample cache shares the sample data between them).
+  std::vector<Group> gs(groups.size());
   std::vector<Status> status(groups.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t g; (g = next.fetch_add(1)) < groups.size();) {
-      auto synth = Synth::create(options, soundfont);
-      if (!synth.ok()) {
-        status[g] = synth.error();
-        continue;
-      }
-      synths[g] = std::move(synth).value();
-      play(*synths[g], events, groups[g], end_frame, max_tail);
+  run_parallel(groups.size(), threads, [&](std::size_t i) {
+    auto synth = Synth::create(options, soundfont);
+    if (!synth.ok()) {
+      status[i] = synth.error();
+      return;
     }
-  };
-  std::vector<std::thread> workers;
-  for (int t = 1; t < threads; ++t) workers.emplace_back(work);
-  work();
-  for (auto& w : workers) w.join();
+    gs[i].synth = std::move(synth).value();
+    for (int ch : groups[i]) gs[i].mine[ch] = true;
+  });
   for (const auto& st : status) SONIFY_TRY(st);
-
-  // Every synth renders to the longest tail, so the sum has each group's full reverb.
-  std::int64_t frames = 0;
-  for (const auto& s : synths) frames = std::max(frames, s->frames());
-  for (auto& s : synths)
-    if (s->frames() < frames) s->render(frames - s->frames());
 
   Audio audio;
   audio.sample_rate_hz = options.sample_rate_hz;
-  audio.samples.assign(static_cast<std::size_t>(frames) * 2, 0.0f);
-  for (const auto& s : synths) {
-    const auto& l = s->left();
-    const auto& r = s->right();
-    for (std::size_t i = 0; i < static_cast<std::size_t>(frames); ++i) {
-      audio.samples[2 * i] += l[i];
-      audio.samples[2 * i + 1] += r[i];
-    }
+  const std::int64_t end_block = (end_frame + kBlock - 1) / kBlock * kBlock;
+  audio.samples.reserve(static_cast<std::size_t>(end_block + max_tail) * 2);  // no regrowth copy
+  for (std::int64_t at = 0; at < end_block; at += kChunk) {
+    const std::int64_t until = std::min(end_block, at + kChunk);
+    run_parallel(gs.size(), threads, [&](std::size_t i) {
+      gs[i].synth->begin_chunk();
+      (void)advance(gs[i], events, until);
+    });
+    mix_chunk(gs, audio.samples);
   }
+  // The tail: all groups on, in small chunks, until every voice is gone and the last
+  // chunk of every group is silent, or max_tail.
+  for (std::int64_t tail = 0; tail < max_tail;) {
+    const std::int64_t n = std::min<std::int64_t>(kTailChunk, max_tail - tail);
+    bool silent = true;
+    for (auto& g : gs) {
+      const bool voices = g.synth->active_voices() > 0;
+      g.synth->begin_chunk();
+      const float peak = advance(g, events, g.synth->frames() + n);  // events on the last block too
+      silent = silent && !voices && peak < kSilence;
+    }
+    mix_chunk(gs, audio.samples);
+    tail += n;
+    if (silent) break;
+  }
+  const auto frames = static_cast<std::int64_t>(audio.frames());
   if (stats != nullptr) {
     stats->soundfont = soundfont;
     stats->midi_seconds = midi_length_seconds(file);
     stats->tail_seconds = static_cast<double>(frames) / options.sample_rate_hz - stats->midi_seconds;
-    stats->synths = static_cast<int>(synths.size());
+    stats->synths = static_cast<int>(gs.size());
     stats->peak_voices = 0;
-    for (const auto& s : synths) stats->peak_voices += s->peak_voices();
+    for (const auto& g : gs) stats->peak_voices += g.synth->peak_voices();
   }
   return audio;
 }
