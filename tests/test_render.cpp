@@ -122,6 +122,22 @@ TEST_CASE("render: MIDI files written by mido (type 0, running status)", "[rende
   CHECK(info["full_scale_samples"] == 0);
 }
 
+TEST_CASE("render: a file without notes stays silent", "[render]") {
+  require_soundfont();
+  Score s;
+  s.set_tempo(0, 100);
+  s.mark(s.ticks(4), "end");
+  auto file = sonify::midi_from_score(s);
+  REQUIRE(file.ok());
+  auto audio = sonify::render_audio(*file, sonify::SynthOptions{});
+  REQUIRE(audio.ok());
+  CHECK(audio->seconds() == Approx(2.4).margin(0.05));  // 4 beats at 100 BPM, no tail to speak of
+  auto m = sonify::master_audio(*audio, sonify::MasterOptions{});
+  REQUIRE(m.ok());
+  CHECK(m->gain_db == 0);
+  CHECK(m->peak_dbfs < -90);
+}
+
 TEST_CASE("render: formats, sample rate, loudness target", "[render]") {
   require_soundfont();
   TempDir dir;

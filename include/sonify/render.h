@@ -24,7 +24,7 @@ Result<SampleFormat> sample_format_from_name(const std::string& name);
 // level) and polyphony.
 struct SynthOptions {
   std::string soundfont;          // empty: soundfont_find("") ($SONIFY_SOUNDFONT, Debian's)
-  int sample_rate_hz = 44100;     // 44100 or 48000 (any 8000..192000 accepted)
+  int sample_rate_hz = 44100;     // 44100 or 48000 (any 8000..96000 accepted)
   double gain = 0.2;
   int polyphony = 1024;
   bool reverb = true;
@@ -85,6 +85,7 @@ struct MasterStats {
 };
 
 // Scales (and, for a loudness target, limits with a 5 ms look-ahead) `audio` in place.
+// Audio whose peak is below -90 dBFS counts as silence and is left as it is.
 Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options);
 
 // Integrated loudness (LUFS, EBU R128 via libebur128) and sample peak (dBFS).

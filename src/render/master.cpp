@@ -12,6 +12,8 @@
 namespace sonify {
 namespace {
 
+constexpr double kSilenceDbfs = -90.0;
+
 double to_db(double linear) { return linear > 0 ? 20.0 * std::log10(linear) : -1000.0; }
 double from_db(double db) { return std::pow(10.0, db / 20.0); }
 
@@ -89,8 +91,11 @@ Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options) {
     return fail("loudness target ", options.loudness_lufs, " LUFS is outside -70..0");
   MasterStats stats;
   const double ceiling = from_db(options.peak_ceiling_dbfs);
-  const double peak = from_db(peak_dbfs(audio));
-  if (peak_dbfs(audio) > -999) {
+  const double peak_db = peak_dbfs(audio);
+  const double peak = from_db(peak_db);
+  // Below -90 dBFS there is nothing to master: FluidSynth's effects leave residue
+  // around 1e-8 even in a file without notes, which must not be raised to the ceiling.
+  if (peak_db > kSilenceDbfs) {
     double gain = ceiling / peak;
     if (options.loudness) {
       SONIFY_ASSIGN_OR_RETURN(measured, loudness_lufs(audio));
