@@ -42,8 +42,9 @@ struct SynthOptions {
   bool filter_ccs = true;
   double tail_max_seconds = 5.0;  // rendered after the last event until voices die out
   // Channel groups, each rendered by its own synth and summed. 0 = min(channels with
-  // notes, 4). Fixed by the content, not the machine, so every machine writes the same
-  // bytes; 1 renders everything in one synth.
+  // notes, 2). Fixed by the content, not the machine, so every machine writes the same
+  // bytes; 1 renders everything in one synth. Each synth adds its own reverb and chorus
+  // (about 10% of one synth's CPU time), so more groups only pay on more cores.
   int synths = 0;
   int threads = 0;                // synths rendered at once; 0 = one per CPU. Never changes the audio.
 };

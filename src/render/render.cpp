@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <mutex>
 #include <thread>
 
@@ -28,8 +30,7 @@ constexpr int kBlock = 64;                 // FluidSynth's internal block (FLUID
 constexpr int kChunk = 1024 * kBlock;      // frames rendered per group between mixes (1.5 s)
 constexpr int kTailChunk = 16 * kBlock;    // tail rendered in chunks of this many frames
 constexpr float kSilence = 1e-4f;          // tail ends when a chunk stays below this (-80 dBFS)
-constexpr int kMaxSynths = 4;              // default channel groups: on two cores the OS
-                                           // balances four groups better than we can guess
+constexpr int kMaxSynths = 2;              // default channel groups (see channel_groups)
 
 // FluidSynth reports errors through a global log function; keep the last error of the
 // calling thread to put into our one-line message, print nothing.
@@ -185,6 +186,32 @@ class Synth {
     return peak;
   }
 
+  // Plays `key` at `velocity` on `channel` (with its current program) just long enough
+  // to see the voices it starts: their count and their longest volume release in
+  // seconds (negative for unlooped samples: the sample's end, not the key, ends them).
+  // Renders nothing; the voices are switched off again.
+  std::pair<int, double> probe(int channel, int key, int velocity) {
+    fluid_synth_t* s = synth_.get();
+    fluid_synth_noteon(s, channel, key, velocity);
+    fluid_voice_t* voices[64] = {};
+    fluid_synth_get_voicelist(s, voices, 64, -1);
+    // The list holds every playing voice; this note's voices share the newest ID.
+    unsigned newest = 0;
+    for (fluid_voice_t* v : voices)
+      if (v != nullptr && fluid_voice_is_on(v)) newest = std::max(newest, fluid_voice_get_id(v));
+    int count = 0;
+    double release = 0;
+    for (fluid_voice_t* v : voices) {
+      if (v == nullptr || !fluid_voice_is_on(v) || fluid_voice_get_id(v) != newest) continue;
+      ++count;
+      // An unlooped sample (drums, plucks) ends by itself: count about half a second.
+      const bool looped = static_cast<int>(fluid_voice_gen_get(v, GEN_SAMPLEMODE)) & 1;
+      release = std::max(release, looped ? std::pow(2.0, fluid_voice_gen_get(v, GEN_VOLENVRELEASE) / 1200.0) : -0.5);
+    }
+    fluid_synth_all_sounds_off(s, channel);
+    return {count, release};
+  }
+
   int active_voices() { return fluid_synth_get_active_voice_count(synth_.get()); }
   std::int64_t frames() const { return frames_; }
   int peak_voices() const { return peak_voices_; }
@@ -256,19 +283,43 @@ std::vector<SynthEvent> synth_events(const MidiFile& file, int sample_rate_hz, s
   return events;
 }
 
-// Splits the 16 channels into at most `groups` sets with similar work (sounding
-// note-seconds plus a release allowance), largest first onto the least loaded group.
-std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& events, int sample_rate_hz, int groups) {
+// Splits the 16 channels into at most `groups` sets with similar work, largest first
+// onto the least loaded group. A note's work is estimated as the voices it starts times
+// its length plus its release (capped at 4 s), as FluidSynth reports them for that
+// program, key and velocity on `probe`, a synth that never renders.
+std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& events, int sample_rate_hz, int groups,
+                                             Synth& probe) {
   std::vector<double> cost(16, 0.0);
   std::vector<bool> used(16, false);
-  std::vector<std::int64_t> on_since(16 * 128, -1);
+  struct Open {
+    std::int64_t frame = -1;
+    double weight = 0, release = 0;
+  };
+  std::vector<Open> open(16 * 128);
+  std::map<std::tuple<int, int, int, int, int>, std::pair<int, double>> probed;
+  int program[16] = {}, bank[16] = {};
   for (const auto& e : events) {
     const int kind = e.status & 0xF0, ch = e.status & 0x0F;
+    if (kind == 0xC0 || (kind == 0xB0 && (e.d1 == 0 || e.d1 == 32))) {
+      probe.apply(e);  // programs and banks, so the probe plays what the file selects
+      if (kind == 0xC0) program[ch] = e.d1;
+      if (kind == 0xB0) bank[ch] = e.d1 == 0 ? (e.d2 << 7) | (bank[ch] & 0x7F) : (bank[ch] & ~0x7F) | e.d2;
+      continue;
+    }
     if (kind != 0x80 && kind != 0x90) continue;
     used[static_cast<std::size_t>(ch)] = true;
-    auto& since = on_since[static_cast<std::size_t>(ch * 128 + e.d1)];
-    if (since >= 0) cost[static_cast<std::size_t>(ch)] += static_cast<double>(e.frame - since) / sample_rate_hz + 0.3;
-    since = (kind == 0x90 && e.d2 > 0) ? e.frame : -1;
+    Open& o = open[static_cast<std::size_t>(ch * 128 + e.d1)];
+    if (o.frame >= 0) {
+      const double held = static_cast<double>(e.frame - o.frame) / sample_rate_hz;
+      cost[static_cast<std::size_t>(ch)] += o.weight * (o.release < 0 ? 0.5 : held + std::min(o.release, 4.0));
+    }
+    o.frame = -1;
+    if (kind == 0x90 && e.d2 > 0) {
+      const auto key = std::make_tuple(ch, bank[ch], program[ch], static_cast<int>(e.d1), e.d2 / 8);
+      auto it = probed.find(key);
+      if (it == probed.end()) it = probed.emplace(key, probe.probe(ch, e.d1, e.d2)).first;
+      o = Open{e.frame, static_cast<double>(it->second.first), it->second.second};
+    }
   }
   std::vector<int> order;
   for (int ch = 0; ch < 16; ++ch)
@@ -355,7 +406,12 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   std::int64_t end_frame = 0;
   const auto events = synth_events(file, options.sample_rate_hz, &end_frame);
   const int wanted = options.synths > 0 ? std::min(options.synths, 16) : kMaxSynths;
-  const auto groups = channel_groups(events, options.sample_rate_hz, wanted);
+  std::vector<std::vector<int>> groups;
+  {
+    // The first load reads the soundfont; the synths below share its samples.
+    SONIFY_ASSIGN_OR_RETURN(probe, Synth::create(options, soundfont));
+    groups = channel_groups(events, options.sample_rate_hz, wanted, *probe);
+  }
   const int threads = std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
   const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
                         kBlock * kBlock;

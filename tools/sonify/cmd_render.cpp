@@ -75,7 +75,7 @@ void register_render(CLI::App& app, int* exit_code) {
                                "Integrated loudness target in LUFS (EBU R128), limited to the ceiling");
   cmd->add_option("--ceiling", a->ceiling_dbfs, "Sample-peak ceiling in dBFS (default -1)");
   cmd->add_option("--synths", a->synths,
-                  "Channel groups rendered by separate synths and mixed (default: up to 4; 1: one synth)")
+                  "Channel groups rendered by separate synths and mixed (default: up to 2; 1: one synth)")
       ->check(CLI::Range(0, 16));
   cmd->add_option("--threads", a->threads, "Synths rendered at once (default: one per CPU; never changes the audio)")
       ->check(CLI::Range(0, 64));
