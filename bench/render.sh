@@ -23,27 +23,34 @@ fi
 MIDI=$OUT/house-4min.mid
 /usr/bin/python3 "$ROOT/bench/house_midi.py" "$MIDI"
 
-# Wall time of a command in milliseconds.
-millis() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+# "wall_seconds cpu_seconds" of a command (cpu = user + system, all threads).
+timed() {
+  /usr/bin/time -f '%e %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>&1
+  awk '{ printf "%s %.2f", $1, $2 + $3 }' "$OUT/time.txt"
+}
 cli=(); ours=(); one=()
 echo "load before: $(uptime)" >&2
 for i in $(seq "$RUNS"); do
-  cli+=("$(millis fluidsynth -ni -q -r 44100 -F "$OUT/cli.wav" "$SF2" "$MIDI")")
-  ours+=("$(millis "$SONIFY" render "$MIDI" -o "$OUT/ours.wav" --format f32 --soundfont "$SF2")")
-  one+=("$(millis "$SONIFY" render "$MIDI" -o "$OUT/ours1.wav" --format f32 --soundfont "$SF2" --synths 1)")
-  echo "run $i: cli ${cli[-1]} ms, sonify ${ours[-1]} ms, sonify --synths 1 ${one[-1]} ms" >&2
+  cli+=("$(timed fluidsynth -ni -q -r 44100 -F "$OUT/cli.wav" "$SF2" "$MIDI")")
+  ours+=("$(timed "$SONIFY" render "$MIDI" -o "$OUT/ours.wav" --format f32 --soundfont "$SF2")")
+  one+=("$(timed "$SONIFY" render "$MIDI" -o "$OUT/ours1.wav" --format f32 --soundfont "$SF2" --synths 1)")
+  echo "run $i (wall cpu, s): cli ${cli[-1]}, sonify ${ours[-1]}, sonify --synths 1 ${one[-1]}" >&2
 done
 echo "load after: $(uptime)" >&2
 "$SONIFY" render "$MIDI" -o "$OUT/ours-again.wav" --format f32 --soundfont "$SF2" >/dev/null
 cmp -s "$OUT/ours.wav" "$OUT/ours-again.wav" && same=yes || same=NO
 
-/usr/bin/python3 - "$RUNS" "$OUT" "$same" "${cli[@]}" "${ours[@]}" "${one[@]}" <<'PY'
+/usr/bin/python3 - "$RUNS" "$OUT" "$same" "$(nproc)" "${cli[@]}" "${ours[@]}" "${one[@]}" <<'PY'
 import statistics, sys
 import numpy as np
 from scipy.io import wavfile
-runs, out, same = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-t = [float(x) / 1000 for x in sys.argv[4:]]
-cli, ours, one = statistics.median(t[:runs]), statistics.median(t[runs:2 * runs]), statistics.median(t[2 * runs:])
+runs, out, same, cores = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+pairs = [x.split() for x in sys.argv[5:]]
+wall = [float(p[0]) for p in pairs]
+cpu = [float(p[1]) for p in pairs]
+med = lambda v, k: statistics.median(v[k * runs:(k + 1) * runs])
+cli, ours, one = med(wall, 0), med(wall, 1), med(wall, 2)
+cli_cpu, ours_cpu, one_cpu = med(cpu, 0), med(cpu, 1), med(cpu, 2)
 _, c = wavfile.read(out + "/cli.wav")
 _, a = wavfile.read(out + "/ours.wav")
 _, b = wavfile.read(out + "/ours1.wav")
@@ -53,10 +60,10 @@ def corr(x, y):
     n = min(len(x), len(y)); x, y = x[:n].ravel(), y[:n].ravel()
     return float(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y)))
 d = np.abs(a.astype(np.float64) - b).max()
-print(f"MIDI: 4 min, 4 tracks; audio written {audio_s:.1f} s; runs: {runs} alternating, medians")
-print(f"fluidsynth -ni -F (CLI, 1 core):  {cli:.2f} s  ({240 / cli:.1f}x real time)")
-print(f"sonify render, 1 synth:           {one:.2f} s  ({240 / one:.1f}x real time)  ratio CLI/ours {cli / one:.2f}x")
-print(f"sonify render, parallel synths:   {ours:.2f} s  ({240 / ours:.1f}x real time)  ratio CLI/ours {cli / ours:.2f}x   target >= 1.5x  {'OK' if cli / ours >= 1.5 else 'MISSED'}")
+print(f"MIDI: 4 min, 4 tracks; audio written {audio_s:.1f} s; {cores} cores; runs: {runs} alternating, medians")
+print(f"fluidsynth -ni -F (CLI, 1 core):  wall {cli:.2f} s  ({240 / cli:.1f}x real time)  cpu {cli_cpu:.2f} s")
+print(f"sonify render --synths 1:         wall {one:.2f} s  ({240 / one:.1f}x real time)  cpu {one_cpu:.2f} s  wall ratio CLI/ours {cli / one:.2f}x")
+print(f"sonify render (parallel synths):  wall {ours:.2f} s  ({240 / ours:.1f}x real time)  cpu {ours_cpu:.2f} s  wall ratio CLI/ours {cli / ours:.2f}x   target >= 1.5x  {'OK' if cli / ours >= 1.5 else 'MISSED'}")
 print(f"parallel vs 1 synth: correlation {corr(a, b):.6f}, max abs difference {d:.4f} (peak 0.891)")
 # The CLI's MIDI player starts events a few 64-frame blocks later: align on 10 s of
 # music first, then correlate the whole file.

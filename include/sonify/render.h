@@ -64,6 +64,7 @@ struct RenderStats {
   double tail_seconds = 0;   // rendered after it
   int synths = 0;            // parallel synths used
   int peak_voices = 0;       // most voices sounding at once, summed over synths
+  std::vector<double> synth_cpu_seconds;  // CPU time each synth spent rendering (timing only)
 };
 
 // Renders a parsed MIDI file (all tracks, all 16 channels) to float audio without

@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -342,6 +344,13 @@ std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& even
   return out;
 }
 
+// CPU time of the calling thread, for the timing report.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 // One channel group: its synth, its channels, and the next event to look at.
 struct Group {
   std::unique_ptr<Synth> synth;
@@ -377,6 +386,68 @@ void run_parallel(std::size_t n, int threads, const Task& task) {
   std::vector<std::thread> workers;
   for (int t = 1; t < threads && static_cast<std::size_t>(t) < n; ++t) workers.emplace_back(work);
   work();
+  for (auto& w : workers) w.join();
+}
+
+// Renders all groups up to end_block on `threads` worker threads (thread t owns groups
+// t, t + threads, ...) while the calling thread mixes finished chunks in group order.
+// A group may run up to kAhead chunks ahead of the mix, so a group that is light in one
+// section does not wait for a heavy one chunk by chunk; memory stays kAhead chunks per
+// group. Timing never changes a sample: each synth sees the same calls in the same order.
+void play_pipelined(std::vector<Group>& gs, const std::vector<SynthEvent>& events, std::int64_t end_block,
+                    int threads, std::vector<double>& cpu, std::vector<float>& out) {
+  constexpr std::int64_t kAhead = 16;
+  const std::int64_t chunks = (end_block + kChunk - 1) / kChunk;
+  struct Slot {
+    std::vector<float> left, right;
+  };
+  std::vector<std::vector<Slot>> slots(gs.size(), std::vector<Slot>(kAhead));
+  std::vector<std::int64_t> produced(gs.size(), 0);
+  std::int64_t mixed = 0;
+  std::mutex m;
+  std::condition_variable cv;
+  auto worker = [&](int t) {
+    for (std::int64_t k = 0; k < chunks; ++k) {
+      {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return k < mixed + kAhead; });
+      }
+      for (std::size_t g = static_cast<std::size_t>(t); g < gs.size(); g += static_cast<std::size_t>(threads)) {
+        const double start = thread_cpu_seconds();
+        Synth& synth = *gs[g].synth;
+        synth.begin_chunk();
+        (void)advance(gs[g], events, std::min(end_block, (k + 1) * kChunk));
+        Slot& slot = slots[g][static_cast<std::size_t>(k % kAhead)];
+        slot.left = synth.left();
+        slot.right = synth.right();
+        cpu[g] += thread_cpu_seconds() - start;
+        std::lock_guard<std::mutex> lock(m);
+        produced[g] = k + 1;
+        cv.notify_all();
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(worker, t);
+  for (std::int64_t k = 0; k < chunks; ++k) {
+    {
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait(lock, [&] { return std::all_of(produced.begin(), produced.end(), [&](std::int64_t p) { return p > k; }); });
+    }
+    const std::size_t frames = slots[0][static_cast<std::size_t>(k % kAhead)].left.size();
+    const std::size_t at = out.size();
+    out.resize(at + 2 * frames, 0.0f);
+    for (std::size_t g = 0; g < gs.size(); ++g) {
+      const Slot& slot = slots[g][static_cast<std::size_t>(k % kAhead)];
+      for (std::size_t i = 0; i < frames; ++i) {
+        out[at + 2 * i] += slot.left[i];
+        out[at + 2 * i + 1] += slot.right[i];
+      }
+    }
+    std::lock_guard<std::mutex> lock(m);
+    mixed = k + 1;
+    cv.notify_all();
+  }
   for (auto& w : workers) w.join();
 }
 
@@ -437,14 +508,8 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   audio.sample_rate_hz = options.sample_rate_hz;
   const std::int64_t end_block = (end_frame + kBlock - 1) / kBlock * kBlock;
   audio.samples.reserve(static_cast<std::size_t>(end_block + max_tail) * 2);  // no regrowth copy
-  for (std::int64_t at = 0; at < end_block; at += kChunk) {
-    const std::int64_t until = std::min(end_block, at + kChunk);
-    run_parallel(gs.size(), threads, [&](std::size_t i) {
-      gs[i].synth->begin_chunk();
-      (void)advance(gs[i], events, until);
-    });
-    mix_chunk(gs, audio.samples);
-  }
+  std::vector<double> cpu(gs.size(), 0.0);
+  play_pipelined(gs, events, end_block, threads, cpu, audio.samples);
   // The tail: all groups on, in small chunks, until every voice is gone and the last
   // chunk of every group is silent, or max_tail.
   for (std::int64_t tail = 0; tail < max_tail;) {
@@ -468,6 +533,7 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
     stats->synths = static_cast<int>(gs.size());
     stats->peak_voices = 0;
     for (const auto& g : gs) stats->peak_voices += g.synth->peak_voices();
+    stats->synth_cpu_seconds = cpu;
   }
   return audio;
 }

@@ -121,6 +121,9 @@ std::string render_report_json(const RenderReport& report, const RenderOptions& 
   j["audio_seconds"] = report.audio_seconds;
   j["synths"] = report.render.synths;
   j["peak_voices"] = report.render.peak_voices;
+  nlohmann::ordered_json cpu = nlohmann::ordered_json::array();
+  for (double c : report.render.synth_cpu_seconds) cpu.push_back(std::round(c * 1000) / 1000);
+  j["synth_cpu_seconds"] = cpu;
   j["target"] = options.master.loudness
                     ? nlohmann::ordered_json{{"loudness_lufs", options.master.loudness_lufs},
                                              {"peak_ceiling_dbfs", options.master.peak_ceiling_dbfs}}
