@@ -477,12 +477,11 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   std::int64_t end_frame = 0;
   const auto events = synth_events(file, options.sample_rate_hz, &end_frame);
   const int wanted = options.synths > 0 ? std::min(options.synths, 16) : kMaxSynths;
-  std::vector<std::vector<int>> groups;
-  {
-    // The first load reads the soundfont; the synths below share its samples.
-    SONIFY_ASSIGN_OR_RETURN(probe, Synth::create(options, soundfont));
-    groups = channel_groups(events, options.sample_rate_hz, wanted, *probe);
-  }
+  // The probe's load reads the soundfont; the synths below find its samples in
+  // FluidSynth's sample cache as long as the probe lives (it dies at the end of this
+  // function), so the data is read and held once.
+  SONIFY_ASSIGN_OR_RETURN(probe, Synth::create(options, soundfont));
+  const auto groups = channel_groups(events, options.sample_rate_hz, wanted, *probe);
   const int threads = std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
   const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
                         kBlock * kBlock;
