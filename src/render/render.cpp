@@ -137,6 +137,10 @@ class Synth {
     if (!synth->synth_) return fail("fluidsynth: cannot create a synthesizer");
     fluid_synth_t* fs = synth->synth_.get();
     fluid_synth_set_interp_method(fs, -1, FLUID_INTERP_4THORDER);
+    for (int ch = 0; ch < 16; ++ch) {  // 2.3's defaults, pinned: glide only between overlapping notes
+      fluid_synth_set_portamento_mode(fs, ch, FLUID_CHANNEL_PORTAMENTO_MODE_LEGATO_ONLY);
+      fluid_synth_set_legato_mode(fs, ch, FLUID_CHANNEL_LEGATO_MODE_MULTI_RETRIGGER);
+    }
     if (o.filter_ccs) SONIFY_TRY(synth->add_filter_modulators());
     g_fluid_error.clear();
     if (fluid_synth_sfload(fs, soundfont.c_str(), 1) == FLUID_FAILED)
