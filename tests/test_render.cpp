@@ -242,6 +242,48 @@ TEST_CASE("render: CC74/CC71 filter modulators are neutral at 64 and audible bel
   CHECK(energy_closed < 0.5 * energy_open);  // a closed filter takes the highs of a saw lead away
 }
 
+// Fundamental frequency of the left channel over [from, from + 2048) by autocorrelation
+// (lags for 60..600 Hz): the shortest lag whose correlation is a local peak within 10% of
+// the best, so multiples of the period do not win.
+double f0_hz(const sonify::Audio& a, double from_seconds) {
+  const auto start = static_cast<std::size_t>(from_seconds * a.sample_rate_hz);
+  const std::size_t n = 2048, lo = a.sample_rate_hz / 600, hi = a.sample_rate_hz / 60;
+  std::vector<double> c(hi + 2, 0.0);
+  for (std::size_t lag = lo; lag <= hi + 1; ++lag)
+    for (std::size_t i = 0; i < n; ++i) c[lag] += a.samples[2 * (start + i)] * a.samples[2 * (start + i + lag)];
+  const double best = *std::max_element(c.begin() + static_cast<long>(lo), c.end());
+  for (std::size_t lag = lo + 1; lag <= hi; ++lag)
+    if (c[lag] >= 0.9 * best && c[lag] >= c[lag - 1] && c[lag] >= c[lag + 1])
+      return static_cast<double>(a.sample_rate_hz) / static_cast<double>(lag);
+  return 0;
+}
+
+TEST_CASE("render: portamento glides between overlapping notes", "[render]") {
+  require_soundfont();
+  auto render = [](bool glide) {
+    Score s;  // 120 BPM: C3 for a beat, then C4 for two, overlapping by 10 ms
+    const int t = s.add_track("lead", 80);
+    auto& tr = s.tracks[static_cast<std::size_t>(t)];
+    tr.control(0, sonify::cc::kPortamentoTime, 4);  // 4 * 128 = 512 ms
+    tr.control(0, sonify::cc::kPortamento, glide ? 127 : 0);
+    tr.note(0, s.ticks(1.02), 48, 100);
+    tr.note(s.ticks(1), s.ticks(2), 60, 100);
+    auto file = sonify::midi_from_score(s);
+    REQUIRE(file.ok());
+    sonify::SynthOptions o;
+    o.reverb = o.chorus = false;
+    auto a = sonify::render_audio(*file, o);
+    REQUIRE(a.ok());
+    return std::move(a).value();
+  };
+  const auto jump = render(false), slide = render(true);
+  CHECK(f0_hz(jump, 0.3) == Approx(130.8).epsilon(0.03));   // C3
+  CHECK(f0_hz(jump, 0.62) == Approx(261.6).epsilon(0.03));  // C4 right away
+  CHECK(f0_hz(slide, 0.62) < 240);                           // still on its way up
+  CHECK(f0_hz(slide, 0.62) > 135);
+  CHECK(f0_hz(slide, 1.2) == Approx(261.6).epsilon(0.03));  // arrived after 512 ms
+}
+
 TEST_CASE("render: bad soundfonts, MIDI and output paths leave no file", "[render]") {
   require_soundfont();
   TempDir dir;
