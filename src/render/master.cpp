@@ -7,7 +7,7 @@
 #include <deque>
 #include <memory>
 
-#include "sonify/render.h"
+#include "render/master.h"
 
 namespace sonify {
 namespace {
@@ -84,7 +84,7 @@ Result<double> loudness_lufs(const Audio& audio) {
   return std::isfinite(lufs) ? lufs : -1000.0;
 }
 
-Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options) {
+Result<MasterStats> master_gain(Audio& audio, const MasterOptions& options) {
   if (!(options.peak_ceiling_dbfs <= 0 && options.peak_ceiling_dbfs >= -60))
     return fail("peak ceiling ", options.peak_ceiling_dbfs, " dBFS is outside -60..0");
   if (options.loudness && !(options.loudness_lufs >= -70 && options.loudness_lufs <= 0))
@@ -117,6 +117,11 @@ Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options) {
     }
   }
   stats.peak_dbfs = peak_dbfs(audio);
+  return stats;
+}
+
+Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options) {
+  SONIFY_ASSIGN_OR_RETURN(stats, master_gain(audio, options));
   SONIFY_ASSIGN_OR_RETURN(achieved, loudness_lufs(audio));
   stats.loudness_lufs = achieved;
   return stats;

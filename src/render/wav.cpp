@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
-#include "sonify/render.h"
+#include "render/master.h"
 
 namespace sonify {
 namespace {
@@ -97,10 +99,20 @@ Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& optio
   // Check the output location before the (long) render.
   { SONIFY_ASSIGN_OR_RETURN(probe, AtomicFile::create(wav_path)); }
   SONIFY_ASSIGN_OR_RETURN(audio, render_audio(file, options.synth, &report.render));
-  SONIFY_ASSIGN_OR_RETURN(master, master_audio(audio, options.master));
+  SONIFY_ASSIGN_OR_RETURN(master, master_gain(audio, options.master));
   report.master = master;
   report.audio_seconds = audio.seconds();
-  SONIFY_TRY(wav_write(wav_path, audio, options.format));
+  // The achieved loudness is measured on a second thread while the file is written.
+  Result<double> loudness = 0.0;
+  std::thread measure([&] { loudness = loudness_lufs(audio); });
+  Status written = wav_write(wav_path, audio, options.format);
+  measure.join();
+  SONIFY_TRY(written);
+  if (!loudness.ok()) {
+    std::remove(wav_path.c_str());  // no file that looks whole without its report
+    return loudness.error();
+  }
+  report.master.loudness_lufs = *loudness;
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
