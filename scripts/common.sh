@@ -6,6 +6,7 @@ SONIFY_PACKAGES=(
   g++ make cmake pkg-config ccache
   libtorch-dev libeigen3-dev libfluidsynth-dev libcli11-dev nlohmann-json3-dev catch2
   libebur128-dev
+  libglib2.0-dev         # GLib's log handler: keeps libinstpatch's messages off stderr
   libopenblas0-pthread   # replaces the reference BLAS that libtorch and LAPACK link (10-30x)
   fluid-soundfont-gm     # the General MIDI soundfont the renderer uses
 )

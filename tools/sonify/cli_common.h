@@ -26,6 +26,7 @@ void add_model_option(CLI::App* app, std::string* model);
 // the exit code in *exit_code.
 void register_doctor(CLI::App& app, int* exit_code);
 void register_inspect(CLI::App& app, int* exit_code);
+void register_render(CLI::App& app, int* exit_code);
 void register_synth_checkpoint(CLI::App& app, int* exit_code);
 void register_trace(CLI::App& app, int* exit_code);
 void register_generate(CLI::App& app, int* exit_code);

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   sonify::cli::register_doctor(app, &exit_code);
   sonify::cli::register_inspect(app, &exit_code);
+  sonify::cli::register_render(app, &exit_code);
   sonify::cli::register_synth_checkpoint(app, &exit_code);
   sonify::cli::register_trace(app, &exit_code);
   sonify::cli::register_generate(app, &exit_code);
