@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sonify/result.h"
+#include "sonify/train.h"
 
 namespace sonify {
 
@@ -18,6 +19,7 @@ struct TorchInfo {
 // The plugin's entry points, looked up by name after dlopen.
 struct TorchPlugin {
   TorchInfo (*info)() = nullptr;
+  TrainFunction train = nullptr;
 };
 
 // Opens libsonify_torch.so from beside the running executable (or $SONIFY_PLUGIN_DIR).

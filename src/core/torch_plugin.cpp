@@ -30,6 +30,7 @@ Result<TorchPlugin> torch_plugin_open() {
   TorchPlugin plugin;
   plugin.info = reinterpret_cast<TorchInfo (*)()>(dlsym(handle, "sonify_torch_info"));
   if (plugin.info == nullptr) return fail(path, ": not a sonify plugin (no sonify_torch_info)");
+  plugin.train = reinterpret_cast<TrainFunction>(dlsym(handle, "sonify_torch_train"));
   return plugin;
 }
 

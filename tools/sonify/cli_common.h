@@ -27,5 +27,6 @@ void add_model_option(CLI::App* app, std::string* model);
 void register_doctor(CLI::App& app, int* exit_code);
 void register_inspect(CLI::App& app, int* exit_code);
 void register_synth_checkpoint(CLI::App& app, int* exit_code);
+void register_train(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
