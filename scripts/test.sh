@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/common.sh"
 
 # The test oracles run on Debian's Python with numpy/scipy/sklearn/mido.
-ensure_packages "${SONIFY_PACKAGES[@]}" python3 python3-numpy python3-scipy python3-sklearn python3-mido
+ensure_packages "${SONIFY_PACKAGES[@]}" python3 python3-numpy python3-scipy python3-sklearn python3-mido python3-regex
 
 build_preset release
 (cd "$ROOT" && ctest --preset release)

@@ -68,10 +68,24 @@ TEST_CASE("bpe_tokenizer_json writes a Hugging Face BPE tokenizer", "[bpe]") {
   CHECK(j["model"]["type"] == "BPE");
   CHECK(j["pre_tokenizer"]["type"] == "ByteLevel");
   CHECK(j["decoder"]["type"] == "ByteLevel");
+  // Prompts start with the document separator, as every training document did.
+  CHECK(j["post_processor"]["type"] == "TemplateProcessing");
+  CHECK(j["post_processor"]["special_tokens"]["<|endoftext|>"]["ids"][0] == 258);
   CHECK(j["model"]["vocab"].size() == 259);
   CHECK(j["model"]["vocab"]["ab"] == 256);
   CHECK(j["model"]["merges"][0] == "a b");
   CHECK(j["added_tokens"][0]["id"] == 258);
   CHECK(j["added_tokens"][0]["content"] == "<|endoftext|>");
   CHECK(j["added_tokens"][0]["special"] == true);
+}
+
+TEST_CASE("bpe_word_counts splits like GPT-2's pre-tokenizer", "[bpe]") {
+  auto counts = bpe_word_counts({"The cat's hat.", "The  cat 42"});
+  CHECK(counts["The"] == 2);
+  CHECK(counts[" cat"] == 2);
+  CHECK(counts["'s"] == 1);
+  CHECK(counts[" hat"] == 1);
+  CHECK(counts["."] == 1);
+  CHECK(counts[" "] == 1);  // the first of two spaces stays alone
+  CHECK(counts[" 42"] == 1);
 }

@@ -53,6 +53,17 @@ TEST_CASE("train lowers the validation loss and beats the unigram baseline", "[t
   REQUIRE(inspect.exit_code == 0);
   auto j = nlohmann::json::parse(inspect.out);
   CHECK(j.dump().find("\"gpt2\"") != std::string::npos);
+  // Its tokenizer.json is read back by sonify's tokenizer: a corpus line round-trips, and
+  // the prompt starts with the document separator, as every training document did.
+  auto tok = run_sonify({"tokenize", "--model", dir.file("m"), "The baker stirred a pot of soup.", "--json"});
+  INFO(tok.err);
+  REQUIRE(tok.exit_code == 0);
+  auto t = nlohmann::json::parse(tok.out);
+  CHECK(t.dump().find("<|endoftext|>") != std::string::npos);
+  auto gen = run_sonify({"generate", "--model", dir.file("m"), "The baker", "-n", "8", "--no-stop"});
+  INFO(gen.err);
+  CHECK(gen.exit_code == 0);
+  CHECK(gen.out.rfind("The baker", 0) == 0);
 }
 
 TEST_CASE("train with the same seed writes the same weights; another seed does not", "[train]") {

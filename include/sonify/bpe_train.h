@@ -24,6 +24,10 @@ struct BpeVocabulary {
 // GPT-2's reversible byte -> printable unicode character map, as UTF-8 strings.
 const std::vector<std::string>& byte_to_unicode();
 
+// The words of `docs` as GPT-2's byte-level pre-tokenizer splits them, with counts:
+// the input bpe_train expects, so merges never cross a split the encoder makes.
+std::map<std::string, std::int64_t> bpe_word_counts(const std::vector<std::string>& docs);
+
 // Learns merges from pre-tokenized words (raw bytes, with their counts) until the
 // vocabulary has `vocab_size` tokens including `special` (256 + specials: no merges).
 // Each step merges the most frequent adjacent pair; ties go to the pair whose merged

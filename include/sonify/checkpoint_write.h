@@ -28,6 +28,15 @@ using TensorFill = std::function<void(std::size_t index, unsigned char* dst, std
 Status safetensors_write(const std::string& path, const std::vector<TensorDecl>& tensors,
                          const std::map<std::string, std::string>& metadata, const TensorFill& fill);
 
+// The bytes of tensors[index], already in memory (little-endian, nbytes long); they
+// must stay valid until the write returns.
+using TensorData = std::function<const void*(std::size_t index)>;
+
+// As safetensors_write, but writes each tensor straight from memory the caller owns
+// (no per-tensor buffer or copy).
+Status safetensors_write_from(const std::string& path, const std::vector<TensorDecl>& tensors,
+                              const std::map<std::string, std::string>& metadata, const TensorData& data);
+
 // Writes a seeded random-weight checkpoint in Hugging Face layout: OUT_DIR/config.json
 // (a copy of `config_path`) and OUT_DIR/model.safetensors. Linear and embedding weights
 // are N(0, 0.02²) scaled per layer, biases N(0, 0.02²), norm gains 1 + N(0, 0.05²)

@@ -3,12 +3,17 @@
 // opens only for the commands that run a model (see torch_plugin_open).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "sonify/result.h"
 #include "sonify/train.h"
 
 namespace sonify {
+
+class Model;
+class Runtime;
+struct RuntimeOptions;
 
 struct TorchInfo {
   std::string version;     // e.g. "1.13.0"
@@ -20,6 +25,8 @@ struct TorchInfo {
 struct TorchPlugin {
   TorchInfo (*info)() = nullptr;
   TrainFunction train = nullptr;
+  // See sonify_runtime_open in sonify/runtime.h.
+  void (*runtime_open)(const Model*, const RuntimeOptions*, Result<std::unique_ptr<Runtime>>*) = nullptr;
 };
 
 // Opens libsonify_torch.so from beside the running executable (or $SONIFY_PLUGIN_DIR).

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/tokenizer_internal.h"
+
 namespace sonify {
 
 const std::vector<std::string>& byte_to_unicode() {
@@ -29,6 +31,14 @@ const std::vector<std::string>& byte_to_unicode() {
     return t;
   }();
   return table;
+}
+
+std::map<std::string, std::int64_t> bpe_word_counts(const std::vector<std::string>& docs) {
+  std::map<std::string, std::int64_t> counts;
+  for (const std::string& doc : docs)
+    for (const auto& [begin, end] : tok::split_matches(tok::SplitPattern::Gpt2, doc))
+      ++counts[doc.substr(begin, end - begin)];
+  return counts;
 }
 
 namespace {
@@ -127,6 +137,18 @@ std::string bpe_tokenizer_json(const BpeVocabulary& vocab) {
   for (const auto& [a, b] : vocab.merges) merges.push_back(a + " " + b);
   const ordered_json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
                                    {"use_regex", true}};
+  // Every training document starts after the first special token (the document
+  // separator), so a prompt gets it too: the template puts it in front.
+  ordered_json post = byte_level;
+  if (!vocab.special.empty()) {
+    const std::string& sep = vocab.special.front();
+    const ordered_json first = {{"SpecialToken", {{"id", sep}, {"type_id", 0}}}};
+    post = {{"type", "TemplateProcessing"},
+            {"single", {first, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+            {"pair", {first, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, first,
+                      {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+            {"special_tokens", {{sep, {{"id", sep}, {"ids", {first_special}}, {"tokens", {sep}}}}}}};
+  }
   ordered_json j = {
       {"version", "1.0"},
       {"truncation", nullptr},
@@ -134,7 +156,7 @@ std::string bpe_tokenizer_json(const BpeVocabulary& vocab) {
       {"added_tokens", added},
       {"normalizer", nullptr},
       {"pre_tokenizer", byte_level},
-      {"post_processor", byte_level},
+      {"post_processor", post},
       {"decoder", byte_level},
       {"model",
        {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},

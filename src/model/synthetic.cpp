@@ -72,8 +72,13 @@ void store(DType dtype, float value, unsigned char* dst) {
 
 }  // namespace
 
-Status safetensors_write(const std::string& path, const std::vector<TensorDecl>& tensors,
-                         const std::map<std::string, std::string>& metadata, const TensorFill& fill) {
+namespace {
+
+// Writes the header, then each tensor's bytes through `write_tensor(index, file, nbytes)`,
+// in header (name) order.
+template <class WriteTensor>
+Status safetensors_write_with(const std::string& path, const std::vector<TensorDecl>& tensors,
+                              const std::map<std::string, std::string>& metadata, WriteTensor write_tensor) {
   std::vector<std::size_t> order(tensors.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
@@ -98,13 +103,27 @@ Status safetensors_write(const std::string& path, const std::vector<TensorDecl>&
   SONIFY_ASSIGN_OR_RETURN(file, AtomicFile::create(path));
   SONIFY_TRY(file.write(len_bytes, 8));
   SONIFY_TRY(file.write(text));
-  std::vector<unsigned char> buffer;
-  for (std::size_t i : order) {
-    buffer.assign(sizes[i], 0);
-    fill(i, buffer.data(), buffer.size());
-    SONIFY_TRY(file.write(buffer.data(), buffer.size()));
-  }
+  for (std::size_t i : order) SONIFY_TRY(write_tensor(i, file, sizes[i]));
   return file.commit();
+}
+
+}  // namespace
+
+Status safetensors_write(const std::string& path, const std::vector<TensorDecl>& tensors,
+                         const std::map<std::string, std::string>& metadata, const TensorFill& fill) {
+  std::vector<unsigned char> buffer;
+  return safetensors_write_with(path, tensors, metadata, [&](std::size_t i, AtomicFile& file, std::uint64_t n) {
+    buffer.assign(n, 0);
+    fill(i, buffer.data(), buffer.size());
+    return file.write(buffer.data(), buffer.size());
+  });
+}
+
+Status safetensors_write_from(const std::string& path, const std::vector<TensorDecl>& tensors,
+                              const std::map<std::string, std::string>& metadata, const TensorData& data) {
+  return safetensors_write_with(path, tensors, metadata, [&](std::size_t i, AtomicFile& file, std::uint64_t n) {
+    return file.write(data(i), n);
+  });
 }
 
 Status synthetic_checkpoint_write(const std::string& config_path, const std::string& out_dir,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sonify/train.h"
+#include "model/torch_threads.h"
 
 namespace sonify {
 namespace {
@@ -243,7 +244,7 @@ Result<TrainResult> train(const TrainRequest& request) {
   if (c.warmup <= 0) c.warmup = std::max(1, c.steps / 20);
   if (c.eval_every <= 0) c.eval_every = std::max(1, c.steps / 20);
   const int threads = c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
+  configure_threads(threads);
   torch::manual_seed(c.seed);
 
   std::unique_ptr<Net> net;

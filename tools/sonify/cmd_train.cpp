@@ -121,7 +121,7 @@ std::string config_json(const TrainConfig& c) {
 std::string tokenizer_config_json(const std::string& special, int context) {
   nlohmann::ordered_json j = {{"tokenizer_class", "GPT2Tokenizer"}, {"bos_token", special},
                               {"eos_token", special}, {"unk_token", special},
-                              {"add_bos_token", false}, {"add_prefix_space", false},
+                              {"add_bos_token", true}, {"add_prefix_space", false},
                               {"model_max_length", context}};
   return j.dump(2) + "\n";
 }
@@ -233,7 +233,7 @@ Status run(const Options& o) {
                                  std::memcpy(dst, r.tensors[i].data.data(), nbytes);
                                }));
   SONIFY_TRY(write_file_atomic((tmp / "config.json").string(), config_json(c)));
-  SONIFY_TRY(write_file_atomic((tmp / "tokenizer.json").string(), bpe_tokenizer_json(tok.vocab)));
+  SONIFY_TRY(write_file_atomic((tmp / "tokenizer.json").string(), tok.json));
   SONIFY_TRY(write_file_atomic((tmp / "tokenizer_config.json").string(), tokenizer_config_json(special, c.context)));
 
   const double baseline = unigram_loss(req.train_ids, req.val_ids, c.vocab);
