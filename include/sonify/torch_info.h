@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sonify/result.h"
+#include "sonify/train.h"
 
 namespace sonify {
 
@@ -23,6 +24,7 @@ struct TorchInfo {
 // The plugin's entry points, looked up by name after dlopen.
 struct TorchPlugin {
   TorchInfo (*info)() = nullptr;
+  TrainFunction train = nullptr;
   // See sonify_runtime_open in sonify/runtime.h.
   void (*runtime_open)(const Model*, const RuntimeOptions*, Result<std::unique_ptr<Runtime>>*) = nullptr;
 };

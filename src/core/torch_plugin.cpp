@@ -30,6 +30,7 @@ Result<TorchPlugin> torch_plugin_open() {
   TorchPlugin plugin;
   plugin.info = reinterpret_cast<TorchInfo (*)()>(dlsym(handle, "sonify_torch_info"));
   if (plugin.info == nullptr) return fail(path, ": not a sonify plugin (no sonify_torch_info)");
+  plugin.train = reinterpret_cast<TrainFunction>(dlsym(handle, "sonify_torch_train"));
   plugin.runtime_open = reinterpret_cast<decltype(plugin.runtime_open)>(dlsym(handle, "sonify_runtime_open"));
   if (plugin.runtime_open == nullptr)
     return fail(path, ": plugin has no model runtime (sonify_runtime_open); rebuild sonify");

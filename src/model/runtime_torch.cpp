@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "sonify/runtime.h"
+#include "model/torch_threads.h"
 
 namespace sonify {
 namespace {
@@ -426,7 +427,7 @@ class TorchRuntime final : public Runtime {
 }  // namespace
 }  // namespace sonify
 
-namespace {
+namespace sonify {
 
 // Matrix products go through BLAS; OpenBLAS runs its own thread pool. ATen's OpenMP
 // threads are kept at 1: libgomp is already loaded (FluidSynth uses it) with its default
@@ -451,7 +452,7 @@ int configure_threads(int wanted) {
   return wanted;
 }
 
-}  // namespace
+}  // namespace sonify
 
 extern "C" __attribute__((visibility("default"))) void sonify_runtime_open(
     const sonify::Model* model, const sonify::RuntimeOptions* options,
@@ -459,7 +460,7 @@ extern "C" __attribute__((visibility("default"))) void sonify_runtime_open(
   try {
     int threads = options->threads;
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads = configure_threads(threads);
+    threads = sonify::configure_threads(threads);
     auto runtime = std::make_unique<sonify::TorchRuntime>(*model, threads);
     sonify::Status status = runtime->load();
     if (!status.ok()) {

@@ -28,6 +28,7 @@ void register_doctor(CLI::App& app, int* exit_code);
 void register_inspect(CLI::App& app, int* exit_code);
 void register_render(CLI::App& app, int* exit_code);
 void register_synth_checkpoint(CLI::App& app, int* exit_code);
+void register_train(CLI::App& app, int* exit_code);
 void register_trace(CLI::App& app, int* exit_code);
 void register_generate(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);

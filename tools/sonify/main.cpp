@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   sonify::cli::register_inspect(app, &exit_code);
   sonify::cli::register_render(app, &exit_code);
   sonify::cli::register_synth_checkpoint(app, &exit_code);
+  sonify::cli::register_train(app, &exit_code);
   sonify::cli::register_trace(app, &exit_code);
   sonify::cli::register_generate(app, &exit_code);
   sonify::cli::register_tokenize(app, &exit_code);
