@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "test_support.h"
 
@@ -144,4 +146,35 @@ TEST_CASE("train refuses bad input with one line and leaves nothing behind", "[t
   CHECK_THAT(r.err, Catch::Contains("--force"));
   CHECK(read_file(dir.file("full/file")) == "x");
   fs::permissions(dir.file("ro"), fs::perms::owner_all);
+}
+
+TEST_CASE("the bundled model: inspect without --model, below the unigram baseline, writes in the corpus's words", "[train]") {
+  const std::string model = std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny";
+  REQUIRE(fs::exists(model + "/model.safetensors"));
+  auto inspect = run_sonify({"inspect", "--json"});
+  REQUIRE(inspect.exit_code == 0);
+  CHECK(inspect.out.find("sonify-tiny") != std::string::npos);
+  auto log = nlohmann::json::parse(read_file(model + "/training.json"));
+  CHECK(log["final_val_loss"].get<double>() < 0.5 * log["unigram_val_loss"].get<double>());
+  // Greedy continuations of corpus-like prompts use only words the corpus has.
+  std::set<std::string> vocabulary;
+  {
+    std::ifstream in(std::string(SONIFY_SOURCE_DIR) + "/data/corpus/sentences.txt");
+    std::string word;
+    while (in >> word) vocabulary.insert(word);
+  }
+  for (const std::string prompt : {"The old sailor", "Tomorrow the painter will", "Why did the baker"}) {
+    auto r = run_sonify({"generate", prompt, "--max-tokens", "40"});
+    INFO(prompt << " -> " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.rfind(prompt, 0) == 0);
+    std::istringstream words(r.out);
+    std::string word;
+    int count = 0;
+    while (words >> word) {
+      CHECK(vocabulary.count(word) == 1);
+      ++count;
+    }
+    CHECK(count >= 6);
+  }
 }

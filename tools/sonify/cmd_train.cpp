@@ -191,6 +191,7 @@ Status run(const Options& o) {
   SONIFY_ASSIGN_OR_RETURN(plugin, torch_plugin_open());
   if (plugin.train == nullptr) return fail("the libtorch plugin has no training entry point");
 
+  if (c.warmup <= 0) c.warmup = std::max(1, c.steps / 20);  // recorded as the value used
   TrainRequest req;
   req.config = c;
   req.train_ids = std::move(train_ids);
