@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/splitmix64.h"
 #include "core/atomic_file.h"
 #include "core/json_strict.h"
 #include "sonify/checkpoint_write.h"
@@ -12,18 +13,6 @@
 namespace sonify {
 namespace {
 
-// SplitMix64: tiny, fast, and the same numbers on every platform.
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in (0, 1).
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-};
 
 std::uint64_t hash_name(const std::string& s) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a

@@ -14,22 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/splitmix64.h"
 #include "sonify/train.h"
 #include "model/torch_threads.h"
 
 namespace sonify {
 namespace {
 
-// SplitMix64: the batch sampler's own generator, independent of torch's.
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-};
 
 struct Param {
   std::string name;      // Hugging Face name

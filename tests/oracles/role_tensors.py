@@ -35,6 +35,8 @@ def read_safetensors(path):
             a = np.frombuffer(raw, dtype="<f4").astype(np.float64)
         elif dt == "F16":
             a = np.frombuffer(raw, dtype="<f2").astype(np.float64)
+        elif dt == "I64":
+            a = np.frombuffer(raw, dtype="<i8").copy()
         elif dt == "BF16":
             u = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
             a = u.view(np.float32).astype(np.float64)

@@ -7,26 +7,13 @@ Usage: train_check.py MODEL_DIR CHECK.safetensors
 Prints: max_abs_diff=<float> positions=<T> vocab=<V>
 """
 import json
-import struct
+import os
 import sys
 
 import numpy as np
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "I64": np.int64}[info["dtype"]]
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[base + a:base + b], dtype=dt).reshape(info["shape"])
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from role_tensors import read_safetensors  # noqa: E402
 
 
 def layer_norm(x, w, b, eps):
