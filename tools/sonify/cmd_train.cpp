@@ -303,7 +303,6 @@ Status run(const Options& o) {
 void register_train(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("train", "Train a small transformer on text files (writes a Hugging Face model dir)");
-  cmd->group("Models");
   cmd->add_option("--corpus", o->corpus, "Text files, one document per line")->required()->expected(1, -1);
   cmd->add_option("-o,--out", o->out, "Output model directory")->required();
   cmd->add_option("--arch", o->config.arch, "gpt2 or llama")->capture_default_str();
