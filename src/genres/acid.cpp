@@ -101,6 +101,8 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
   Track& tb = s.tracks[static_cast<std::size_t>(bass)];
   tb.control(0, cc::kPortamento, 127);  // glides happen only where notes overlap (legato)
   tb.control(0, cc::kReverbSend, 30);
+  tb.control(0, cc::kVolume, 118);
+  s.tracks[static_cast<std::size_t>(drums)].control(0, cc::kVolume, 92);
   int prev_layer = -1;
   int layer_first = 0;
   for (int b = 0; b < bars; ++b) {
