@@ -227,6 +227,21 @@ TEST_CASE("weights: opera act III upper voices change between layers and minutes
   }
 }
 
+TEST_CASE("weights: a very long result is written with a warning", "[genres][fixtures]") {
+  cache_home();
+  TempDir dir;
+  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o", dir.path(),
+                       "--midi-only", "-q", "--set", "max_minutes=5"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("sonify: warning: the opera score is") != std::string::npos);
+  CHECK(r.err.find("--set minutes=N") != std::string::npos);
+  json run = json::parse(read_file(dir.file("opera.json")));
+  CHECK(run["warnings"].size() == 1);
+  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o", dir.path(),
+                       "--midi-only", "-q"});
+  CHECK(q.err.empty());
+}
+
 TEST_CASE("weights: the suite has five movements in their modes", "[genres][fixtures]") {
   TempDir dir;
   json r = weights_midi(fixture("tiny-gemma3-random"), "suite", dir);

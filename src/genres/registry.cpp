@@ -228,7 +228,8 @@ void warn_length(GenreOutput& out, const GenreParams& p) {
     std::ostringstream os;
     os.precision(3);
     os << "the " << out.score.title << " score is " << minutes << " minutes long (over max_minutes "
-       << p.text("max_minutes") << "; shorten it with --set bars=N)";
+       << p.text("max_minutes") << "; shorten it with --set "
+       << (p.values().count("minutes") ? "minutes=N" : "bars=N") << ")";
     out.warnings.push_back(os.str());
   }
 }
