@@ -255,15 +255,26 @@ TEST_CASE("weights: the suite has five movements in their modes", "[genres][fixt
 TEST_CASE("weights: same model gives identical MIDI, different models different scores", "[genres][fixtures]") {
   for (const char* genre : {"acid", "house", "suite", "opera"}) {
     TempDir a, b, c;
-    json ra = weights_midi(fixture("TinyStories-656K"), genre, a);
+    weights_midi(fixture("TinyStories-656K"), genre, a);
     weights_midi(fixture("TinyStories-656K"), genre, b);
-    json rc = weights_midi(fixture("tiny-gemma3-random"), genre, c);
+    weights_midi(fixture("tiny-gemma3-random"), genre, c);
     const std::string ma = read_file(a.file(std::string(genre) + ".mid"));
     CHECK(ma == read_file(b.file(std::string(genre) + ".mid")));
     CHECK(ma != read_file(c.file(std::string(genre) + ".mid")));
-    // Clearly different: the opening bar of the first section differs in its notes.
-    INFO(genre);
-    CHECK(ra["patterns"].begin().value() != rc["patterns"].begin().value());
+    // Clearly different: at most 70% of the (channel, pitch, start) notes are shared.
+    auto notes = [](const std::string& path) {
+      auto d = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
+      REQUIRE(d.exit_code == 0);
+      std::set<std::vector<long>> out;
+      for (const auto& n : json::parse(d.out)["notes"])
+        if (n[0] != 9) out.insert({n[0].get<long>(), n[1].get<long>(), n[2].get<long>()});
+      return out;
+    };
+    const auto na = notes(a.file(std::string(genre) + ".mid")), nc = notes(c.file(std::string(genre) + ".mid"));
+    std::size_t shared = 0;
+    for (const auto& n : na) shared += nc.count(n);
+    INFO(genre << ": " << shared << " of " << na.size() << " / " << nc.size() << " notes shared");
+    CHECK(shared <= 0.7 * std::max(na.size(), nc.size()));
   }
   // --set changes the score (length control).
   TempDir d;

@@ -28,7 +28,9 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
   if (L <= 0) return fail("acid: the model has no layers");
   SONIFY_ASSIGN_OR_RETURN(key, resolve_key(f, p));
   const int lo = p.integer("pitch_lo"), hi = p.integer("pitch_hi");
-  const Scale scale(key.root_pc, key.mode, lo, hi);
+  // The pattern lives in [lo, hi - 12]; the 303 octave jumps reach up to hi.
+  const Scale scale(key.root_pc, key.mode, lo, std::max(lo + 12, hi - 12));
+  const Scale full(key.root_pc, key.mode, lo, hi);
   if (scale.size() < 3) return fail("acid: the pitch range ", lo, "..", hi, " holds fewer than 3 scale notes");
   const int bars = p.integer("bars") > 0 ? p.integer("bars") : std::max(p.integer("min_bars"), L * p.integer("bars_per_layer"));
 
@@ -79,7 +81,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
     const auto& v = accent_rows[static_cast<std::size_t>(l)];
     for (int st = 0; st < kSteps; ++st) {
       int pitch = scale.at_fraction(r[static_cast<std::size_t>(st)]);
-      if ((st == 3 || st == 7) && scale.contains(pitch + 12)) pitch += 12;  // the 303 octave jump
+      if ((st == 3 || st == 7) && full.contains(pitch + 12)) pitch += 12;  // the 303 octave jump
       pt.pitch[st] = pitch;
       pt.rest[st] = st % 4 != 0 && r[static_cast<std::size_t>(st)] < rest_t;
       pt.accent[st] = v[static_cast<std::size_t>(st)] >= accent_t;
@@ -181,6 +183,8 @@ Genre acid_genre() {
   g.name = "acid";
   g.summary = "138 BPM TB-303 acid: one pattern per layer, slides, filter and resonance automation, drums by tension";
   g.params = common_params(138, "auto", 36, 67);
+  for (auto& ps : g.params)
+    if (ps.name == "pitch_hi") ps.meaning = "highest MIDI pitch of the bass: patterns stay an octave below, octave jumps reach it";
   g.params.push_back({"bars_per_layer", ParamType::Int, "4", 1, 64, {}, "bars each layer's pattern plays (when bars=0)"});
   g.params.push_back({"min_bars", ParamType::Int, "32", 1, 4096, {}, "at least this many bars (when bars=0): small models play each pattern longer"});
   g.params.push_back({"program", ParamType::Int, "38", 0, 127, {}, "GM program of the bass (38 Synth Bass 1, 39 Synth Bass 2)"});

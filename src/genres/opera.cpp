@@ -64,10 +64,15 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       for (std::size_t i = 0; i < std::min<std::size_t>(48, e->spectrum.singular_values.size()); ++i)
         ls.push_back(std::log1p(e->spectrum.singular_values[i]));
     const std::vector<double> sv = ls.empty() ? std::vector<double>{0.5} : norm01(ls);
+    // norm01 of a descending spectrum always starts at 1: the embedding's effective rank
+    // (relative to its size) sets how high the descent starts.
+    const double er = e && std::min(e->rows, e->cols) > 0
+                          ? std::clamp(e->spectrum.effective_rank / static_cast<double>(std::min(e->rows, e->cols)), 0.0, 1.0)
+                          : 0.5;
     for (int m = 0; m < A1; m += 2) {
       const double prog = static_cast<double>(m) / A1;
       const double v = sv[static_cast<std::size_t>(std::floor(prog * static_cast<double>(sv.size() - 1)))];
-      const int rn = sc.at_fraction(0.10 + 0.45 * v);
+      const int rn = sc.at_fraction(0.10 + 0.45 * v * (0.4 + 0.6 * er));
       const int vel = velf(0.6 * prog + 0.1, ppp, mf);
       const std::int64_t t = m * M;
       add(kVln1, t, 2 * M, sc.step(rn, 7), vel, 0.97);
@@ -79,7 +84,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       if (prog > 0.65) add(kOb, t, 2 * M, sc.step(rn, 11), vel * 6 / 10, 0.93);
     }
     out.provenance.push_back({"section Act I Overture (strings, harp, oboe)", e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
-                              {"embed.spectrum top 48 σ: norm01(log1p σ) read along the act -> chord root"}});
+                              {"embed.spectrum top 48 σ: norm01(log1p σ) read along the act, scaled by effective_rank / min(rows, cols) -> chord root"}});
   }
   bar += A1;
 
