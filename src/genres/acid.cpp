@@ -47,13 +47,13 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
   std::vector<std::string> down_t, v_t;
   for (int l = 0; l < L; ++l) {
     if (const MatrixFeatures* m = f.matrix(l, "down")) {
-      pitch_rows[static_cast<std::size_t>(l)] = norm01(strided(m->row_norms, kSteps));
+      pitch_rows[static_cast<std::size_t>(l)] = robust01(strided(m->row_norms, kSteps));
       down_t.push_back(m->tensor);
     } else {
       pitch_rows[static_cast<std::size_t>(l)].assign(kSteps, 0.0);
     }
     if (const MatrixFeatures* m = f.matrix(l, "v")) {
-      accent_rows[static_cast<std::size_t>(l)] = norm01(strided(m->row_norms, kSteps));
+      accent_rows[static_cast<std::size_t>(l)] = robust01(strided(m->row_norms, kSteps));
       v_t.push_back(m->tensor);
     } else {
       accent_rows[static_cast<std::size_t>(l)].assign(kSteps, 0.0);
@@ -158,8 +158,8 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
     }
   }
 
-  out.provenance.push_back({"track Acid Bass: pitches", down_t, {"down.row_norms: 16 strided rows, norm01 -> scale position"}});
-  out.provenance.push_back({"track Acid Bass: accents", v_t, {"v.row_norms: 16 strided rows, norm01 >= accent_threshold"}});
+  out.provenance.push_back({"track Acid Bass: pitches", down_t, {"down.row_norms: 16 strided rows, robust01 (median/MAD, tanh) -> scale position"}});
+  out.provenance.push_back({"track Acid Bass: accents", v_t, {"v.row_norms: 16 strided rows, robust01 >= accent_threshold"}});
   {
     std::vector<std::string> all;
     for (const auto& t : f.transitions) all.push_back(t.role + " " + std::to_string(t.from_layer) + "->" + std::to_string(t.to_layer));
@@ -189,7 +189,7 @@ Genre acid_genre() {
   g.params.push_back({"min_bars", ParamType::Int, "32", 1, 4096, {}, "at least this many bars (when bars=0): small models play each pattern longer"});
   g.params.push_back({"program", ParamType::Int, "38", 0, 127, {}, "GM program of the bass (38 Synth Bass 1, 39 Synth Bass 2)"});
   g.params.push_back({"accent_threshold", ParamType::Number, "0.6", 0, 1, {}, "v_proj row-norm level (0..1) above which a step is accented"});
-  g.params.push_back({"rest_threshold", ParamType::Number, "0.08", 0, 1, {}, "down_proj row-norm level (0..1) below which an off-beat step rests"});
+  g.params.push_back({"rest_threshold", ParamType::Number, "0.25", 0, 1, {}, "down_proj row-norm level (0..1) below which an off-beat step rests"});
   g.params.push_back({"max_slides", ParamType::Int, "5", 0, 15, {}, "slides per pattern at the largest inter-layer spectral change"});
   g.params.push_back({"cutoff_lo", ParamType::Int, "28", 0, 127, {}, "CC74 value at the lowest gate_proj std"});
   g.params.push_back({"cutoff_hi", ParamType::Int, "112", 0, 127, {}, "CC74 value at the highest gate_proj std"});

@@ -25,6 +25,10 @@ std::vector<ParamSpec> common_params(double bpm, const std::string& mode_default
 // (x - min) / (max - min + 1e-9); a constant or empty vector gives zeros.
 std::vector<double> norm01(const std::vector<double>& x);
 
+// 0.5 + 0.5·tanh((x - median) / (2 · 1.4826 · MAD)): a 0..1 spread that one outlier row
+// (common in trained models) cannot squash the way it squashes norm01. MAD 0: norm01.
+std::vector<double> robust01(const std::vector<double>& x);
+
 // `n` values of `v` at rows floor(i * size / n) (all of v, padded with 0, when shorter).
 std::vector<double> strided(const std::vector<float>& v, int n);
 

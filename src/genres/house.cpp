@@ -74,7 +74,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   std::vector<std::string> down_t;
   for (int l = 0; l < L; ++l) {
     const MatrixFeatures* m = f.matrix(l, "down");
-    rows[static_cast<std::size_t>(l)] = m ? norm01(strided(m->row_norms, 16)) : std::vector<double>(16, 0.5);
+    rows[static_cast<std::size_t>(l)] = m ? robust01(strided(m->row_norms, 16)) : std::vector<double>(16, 0.5);
     if (m) down_t.push_back(m->tensor);
   }
   const LayerSeries gstd = layer_series(f, {"gate", "up"}, [](const MatrixFeatures& m) { return m.moments.std; });
@@ -157,7 +157,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     out.provenance.push_back({"track Pad: chord progression (degrees " + degs + ")", chord_tensors,
                               {"spectral decay mean(log1p σ[0:16])/log1p σ1 of " + src + ", rank -> degree"}});
   }
-  out.provenance.push_back({"track Bass", down_t, {"down.row_norms: 16 strided rows of layer bar%L, norm01 -> 0..4 steps above the chord root"}});
+  out.provenance.push_back({"track Bass", down_t, {"down.row_norms: 16 strided rows of layer bar%L, robust01 -> 0..4 steps above the chord root"}});
   out.provenance.push_back({"track Lead", chord_tensors, {"chord tones of the progression"}});
   out.provenance.push_back({"track Drums: hats", gstd.tensors, {gstd.role + ".moments.std of layer bar%L, norm01 -> hat velocity"}});
   out.provenance.push_back({"track Drums: claps", gkurt.tensors, {gkurt.role + ".moments.kurtosis of layer bar%L, norm01 >= clap_gate (always in the drop)"}});

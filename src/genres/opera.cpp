@@ -146,7 +146,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     std::vector<std::string> td;
     for (int l = 0; l < L; ++l) {
       const MatrixFeatures* d = f.matrix(l, "down");
-      row0.push_back(d ? norm01(strided(d->row_norms, 16))[1] : 0.5);
+      row0.push_back(d ? robust01(strided(d->row_norms, 16))[1] : 0.5);
       if (d) td.push_back(d->tensor);
     }
     const LayerSeries gate = layer_series(f, {"gate", "up"}, [](const MatrixFeatures& m) { return m.moments.kurtosis; });
@@ -190,7 +190,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     out.provenance.push_back({"section Act III Climax / track Violins I", tq, {"q σ1 per layer, log1p, norm01 across layers"}});
     out.provenance.push_back({"section Act III Climax / track Violins II Viola", tk, {"k σ1 per layer, norm01 across layers"}});
     out.provenance.push_back({"section Act III Climax / track Cellos", tv, {"v σ1 per layer, norm01 across layers"}});
-    out.provenance.push_back({"section Act III Climax / track Contrabasses", td, {"down.row_norms: 16 strided rows, norm01, row 1"}});
+    out.provenance.push_back({"section Act III Climax / track Contrabasses", td, {"down.row_norms: 16 strided rows, robust01, row 1"}});
     out.provenance.push_back({"section Act III Climax / dynamics, horns, woodwinds", gate.tensors,
                               {"tension per layer (attention/MLP Frobenius ratio, norm01) -> velocity and which sections play; " + gate.role + " kurtosis -> horn chord"}});
     out.provenance.push_back({"section Act III Climax / track Harp", tn, {"attn_norm γ[0:4]: |γ| norm01 -> arpeggio"}});

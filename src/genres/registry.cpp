@@ -151,6 +151,23 @@ std::vector<double> norm01(const std::vector<double>& x) {
   return out;
 }
 
+std::vector<double> robust01(const std::vector<double>& x) {
+  if (x.empty()) return {};
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  };
+  const double med = median(x);
+  std::vector<double> dev(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) dev[i] = std::fabs(x[i] - med);
+  const double mad = median(dev);
+  if (!(mad > 0)) return norm01(x);
+  std::vector<double> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = 0.5 + 0.5 * std::tanh((x[i] - med) / (2 * 1.4826 * mad));
+  return out;
+}
+
 std::vector<double> strided(const std::vector<float>& v, int n) {
   std::vector<double> out(static_cast<std::size_t>(n), 0.0);
   if (v.empty()) return out;
