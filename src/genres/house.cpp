@@ -95,6 +95,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     const Mode mode = section_modes ? sc.mode : key.mode;
     const int ci = (b / chord_bars) % kChords;
     const int d = degree[ci];
+    const int dv = d >= 4 ? d - 7 : d;  // voice the chord near the root: degrees 5-7 below it
     const std::int64_t t0 = bar_tick(s, b);
     const int l = b % L;
     const std::size_t li = static_cast<std::size_t>(l);
@@ -103,7 +104,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       int end = std::min({(b / chord_bars + 1) * chord_bars, sc.end, bars});
       const std::int64_t len = bar_tick(s, end) - t0 - s.ticks(0.08);
       for (int k : {0, 2, 4, 7})
-        s.tracks[static_cast<std::size_t>(pad_i)].note(t0, len, mode_degree_pitch(key.root_midi + 12, mode, d + k),
+        s.tracks[static_cast<std::size_t>(pad_i)].note(t0, len, mode_degree_pitch(key.root_midi + 12, mode, dv + k),
                                                         sc.pad_vel);
     }
     // Bass: down_proj row norms walk up to 4 scale steps above the chord root.
@@ -112,7 +113,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       const auto& r = rows[li];
       for (int st = 0; st < 16; ++st) {
         if (st % 4 != 0 && r[static_cast<std::size_t>(st)] < 0.12) continue;
-        int pitch = mode_degree_pitch(key.root_midi - 12, mode, d + static_cast<int>(r[static_cast<std::size_t>(st)] * 4.999));
+        int pitch = mode_degree_pitch(key.root_midi - 12, mode, dv + static_cast<int>(r[static_cast<std::size_t>(st)] * 4.999));
         if (st % 4 == 3) pitch += 12;
         const int vel = sc.bass_vel + (st == 0 || st == 8 ? 20 : 0);
         s.tracks[static_cast<std::size_t>(bass_i)].note(t0 + st * step, step * 85 / 100, pitch, vel);
