@@ -3,6 +3,7 @@
 // determinism, the music following the model, bad input, and the all-or-nothing file set.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -340,4 +341,79 @@ TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the w
   auto m = run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
   REQUIRE(m.exit_code == 0);
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid"});
+}
+
+namespace {
+
+// A hand-made WeightFeatures: `layers` layers of q/k/v/o/up/down (and gate unless
+// `gpt2_like`), with spectra and row norms that change with the layer.
+sonify::WeightFeatures toy_features(int layers, bool gpt2_like) {
+  sonify::WeightFeatures f;
+  f.n_layers = layers;
+  f.family = gpt2_like ? "gpt2" : "llama";
+  f.tonality.root = 9;
+  f.tonality.root_midi = 57;
+  f.tonality.mode = "dorian";
+  std::vector<std::string> roles = {"q", "k", "v", "o", "up", "down"};
+  if (!gpt2_like) roles.push_back("gate");
+  for (int l = 0; l < layers; ++l) {
+    for (const auto& r : roles) {
+      sonify::MatrixFeatures m;
+      m.layer = l;
+      m.role = r;
+      m.tensor = "layers." + std::to_string(l) + "." + r;
+      m.rows = m.cols = 32;
+      m.frobenius = 10 + l + r.size();
+      m.moments.std = 0.02 + 0.001 * ((l * 7 + static_cast<int>(r.size())) % 5);
+      m.moments.kurtosis = 0.1 * ((l * 3) % 7);
+      for (int i = 0; i < 32; ++i) {
+        m.spectrum.singular_values.push_back(10.0 * std::pow(0.8 + 0.02 * ((l * 5 + i) % 7), i));
+        m.row_norms.push_back(static_cast<float>(1.0 + 0.1 * ((i * (l + 3)) % 11)));
+      }
+      f.matrices.push_back(m);
+    }
+    f.tension.push_back(1.0 + 0.1 * ((l * 5) % 8));
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("genres are pure functions of the features and parameters", "[genres]") {
+  for (bool gpt2_like : {false, true}) {
+    const auto f = toy_features(8, gpt2_like);
+    for (const auto& g : sonify::all_genres()) {
+      auto p = sonify::resolve_params(g, "", "", {});
+      REQUIRE(p.ok());
+      auto a = g.compose(f, *p);
+      auto b = g.compose(f, *p);
+      INFO(g.name << (gpt2_like ? " gpt2-like" : ""));
+      REQUIRE(a.ok());
+      REQUIRE(b.ok());
+      CHECK(a->score == b->score);
+      CHECK(!a->sections.empty());
+      CHECK(sonify::score_validate(a->score).ok());
+      // The key follows the tonality unless the genre fixes section modes.
+      if (g.name == "acid" || g.name == "opera") {
+        CHECK(a->sections[0].root == 9);
+        CHECK(a->sections[0].mode == "dorian");
+      }
+    }
+    // acid's cutoff says where it comes from when there is no gate.
+    auto acid = *sonify::find_genre("acid");
+    auto out = acid->compose(f, *sonify::resolve_params(*acid, "", "", {}));
+    REQUIRE(out.ok());
+    bool cutoff_from_up = false;
+    for (const auto& pr : out->provenance)
+      if (pr.part.find("cutoff") != std::string::npos)
+        cutoff_from_up = pr.statistics[0].rfind("up.", 0) == 0 && pr.tensors.size() == 8;
+    CHECK(cutoff_from_up == gpt2_like);
+  }
+  // --set root and mode override the tonality.
+  auto acid = *sonify::find_genre("acid");
+  auto out = acid->compose(toy_features(4, false), *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
+  REQUIRE(out.ok());
+  CHECK(out->sections[0].root == 2);
+  CHECK(out->sections[0].mode == "phrygian");
+  CHECK(out->score.key_signatures[0].sharps == -2);  // D phrygian = B-flat major
 }
