@@ -267,7 +267,8 @@ TEST_CASE("weights: same model gives identical MIDI, different models different 
       auto d = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
       REQUIRE(d.exit_code == 0);
       std::set<std::vector<long>> out;
-      for (const auto& n : json::parse(d.out)["notes"])
+      const json parsed = json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
+      for (const auto& n : parsed["notes"])
         if (n[0] != 9) out.insert({n[0].get<long>(), n[1].get<long>(), n[2].get<long>()});
       return out;
     };
