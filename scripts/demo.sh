@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Quick start 1: install what is missing, build, and run sonify on the bundled default
-# model. Until the bundled model lands (data/models/sonify-tiny), it runs on a
-# synthetic GPT-2-small-shaped checkpoint that it writes once under build/demo/.
+# Quick start 1: install what is missing, build, and turn the bundled default model's
+# weights into an acid track (`sonify weights --genre acid`): out/demo/acid.{wav,mid,json}.
+# Without the bundled model (data/models/sonify-tiny) it uses a synthetic
+# GPT-2-small-shaped checkpoint that it writes once under build/demo/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/common.sh"
@@ -12,6 +13,7 @@ SONIFY="$ROOT/build/release/tools/sonify/sonify"
 
 "$SONIFY" doctor
 echo
+model_args=()
 if [ -d "$ROOT/data/models/sonify-tiny" ]; then
   "$SONIFY" inspect
 else
@@ -22,4 +24,11 @@ else
       --dtype BF16 --seed 0 -o "$model" >/dev/null
   fi
   "$SONIFY" inspect --model "$model"
+  model_args=(--model "$model")
 fi
+echo
+out="$ROOT/out/demo"
+"$SONIFY" weights "${model_args[@]}" --genre acid -o "$out"
+echo
+echo "Listen: $out/acid.wav   (MIDI: $out/acid.mid, how it was made: $out/acid.json)"
+echo "Other genres: $SONIFY genres; e.g. $SONIFY weights --genre house -o $out"

@@ -1,0 +1,420 @@
+// Weight genres and `sonify weights` / `sonify genres`: the parameter registry, the
+// outputs read back by an external MIDI parser (python3-mido, tests/oracles/genre_check.py),
+// determinism, the music following the model, bad input, and the all-or-nothing file set.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "sonify/genres.h"
+#include "test_support.h"
+
+using nlohmann::json;
+using sonify::test::read_file;
+using sonify::test::run_program;
+using sonify::test::run_sonify;
+using sonify::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kOracle = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/genre_check.py";
+
+// One analysis cache for the whole test binary (so each fixture is analysed once).
+const std::string& cache_home() {
+  static TempDir dir;
+  static const bool set = [] { return ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1) == 0; }();
+  (void)set;
+  return dir.path();
+}
+
+std::string fixture(const std::string& name) { return sonify::test::fixtures_dir() + "/models/" + name; }
+
+// Runs `sonify weights --midi-only` and returns the oracle's verdict.
+json weights_midi(const std::string& model, const std::string& genre, const TempDir& dir,
+                  const std::vector<std::string>& extra = {}) {
+  cache_home();
+  std::vector<std::string> args = {"weights", "--model", model, "--genre", genre, "-o", dir.path(), "--midi-only", "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = run_sonify(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto o = run_program({"/usr/bin/python3", kOracle, dir.file(genre + ".mid"), dir.file(genre + ".json")});
+  INFO(o.err);
+  REQUIRE(o.exit_code == 0);
+  return json::parse(o.out);
+}
+
+}  // namespace
+
+TEST_CASE("genre registry: names, parameters and --set validation", "[genres]") {
+  auto acid = sonify::find_genre("acid");
+  REQUIRE(acid.ok());
+  auto bad = sonify::find_genre("polka");
+  REQUIRE(!bad.ok());
+  CHECK(bad.error().message.find("acid") != std::string::npos);
+  CHECK(bad.error().message.find("house") != std::string::npos);
+
+  const sonify::Genre& g = **acid;
+  auto ok = sonify::resolve_params(g, "", "", {"bpm=140", "bars=8", "mode=dorian"});
+  REQUIRE(ok.ok());
+  CHECK(ok->number("bpm") == 140);
+  CHECK(ok->integer("bars") == 8);
+  CHECK(ok->text("mode") == "dorian");
+  CHECK(ok->text("pitch_lo") == "36");  // default filled in
+
+  auto unknown = sonify::resolve_params(g, "", "", {"tempo=120"});
+  REQUIRE(!unknown.ok());
+  CHECK(unknown.error().message.find("no parameter 'tempo'") != std::string::npos);
+  auto range = sonify::resolve_params(g, "", "", {"bpm=500"});
+  REQUIRE(!range.ok());
+  CHECK(range.error().message.find("out of range 40..240") != std::string::npos);
+  CHECK(!sonify::resolve_params(g, "", "", {"bars=2.5"}).ok());
+  CHECK(!sonify::resolve_params(g, "", "", {"bpm=fast"}).ok());
+  CHECK(!sonify::resolve_params(g, "", "", {"mode=bebop"}).ok());
+  CHECK(!sonify::resolve_params(g, "", "", {"bpm"}).ok());
+  CHECK(!sonify::resolve_params(g, "", "", {"pitch_lo=70", "pitch_hi=60"}).ok());
+  // Config files go through the same registry.
+  CHECK(!sonify::resolve_params(g, R"({"defaults": {"swing": 1}})", "x.json", {}).ok());
+  CHECK(!sonify::resolve_params(g, R"({"genre": "house"})", "x.json", {}).ok());
+  auto cfg = sonify::resolve_params(g, R"({"defaults": {"bpm": 120}})", "x.json", {"bars=4"});
+  REQUIRE(cfg.ok());
+  CHECK(cfg->number("bpm") == 120);
+}
+
+TEST_CASE("every genre has a config file whose defaults the registry accepts", "[genres]") {
+  for (const auto& g : sonify::all_genres()) {
+    const std::string path = std::string(SONIFY_SOURCE_DIR) + "/configs/genres/" + g.name + ".json";
+    REQUIRE(fs::exists(path));
+    auto p = sonify::resolve_params(g, read_file(path), path, {});
+    INFO(path);
+    REQUIRE(p.ok());
+    // The config lists every parameter, with the registry's default.
+    json j = json::parse(read_file(path));
+    for (const auto& spec : g.params) {
+      INFO(g.name << " " << spec.name);
+      REQUIRE(j["defaults"].contains(spec.name));
+      auto canon = sonify::param_check(spec, p->text(spec.name), "x");
+      REQUIRE(canon.ok());
+      CHECK(*canon == *sonify::param_check(spec, spec.default_value, "x"));
+    }
+  }
+}
+
+TEST_CASE("sonify genres lists genres and every parameter", "[genres][cli]") {
+  auto all = run_sonify({"genres"});
+  REQUIRE(all.exit_code == 0);
+  CHECK(all.out.find("acid") != std::string::npos);
+  CHECK(all.out.find("house") != std::string::npos);
+  auto acid = run_sonify({"genres", "acid"});
+  REQUIRE(acid.exit_code == 0);
+  for (const auto& spec : (*sonify::find_genre("acid"))->params) CHECK(acid.out.find(spec.name) != std::string::npos);
+  CHECK(acid.out.find("40..240") != std::string::npos);
+  auto bad = run_sonify({"genres", "polka"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("valid genres: acid") != std::string::npos);
+}
+
+TEST_CASE("weights: MIDI properties checked by mido for every genre and fixture family", "[genres][fixtures]") {
+  for (const char* model : {"TinyStories-656K", "tiny-gpt2-random", "tiny-gemma3-random"}) {
+    for (const auto& g : sonify::all_genres()) {
+      TempDir dir;
+      json r = weights_midi(fixture(model), g.name, dir);
+      INFO(model << " " << g.name << ": " << r.dump());
+      CHECK(r["n_errors"] == 0);
+      CHECK(r["checked_scale_notes"].get<int>() > 16);
+      if (g.name == "acid" || g.name == "house") CHECK(r["drum_notes"].get<int>() > 16);
+      json run = json::parse(read_file(dir.file(g.name + ".json")));
+      CHECK(r["bars"] == run["sections"].back()["end_bar"]);
+      CHECK(!run["provenance"].empty());
+      CHECK(!fs::exists(dir.file(g.name + ".wav")));
+    }
+  }
+}
+
+TEST_CASE("weights: house follows the specified form", "[genres][fixtures]") {
+  TempDir dir;
+  json r = weights_midi(fixture("TinyStories-656K"), "house", dir);
+  CHECK(r["n_errors"] == 0);
+  CHECK(r["bars"] == 128);
+  CHECK(r["markers"] == json({"intro", "buildup", "drop", "outro"}));
+  CHECK(std::abs(r["tempo_bpm"].get<double>() - 128) < 1e-3);
+  // The progression moves: at least 4 distinct chords.
+  std::set<std::vector<int>> roots;
+  CHECK(r["chords"].size() >= 4);
+  json run = json::parse(read_file(dir.file("house.json")));
+  std::vector<std::string> modes;
+  for (const auto& s : run["sections"]) modes.push_back(s["mode"]);
+  CHECK(modes == std::vector<std::string>{"lydian", "dorian", "phrygian", "natural_minor"});
+  std::map<std::string, int> programs;
+  for (const auto& t : run["tracks"]) programs[t["name"]] = t["program"];
+  CHECK(programs == std::map<std::string, int>{{"Bass", 38}, {"Pad", 92}, {"Lead", 81}, {"Drums", 0}});
+}
+
+TEST_CASE("weights: acid patterns move from layer to layer", "[genres][fixtures]") {
+  TempDir dir;
+  json r = weights_midi(fixture("TinyStories-656K"), "acid", dir);
+  CHECK(r["n_errors"] == 0);
+  json run = json::parse(read_file(dir.file("acid.json")));
+  const auto& sections = run["sections"];
+  REQUIRE(sections.size() == run["model"]["n_layers"].get<std::size_t>());
+  CHECK(std::abs(r["tempo_bpm"].get<double>() - 138) < 1e-3);
+  for (std::size_t i = 1; i < sections.size(); ++i) {
+    const std::string a = sections[i - 1]["name"], b = sections[i]["name"];
+    INFO(a << " vs " << b);
+    CHECK(r["patterns"][a] != r["patterns"][b]);
+    CHECK(!r["patterns"][b].empty());
+  }
+  // The acid controls: portamento on, cutoff and resonance automation that changes.
+  auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
+                           dir.file("acid.mid")});
+  REQUIRE(dump.exit_code == 0);
+  json d = json::parse(dump.out);
+  std::set<int> cutoff, resonance;
+  bool portamento = false;
+  for (const auto& c : d["controls"]) {
+    if (c[2] == 74) cutoff.insert(c[3].get<int>());
+    if (c[2] == 71) resonance.insert(c[3].get<int>());
+    if (c[2] == 65 && c[3] == 127) portamento = true;
+  }
+  CHECK(portamento);
+  CHECK(cutoff.size() >= 8);
+  CHECK(resonance.size() >= 3);
+  // Slides: some bass notes overlap the next (different) note.
+  int overlaps = 0;
+  std::vector<std::vector<long>> bass;
+  for (const auto& n : d["notes"])
+    if (n[0] == 0) bass.push_back({n[2].get<long>(), n[3].get<long>(), n[1].get<long>()});
+  std::sort(bass.begin(), bass.end());
+  for (std::size_t i = 1; i < bass.size(); ++i)
+    if (bass[i][0] < bass[i - 1][1] && bass[i][2] != bass[i - 1][2]) ++overlaps;
+  CHECK(overlaps > 0);
+}
+
+TEST_CASE("weights: opera act III upper voices change between layers and minutes scales it", "[genres][fixtures]") {
+  for (const char* model : {"TinyStories-656K", "tiny-gemma3-random"}) {
+    TempDir dir;
+    json r = weights_midi(fixture(model), "opera", dir, {"--set", "minutes=4"});
+    CHECK(r["n_errors"] == 0);
+    json run = json::parse(read_file(dir.file("opera.json")));
+    CHECK(std::abs(run["length_seconds"].get<double>() - 240) < 60);
+    CHECK(r["markers"] == json({"Act I Overture", "Act II Fughetta", "Act III Climax", "Act IV Epilogue"}));
+    const int L = run["model"]["n_layers"];
+    const auto& act3 = run["sections"][2];
+    const int first = act3["first_bar"], end = act3["end_bar"];
+    const int block = (end - first) / L;
+    auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
+                             dir.file("opera.mid")});
+    REQUIRE(dump.exit_code == 0);
+    json d = json::parse(dump.out);
+    const long bar = 4L * d["ticks_per_beat"].get<long>();
+    std::map<int, std::vector<int>> per_layer;  // Violins I (channel 0) and Viola (channel 1)
+    for (const auto& n : d["notes"]) {
+      const long b = n[2].get<long>() / bar;
+      if ((n[0] == 0 || n[0] == 1) && b >= first && b < end && (b - first) % block == 0 && n[2].get<long>() % bar == 0)
+        per_layer[static_cast<int>((b - first) / block)].push_back(n[1]);
+    }
+    REQUIRE(static_cast<int>(per_layer.size()) == L);
+    int changes = 0;
+    for (int l = 1; l < L; ++l) changes += per_layer[l] != per_layer[l - 1];
+    INFO(model);
+    CHECK(changes >= (L - 1 + 1) / 2);
+    CHECK(changes >= 1);
+  }
+}
+
+TEST_CASE("weights: a very long result is written with a warning", "[genres][fixtures]") {
+  cache_home();
+  TempDir dir;
+  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o", dir.path(),
+                       "--midi-only", "-q", "--set", "max_minutes=5"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("sonify: warning: the opera score is") != std::string::npos);
+  CHECK(r.err.find("--set minutes=N") != std::string::npos);
+  json run = json::parse(read_file(dir.file("opera.json")));
+  CHECK(run["warnings"].size() == 1);
+  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o", dir.path(),
+                       "--midi-only", "-q"});
+  CHECK(q.err.empty());
+}
+
+TEST_CASE("weights: the suite has five movements in their modes", "[genres][fixtures]") {
+  TempDir dir;
+  json r = weights_midi(fixture("tiny-gemma3-random"), "suite", dir);
+  CHECK(r["n_errors"] == 0);
+  json run = json::parse(read_file(dir.file("suite.json")));
+  std::vector<std::string> modes;
+  for (const auto& s : run["sections"]) modes.push_back(s["mode"]);
+  CHECK(modes == std::vector<std::string>{"lydian", "dorian", "phrygian", "natural_minor", "mixolydian"});
+}
+
+TEST_CASE("weights: same model gives identical MIDI, different models different scores", "[genres][fixtures]") {
+  for (const char* genre : {"acid", "house", "suite", "opera"}) {
+    TempDir a, b, c;
+    weights_midi(fixture("TinyStories-656K"), genre, a);
+    weights_midi(fixture("TinyStories-656K"), genre, b);
+    weights_midi(fixture("tiny-gemma3-random"), genre, c);
+    const std::string ma = read_file(a.file(std::string(genre) + ".mid"));
+    CHECK(ma == read_file(b.file(std::string(genre) + ".mid")));
+    CHECK(ma != read_file(c.file(std::string(genre) + ".mid")));
+    // Clearly different: at most 70% of the (channel, pitch, start) notes are shared.
+    auto notes = [](const std::string& path) {
+      auto d = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
+      REQUIRE(d.exit_code == 0);
+      std::set<std::vector<long>> out;
+      const json parsed = json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
+      for (const auto& n : parsed["notes"])
+        if (n[0] != 9) out.insert({n[0].get<long>(), n[1].get<long>(), n[2].get<long>()});
+      return out;
+    };
+    const auto na = notes(a.file(std::string(genre) + ".mid")), nc = notes(c.file(std::string(genre) + ".mid"));
+    std::size_t shared = 0;
+    for (const auto& n : na) shared += nc.count(n);
+    INFO(genre << ": " << shared << " of " << na.size() << " / " << nc.size() << " notes shared");
+    CHECK(shared <= 0.7 * std::max(na.size(), nc.size()));
+  }
+  // --set changes the score (length control).
+  TempDir d;
+  json r = weights_midi(fixture("tiny-gpt2-random"), "house", d, {"--set", "bars=16"});
+  CHECK(r["bars"] == 16);
+  CHECK(r["n_errors"] == 0);
+}
+
+TEST_CASE("weights: bad input is a one-line error and writes nothing", "[genres][fixtures]") {
+  cache_home();
+  TempDir dir;
+  const std::string model = fixture("tiny-gpt2-random");
+  struct Case {
+    std::vector<std::string> extra;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--genre", "polka"}, "valid genres: acid, house, suite, opera"},
+      {{"--genre", "acid", "--set", "tempo=120"}, "has no parameter 'tempo'"},
+      {{"--genre", "acid", "--set", "bpm=1000"}, "out of range"},
+      {{"--genre", "acid", "--set", "root=H"}, "is not one of"},
+      {{"--genre", "acid", "--soundfont", "/nonexistent/x.sf2", "--set", "bars=1"}, "x.sf2"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"weights", "--model", model, "-o", dir.path()};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    auto r = run_sonify(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.rfind("sonify: error: ", 0) == 0);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(sonify::test::list_dir(dir.path()).empty());
+  }
+}
+
+TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the weights", "[genres][fixtures][render]") {
+  cache_home();
+  TempDir dir;
+  const std::string model = fixture("tiny-gpt2-random");
+  auto r = run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--set", "bars=2"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find(dir.file("acid.wav")) != std::string::npos);
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid", "acid.wav"});
+  json run = json::parse(read_file(dir.file("acid.json")));
+  // sha256 of the weight file, against Python's hashlib.
+  auto h = run_program({"/usr/bin/python3", "-c",
+                        "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+                        model + "/model.safetensors"});
+  REQUIRE(h.exit_code == 0);
+  REQUIRE(run["model"]["files"].size() == 1);
+  CHECK(run["model"]["files"][0]["sha256"].get<std::string>() + "\n" == h.out);
+  CHECK(std::abs(run["render"]["loudness_lufs"].get<double>() + 14) < 1.5);
+  CHECK(run["options"]["params"]["bars"] == "2");
+  CHECK(run["key"]["mode"].is_string());
+  auto wav = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/wav_info.py",
+                          dir.file("acid.wav")});
+  INFO(wav.err);
+  REQUIRE(wav.exit_code == 0);
+  CHECK(wav.out.find("44100") != std::string::npos);
+  // --midi-only afterwards replaces the set and drops the now stale WAV.
+  auto m = run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
+  REQUIRE(m.exit_code == 0);
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid"});
+}
+
+namespace {
+
+// A hand-made WeightFeatures: `layers` layers of q/k/v/o/up/down (and gate unless
+// `gpt2_like`), with spectra and row norms that change with the layer.
+sonify::WeightFeatures toy_features(int layers, bool gpt2_like) {
+  sonify::WeightFeatures f;
+  f.n_layers = layers;
+  f.family = gpt2_like ? "gpt2" : "llama";
+  f.tonality.root = 9;
+  f.tonality.root_midi = 57;
+  f.tonality.mode = "dorian";
+  std::vector<std::string> roles = {"q", "k", "v", "o", "up", "down"};
+  if (!gpt2_like) roles.push_back("gate");
+  for (int l = 0; l < layers; ++l) {
+    for (const auto& r : roles) {
+      sonify::MatrixFeatures m;
+      m.layer = l;
+      m.role = r;
+      m.tensor = "layers." + std::to_string(l) + "." + r;
+      m.rows = m.cols = 32;
+      m.frobenius = 10 + l + r.size();
+      m.moments.std = 0.02 + 0.001 * ((l * 7 + static_cast<int>(r.size())) % 5);
+      m.moments.kurtosis = 0.1 * ((l * 3) % 7);
+      for (int i = 0; i < 32; ++i) {
+        m.spectrum.singular_values.push_back(10.0 * std::pow(0.8 + 0.02 * ((l * 5 + i) % 7), i));
+        m.row_norms.push_back(static_cast<float>(1.0 + 0.1 * ((i * (l + 3)) % 11)));
+      }
+      f.matrices.push_back(m);
+    }
+    f.tension.push_back(1.0 + 0.1 * ((l * 5) % 8));
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("genres are pure functions of the features and parameters", "[genres]") {
+  for (bool gpt2_like : {false, true}) {
+    const auto f = toy_features(8, gpt2_like);
+    for (const auto& g : sonify::all_genres()) {
+      auto p = sonify::resolve_params(g, "", "", {});
+      REQUIRE(p.ok());
+      auto a = g.compose(f, *p);
+      auto b = g.compose(f, *p);
+      INFO(g.name << (gpt2_like ? " gpt2-like" : ""));
+      REQUIRE(a.ok());
+      REQUIRE(b.ok());
+      CHECK(a->score == b->score);
+      CHECK(!a->sections.empty());
+      CHECK(sonify::score_validate(a->score).ok());
+      // The key follows the tonality unless the genre fixes section modes.
+      if (g.name == "acid" || g.name == "opera") {
+        CHECK(a->sections[0].root == 9);
+        CHECK(a->sections[0].mode == "dorian");
+      }
+    }
+    // acid's cutoff says where it comes from when there is no gate.
+    auto acid = *sonify::find_genre("acid");
+    auto out = acid->compose(f, *sonify::resolve_params(*acid, "", "", {}));
+    REQUIRE(out.ok());
+    bool cutoff_from_up = false;
+    for (const auto& pr : out->provenance)
+      if (pr.part.find("cutoff") != std::string::npos)
+        cutoff_from_up = pr.statistics[0].rfind("up.", 0) == 0 && pr.tensors.size() == 8;
+    CHECK(cutoff_from_up == gpt2_like);
+  }
+  // --set root and mode override the tonality.
+  auto acid = *sonify::find_genre("acid");
+  auto out = acid->compose(toy_features(4, false), *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
+  REQUIRE(out.ok());
+  CHECK(out->sections[0].root == 2);
+  CHECK(out->sections[0].mode == "phrygian");
+  CHECK(out->score.key_signatures[0].sharps == -2);  // D phrygian = B-flat major
+}
