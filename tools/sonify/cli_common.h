@@ -32,5 +32,7 @@ void register_trace(CLI::App& app, int* exit_code);
 void register_generate(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
 void register_analyze(CLI::App& app, int* exit_code);
+void register_prompt(CLI::App& app, int* exit_code);
+void register_album(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli

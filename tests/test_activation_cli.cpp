@@ -1,0 +1,189 @@
+// `sonify prompt` and `sonify album` on the TinyStories-656K fixture (Llama, with a
+// tokenizer): determinism, the timing JSON against the MIDI (mido), the calm-vs-tense
+// direction, album -j equality, resume and failing lines. Needs the libtorch plugin.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+using sonify::test::fixtures_dir;
+using sonify::test::read_file;
+using sonify::test::run_program;
+using sonify::test::RunResult;
+using sonify::test::TempDir;
+using sonify::test::write_file;
+
+namespace {
+
+std::string tiny() { return fixtures_dir() + "/models/TinyStories-656K"; }
+
+// Runs sonify with a private cache directory.
+RunResult sonify_env(const std::string& cache, std::vector<std::string> args) {
+  std::vector<std::string> argv = {"/usr/bin/env", "XDG_CACHE_HOME=" + cache, SONIFY_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
+std::vector<std::string> prompt_args(const std::string& text, const std::string& out, const std::string& name) {
+  return {"prompt", text, "--model", tiny(), "-o", out, "--name", name, "--midi-only", "--pca-sentences", "64"};
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+}  // namespace
+
+TEST_CASE("sonify prompt: same prompt same MIDI, every word timed, different prompts differ") {
+  TempDir dir;
+  const std::string cache = dir.file("cache");
+  const std::string text = "Once upon a time, there was a little cat named Tom.";
+  auto first = sonify_env(cache, prompt_args(text, dir.path(), "a"));
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  // Second run reads the cached PCA; a third fits it again: all three byte-identical.
+  REQUIRE(sonify_env(cache, prompt_args(text, dir.path(), "b")).exit_code == 0);
+  auto args = prompt_args(text, dir.path(), "c");
+  args.push_back("--no-cache");
+  REQUIRE(sonify_env(cache, args).exit_code == 0);
+  CHECK(read_file(dir.file("a.mid")) == read_file(dir.file("b.mid")));
+  CHECK(read_file(dir.file("a.mid")) == read_file(dir.file("c.mid")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("a.wav")));
+
+  auto oracle = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                             dir.file("a.mid"), dir.file("a.timing.json")});
+  INFO(oracle.out << oracle.err);
+  CHECK(oracle.exit_code == 0);
+  CHECK(oracle.out == "ok 11 3\n");  // 11 words, 3 voices
+  const auto timing = read_json(dir.file("a.timing.json"));
+  CHECK(timing["words"][0]["text"] == "Once");
+  CHECK(timing["words"][10]["text"] == "Tom.");
+  const auto prov = read_json(dir.file("a.json"));
+  CHECK(prov["voices"].size() == 3);
+  CHECK(prov["pca"]["sentences"] == 64);
+  CHECK(prov["token_ids"][0] == 1);  // BOS
+
+  REQUIRE(sonify_env(cache, prompt_args("The dog barked at the big red ball.", dir.path(), "d")).exit_code == 0);
+  CHECK(read_file(dir.file("d.mid")) != read_file(dir.file("a.mid")));
+}
+
+TEST_CASE("sonify prompt: bad inputs give one error line and no output") {
+  TempDir dir;
+  const std::string cache = dir.file("cache");
+  auto bad_layers = prompt_args("Hello there.", dir.path(), "x");
+  bad_layers.insert(bad_layers.end(), {"--layers", "1,2,9"});
+  auto r = sonify_env(cache, bad_layers);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("sonify: error: --layers: hidden state 9 does not exist") == 0);
+  auto r2 = sonify_env(cache, prompt_args("Hello", dir.file("missing"), "x"));
+  CHECK(r2.exit_code == 1);
+  CHECK(r2.err.find("output directory does not exist") != std::string::npos);
+  auto r3 = sonify_env(cache, prompt_args("   ", dir.path(), "x"));
+  CHECK(r3.exit_code == 1);
+  auto bad_dir = prompt_args("Hello there.", dir.path(), "x");
+  bad_dir.insert(bad_dir.end(), {"--direction", dir.file("nope.json")});
+  CHECK(sonify_env(cache, bad_dir).exit_code == 1);
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.mid")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.json")));
+}
+
+TEST_CASE("calm and tense prompts project to opposite sides of the calm-vs-tense direction") {
+  TempDir dir;
+  const std::string cache = dir.file("cache");
+  const std::string pairs = std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/calm-tense.json";
+  // Held-out prompts (not in the pair file).
+  const std::vector<std::string> calm = {"The baby slept softly in her warm bed.",
+                                         "Grandma sat in the sun and hummed a gentle song.",
+                                         "The little fish swam slowly in the calm pond."};
+  const std::vector<std::string> tense = {"The monster screamed and broke the window.",
+                                          "Tom was scared and ran from the angry dog.",
+                                          "The fire was loud and the children cried for help."};
+  auto tension = [&](const std::string& text) {
+    auto args = prompt_args(text, dir.path(), "t");
+    args.insert(args.end(), {"--direction", pairs});
+    auto r = sonify_env(cache, args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return read_json(dir.file("t.json"))["direction"]["tension"].get<double>();
+  };
+  for (const auto& t : calm) {
+    INFO(t);
+    CHECK(tension(t) < 0);
+  }
+  for (const auto& t : tense) {
+    INFO(t);
+    CHECK(tension(t) > 0);
+  }
+}
+
+TEST_CASE("sonify prompt renders a WAV") {
+  TempDir dir;
+  auto args = prompt_args("A cat.", dir.path(), "w");
+  args.erase(std::find(args.begin(), args.end(), "--midi-only"));
+  auto r = sonify_env(dir.file("cache"), args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string wav = read_file(dir.file("w.wav"));
+  CHECK(wav.size() > 44 + 44100);
+  CHECK(wav.compare(0, 4, "RIFF") == 0);
+}
+
+TEST_CASE("sonify album: -j 2 equals -j 1, resume keeps finished tracks, a bad line is reported") {
+  TempDir dir;
+  const std::string cache = dir.file("cache");
+  const std::string list = dir.file("list.txt");
+  write_file(list,
+             "# test album\n"
+             "The cat sat.\n"
+             "\n"
+             "{\"prompt\": \"A big dog ran.\", \"title\": \"Dog\", \"group\": \"g1\"}\n"
+             "Bad \xff line.\n"
+             "{\"prompt\": \"The sun is warm.\", \"group\": \"g2\"}\n"
+             "Lily smiled.\n");
+  auto album = [&](const std::string& out, const std::string& jobs, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"album", list, "--model", tiny(), "-o", dir.file(out), "-j", jobs,
+                                     "--pca-sentences", "64", "--gap", "0.5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return sonify_env(cache, args);
+  };
+  auto one = album("j1", "1");
+  INFO(one.out << one.err);
+  CHECK(one.exit_code == 1);  // the bad line
+  CHECK(one.err.find("1 of 5 prompts failed") != std::string::npos);
+  auto two = album("j2", "2");
+  CHECK(two.exit_code == 1);
+  const auto files = sonify::test::list_dir(dir.file("j1"));
+  CHECK(files == sonify::test::list_dir(dir.file("j2")));
+  CHECK(std::find(files.begin(), files.end(), "album.wav") != files.end());
+  CHECK(std::find(files.begin(), files.end(), "album.mid") != files.end());
+  CHECK(std::find(files.begin(), files.end(), "track_05.wav") != files.end());
+  CHECK(std::find(files.begin(), files.end(), "track_03.mid") == files.end());
+  for (const auto& f : files) {
+    INFO(f);
+    CHECK(read_file(dir.file("j1/" + f)) == read_file(dir.file("j2/" + f)));
+  }
+  const auto manifest = read_json(dir.file("j1/manifest.json"));
+  REQUIRE(manifest["tracks"].size() == 5);
+  CHECK(manifest["tracks"][2]["error"].get<std::string>().find("UTF-8") != std::string::npos);
+  CHECK(manifest["tracks"][1]["title"] == "Dog");
+  CHECK(manifest["tracks"][1]["group"] == "g1");
+  CHECK(manifest["tracks"][4]["start"].get<double>() > manifest["tracks"][3]["start"].get<double>());
+
+  // Interrupted after two tracks, then resumed: the two finished tracks are not redone.
+  auto stopped = album("r", "1", {"--stop-after", "2"});
+  CHECK(stopped.exit_code == 1);
+  CHECK(std::filesystem::exists(dir.file("r/track_02.wav")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("r/track_04.mid")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("r/album.wav")));
+  const auto t1 = std::filesystem::last_write_time(dir.file("r/track_01.wav"));
+  const auto t2 = std::filesystem::last_write_time(dir.file("r/track_02.mid"));
+  auto resumed = album("r", "1");
+  CHECK(resumed.exit_code == 1);
+  CHECK(std::filesystem::last_write_time(dir.file("r/track_01.wav")) == t1);
+  CHECK(std::filesystem::last_write_time(dir.file("r/track_02.mid")) == t2);
+  CHECK(read_file(dir.file("r/track_05.mid")) == read_file(dir.file("j1/track_05.mid")));
+  CHECK(read_file(dir.file("r/track_01.wav")) == read_file(dir.file("j1/track_01.wav")));
+  const auto m2 = read_json(dir.file("r/manifest.json"));
+  CHECK(m2["complete"] == true);
+  CHECK(m2["tracks"][0]["resumed"] == true);
+  CHECK(std::filesystem::exists(dir.file("r/album.wav")));
+}
