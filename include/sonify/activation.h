@@ -96,12 +96,14 @@ struct ContrastSet {
 Result<ContrastSet> contrast_set_parse(std::string_view text, const std::string& what);
 Result<ContrastSet> contrast_set_read(const std::string& path);
 
-// The contrast direction: the first (uncentred) principal component of the pair
-// differences of token-mean hidden states, over the last half of the blocks concatenated.
-// Prompts project onto it relative to the midpoint of all paired prompts.
+// The contrast direction over the last half of the blocks (their token-mean hidden
+// states concatenated): method "pc1" is the first (uncentred) principal component of the
+// pair differences B - A, "mean" their mean (difference of means), normalised. Prompts
+// project onto it relative to the midpoint of all paired prompts.
 struct ContrastDirection {
   std::string name;
   std::string set_hash;
+  std::string method = "pc1";      // "pc1" or "mean"
   std::vector<int> states;         // hidden-state indices used (last half of the blocks)
   int width = 0;
   std::vector<double> midpoint;    // states.size() * width
@@ -113,8 +115,9 @@ struct ContrastDirection {
 std::string contrast_direction_to_json(const ContrastDirection& d);
 Result<ContrastDirection> contrast_direction_from_json(std::string_view text, const std::string& what);
 
-// Fits the direction by running every prompt of `set` through the model.
-Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set);
+// Fits the direction (method "pc1" or "mean") by running every prompt of `set` through the model.
+Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set,
+                                                 const std::string& method);
 
 // Tension of one prompt: (token-mean hidden states - midpoint) · direction / scale.
 // Tokens marked in `skip` (special tokens, the attention sink) are left out.

@@ -269,6 +269,7 @@ std::string contrast_direction_to_json(const ContrastDirection& d) {
   nlohmann::ordered_json j;
   j["name"] = d.name;
   j["set_hash"] = d.set_hash;
+  j["method"] = d.method;
   j["states"] = d.states;
   j["width"] = d.width;
   j["explained"] = d.explained;
@@ -285,6 +286,7 @@ Result<ContrastDirection> contrast_direction_from_json(std::string_view text, co
     ContrastDirection d;
     d.name = j.at("name").get<std::string>();
     d.set_hash = j.at("set_hash").get<std::string>();
+    d.method = j.at("method").get<std::string>();
     d.states = j.at("states").get<std::vector<int>>();
     d.width = j.at("width").get<int>();
     d.explained = j.at("explained").get<double>();
@@ -300,7 +302,8 @@ Result<ContrastDirection> contrast_direction_from_json(std::string_view text, co
   }
 }
 
-Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set) {
+Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set,
+                                                 const std::string& method) {
   const int n_layers = runtime.spec().n_layers;
   ContrastDirection d;
   d.name = set.name;
@@ -339,6 +342,20 @@ Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokeniz
   SONIFY_ASSIGN_OR_RETURN(pca, pca_fit(sym, 2 * p, n, 1));
   if (pca.components.empty()) return fail("contrast direction: the pair differences are all zero");
   d.direction = pca.components[0];
+  d.method = method;
+  if (method == "mean") {
+    // The difference of the means (the mean pair difference), normalised.
+    std::vector<double> m(n, 0.0);
+    double norm = 0;
+    for (std::size_t r = 0; r < p; ++r)
+      for (std::size_t i = 0; i < n; ++i) m[i] += diffs[r * n + i];
+    for (double v : m) norm += v * v;
+    if (norm <= 0) return fail("contrast direction: the pair differences are all zero");
+    for (double& v : m) v /= std::sqrt(norm);
+    d.direction = m;
+  } else if (method != "pc1") {
+    return fail("contrast direction: unknown method '", method, "' (pc1 or mean)");
+  }
   double sum = 0, energy = 0, along = 0, abs_sum = 0;
   for (std::size_t r = 0; r < p; ++r) {
     double dot = 0, sq = 0;

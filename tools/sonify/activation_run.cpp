@@ -57,6 +57,11 @@ void add_activation_options(CLI::App* cmd, ActivationOptions* o) {
   cmd->add_option("--direction", o->direction,
                   "Contrast pair file (JSON, A versus B) whose direction measures tension, e.g. "
                   "configs/contrast/calm-tense.json");
+  cmd->add_option("--direction-method", o->direction_method,
+                  "Contrast direction: mean (difference of the pair means) or pc1 (first principal component of the "
+                  "pair differences)")
+      ->check(CLI::IsMember({"mean", "pc1"}))
+      ->capture_default_str();
   cmd->add_option("--corpus", o->corpus, "Reference corpus for the PCA (default: data/corpus/sentences.txt)");
   cmd->add_option("--layers", o->layers,
                   "Hidden states the three voices follow, e.g. 1,6,12 (0 = embeddings; default: early, middle, last)");
@@ -164,19 +169,20 @@ Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationOptio
 
   if (!options.direction.empty()) {
     SONIFY_ASSIGN_OR_RETURN(set, contrast_set_read(options.direction));
-    s->direction_path = cache_base.empty() ? "" : cache_base + "-direction-" + set.hash + ".json";
+    s->direction_path = cache_base.empty() ? "" : cache_base + "-direction-" + options.direction_method + "-" + set.hash + ".json";
     if (!s->direction_path.empty()) {
       const std::string text = read_text(s->direction_path);
       if (!text.empty()) {
         auto cached = contrast_direction_from_json(text, s->direction_path);
-        if (cached.ok() && cached->set_hash == set.hash) {
+        if (cached.ok() && cached->set_hash == set.hash &&
+            cached->method == options.direction_method) {
           s->direction = std::move(cached).value();
           s->direction_from_cache = true;
         }
       }
     }
     if (!s->direction) {
-      SONIFY_ASSIGN_OR_RETURN(d, contrast_direction_fit(*s->runtime, *s->tokenizer, set));
+      SONIFY_ASSIGN_OR_RETURN(d, contrast_direction_fit(*s->runtime, *s->tokenizer, set, options.direction_method));
       if (!s->direction_path.empty()) SONIFY_TRY(write_file_atomic(s->direction_path, contrast_direction_to_json(d)));
       s->direction = std::move(d);
     }
@@ -245,6 +251,7 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
   if (s.direction) {
     j["direction"] = {{"file", s.options.direction},
                       {"name", s.direction->name},
+                      {"method", s.direction->method},
                       {"hidden_states", s.direction->states},
                       {"explained", s.direction->explained},
                       {"tension", r.tension}};

@@ -22,6 +22,7 @@ struct ActivationOptions {
   std::string model;
   std::string style = "voices";
   std::string direction;  // contrast pair file, "" for none
+  std::string direction_method = "mean";  // pc1 or mean
   std::string corpus;     // "" : data/corpus/sentences.txt
   std::string layers;     // "a,b,c" hidden-state indices, "" : default_voices
   std::string programs;   // "a,b,c" GM programs, "" : flute, clarinet, strings

@@ -237,7 +237,7 @@ int run_album(const AlbumArgs& a) {
   }
 
   // The identity of everything a track depends on.
-  const std::string session_key = session->model_path + "|" + session->pca.corpus_hash + "|" + options.direction +
+  const std::string session_key = session->model_path + "|" + session->pca.corpus_hash + "|" + options.direction + options.direction_method +
                                   "|" + options.layers + "|" + options.programs + "|" +
                                   std::to_string(options.pca_sentences) + "|" + std::to_string(options.pca_stride) +
                                   "|" + (options.midi_only ? "midi" : "wav") + "|" + std::to_string(options.seed);
