@@ -2,6 +2,7 @@
 // tokenizer): determinism, the timing JSON against the MIDI (mido), the calm-vs-tense
 // direction, album -j equality, resume and failing lines. Needs the libtorch plugin.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -227,4 +228,36 @@ TEST_CASE("sonify album: -j 2 equals -j 1, resume keeps finished tracks, a bad l
   CHECK(m2["complete"] == true);
   CHECK(m2["tracks"][0]["resumed"] == true);
   CHECK(std::filesystem::exists(dir.file("r/album.wav")));
+}
+
+TEST_CASE("sonify album --mode dialogue: calm → peak → resolution, each prompt once") {
+  TempDir dir;
+  const std::string list = dir.file("d.txt");
+  write_file(list,
+             "The cat slept by the warm fire.\nThe monster screamed and broke the door.\n"
+             "Lily smiled at the sun.\nThe storm was loud and everyone was afraid.\n"
+             "The bird sang a soft song.\nTom ran from the angry bear.\n");
+  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode", "dialogue",
+                                          "--midi-only", "--pca-sentences", "64"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto manifest = read_json(dir.file("out/manifest.json"));
+  const auto& tracks = manifest["tracks"];
+  REQUIRE(tracks.size() == 6);
+  std::vector<std::string> prompts;
+  std::vector<double> t;
+  for (const auto& track : tracks) {
+    prompts.push_back(track["prompt"]);
+    t.push_back(track["tension"]);
+  }
+  std::sort(prompts.begin(), prompts.end());
+  CHECK(std::unique(prompts.begin(), prompts.end()) == prompts.end());
+  // Rises to the peak, then falls; the peak's tempo is the fastest.
+  const auto peak = static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin());
+  CHECK(peak > 0);
+  CHECK(peak < t.size() - 1);
+  for (std::size_t i = 1; i <= peak; ++i) CHECK(t[i - 1] <= t[i]);
+  for (std::size_t i = peak + 1; i < t.size(); ++i) CHECK(t[i - 1] >= t[i]);
+  CHECK(tracks[peak]["tempo"].get<double>() == 112.0);
+  CHECK(tracks[peak]["mode"] == "phrygian");
 }
