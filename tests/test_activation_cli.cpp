@@ -3,6 +3,7 @@
 // direction, album -j equality, resume and failing lines. Needs the libtorch plugin.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -260,4 +261,29 @@ TEST_CASE("sonify album --mode dialogue: calm → peak → resolution, each prom
   for (std::size_t i = peak + 1; i < t.size(); ++i) CHECK(t[i - 1] >= t[i]);
   CHECK(tracks[peak]["tempo"].get<double>() == 112.0);
   CHECK(tracks[peak]["mode"] == "phrygian");
+}
+
+TEST_CASE("sonify album --mode contrast: A/B pairs of equal length and a stereo WAV per pair") {
+  TempDir dir;
+  const std::string list = dir.file("c.txt");
+  write_file(list, "The cat slept.\nThe angry monster screamed and broke the big door.\nAn odd one.\n");
+  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode", "contrast",
+                                          "--pca-sentences", "64", "-j", "2"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // the third prompt has no partner
+  const auto manifest = read_json(dir.file("out/manifest.json"));
+  REQUIRE(manifest["tracks"].size() == 3);
+  CHECK(manifest["tracks"][2]["error"].get<std::string>().find("has no B") != std::string::npos);
+  const double la = manifest["tracks"][0]["duration"], lb = manifest["tracks"][1]["duration"];
+  CHECK(std::abs(la - lb) < 0.002);
+  CHECK(manifest["tracks"][0]["tempo"].get<double>() < 84.0);  // the short A is slowed down
+  // The MIDI files agree on their length (mido oracle).
+  auto length = [&](const std::string& f) {
+    auto o = run_program({"/usr/bin/python3", "-c", "import mido,sys; print(mido.MidiFile(sys.argv[1]).length)", f});
+    return std::stod(o.out);
+  };
+  CHECK(std::abs(length(dir.file("out/pair_01_a.mid")) - length(dir.file("out/pair_01_b.mid"))) < 0.002);
+  const std::string stereo = read_file(dir.file("out/pair_01.wav"));
+  CHECK(stereo.size() > 44 + 44100 * 4);
+  CHECK_FALSE(std::filesystem::exists(dir.file("out/pair_02.wav")));
 }

@@ -156,8 +156,9 @@ void progress(int done, int total) {
 }
 
 int run_album(const AlbumArgs& a) {
-  if (a.mode != "album" && a.mode != "dialogue")
-    return report(fail("--mode ", a.mode, ": only album and dialogue are implemented (contrast is not yet)"));
+  if (a.mode != "album" && a.mode != "dialogue" && a.mode != "contrast")
+    return report(fail("--mode ", a.mode, ": expected album, dialogue or contrast"));
+  const bool contrast = a.mode == "contrast";
   SONIFY_ASSIGN_OR_REPORT(entries, read_entries(a.file));
   std::error_code ec;
   std::filesystem::create_directories(a.out, ec);
@@ -236,6 +237,28 @@ int run_album(const AlbumArgs& a) {
     order = arc;
   }
 
+  // Contrast: consecutive prompts pair up (A, B); the shorter track of a pair is played
+  // faster or slower so both last exactly as long (tempo scales every time in a track).
+  if (contrast) {
+    if (n % 2 == 1 && entries.back().error.empty())
+      entries.back().error = a.file + ":" + std::to_string(entries.back().line) +
+                             ": contrast mode pairs consecutive prompts (A then B); this A has no B";
+    for (int k = 0; k + 1 < n; k += 2) {
+      Entry& ea = entries[static_cast<std::size_t>(k)];
+      Entry& eb = entries[static_cast<std::size_t>(k + 1)];
+      if (!ea.error.empty() || !eb.error.empty()) continue;
+      auto ra = activation_compose(*session, ea.prompt, settings[static_cast<std::size_t>(k)]);
+      auto rb = activation_compose(*session, eb.prompt, settings[static_cast<std::size_t>(k + 1)]);
+      if (!ra.ok() || !rb.ok()) continue;
+      const double la = ra->track.score.length_seconds();
+      const double lb = rb->track.score.length_seconds();
+      const int shorter = la < lb ? k : k + 1;
+      const double ratio = la < lb ? la / lb : lb / la;
+      TrackSettings& st = settings[static_cast<std::size_t>(shorter)];
+      st.bpm = std::max(20.0, (shorter == k ? ra->bpm : rb->bpm) * ratio);
+    }
+  }
+
   // The identity of everything a track depends on.
   const std::string session_key = session->model_path + "|" + session->pca.corpus_hash + "|" + options.direction + options.direction_method +
                                   "|" + options.layers + "|" + options.programs + "|" +
@@ -271,7 +294,11 @@ int run_album(const AlbumArgs& a) {
     const Entry& e = entries[static_cast<std::size_t>(i)];
     char num[16];
     std::snprintf(num, sizeof num, "%0*d", digits, k + 1);
-    const std::string name = std::string("track_") + num;
+    std::string name = std::string("track_") + num;
+    if (contrast) {
+      std::snprintf(num, sizeof num, "%0*d", digits, k / 2 + 1);
+      name = std::string("pair_") + num + (k % 2 == 0 ? "_a" : "_b");
+    }
     const TrackSettings& st = settings[static_cast<std::size_t>(i)];
     const std::string hash = fnv1a_hex(session_key + "|" + e.prompt + "|" + e.title + "|" + e.group + "|" + a.mode +
                                        "|" + std::to_string(st.root_midi.value_or(-1)) + "|" + st.mode.value_or("") +
@@ -283,6 +310,10 @@ int run_album(const AlbumArgs& a) {
     row["prompt"] = printable(e.prompt);
     row["group"] = e.group;
     row["line"] = e.line;
+    if (contrast) {
+      row["pair"] = k / 2 + 1;
+      row["side"] = k % 2 == 0 ? "a" : "b";
+    }
     row["hash"] = hash;
     const std::string base = a.out + "/" + name;
     if (!e.error.empty()) {
@@ -360,6 +391,37 @@ int run_album(const AlbumArgs& a) {
     return report(fail("stopped after ", done, " tracks (--stop-after)"));
   }
 
+  if (contrast) {
+    // One stereo WAV per pair: A (mixed to mono) on the left, B on the right.
+    for (int k = 0; k + 1 < n; k += 2) {
+      if (options.midi_only || !rendered[static_cast<std::size_t>(k)].ok || !rendered[static_cast<std::size_t>(k + 1)].ok)
+        continue;
+      const std::string na = rows[static_cast<std::size_t>(k)]["name"].get<std::string>();
+      const std::string nb = rows[static_cast<std::size_t>(k + 1)]["name"].get<std::string>();
+      auto wa = read_wav_s16(a.out + "/" + na + ".wav");
+      auto wb = read_wav_s16(a.out + "/" + nb + ".wav");
+      if (!wa.ok()) return report(wa.error());
+      if (!wb.ok()) return report(wb.error());
+      Audio stereo;
+      stereo.sample_rate_hz = wa->sample_rate_hz;
+      const std::size_t frames = std::max(wa->frames(), wb->frames());
+      stereo.samples.assign(frames * 2, 0.0f);
+      for (std::size_t f = 0; f < wa->frames(); ++f)
+        stereo.samples[2 * f] = 0.5f * (wa->samples[2 * f] + wa->samples[2 * f + 1]);
+      for (std::size_t f = 0; f < wb->frames(); ++f)
+        stereo.samples[2 * f + 1] = 0.5f * (wb->samples[2 * f] + wb->samples[2 * f + 1]);
+      const std::string pair_name = na.substr(0, na.size() - 2);
+      if (Status st = wav_write(a.out + "/" + pair_name + ".wav", stereo, SampleFormat::s16); !st.ok())
+        return report(st.error());
+      rows[static_cast<std::size_t>(k)]["stereo"] = pair_name + ".wav";
+      rows[static_cast<std::size_t>(k + 1)]["stereo"] = pair_name + ".wav";
+    }
+    if (Status st = write_manifest(true); !st.ok()) return report(st.error());
+    std::printf("%s: %d of %d tracks in pairs\n", a.out.c_str(), done, n);
+    if (failures > 0) return report(fail(failures, " of ", n, " prompts failed (see ", manifest_path, ")"));
+    return 0;
+  }
+
   // The album: tracks in order with a gap, tempo and key changes at each start.
   Score album;
   album.title = "sonify album";
@@ -423,7 +485,8 @@ void register_album(CLI::App& app, int* exit_code) {
       ->required();
   add_activation_options(cmd, &a->activation);
   cmd->add_option("-o,--out", a->out, "Output directory")->capture_default_str();
-  cmd->add_option("--mode", a->mode, "album (file order) or dialogue (ordered by tension into an arc)")
+  cmd->add_option("--mode", a->mode, "album (file order), dialogue (ordered by tension into an arc) or contrast (consecutive prompts as "
+                  "A/B pairs of equal length, plus a stereo WAV per pair)")
       ->capture_default_str();
   cmd->add_option("-j,--jobs", a->jobs, "Tracks rendered in parallel")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--gap", a->gap_seconds, "Seconds between tracks in album.mid/album.wav")
