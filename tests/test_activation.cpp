@@ -202,3 +202,49 @@ TEST_CASE("contrast tension: token-mean minus midpoint along the direction, posi
   CHECK(back->direction == d.direction);
   CHECK(back->midpoint == d.midpoint);
 }
+
+TEST_CASE("compose_markov: seeded, one lead note per token, words in order, organ follows tension") {
+  const std::string text = "The cat sat down. It was calm, then loud!";
+  std::vector<ByteRange> offsets;
+  for (std::size_t i = 0; i < text.size(); i += 2) offsets.push_back({i, std::min(text.size(), i + 2)});
+  const auto words = group_words(text, offsets, std::vector<bool>(offsets.size(), false));
+  const int T = static_cast<int>(offsets.size());
+  MarkovInput in;
+  in.hidden = make_states(T, [](int s, int t, int d) { return std::cos(0.9 * t + 2.1 * d + s) * (1 + 0.1 * t); });
+  in.lead_state = 1;
+  for (int t = 0; t < T; ++t) {
+    in.attention_entropy.push_back(t % 3 / 2.0);
+    in.mlp_sparsity.push_back(t % 4 == 0 ? 0.5 : 0.0);
+    in.tension.push_back(t < T / 2 ? -1.0 + 0.05 * t : 1.0 + 0.05 * t);
+  }
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(T), 7);
+  MarkovOptions o;
+  o.seed = 3;
+  auto a = compose_markov(in, ids, words, o);
+  REQUIRE(a.ok());
+  auto b = compose_markov(in, ids, words, o);
+  REQUIRE(b.ok());
+  CHECK(midi_encode(*midi_from_score(a->score)) == midi_encode(*midi_from_score(b->score)));
+  o.seed = 4;
+  auto c = compose_markov(in, ids, words, o);
+  REQUIRE(c.ok());
+  CHECK(midi_encode(*midi_from_score(c->score)) != midi_encode(*midi_from_score(a->score)));
+
+  std::size_t token_count = 0;
+  for (const auto& w : words) token_count += w.tokens.size();
+  const Track& lead = a->score.tracks[0];
+  CHECK(lead.name == "lead");
+  CHECK(lead.notes.size() == token_count);
+  CHECK(a->score.tracks[1].notes.size() > 0);  // celesta on sparse tokens
+  REQUIRE(a->words.size() == words.size());
+  for (std::size_t i = 1; i < a->words.size(); ++i) CHECK(a->words[i].start_seconds > a->words[i - 1].start_seconds);
+  // The organ is not stuck on one pitch (the notebook's bug): calm words low, tense words high.
+  const Track& organ = a->score.tracks[2];
+  REQUIRE(organ.notes.size() >= 2);
+  CHECK(organ.notes.front().pitch < organ.notes.back().pitch);
+  // Three tracks, three channels.
+  auto channels = assign_channels(a->score);
+  REQUIRE(channels.ok());
+  CHECK((*channels)[0] != (*channels)[1]);
+  CHECK((*channels)[1] != (*channels)[2]);
+}

@@ -287,3 +287,23 @@ TEST_CASE("sonify album --mode contrast: A/B pairs of equal length and a stereo 
   CHECK(stereo.size() > 44 + 44100 * 4);
   CHECK_FALSE(std::filesystem::exists(dir.file("out/pair_02.wav")));
 }
+
+TEST_CASE("sonify prompt --style markov: same seed same bytes, another seed another track") {
+  TempDir dir;
+  const std::string text = "Once upon a time, there was a little cat named Tom.";
+  auto run = [&](const std::string& name, const std::string& seed) {
+    auto args = prompt_args(text, dir.path(), name);
+    args.insert(args.end(), {"--style", "markov", "--seed", seed, "--direction",
+                             std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/calm-tense.json"});
+    auto r = sonify_env(dir.file("cache"), args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return read_file(dir.file(name + ".mid"));
+  };
+  const std::string a = run("a", "5");
+  CHECK(run("b", "5") == a);
+  CHECK(run("c", "6") != a);
+  const auto timing = read_json(dir.file("a.timing.json"));
+  CHECK(timing["words"].size() == 11);
+  CHECK(read_json(dir.file("a.json"))["markov"]["lead_hidden_state"] == 1);
+}

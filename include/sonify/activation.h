@@ -173,6 +173,38 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
                                        const std::vector<WordSpan>& words, const ReferencePca& pca,
                                        const VoicesOptions& options);
 
+// What the markov style reads from one forward pass (all per token).
+struct MarkovInput {
+  HiddenStates hidden;
+  int lead_state = 1;                     // the state the Markov chain and LSTM follow (NL/2)
+  std::vector<double> attention_entropy;  // layer NL/2, mean over heads, / ln(keys): 0..1
+  std::vector<double> mlp_sparsity;       // layer NL/3: share of |a| < 0.1·std(layer)
+  std::vector<double> tension;            // contrast_token_tension, or empty without a direction
+};
+
+// The capture the markov style needs (hidden states, attention, MLP).
+CaptureRequest markov_request();
+
+// Builds the markov input from a trace captured with markov_request().
+Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDirection* direction);
+
+struct MarkovOptions {
+  int root_midi = 48;
+  Mode mode = Mode::natural_minor;
+  double bpm = 84;
+  std::uint64_t seed = 0;
+  std::string title;
+};
+
+// The markov style (SPEC-notebooks §15–16 with its bugs fixed): a lead whose scale degree
+// walks a Markov chain built from block norms of the lead state, steered by an untrained
+// micro-LSTM whose gate weights come from the state's SVD; one lead note per token, its
+// length from attention entropy (focused attention, longer notes); celesta ornaments on
+// tokens with sparse MLP activations; an organ per word whose pitch and loudness follow
+// the contrast tension. Words keep their order and all get notes; seeded, deterministic.
+Result<ActivationTrack> compose_markov(const MarkovInput& input, const std::vector<std::int64_t>& token_ids,
+                                       const std::vector<WordSpan>& words, const MarkovOptions& options);
+
 // The timing JSON: {"words":[{"index","text","bytes":[b,e],"token_ids","start","end","pitches"}],"duration"}.
 std::string timing_to_json(const ActivationTrack& track);
 

@@ -51,8 +51,9 @@ std::string model_stem(const std::string& path) {
 
 void add_activation_options(CLI::App* cmd, ActivationOptions* o) {
   add_model_option(cmd, &o->model);
-  cmd->add_option("--style", o->style, "Composition: voices (PCA voices over a drone)")
-      ->check(CLI::IsMember({"voices"}))
+  cmd->add_option("--style", o->style,
+                  "Composition: voices (PCA voices over a drone) or markov (Markov/LSTM lead, celesta, organ)")
+      ->check(CLI::IsMember({"voices", "markov"}))
       ->capture_default_str();
   cmd->add_option("--direction", o->direction,
                   "Contrast pair file (JSON, A versus B) whose direction measures tension, e.g. "
@@ -199,7 +200,8 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
   SONIFY_TRY(runtime_check_ids(s.model->spec(), ids));
   const std::vector<WordSpan> words = group_words(text, enc.offsets, enc.special);
   if (words.empty()) return fail("the prompt has no words (only spaces or special tokens)");
-  SONIFY_ASSIGN_OR_RETURN(trace, s.runtime->forward(ids, hidden_states_request()));
+  const bool markov = s.options.style == "markov";
+  SONIFY_ASSIGN_OR_RETURN(trace, s.runtime->forward(ids, markov ? markov_request() : hidden_states_request()));
   SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(trace));
 
   TrackResult r;
@@ -214,8 +216,20 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
   vo.bpm = r.bpm;
   vo.voices = s.voices;
   vo.title = text.substr(0, 120);
-  SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
-  r.track = std::move(track);
+  if (markov) {
+    SONIFY_ASSIGN_OR_RETURN(input, markov_input_from_trace(trace, s.direction ? &*s.direction : nullptr));
+    MarkovOptions mo;
+    mo.root_midi = r.root_midi;
+    mo.mode = mode;
+    mo.bpm = r.bpm;
+    mo.seed = s.options.seed;
+    mo.title = vo.title;
+    SONIFY_ASSIGN_OR_RETURN(track, compose_markov(input, ids, words, mo));
+    r.track = std::move(track);
+  } else {
+    SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
+    r.track = std::move(track);
+  }
   r.timing_json = timing_to_json(r.track);
 
   nlohmann::ordered_json j;
@@ -237,7 +251,15 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
                       {"components", {"pitch", "velocity", "articulation"}},
                       {"explained_variance_ratio", p.explained_variance_ratio}});
   }
-  j["voices"] = voices;
+  if (markov) {
+    const int nl = s.model->spec().n_layers;
+    j["markov"] = {{"lead_hidden_state", std::max(1, nl / 2)},
+                   {"attention_layer", std::max(0, nl / 2 - (nl > 1 ? 1 : 0))},
+                   {"mlp_layer", std::max(0, nl / 3)},
+                   {"programs", {{"lead", 81}, {"celesta", 8}, {"organ", 19}}}};
+  } else {
+    j["voices"] = voices;
+  }
   j["pca"] = {{"corpus_hash", s.pca.corpus_hash},
               {"sentences", s.pca.sentences},
               {"stride", s.pca.options.stride},
