@@ -154,8 +154,9 @@ TEST_CASE("timing JSON agrees with the MIDI file as mido reads it") {
   TempDir dir;
   REQUIRE(midi_write(r->score, dir.file("t.mid")).ok());
   write_file(dir.file("t.timing.json"), timing_to_json(*r));
-  auto res = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
-                          dir.file("t.mid"), dir.file("t.timing.json")});
+  auto res =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("t.mid"), dir.file("t.timing.json")});
   INFO(res.out << res.err);
   CHECK(res.exit_code == 0);
   CHECK(res.out == "ok 10 3\n");
@@ -163,8 +164,9 @@ TEST_CASE("timing JSON agrees with the MIDI file as mido reads it") {
   auto j = nlohmann::json::parse(timing_to_json(*r));
   j["words"][4]["start"] = j["words"][4]["start"].get<double>() + 0.01;
   write_file(dir.file("bad.timing.json"), j.dump());
-  auto bad = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
-                          dir.file("t.mid"), dir.file("bad.timing.json")});
+  auto bad =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("t.mid"), dir.file("bad.timing.json")});
   CHECK(bad.exit_code == 1);
 }
 
@@ -210,7 +212,8 @@ TEST_CASE("compose_markov: seeded, one lead note per token, words in order, orga
   const auto words = group_words(text, offsets, std::vector<bool>(offsets.size(), false));
   const int T = static_cast<int>(offsets.size());
   MarkovInput in;
-  in.hidden = make_states(T, [](int s, int t, int d) { return std::cos(0.9 * t + 2.1 * d + s) * (1 + 0.1 * t); });
+  in.hidden =
+      make_states(T, [](int s, int t, int d) { return std::cos(0.9 * t + 2.1 * d + s) * (1 + 0.1 * t); });
   in.lead_state = 1;
   for (int t = 0; t < T; ++t) {
     in.attention_entropy.push_back(t % 3 / 2.0);
@@ -237,7 +240,8 @@ TEST_CASE("compose_markov: seeded, one lead note per token, words in order, orga
   CHECK(lead.notes.size() == token_count);
   CHECK(a->score.tracks[1].notes.size() > 0);  // celesta on sparse tokens
   REQUIRE(a->words.size() == words.size());
-  for (std::size_t i = 1; i < a->words.size(); ++i) CHECK(a->words[i].start_seconds > a->words[i - 1].start_seconds);
+  for (std::size_t i = 1; i < a->words.size(); ++i)
+    CHECK(a->words[i].start_seconds > a->words[i - 1].start_seconds);
   // The organ is not stuck on one pitch (the notebook's bug): calm words low, tense words high.
   const Track& organ = a->score.tracks[2];
   REQUIRE(organ.notes.size() >= 2);

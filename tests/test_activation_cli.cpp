@@ -1,8 +1,8 @@
 // `sonify prompt` and `sonify album` on the TinyStories-656K fixture (Llama, with a
 // tokenizer): determinism, the timing JSON against the MIDI (mido), the calm-vs-tense
 // direction, album -j equality, resume and failing lines. Needs the libtorch plugin.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -27,8 +27,10 @@ RunResult sonify_env(const std::string& cache, std::vector<std::string> args) {
   return run_program(argv);
 }
 
-std::vector<std::string> prompt_args(const std::string& text, const std::string& out, const std::string& name) {
-  return {"prompt", text, "--model", tiny(), "-o", out, "--name", name, "--midi-only", "--pca-sentences", "64"};
+std::vector<std::string> prompt_args(const std::string& text, const std::string& out,
+                                     const std::string& name) {
+  return {"prompt", text,          "--model",         tiny(), "-o", out, "--name",
+          name,     "--midi-only", "--pca-sentences", "64"};
 }
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
@@ -51,8 +53,9 @@ TEST_CASE("sonify prompt: same prompt same MIDI, every word timed, different pro
   CHECK(read_file(dir.file("a.mid")) == read_file(dir.file("c.mid")));
   CHECK_FALSE(std::filesystem::exists(dir.file("a.wav")));
 
-  auto oracle = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
-                             dir.file("a.mid"), dir.file("a.timing.json")});
+  auto oracle =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("a.mid"), dir.file("a.timing.json")});
   INFO(oracle.out << oracle.err);
   CHECK(oracle.exit_code == 0);
   CHECK(oracle.out == "ok 11 3\n");  // 11 words, 3 voices
@@ -64,7 +67,8 @@ TEST_CASE("sonify prompt: same prompt same MIDI, every word timed, different pro
   CHECK(prov["pca"]["sentences"] == 64);
   CHECK(prov["token_ids"][0] == 1);  // BOS
 
-  REQUIRE(sonify_env(cache, prompt_args("The dog barked at the big red ball.", dir.path(), "d")).exit_code == 0);
+  REQUIRE(sonify_env(cache, prompt_args("The dog barked at the big red ball.", dir.path(), "d")).exit_code ==
+          0);
   CHECK(read_file(dir.file("d.mid")) != read_file(dir.file("a.mid")));
 }
 
@@ -90,13 +94,14 @@ TEST_CASE("sonify prompt: bad inputs give one error line and no output") {
 
 // Tensions of prompts, from one `sonify album --midi-only` run's manifest.
 std::vector<double> album_tensions(const TempDir& dir, const std::vector<std::string>& prompts,
-                                   const std::string& pairs, const std::string& method, const std::string& out) {
+                                   const std::string& pairs, const std::string& method,
+                                   const std::string& out) {
   std::string list;
   for (const auto& p : prompts) list += nlohmann::json({{"prompt", p}}).dump() + "\n";
   write_file(dir.file(out + ".jsonl"), list);
-  auto r = sonify_env(dir.file("cache"), {"album", dir.file(out + ".jsonl"), "--model", tiny(), "-o", dir.file(out),
-                                          "--midi-only", "--pca-sentences", "64", "--direction", pairs,
-                                          "--direction-method", method});
+  auto r = sonify_env(dir.file("cache"), {"album", dir.file(out + ".jsonl"), "--model", tiny(), "-o",
+                                          dir.file(out), "--midi-only", "--pca-sentences", "64",
+                                          "--direction", pairs, "--direction-method", method});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   std::vector<double> t;
@@ -141,8 +146,8 @@ TEST_CASE("calm and tense prompts project to opposite sides of the calm-vs-tense
   const auto t = album_tensions(dir, held, dir.file("half.json"), "mean", "held");
   INFO("held-out calm mean " << mean(t, 0, 2) << ", tense mean " << mean(t, 1, 2) << ", ordered pairs "
                              << ordered_pairs(t) << "/8");
-  CHECK(mean(t, 0, 2) < 0);  // measured -0.46
-  CHECK(mean(t, 1, 2) > 0);  // measured +0.04
+  CHECK(mean(t, 0, 2) < 0);      // measured -0.46
+  CHECK(mean(t, 1, 2) > 0);      // measured +0.04
   CHECK(ordered_pairs(t) >= 5);  // measured 6 of 8
 
   // The whole set (in sample): calm below tense in most pairs, the sides by their means.
@@ -152,7 +157,8 @@ TEST_CASE("calm and tense prompts project to opposite sides of the calm-vs-tense
     all.push_back(p[1]);
   }
   const auto u = album_tensions(dir, all, pairs_path, "mean", "all");
-  INFO("calm mean " << mean(u, 0, 2) << ", tense mean " << mean(u, 1, 2) << ", ordered pairs " << ordered_pairs(u));
+  INFO("calm mean " << mean(u, 0, 2) << ", tense mean " << mean(u, 1, 2) << ", ordered pairs "
+                    << ordered_pairs(u));
   CHECK(mean(u, 0, 2) < -0.2);
   CHECK(mean(u, 1, 2) > 0.2);
   CHECK(ordered_pairs(u) >= 13);  // measured 14 of 16
@@ -183,8 +189,8 @@ TEST_CASE("sonify album: -j 2 equals -j 1, resume keeps finished tracks, a bad l
              "{\"prompt\": \"The sun is warm.\", \"group\": \"g2\"}\n"
              "Lily smiled.\n");
   auto album = [&](const std::string& out, const std::string& jobs, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"album", list, "--model", tiny(), "-o", dir.file(out), "-j", jobs,
-                                     "--pca-sentences", "64", "--gap", "0.5"};
+    std::vector<std::string> args = {"album", list, "--model",         tiny(), "-o",    dir.file(out),
+                                     "-j",    jobs, "--pca-sentences", "64",   "--gap", "0.5"};
     args.insert(args.end(), extra.begin(), extra.end());
     return sonify_env(cache, args);
   };
@@ -238,8 +244,8 @@ TEST_CASE("sonify album --mode dialogue: calm → peak → resolution, each prom
              "The cat slept by the warm fire.\nThe monster screamed and broke the door.\n"
              "Lily smiled at the sun.\nThe storm was loud and everyone was afraid.\n"
              "The bird sang a soft song.\nTom ran from the angry bear.\n");
-  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode", "dialogue",
-                                          "--midi-only", "--pca-sentences", "64"});
+  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode",
+                                          "dialogue", "--midi-only", "--pca-sentences", "64"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto manifest = read_json(dir.file("out/manifest.json"));
@@ -267,8 +273,8 @@ TEST_CASE("sonify album --mode contrast: A/B pairs of equal length and a stereo 
   TempDir dir;
   const std::string list = dir.file("c.txt");
   write_file(list, "The cat slept.\nThe angry monster screamed and broke the big door.\nAn odd one.\n");
-  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode", "contrast",
-                                          "--pca-sentences", "64", "-j", "2"});
+  auto r = sonify_env(dir.file("cache"), {"album", list, "--model", tiny(), "-o", dir.file("out"), "--mode",
+                                          "contrast", "--pca-sentences", "64", "-j", "2"});
   INFO(r.err);
   CHECK(r.exit_code == 1);  // the third prompt has no partner
   const auto manifest = read_json(dir.file("out/manifest.json"));
@@ -279,7 +285,8 @@ TEST_CASE("sonify album --mode contrast: A/B pairs of equal length and a stereo 
   CHECK(manifest["tracks"][0]["tempo"].get<double>() < 84.0);  // the short A is slowed down
   // The MIDI files agree on their length (mido oracle).
   auto length = [&](const std::string& f) {
-    auto o = run_program({"/usr/bin/python3", "-c", "import mido,sys; print(mido.MidiFile(sys.argv[1]).length)", f});
+    auto o = run_program(
+        {"/usr/bin/python3", "-c", "import mido,sys; print(mido.MidiFile(sys.argv[1]).length)", f});
     return std::stod(o.out);
   };
   CHECK(std::abs(length(dir.file("out/pair_01_a.mid")) - length(dir.file("out/pair_01_b.mid"))) < 0.002);

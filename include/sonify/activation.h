@@ -103,21 +103,21 @@ Result<ContrastSet> contrast_set_read(const std::string& path);
 struct ContrastDirection {
   std::string name;
   std::string set_hash;
-  std::string method = "pc1";      // "pc1" or "mean"
-  std::vector<int> states;         // hidden-state indices used (last half of the blocks)
+  std::string method = "pc1";  // "pc1" or "mean"
+  std::vector<int> states;     // hidden-state indices used (last half of the blocks)
   int width = 0;
-  std::vector<double> midpoint;    // states.size() * width
-  std::vector<double> direction;   // unit vector, same length; B - A projects positive
-  double explained = 0;            // share of the differences' energy on the direction
-  double scale = 1;                // mean |B - A| projection, so tensions are about ±0.5
+  std::vector<double> midpoint;   // states.size() * width
+  std::vector<double> direction;  // unit vector, same length; B - A projects positive
+  double explained = 0;           // share of the differences' energy on the direction
+  double scale = 1;               // mean |B - A| projection, so tensions are about ±0.5
 };
 
 std::string contrast_direction_to_json(const ContrastDirection& d);
 Result<ContrastDirection> contrast_direction_from_json(std::string_view text, const std::string& what);
 
 // Fits the direction (method "pc1" or "mean") by running every prompt of `set` through the model.
-Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set,
-                                                 const std::string& method);
+Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer,
+                                                 const ContrastSet& set, const std::string& method);
 
 // Tension of one prompt: (token-mean hidden states - midpoint) · direction / scale.
 // Tokens marked in `skip` (special tokens, the attention sink) are left out.
@@ -155,7 +155,7 @@ struct WordTiming {
   ByteRange bytes;
   std::vector<std::int64_t> token_ids;
   double start_seconds = 0;
-  double end_seconds = 0;  // the end of its longest note
+  double end_seconds = 0;    // the end of its longest note
   std::vector<int> pitches;  // one per voice
 };
 

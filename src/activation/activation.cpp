@@ -14,7 +14,9 @@
 namespace sonify {
 namespace {
 
-bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 double clamp01(double x) { return std::min(1.0, std::max(0.0, x)); }
 
@@ -38,13 +40,14 @@ std::vector<double> token_mean(const HiddenStates& h, int state, const std::vect
 std::vector<bool> default_skip(const std::vector<bool>& special, int tokens) {
   std::vector<bool> skip(static_cast<std::size_t>(tokens), false);
   for (int t = 0; t < tokens; ++t)
-    skip[static_cast<std::size_t>(t)] = (t < static_cast<int>(special.size()) && special[static_cast<std::size_t>(t)]);
+    skip[static_cast<std::size_t>(t)] =
+        (t < static_cast<int>(special.size()) && special[static_cast<std::size_t>(t)]);
   if (tokens > 1) skip[0] = true;
   return skip;
 }
 
-Result<HiddenStates> run_hidden(Runtime& runtime, const Tokenizer& tokenizer, const std::string& text, int max_tokens,
-                                std::vector<bool>* special) {
+Result<HiddenStates> run_hidden(Runtime& runtime, const Tokenizer& tokenizer, const std::string& text,
+                                int max_tokens, std::vector<bool>* special) {
   SONIFY_ASSIGN_OR_RETURN(enc, tokenizer.encode(text));
   std::size_t limit = static_cast<std::size_t>(std::max(1, max_tokens));
   if (runtime.spec().context_length > 0)
@@ -151,7 +154,8 @@ std::string reference_pca_to_json(const ReferencePca& pca) {
   j["samples"] = pca.samples;
   nlohmann::ordered_json states = nlohmann::ordered_json::array();
   for (const Pca& p : pca.states)
-    states.push_back(p.n_features == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json::parse(pca_to_json(p)));
+    states.push_back(p.n_features == 0 ? nlohmann::ordered_json(nullptr)
+                                       : nlohmann::ordered_json::parse(pca_to_json(p)));
   j["states"] = states;
   return j.dump();
 }
@@ -184,13 +188,15 @@ Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::s
 
 Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokenizer,
                                        const std::vector<std::string>& corpus, const std::string& corpus_hash,
-                                       const ReferenceOptions& options, const std::vector<int>& wanted_states) {
+                                       const ReferenceOptions& options,
+                                       const std::vector<int>& wanted_states) {
   if (options.max_sentences < 1 || options.stride < 1 || options.components < 1)
     return fail("reference PCA: sentences, stride and components must be at least 1");
   const int states = runtime.spec().n_layers + 1;
   std::vector<bool> fit(static_cast<std::size_t>(states), wanted_states.empty());
   for (int s : wanted_states) {
-    if (s < 0 || s >= states) return fail("hidden state ", s, " does not exist (the model has 0..", states - 1, ")");
+    if (s < 0 || s >= states)
+      return fail("hidden state ", s, " does not exist (the model has 0..", states - 1, ")");
     fit[static_cast<std::size_t>(s)] = true;
   }
   std::vector<std::vector<double>> data(static_cast<std::size_t>(states));
@@ -218,8 +224,9 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
   out.states.resize(static_cast<std::size_t>(states));
   for (int s = 0; s < states; ++s) {
     if (!fit[static_cast<std::size_t>(s)]) continue;
-    SONIFY_ASSIGN_OR_RETURN(p, pca_fit(data[static_cast<std::size_t>(s)], static_cast<std::size_t>(out.samples),
-                                       static_cast<std::size_t>(width), static_cast<std::size_t>(options.components)));
+    SONIFY_ASSIGN_OR_RETURN(
+        p, pca_fit(data[static_cast<std::size_t>(s)], static_cast<std::size_t>(out.samples),
+                   static_cast<std::size_t>(width), static_cast<std::size_t>(options.components)));
     out.states[static_cast<std::size_t>(s)] = std::move(p);
     data[static_cast<std::size_t>(s)].clear();
     data[static_cast<std::size_t>(s)].shrink_to_fit();
@@ -250,8 +257,8 @@ Result<ContrastSet> contrast_set_parse(std::string_view text, const std::string&
     return fail(what, ": \"pairs\" must be a non-empty array of [A, B] prompt pairs");
   for (std::size_t i = 0; i < pairs->size(); ++i) {
     const auto& p = (*pairs)[i];
-    if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_string() || p[0].get<std::string>().empty() ||
-        p[1].get<std::string>().empty())
+    if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_string() ||
+        p[0].get<std::string>().empty() || p[1].get<std::string>().empty())
       return fail(what, ": pair ", i + 1, " must be two non-empty strings [A, B]");
     set.pairs.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
   }
@@ -302,8 +309,8 @@ Result<ContrastDirection> contrast_direction_from_json(std::string_view text, co
   }
 }
 
-Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer, const ContrastSet& set,
-                                                 const std::string& method) {
+Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer,
+                                                 const ContrastSet& set, const std::string& method) {
   const int n_layers = runtime.spec().n_layers;
   ContrastDirection d;
   d.name = set.name;
@@ -419,11 +426,13 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
                                        const VoicesOptions& options) {
   if (words.empty()) return fail("the prompt has no words to play");
   if (options.voices.empty()) return fail("no voices to play");
-  if (!(options.bpm >= 20 && options.bpm <= 300)) return fail("tempo ", options.bpm, " BPM is outside 20..300");
+  if (!(options.bpm >= 20 && options.bpm <= 300))
+    return fail("tempo ", options.bpm, " BPM is outside 20..300");
   for (const VoiceSpec& v : options.voices) {
-    if (v.state < 0 || v.state >= h.states) return fail("voice ", v.name, ": hidden state ", v.state, " does not exist");
-    if (v.state >= static_cast<int>(pca.states.size()) || pca.states[static_cast<std::size_t>(v.state)].n_features !=
-                                                              static_cast<std::size_t>(h.width))
+    if (v.state < 0 || v.state >= h.states)
+      return fail("voice ", v.name, ": hidden state ", v.state, " does not exist");
+    if (v.state >= static_cast<int>(pca.states.size()) ||
+        pca.states[static_cast<std::size_t>(v.state)].n_features != static_cast<std::size_t>(h.width))
       return fail("voice ", v.name, ": no reference PCA for hidden state ", v.state);
   }
   ActivationTrack out;
@@ -457,7 +466,9 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     const std::size_t last = w.tokens.back();
     double beats = std::min(2.5, 1.0 + 0.5 * static_cast<double>(w.tokens.size() - 1));
     const char end = w.text.empty() ? ' ' : w.text.back();
-    const double pause = (end == '.' || end == '!' || end == '?') ? 1.0 : (end == ',' || end == ';' || end == ':') ? 0.5 : 0.0;
+    const double pause = (end == '.' || end == '!' || end == '?')   ? 1.0
+                         : (end == ',' || end == ';' || end == ':') ? 0.5
+                                                                    : 0.0;
     const std::int64_t slot = score.ticks(beats);
     WordTiming timing;
     timing.text = w.text;
@@ -473,7 +484,8 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
       const int pitch = scale.at(static_cast<int>(std::lround(f * (scale.size() - 1))));
       const int velocity = static_cast<int>(std::lround(std::min(112.0, std::max(36.0, 72 + 16 * z[1]))));
       const double legato = std::min(0.98, std::max(0.5, 0.8 + 0.1 * z[2]));
-      const std::int64_t length = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(slot * legato)));
+      const std::int64_t length =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(slot * legato)));
       score.tracks[static_cast<std::size_t>(voice_tracks[v])].note(cursor, length, pitch, velocity);
       timing.pitches.push_back(pitch);
       longest = std::max(longest, length);

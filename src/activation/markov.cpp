@@ -68,7 +68,8 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
   const int tokens = in.hidden.tokens;
   in.lead_state = std::max(1, nl / 2);
   const int attn_layer = std::max(0, nl / 2 - (nl > 1 ? 1 : 0));
-  if (trace.attn_pattern.size() != static_cast<std::size_t>(nl) || trace.mlp_post.size() != static_cast<std::size_t>(nl))
+  if (trace.attn_pattern.size() != static_cast<std::size_t>(nl) ||
+      trace.mlp_post.size() != static_cast<std::size_t>(nl))
     return fail("the trace holds no attention or MLP activations (capture attn and mlp)");
   const Activation& attn = trace.attn_pattern[static_cast<std::size_t>(attn_layer)];
   const auto heads = static_cast<std::size_t>(attn.shape.at(0));
@@ -81,7 +82,8 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
         e -= p * std::log(p);
       }
     e /= static_cast<double>(heads);
-    in.attention_entropy.push_back(q == 0 ? 0.0 : std::clamp(e / std::log(static_cast<double>(q + 1)), 0.0, 1.0));
+    in.attention_entropy.push_back(q == 0 ? 0.0
+                                          : std::clamp(e / std::log(static_cast<double>(q + 1)), 0.0, 1.0));
   }
   const Activation& mlp = trace.mlp_post[static_cast<std::size_t>(std::max(0, nl / 3))];
   const auto width = static_cast<std::size_t>(mlp.shape.at(1));
@@ -89,11 +91,13 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
   for (float v : mlp.values) mean += v;
   mean /= static_cast<double>(std::max<std::size_t>(1, mlp.values.size()));
   for (float v : mlp.values) sq += (v - mean) * (v - mean);
-  const double threshold = 0.1 * std::sqrt(sq / static_cast<double>(std::max<std::size_t>(1, mlp.values.size())));
+  const double threshold =
+      0.1 * std::sqrt(sq / static_cast<double>(std::max<std::size_t>(1, mlp.values.size())));
   for (std::size_t q = 0; q < t; ++q) {
     std::size_t small = 0;
     for (std::size_t d = 0; d < width; ++d) small += std::abs(mlp.values[q * width + d]) < threshold;
-    in.mlp_sparsity.push_back(static_cast<double>(small) / static_cast<double>(std::max<std::size_t>(1, width)));
+    in.mlp_sparsity.push_back(static_cast<double>(small) /
+                              static_cast<double>(std::max<std::size_t>(1, width)));
   }
   if (direction != nullptr) in.tension = contrast_token_tension(*direction, in.hidden);
   return in;
@@ -126,12 +130,14 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     bnorm[static_cast<std::size_t>(i)] = std::sqrt(s);
   }
   const std::vector<double> v = norm01(bnorm);
-  std::vector<std::vector<double>> M(static_cast<std::size_t>(SL), std::vector<double>(static_cast<std::size_t>(SL)));
+  std::vector<std::vector<double>> M(static_cast<std::size_t>(SL),
+                                     std::vector<double>(static_cast<std::size_t>(SL)));
   const double vmax = *std::max_element(v.begin(), v.end());
   for (int i = 0; i < SL; ++i) {
     double sum = 0;
     for (int j = 0; j < SL; ++j) {
-      const double m = std::exp(3.0 * v[static_cast<std::size_t>(i)] * (v[static_cast<std::size_t>(j)] - vmax));
+      const double m =
+          std::exp(3.0 * v[static_cast<std::size_t>(i)] * (v[static_cast<std::size_t>(j)] - vmax));
       M[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = m;
       sum += m;
     }
@@ -150,7 +156,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   Lstm lstm;
   for (int g = 0; g < 4; ++g)
     gate_weights(g < static_cast<int>(svd.components.size()) ? svd.components[static_cast<std::size_t>(g)]
-                                                              : std::vector<double>{},
+                                                             : std::vector<double>{},
                  lstm.w[g]);
   auto ratio = [&](std::size_t k, double fallback) {
     return k < svd.explained_variance_ratio.size() ? svd.explained_variance_ratio[k] : fallback;
@@ -172,11 +178,13 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   std::vector<std::vector<double>> proj(kHidden, std::vector<double>(static_cast<std::size_t>(SL)));
   for (int j = 0; j < SL; ++j) {
     double n = 0;
-    for (int i = 0; i < kHidden; ++i) n += std::pow(proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = gaussian(), 2);
-    for (int i = 0; i < kHidden; ++i) proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] /= std::sqrt(n) + 1e-12;
+    for (int i = 0; i < kHidden; ++i)
+      n += std::pow(proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = gaussian(), 2);
+    for (int i = 0; i < kHidden; ++i)
+      proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] /= std::sqrt(n) + 1e-12;
   }
-  const std::vector<double> rdp = in.tension.empty() ? std::vector<double>(static_cast<std::size_t>(T), 0.0)
-                                                     : norm01(in.tension);
+  const std::vector<double> rdp =
+      in.tension.empty() ? std::vector<double>(static_cast<std::size_t>(T), 0.0) : norm01(in.tension);
   double mean_tension = 0;
   for (double x : in.tension) mean_tension += x / static_cast<double>(in.tension.size());
   const double temperature = std::clamp(0.6 + 1.5 * std::clamp(0.5 + 0.5 * mean_tension, 0.0, 1.0), 0.4, 2.5);
@@ -206,14 +214,17 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     const double temp = std::clamp(temperature / (0.4 + 0.7 * std::sqrt(hn)), 0.05, 5.0);
     std::vector<double> lb(static_cast<std::size_t>(SL), 0.0);
     for (int j = 0; j < SL; ++j)
-      for (int i = 0; i < kHidden; ++i) lb[static_cast<std::size_t>(j)] += proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] * h[i];
+      for (int i = 0; i < kHidden; ++i)
+        lb[static_cast<std::size_t>(j)] +=
+            proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] * h[i];
     lb = norm01(lb);
     double lbs = 0;
     for (double z : lb) lbs += z;
     std::vector<double> p(static_cast<std::size_t>(SL));
     double top = -1e300;
     for (int j = 0; j < SL; ++j) {
-      const double q = 0.7 * M[static_cast<std::size_t>(cur)][static_cast<std::size_t>(j)] + 0.3 * lb[static_cast<std::size_t>(j)] / (lbs + 1e-9);
+      const double q = 0.7 * M[static_cast<std::size_t>(cur)][static_cast<std::size_t>(j)] +
+                       0.3 * lb[static_cast<std::size_t>(j)] / (lbs + 1e-9);
       p[static_cast<std::size_t>(j)] = std::log(q + 1e-12) / temp;
       top = std::max(top, p[static_cast<std::size_t>(j)]);
     }
@@ -256,13 +267,15 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
       const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
       const int pitch = scale.at(degree[t]);
       const int vel = static_cast<int>(std::lround(std::clamp(45 + 55 * rdp[t], 25.0, 110.0)));
-      score.tracks[static_cast<std::size_t>(lead)].note(cursor, std::max<std::int64_t>(1, len * 92 / 100), pitch, vel);
+      score.tracks[static_cast<std::size_t>(lead)].note(cursor, std::max<std::int64_t>(1, len * 92 / 100),
+                                                        pitch, vel);
       timing.pitches.push_back(pitch);
       const double sp = t < in.mlp_sparsity.size() ? in.mlp_sparsity[t] : 0;
       if (sp > 0.12) {
         const int orn = scale.snap(scale.at(SL - 1) - static_cast<int>(std::floor(12 * sp)));
         score.tracks[static_cast<std::size_t>(celesta)].note(
-            cursor, score.ticks(0.15), orn, static_cast<int>(std::lround(std::clamp(20 + 50 * sp, 15.0, 65.0))));
+            cursor, score.ticks(0.15), orn,
+            static_cast<int>(std::lround(std::clamp(20 + 50 * sp, 15.0, 65.0))));
       }
       end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
       word_tension += rdp[t] / static_cast<double>(w.tokens.size());
@@ -270,9 +283,11 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     }
     if (!in.tension.empty() && word_tension >= 0.05) {
       const Scale low(options.root_midi, options.mode, 36, 60);
-      const int pitch = low.snap(options.root_midi % 12 + 36 + static_cast<int>(std::floor(12 * word_tension)));
+      const int pitch =
+          low.snap(options.root_midi % 12 + 36 + static_cast<int>(std::floor(12 * word_tension)));
       score.tracks[static_cast<std::size_t>(organ)].note(
-          start, cursor - start, pitch, static_cast<int>(std::lround(std::clamp(20 + 80 * word_tension, 15.0, 100.0))));
+          start, cursor - start, pitch,
+          static_cast<int>(std::lround(std::clamp(20 + 80 * word_tension, 15.0, 100.0))));
     }
     score.mark(start, w.text);
     timing.start_seconds = score.seconds_at(start);

@@ -51,21 +51,24 @@ std::string model_stem(const std::string& path) {
 
 void add_activation_options(CLI::App* cmd, ActivationOptions* o) {
   add_model_option(cmd, &o->model);
-  cmd->add_option("--style", o->style,
-                  "Composition: voices (PCA voices over a drone) or markov (Markov/LSTM lead, celesta, organ)")
+  cmd->add_option(
+         "--style", o->style,
+         "Composition: voices (PCA voices over a drone) or markov (Markov/LSTM lead, celesta, organ)")
       ->check(CLI::IsMember({"voices", "markov"}))
       ->capture_default_str();
   cmd->add_option("--direction", o->direction,
                   "Contrast pair file (JSON, A versus B) whose direction measures tension, e.g. "
                   "configs/contrast/calm-tense.json");
-  cmd->add_option("--direction-method", o->direction_method,
-                  "Contrast direction: mean (difference of the pair means) or pc1 (first principal component of the "
-                  "pair differences)")
+  cmd->add_option(
+         "--direction-method", o->direction_method,
+         "Contrast direction: mean (difference of the pair means) or pc1 (first principal component of the "
+         "pair differences)")
       ->check(CLI::IsMember({"mean", "pc1"}))
       ->capture_default_str();
   cmd->add_option("--corpus", o->corpus, "Reference corpus for the PCA (default: data/corpus/sentences.txt)");
-  cmd->add_option("--layers", o->layers,
-                  "Hidden states the three voices follow, e.g. 1,6,12 (0 = embeddings; default: early, middle, last)");
+  cmd->add_option(
+      "--layers", o->layers,
+      "Hidden states the three voices follow, e.g. 1,6,12 (0 = embeddings; default: early, middle, last)");
   cmd->add_option("--programs", o->programs, "GM programs (0-based) of the voices (default 73,71,48)");
   cmd->add_option("--pca-sentences", o->pca_sentences, "Reference sentences for the PCA")
       ->check(CLI::Range(2, 100000))
@@ -73,7 +76,8 @@ void add_activation_options(CLI::App* cmd, ActivationOptions* o) {
   cmd->add_option("--pca-stride", o->pca_stride, "Take every N-th corpus sentence")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Compute threads of the model (0: all cores)")->check(CLI::Range(0, 256));
+  cmd->add_option("--threads", o->threads, "Compute threads of the model (0: all cores)")
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--seed", o->seed, "Seed (recorded; the voices style has no free choice)");
   cmd->add_flag("--no-cache", o->no_cache, "Fit the PCA and direction again and do not store them");
   cmd->add_flag("--midi-only", o->midi_only, "Write MIDI and JSON, skip the WAV");
@@ -96,16 +100,19 @@ Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationOptio
   s->voices = default_voices(spec.n_layers);
   if (!options.layers.empty()) {
     SONIFY_ASSIGN_OR_RETURN(layers, parse_int_list(options.layers, "--layers"));
-    if (layers.size() != s->voices.size()) return fail("--layers: give ", s->voices.size(), " hidden-state indices");
+    if (layers.size() != s->voices.size())
+      return fail("--layers: give ", s->voices.size(), " hidden-state indices");
     for (std::size_t i = 0; i < layers.size(); ++i) {
       if (layers[i] < 0 || layers[i] > spec.n_layers)
-        return fail("--layers: hidden state ", layers[i], " does not exist (the model has 0..", spec.n_layers, ")");
+        return fail("--layers: hidden state ", layers[i], " does not exist (the model has 0..", spec.n_layers,
+                    ")");
       s->voices[i].state = layers[i];
     }
   }
   if (!options.programs.empty()) {
     SONIFY_ASSIGN_OR_RETURN(programs, parse_int_list(options.programs, "--programs"));
-    if (programs.size() != s->voices.size()) return fail("--programs: give ", s->voices.size(), " GM programs");
+    if (programs.size() != s->voices.size())
+      return fail("--programs: give ", s->voices.size(), " GM programs");
     for (std::size_t i = 0; i < programs.size(); ++i) {
       if (programs[i] < 0 || programs[i] > 127) return fail("--programs: ", programs[i], " is not in 0..127");
       s->voices[i].program = programs[i];
@@ -131,7 +138,8 @@ Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationOptio
   s->runtime = std::move(runtime);
 
   // Reference PCA, cached per model identity, corpus hash, subset and states.
-  const std::string corpus_path = options.corpus.empty() ? data_dir() + "/corpus/sentences.txt" : options.corpus;
+  const std::string corpus_path =
+      options.corpus.empty() ? data_dir() + "/corpus/sentences.txt" : options.corpus;
   std::string corpus_hash;
   SONIFY_ASSIGN_OR_RETURN(corpus, read_corpus(corpus_path, &corpus_hash));
   ReferenceOptions ref;
@@ -163,35 +171,40 @@ Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationOptio
     }
   }
   if (!s->pca_from_cache) {
-    SONIFY_ASSIGN_OR_RETURN(pca, reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states));
+    SONIFY_ASSIGN_OR_RETURN(pca,
+                            reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states));
     s->pca = std::move(pca);
     if (!s->pca_cache.empty()) SONIFY_TRY(write_file_atomic(s->pca_cache, reference_pca_to_json(s->pca)));
   }
 
   if (!options.direction.empty()) {
     SONIFY_ASSIGN_OR_RETURN(set, contrast_set_read(options.direction));
-    s->direction_path = cache_base.empty() ? "" : cache_base + "-direction-" + options.direction_method + "-" + set.hash + ".json";
+    s->direction_path =
+        cache_base.empty() ? ""
+                           : cache_base + "-direction-" + options.direction_method + "-" + set.hash + ".json";
     if (!s->direction_path.empty()) {
       const std::string text = read_text(s->direction_path);
       if (!text.empty()) {
         auto cached = contrast_direction_from_json(text, s->direction_path);
-        if (cached.ok() && cached->set_hash == set.hash &&
-            cached->method == options.direction_method) {
+        if (cached.ok() && cached->set_hash == set.hash && cached->method == options.direction_method) {
           s->direction = std::move(cached).value();
           s->direction_from_cache = true;
         }
       }
     }
     if (!s->direction) {
-      SONIFY_ASSIGN_OR_RETURN(d, contrast_direction_fit(*s->runtime, *s->tokenizer, set, options.direction_method));
-      if (!s->direction_path.empty()) SONIFY_TRY(write_file_atomic(s->direction_path, contrast_direction_to_json(d)));
+      SONIFY_ASSIGN_OR_RETURN(
+          d, contrast_direction_fit(*s->runtime, *s->tokenizer, set, options.direction_method));
+      if (!s->direction_path.empty())
+        SONIFY_TRY(write_file_atomic(s->direction_path, contrast_direction_to_json(d)));
       s->direction = std::move(d);
     }
   }
   return s;
 }
 
-Result<TrackResult> activation_compose(ActivationSession& s, const std::string& text, const TrackSettings& settings) {
+Result<TrackResult> activation_compose(ActivationSession& s, const std::string& text,
+                                       const TrackSettings& settings) {
   EncodeOptions encode;
   encode.replace_invalid = s.options.replace_invalid;
   SONIFY_ASSIGN_OR_RETURN(enc, s.tokenizer->encode(text, encode));
@@ -201,7 +214,8 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
   const std::vector<WordSpan> words = group_words(text, enc.offsets, enc.special);
   if (words.empty()) return fail("the prompt has no words (only spaces or special tokens)");
   const bool markov = s.options.style == "markov";
-  SONIFY_ASSIGN_OR_RETURN(trace, s.runtime->forward(ids, markov ? markov_request() : hidden_states_request()));
+  SONIFY_ASSIGN_OR_RETURN(trace,
+                          s.runtime->forward(ids, markov ? markov_request() : hidden_states_request()));
   SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(trace));
 
   TrackResult r;
@@ -267,16 +281,15 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
               {"samples", s.pca.samples},
               {"components", s.pca.options.components},
               {"cache", s.pca_cache}};
-  j["key"] = {{"root_midi", r.root_midi}, {"root", pitch_name(r.root_midi)}, {"mode", r.mode},
+  j["key"] = {{"root_midi", r.root_midi},
+              {"root", pitch_name(r.root_midi)},
+              {"mode", r.mode},
               {"source", settings.root_midi ? "group" : s.key_source}};
   j["tempo_bpm"] = r.bpm;
   if (s.direction) {
-    j["direction"] = {{"file", s.options.direction},
-                      {"name", s.direction->name},
-                      {"method", s.direction->method},
-                      {"hidden_states", s.direction->states},
-                      {"explained", s.direction->explained},
-                      {"tension", r.tension}};
+    j["direction"] = {{"file", s.options.direction},         {"name", s.direction->name},
+                      {"method", s.direction->method},       {"hidden_states", s.direction->states},
+                      {"explained", s.direction->explained}, {"tension", r.tension}};
   } else {
     j["direction"] = nullptr;
   }
@@ -285,8 +298,8 @@ Result<TrackResult> activation_compose(ActivationSession& s, const std::string& 
   return r;
 }
 
-Status activation_write(const TrackResult& result, const std::string& dir, const std::string& name, bool midi_only,
-                       int render_threads) {
+Status activation_write(const TrackResult& result, const std::string& dir, const std::string& name,
+                        bool midi_only, int render_threads) {
   const std::string base = dir + "/" + name;
   SONIFY_TRY(midi_write(result.track.score, base + ".mid"));
   if (!midi_only) {

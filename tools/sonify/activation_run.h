@@ -21,11 +21,11 @@ namespace sonify::cli {
 struct ActivationOptions {
   std::string model;
   std::string style = "voices";
-  std::string direction;  // contrast pair file, "" for none
+  std::string direction;                  // contrast pair file, "" for none
   std::string direction_method = "mean";  // pc1 or mean
-  std::string corpus;     // "" : data/corpus/sentences.txt
-  std::string layers;     // "a,b,c" hidden-state indices, "" : default_voices
-  std::string programs;   // "a,b,c" GM programs, "" : flute, clarinet, strings
+  std::string corpus;                     // "" : data/corpus/sentences.txt
+  std::string layers;                     // "a,b,c" hidden-state indices, "" : default_voices
+  std::string programs;                   // "a,b,c" GM programs, "" : flute, clarinet, strings
   int pca_sentences = 512;
   int pca_stride = 15;
   int threads = 0;
@@ -85,8 +85,8 @@ Result<TrackResult> activation_compose(ActivationSession& session, const std::st
 
 // Writes DIR/NAME.mid, .json, .timing.json and (unless midi_only) .wav, rendered with
 // `render_threads` synth threads (0: one per CPU; the audio does not depend on it).
-Status activation_write(const TrackResult& result, const std::string& dir, const std::string& name, bool midi_only,
-                       int render_threads);
+Status activation_write(const TrackResult& result, const std::string& dir, const std::string& name,
+                        bool midi_only, int render_threads);
 
 // A file name from the first words of a prompt ("once-upon-a-time").
 std::string prompt_slug(const std::string& text);

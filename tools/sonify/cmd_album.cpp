@@ -3,6 +3,8 @@
 // process's single runtime; WAV rendering, the slow part, runs on -j threads (each
 // render is single-threaded, and the audio never depends on threads, so -j N writes the
 // same bytes as -j 1). Finished tracks whose input hash matches the manifest are kept.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -15,12 +17,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "activation_run.h"
-#include "model_run.h"
 #include "cli_common.h"
 #include "core/atomic_file.h"
+#include "model_run.h"
 #include "sonify/midi.h"
 #include "sonify/utf8.h"
 
@@ -119,7 +120,8 @@ Result<Audio> read_wav_s16(const std::string& path) {
     return fail(path, ": not a RIFF/WAVE file");
   auto le = [&](std::size_t at, int n) {
     std::uint32_t v = 0;
-    for (int k = 0; k < n; ++k) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + k])) << (8 * k);
+    for (int k = 0; k < n; ++k)
+      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + k])) << (8 * k);
     return v;
   };
   Audio audio;
@@ -162,7 +164,8 @@ int run_album(const AlbumArgs& a) {
   SONIFY_ASSIGN_OR_REPORT(entries, read_entries(a.file));
   std::error_code ec;
   std::filesystem::create_directories(a.out, ec);
-  if (!std::filesystem::is_directory(a.out, ec)) return report(fail(a.out, ": cannot create the output directory"));
+  if (!std::filesystem::is_directory(a.out, ec))
+    return report(fail(a.out, ": cannot create the output directory"));
   ActivationOptions options = a.activation;
   if (options.direction.empty()) {
     const std::string def = data_dir() + "/../configs/contrast/calm-tense.json";
@@ -183,9 +186,10 @@ int run_album(const AlbumArgs& a) {
   // Groups in order of first appearance set key and tempo (the notebook's categories).
   std::vector<std::string> groups;
   for (const Entry& e : entries)
-    if (!e.group.empty() && std::find(groups.begin(), groups.end(), e.group) == groups.end()) groups.push_back(e.group);
+    if (!e.group.empty() && std::find(groups.begin(), groups.end(), e.group) == groups.end())
+      groups.push_back(e.group);
   static const int kRootOffsets[] = {0, 2, 5, 7, 3, 0, 2, 5};
-  static const char* kModes[] = {"phrygian", "natural_minor", "dorian", "phrygian",
+  static const char* kModes[] = {"phrygian", "natural_minor", "dorian",     "phrygian",
                                  "dorian",   "natural_minor", "whole_tone", "phrygian"};
 
   const int n = static_cast<int>(entries.size());
@@ -207,7 +211,8 @@ int run_album(const AlbumArgs& a) {
   std::vector<int> order(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   if (a.mode == "dialogue") {
-    if (!session->direction) return report(fail("--mode dialogue needs a contrast direction (--direction FILE)"));
+    if (!session->direction)
+      return report(fail("--mode dialogue needs a contrast direction (--direction FILE)"));
     std::vector<double> tension(static_cast<std::size_t>(n), 0.0);
     std::vector<int> ok;
     for (int i = 0; i < n; ++i) {
@@ -220,7 +225,8 @@ int run_album(const AlbumArgs& a) {
     std::stable_sort(ok.begin(), ok.end(), [&](int x, int y) { return tension[x] < tension[y]; });
     std::vector<int> arc;
     for (std::size_t k = 0; k < ok.size(); k += 2) arc.push_back(ok[k]);
-    for (std::size_t k = ok.size() - (ok.size() % 2 == 0 ? 1 : 2); k < ok.size(); k -= 2) arc.push_back(ok[k]);
+    for (std::size_t k = ok.size() - (ok.size() % 2 == 0 ? 1 : 2); k < ok.size(); k -= 2)
+      arc.push_back(ok[k]);
     double lo = 0, hi = 0;
     if (!ok.empty()) {
       lo = tension[static_cast<std::size_t>(ok.front())];
@@ -229,7 +235,9 @@ int run_album(const AlbumArgs& a) {
     for (int i : arc) {
       const double t = hi > lo ? (tension[static_cast<std::size_t>(i)] - lo) / (hi - lo) : 0.0;
       settings[static_cast<std::size_t>(i)].bpm = std::min(120.0, std::max(52.0, std::floor(72 + 40 * t)));
-      settings[static_cast<std::size_t>(i)].mode = t > 0.75 ? "phrygian" : t > 0.45 ? "dorian" : "natural_minor";
+      settings[static_cast<std::size_t>(i)].mode = t > 0.75   ? "phrygian"
+                                                   : t > 0.45 ? "dorian"
+                                                              : "natural_minor";
     }
     // Failing prompts keep their place at the end so they are reported.
     for (int i = 0; i < n; ++i)
@@ -260,10 +268,11 @@ int run_album(const AlbumArgs& a) {
   }
 
   // The identity of everything a track depends on.
-  const std::string session_key = session->model_path + "|" + session->pca.corpus_hash + "|" + options.direction + options.direction_method +
-                                  "|" + options.layers + "|" + options.programs + "|" +
-                                  std::to_string(options.pca_sentences) + "|" + std::to_string(options.pca_stride) +
-                                  "|" + (options.midi_only ? "midi" : "wav") + "|" + std::to_string(options.seed);
+  const std::string session_key = session->model_path + "|" + session->pca.corpus_hash + "|" +
+                                  options.direction + options.direction_method + "|" + options.layers + "|" +
+                                  options.programs + "|" + std::to_string(options.pca_sentences) + "|" +
+                                  std::to_string(options.pca_stride) + "|" +
+                                  (options.midi_only ? "midi" : "wav") + "|" + std::to_string(options.seed);
 
   std::vector<nlohmann::ordered_json> rows(static_cast<std::size_t>(n));
   std::vector<Rendered> rendered(static_cast<std::size_t>(n));
@@ -300,9 +309,9 @@ int run_album(const AlbumArgs& a) {
       name = std::string("pair_") + num + (k % 2 == 0 ? "_a" : "_b");
     }
     const TrackSettings& st = settings[static_cast<std::size_t>(i)];
-    const std::string hash = fnv1a_hex(session_key + "|" + e.prompt + "|" + e.title + "|" + e.group + "|" + a.mode +
-                                       "|" + std::to_string(st.root_midi.value_or(-1)) + "|" + st.mode.value_or("") +
-                                       "|" + std::to_string(st.bpm.value_or(0)));
+    const std::string hash = fnv1a_hex(session_key + "|" + e.prompt + "|" + e.title + "|" + e.group + "|" +
+                                       a.mode + "|" + std::to_string(st.root_midi.value_or(-1)) + "|" +
+                                       st.mode.value_or("") + "|" + std::to_string(st.bpm.value_or(0)));
     nlohmann::ordered_json row;
     row["track"] = k + 1;
     row["name"] = name;
@@ -323,7 +332,8 @@ int run_album(const AlbumArgs& a) {
       continue;
     }
     const nlohmann::json* prev = previous_track(name);
-    const bool files = std::filesystem::exists(base + ".mid", ec) && std::filesystem::exists(base + ".json", ec) &&
+    const bool files = std::filesystem::exists(base + ".mid", ec) &&
+                       std::filesystem::exists(base + ".json", ec) &&
                        std::filesystem::exists(base + ".timing.json", ec) &&
                        (options.midi_only || std::filesystem::exists(base + ".wav", ec));
     if (prev != nullptr && prev->value("hash", "") == hash && !prev->contains("error") && files) {
@@ -394,7 +404,8 @@ int run_album(const AlbumArgs& a) {
   if (contrast) {
     // One stereo WAV per pair: A (mixed to mono) on the left, B on the right.
     for (int k = 0; k + 1 < n; k += 2) {
-      if (options.midi_only || !rendered[static_cast<std::size_t>(k)].ok || !rendered[static_cast<std::size_t>(k + 1)].ok)
+      if (options.midi_only || !rendered[static_cast<std::size_t>(k)].ok ||
+          !rendered[static_cast<std::size_t>(k + 1)].ok)
         continue;
       const std::string na = rows[static_cast<std::size_t>(k)]["name"].get<std::string>();
       const std::string nb = rows[static_cast<std::size_t>(k + 1)]["name"].get<std::string>();
@@ -436,12 +447,14 @@ int run_album(const AlbumArgs& a) {
     auto& row = rows[static_cast<std::size_t>(i)];
     const double bpm = s.tempos.empty() ? 120.0 : s.tempos.front().bpm();
     album.set_tempo(cursor, bpm);
-    for (const KeySignature& key : s.key_signatures) album.key_signatures.push_back({cursor + key.tick, key.sharps, key.minor});
+    for (const KeySignature& key : s.key_signatures)
+      album.key_signatures.push_back({cursor + key.tick, key.sharps, key.minor});
     album.mark(cursor, row["name"].get<std::string>());
     for (std::size_t t = 0; t < s.tracks.size(); ++t) {
       if (album.tracks.size() <= t) album.add_track(s.tracks[t].name, s.tracks[t].program);
       Track& dst = album.tracks[t];
-      for (const Note& note : s.tracks[t].notes) dst.note(cursor + note.start_ticks, note.length_ticks, note.pitch, note.velocity);
+      for (const Note& note : s.tracks[t].notes)
+        dst.note(cursor + note.start_ticks, note.length_ticks, note.pitch, note.velocity);
       for (const ControlChange& c : s.tracks[t].controls) dst.control(cursor + c.tick, c.controller, c.value);
     }
     row["start"] = seconds;
@@ -454,7 +467,8 @@ int run_album(const AlbumArgs& a) {
         // Start times in the album follow the WAVs (each includes its reverb tail).
         const std::size_t at = static_cast<std::size_t>(std::llround(seconds * audio.sample_rate_hz)) * 2;
         // A track's reverb tail may reach into the next track's start: mixed, not appended.
-        if (audio.samples.size() < at + wav->samples.size()) audio.samples.resize(at + wav->samples.size(), 0.0f);
+        if (audio.samples.size() < at + wav->samples.size())
+          audio.samples.resize(at + wav->samples.size(), 0.0f);
         for (std::size_t q = 0; q < wav->samples.size(); ++q) audio.samples[at + q] += wav->samples[q];
       }
     }
@@ -467,10 +481,12 @@ int run_album(const AlbumArgs& a) {
   if (!album.tracks.empty()) {
     if (Status s = midi_write(album, a.out + "/album.mid"); !s.ok()) return report(s.error());
     if (have_audio)
-      if (Status s = wav_write(a.out + "/album.wav", audio, SampleFormat::s16); !s.ok()) return report(s.error());
+      if (Status s = wav_write(a.out + "/album.wav", audio, SampleFormat::s16); !s.ok())
+        return report(s.error());
   }
   if (Status s = write_manifest(true); !s.ok()) return report(s.error());
-  std::printf("%s: %d of %d tracks, %.1f s%s\n", a.out.c_str(), done, n, seconds > 0 ? seconds - a.gap_seconds : 0.0,
+  std::printf("%s: %d of %d tracks, %.1f s%s\n", a.out.c_str(), done, n,
+              seconds > 0 ? seconds - a.gap_seconds : 0.0,
               failures > 0 ? " (failures listed in manifest.json)" : "");
   if (failures > 0) return report(fail(failures, " of ", n, " prompts failed (see ", manifest_path, ")"));
   return 0;
@@ -481,14 +497,19 @@ int run_album(const AlbumArgs& a) {
 void register_album(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<AlbumArgs>();
   CLI::App* cmd = app.add_subcommand("album", "Turn a list of prompts into an album of activation tracks");
-  cmd->add_option("file", a->file, "Prompt list: one per line (# comments) or JSON Lines with prompt/title/group")
+  cmd->add_option("file", a->file,
+                  "Prompt list: one per line (# comments) or JSON Lines with prompt/title/group")
       ->required();
   add_activation_options(cmd, &a->activation);
   cmd->add_option("-o,--out", a->out, "Output directory")->capture_default_str();
-  cmd->add_option("--mode", a->mode, "album (file order), dialogue (ordered by tension into an arc) or contrast (consecutive prompts as "
-                  "A/B pairs of equal length, plus a stereo WAV per pair)")
+  cmd->add_option(
+         "--mode", a->mode,
+         "album (file order), dialogue (ordered by tension into an arc) or contrast (consecutive prompts as "
+         "A/B pairs of equal length, plus a stereo WAV per pair)")
       ->capture_default_str();
-  cmd->add_option("-j,--jobs", a->jobs, "Tracks rendered in parallel")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Tracks rendered in parallel")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--gap", a->gap_seconds, "Seconds between tracks in album.mid/album.wav")
       ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();

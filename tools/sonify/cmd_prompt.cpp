@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "activation_run.h"
-#include "model_run.h"
 #include "cli_common.h"
+#include "model_run.h"
 
 namespace sonify::cli {
 namespace {
@@ -26,7 +26,8 @@ struct PromptArgs {
 
 int run_prompt(const PromptArgs& a, bool tempo_given) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(a.out, ec)) return report(fail(a.out, ": output directory does not exist"));
+  if (!std::filesystem::is_directory(a.out, ec))
+    return report(fail(a.out, ": output directory does not exist"));
   TrackSettings settings;
   if (!a.key.empty()) {
     int root = -1;
@@ -45,15 +46,16 @@ int run_prompt(const PromptArgs& a, bool tempo_given) {
   SONIFY_ASSIGN_OR_REPORT(session, activation_open(a.activation));
   SONIFY_ASSIGN_OR_REPORT(result, activation_compose(*session, a.text, settings));
   const std::string name = a.name.empty() ? prompt_slug(a.text) : a.name;
-  if (Status s = activation_write(result, a.out, name, a.activation.midi_only, 0); !s.ok()) return report(s.error());
+  if (Status s = activation_write(result, a.out, name, a.activation.midi_only, 0); !s.ok())
+    return report(s.error());
   const std::string base = a.out + "/" + name;
   if (a.json) {
     std::printf("%s\n", result.provenance_json.c_str());
   } else {
     std::printf("%s.mid%s (%zu words, %.2f s, key %s %s, %.0f BPM", base.c_str(),
                 a.activation.midi_only ? "" : " + .wav", result.track.words.size(),
-                result.track.score.length_seconds(), pitch_name(result.root_midi).c_str(), result.mode.c_str(),
-                result.bpm);
+                result.track.score.length_seconds(), pitch_name(result.root_midi).c_str(),
+                result.mode.c_str(), result.bpm);
     if (session->direction) std::printf(", tension %+.3f", result.tension);
     std::printf(")\n");
   }
@@ -64,14 +66,16 @@ int run_prompt(const PromptArgs& a, bool tempo_given) {
 
 void register_prompt(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<PromptArgs>();
-  CLI::App* cmd = app.add_subcommand("prompt", "Turn a prompt's activations into a track (MIDI, WAV, timing)");
+  CLI::App* cmd =
+      app.add_subcommand("prompt", "Turn a prompt's activations into a track (MIDI, WAV, timing)");
   cmd->add_option("text", a->text, "The prompt")->required();
   add_activation_options(cmd, &a->activation);
   cmd->add_option("-o,--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--name", a->name, "File name stem (default: the prompt's first words)");
   cmd->add_option("--key", a->key, "Root pitch class, e.g. D or F# (default: detected from the weights)");
   cmd->add_option("--mode", a->mode, "Mode, e.g. dorian (default: detected from the weights)");
-  auto* tempo = cmd->add_option("--tempo", a->tempo, "Tempo in BPM (default 84)")->check(CLI::Range(20.0, 300.0));
+  auto* tempo =
+      cmd->add_option("--tempo", a->tempo, "Tempo in BPM (default 84)")->check(CLI::Range(20.0, 300.0));
   cmd->add_flag("--json", a->json, "Print the provenance JSON");
   cmd->callback([a, tempo, exit_code] { *exit_code = run_prompt(*a, tempo->count() > 0); });
 }
