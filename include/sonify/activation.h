@@ -1,0 +1,211 @@
+// Activation tracks: a prompt's hidden states (from the runtime) turned into music.
+// Words are found from the tokenizer's byte offsets; a PCA fitted once per model on a
+// subset of the reference corpus maps each layer's activation space; a contrast
+// direction (paired prompts, A versus B) measures tension. Plain values only: no
+// torch, no Eigen. Implemented in src/activation (library sonify_activation).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sonify/activation_stats.h"
+#include "sonify/result.h"
+#include "sonify/runtime.h"
+#include "sonify/scale.h"
+#include "sonify/score.h"
+#include "sonify/tokenizer.h"
+
+namespace sonify {
+
+// One word of the prompt: a maximal run of non-space bytes and the tokens touching it.
+struct WordSpan {
+  std::string text;
+  ByteRange bytes;
+  std::vector<std::size_t> tokens;  // indices into the prompt's tokens, ascending, never empty
+};
+
+// Groups tokens into words. A token belongs to every word its byte range overlaps;
+// special tokens and tokens covering only spaces belong to none. Every word of `text`
+// gets at least one token when the offsets cover the text (as tokenizers' do).
+std::vector<WordSpan> group_words(std::string_view text, const std::vector<ByteRange>& offsets,
+                                  const std::vector<bool>& special);
+
+// Hidden states of one prompt: index 0 is the embedding output, index l the output of
+// block l (1..n_layers), each [tokens, width], row-major.
+struct HiddenStates {
+  int states = 0;  // n_layers + 1
+  int tokens = 0;
+  int width = 0;
+  std::vector<float> values;  // [states, tokens, width]
+  const float* row(int state, int token) const {
+    return values.data() + (static_cast<std::size_t>(state) * tokens + token) * width;
+  }
+};
+
+// The capture a forward pass needs for hidden_states_from_trace (embed + resid_post).
+CaptureRequest hidden_states_request();
+
+// Collects the embedding and every block output of `trace`. Fails when they were not captured.
+Result<HiddenStates> hidden_states_from_trace(const Trace& trace);
+
+// Which corpus sentences the reference PCA runs through the model: every `stride`-th
+// sentence (starting at the first) until `max_sentences` are taken.
+struct ReferenceOptions {
+  int max_sentences = 512;
+  int stride = 15;  // 8,000 corpus sentences / 512 ≈ 15.6
+  int components = 4;
+  int max_tokens = 64;  // each sentence is cut after this many tokens
+};
+
+// A PCA per hidden state (index as HiddenStates), fitted on the tokens of the reference
+// sentences (special tokens and position 0, the attention sink, left out).
+struct ReferencePca {
+  std::string corpus_hash;  // FNV-1a 64 of the corpus file, hex
+  ReferenceOptions options;
+  int sentences = 0;  // sentences used
+  int samples = 0;    // token rows per state
+  std::vector<Pca> states;
+};
+
+std::string reference_pca_to_json(const ReferencePca& pca);
+Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::string& what);
+
+// Hex FNV-1a 64 of some bytes (corpus and pair-file identities).
+std::string fnv1a_hex(std::string_view bytes);
+
+// Non-empty lines of a corpus file (one sentence a line).
+Result<std::vector<std::string>> read_corpus(const std::string& path, std::string* hash);
+
+// Runs the selected sentences through `runtime` and fits the PCAs of `states` (all
+// hidden states when empty; the others stay empty, n_features 0).
+Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokenizer,
+                                       const std::vector<std::string>& corpus, const std::string& corpus_hash,
+                                       const ReferenceOptions& options, const std::vector<int>& states);
+
+// A set of paired prompts: configs/contrast/*.json {"name","description","a","b","pairs"}.
+struct ContrastSet {
+  std::string name;
+  std::string description;
+  std::string a;  // label of side A (calm, harmless)
+  std::string b;  // label of side B (tense, harmful): projects positive
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::string hash;  // FNV-1a 64 of the file bytes
+};
+Result<ContrastSet> contrast_set_parse(std::string_view text, const std::string& what);
+Result<ContrastSet> contrast_set_read(const std::string& path);
+
+// The contrast direction over the last half of the blocks (their token-mean hidden
+// states concatenated): method "pc1" is the first (uncentred) principal component of the
+// pair differences B - A, "mean" their mean (difference of means), normalised. Prompts
+// project onto it relative to the midpoint of all paired prompts.
+struct ContrastDirection {
+  std::string name;
+  std::string set_hash;
+  std::string method = "pc1";  // "pc1" or "mean"
+  std::vector<int> states;     // hidden-state indices used (last half of the blocks)
+  int width = 0;
+  std::vector<double> midpoint;   // states.size() * width
+  std::vector<double> direction;  // unit vector, same length; B - A projects positive
+  double explained = 0;           // share of the differences' energy on the direction
+  double scale = 1;               // mean |B - A| projection, so tensions are about ±0.5
+};
+
+std::string contrast_direction_to_json(const ContrastDirection& d);
+Result<ContrastDirection> contrast_direction_from_json(std::string_view text, const std::string& what);
+
+// Fits the direction (method "pc1" or "mean") by running every prompt of `set` through the model.
+Result<ContrastDirection> contrast_direction_fit(Runtime& runtime, const Tokenizer& tokenizer,
+                                                 const ContrastSet& set, const std::string& method);
+
+// Tension of one prompt: (token-mean hidden states - midpoint) · direction / scale.
+// Tokens marked in `skip` (special tokens, the attention sink) are left out.
+double contrast_tension(const ContrastDirection& d, const HiddenStates& h, const std::vector<bool>& skip);
+
+// Tension of each token (same formula on single tokens).
+std::vector<double> contrast_token_tension(const ContrastDirection& d, const HiddenStates& h);
+
+// A melodic voice following one hidden state.
+struct VoiceSpec {
+  std::string name;
+  int program = 0;  // GM, 0-based
+  int state = 0;    // hidden-state index
+  int lo = 60;      // pitch range
+  int hi = 84;
+};
+
+// The three default voices for a model of `n_layers` blocks: flute (early), clarinet
+// (middle), strings (last).
+std::vector<VoiceSpec> default_voices(int n_layers);
+
+// Everything the voices style needs besides the activations.
+struct VoicesOptions {
+  int root_midi = 48;  // key of the drone and the scale
+  Mode mode = Mode::natural_minor;
+  double bpm = 84;
+  std::vector<VoiceSpec> voices;
+  int drone_program = 43;  // contrabass
+  std::string title;
+};
+
+// Where one word sounds.
+struct WordTiming {
+  std::string text;
+  ByteRange bytes;
+  std::vector<std::int64_t> token_ids;
+  double start_seconds = 0;
+  double end_seconds = 0;    // the end of its longest note
+  std::vector<int> pitches;  // one per voice
+};
+
+// A composed activation track.
+struct ActivationTrack {
+  Score score;
+  std::vector<WordTiming> words;
+};
+
+// The voices style: one note per word and voice; pitch from the word's last token
+// projected on the state's first component (in reference standard deviations,
+// quantised to the scale), velocity from the second, articulation from the third; word
+// slots grow with the word's token count and pause after sentence punctuation.
+Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<std::int64_t>& token_ids,
+                                       const std::vector<WordSpan>& words, const ReferencePca& pca,
+                                       const VoicesOptions& options);
+
+// What the markov style reads from one forward pass (all per token).
+struct MarkovInput {
+  HiddenStates hidden;
+  int lead_state = 1;                     // the state the Markov chain and LSTM follow (NL/2)
+  std::vector<double> attention_entropy;  // layer NL/2, mean over heads, / ln(keys): 0..1
+  std::vector<double> mlp_sparsity;       // layer NL/3: share of |a| < 0.1·std(layer)
+  std::vector<double> tension;            // contrast_token_tension, or empty without a direction
+};
+
+// The capture the markov style needs (hidden states, attention, MLP).
+CaptureRequest markov_request();
+
+// Builds the markov input from a trace captured with markov_request().
+Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDirection* direction);
+
+struct MarkovOptions {
+  int root_midi = 48;
+  Mode mode = Mode::natural_minor;
+  double bpm = 84;
+  std::uint64_t seed = 0;
+  std::string title;
+};
+
+// The markov style (SPEC-notebooks §15–16 with its bugs fixed): a lead whose scale degree
+// walks a Markov chain built from block norms of the lead state, steered by an untrained
+// micro-LSTM whose gate weights come from the state's SVD; one lead note per token, its
+// length from attention entropy (focused attention, longer notes); celesta ornaments on
+// tokens with sparse MLP activations; an organ per word whose pitch and loudness follow
+// the contrast tension. Words keep their order and all get notes; seeded, deterministic.
+Result<ActivationTrack> compose_markov(const MarkovInput& input, const std::vector<std::int64_t>& token_ids,
+                                       const std::vector<WordSpan>& words, const MarkovOptions& options);
+
+// The timing JSON: {"words":[{"index","text","bytes":[b,e],"token_ids","start","end","pitches"}],"duration"}.
+std::string timing_to_json(const ActivationTrack& track);
+
+}  // namespace sonify

@@ -1,0 +1,303 @@
+// The markov style: SPEC-notebooks §15–16 (Markov chain from block norms, micro-LSTM
+// from the SVD, entropy → length, sparsity → celesta, tension → organ), with the
+// notebook's bugs fixed: notes follow words and tokens in time (no per-layer phrase
+// stretched over the prompt), named tracks get distinct channels, the organ's pitch
+// follows tension instead of sitting on MIDI 24, h0 is padded for short inputs.
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "sonify/activation.h"
+
+namespace sonify {
+namespace {
+
+constexpr int kHidden = 16;
+
+std::vector<double> norm01(const std::vector<double>& v) {
+  if (v.empty()) return v;
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  std::vector<double> out(v.size(), 0.0);
+  if (*hi - *lo <= 1e-12) return out;
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = (v[i] - *lo) / (*hi - *lo);
+  return out;
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-std::clamp(x, -10.0, 10.0))); }
+
+struct Lstm {
+  double w[4][kHidden][kHidden] = {};  // i, f, o, c
+  double b[4] = {};
+};
+
+// Rank-1 W = a bᵀ from a vector tiled to 32 entries, scaled to spectral norm 0.45.
+void gate_weights(const std::vector<double>& v, double (*w)[kHidden]) {
+  std::vector<double> t;
+  while (t.size() < 2 * kHidden) {
+    if (v.empty()) {
+      t.push_back(0);
+      continue;
+    }
+    for (double x : v) t.push_back(x);
+  }
+  double na = 0, nb = 0;
+  for (int i = 0; i < kHidden; ++i) {
+    na += t[static_cast<std::size_t>(i)] * t[static_cast<std::size_t>(i)];
+    nb += t[static_cast<std::size_t>(kHidden + i)] * t[static_cast<std::size_t>(kHidden + i)];
+  }
+  const double scale = 0.45 / (std::sqrt(na) * std::sqrt(nb) + 1e-9);
+  for (int i = 0; i < kHidden; ++i)
+    for (int j = 0; j < kHidden; ++j)
+      w[i][j] = t[static_cast<std::size_t>(i)] * t[static_cast<std::size_t>(kHidden + j)] * scale;
+}
+
+}  // namespace
+
+CaptureRequest markov_request() {
+  CaptureRequest r = hidden_states_request();
+  r.attn_pattern = true;
+  r.mlp_post = true;
+  return r;
+}
+
+Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDirection* direction) {
+  MarkovInput in;
+  SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(trace));
+  in.hidden = std::move(h);
+  const int nl = in.hidden.states - 1;
+  const int tokens = in.hidden.tokens;
+  in.lead_state = std::max(1, nl / 2);
+  const int attn_layer = std::max(0, nl / 2 - (nl > 1 ? 1 : 0));
+  if (trace.attn_pattern.size() != static_cast<std::size_t>(nl) ||
+      trace.mlp_post.size() != static_cast<std::size_t>(nl))
+    return fail("the trace holds no attention or MLP activations (capture attn and mlp)");
+  const Activation& attn = trace.attn_pattern[static_cast<std::size_t>(attn_layer)];
+  const auto heads = static_cast<std::size_t>(attn.shape.at(0));
+  const auto t = static_cast<std::size_t>(tokens);
+  for (std::size_t q = 0; q < t; ++q) {
+    double e = 0;
+    for (std::size_t hd = 0; hd < heads; ++hd)
+      for (std::size_t k = 0; k <= q; ++k) {
+        const double p = std::clamp(static_cast<double>(attn.values[(hd * t + q) * t + k]), 1e-12, 1.0);
+        e -= p * std::log(p);
+      }
+    e /= static_cast<double>(heads);
+    in.attention_entropy.push_back(q == 0 ? 0.0
+                                          : std::clamp(e / std::log(static_cast<double>(q + 1)), 0.0, 1.0));
+  }
+  const Activation& mlp = trace.mlp_post[static_cast<std::size_t>(std::max(0, nl / 3))];
+  const auto width = static_cast<std::size_t>(mlp.shape.at(1));
+  double mean = 0, sq = 0;
+  for (float v : mlp.values) mean += v;
+  mean /= static_cast<double>(std::max<std::size_t>(1, mlp.values.size()));
+  for (float v : mlp.values) sq += (v - mean) * (v - mean);
+  const double threshold =
+      0.1 * std::sqrt(sq / static_cast<double>(std::max<std::size_t>(1, mlp.values.size())));
+  for (std::size_t q = 0; q < t; ++q) {
+    std::size_t small = 0;
+    for (std::size_t d = 0; d < width; ++d) small += std::abs(mlp.values[q * width + d]) < threshold;
+    in.mlp_sparsity.push_back(static_cast<double>(small) /
+                              static_cast<double>(std::max<std::size_t>(1, width)));
+  }
+  if (direction != nullptr) in.tension = contrast_token_tension(*direction, in.hidden);
+  return in;
+}
+
+Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<std::int64_t>& token_ids,
+                                       const std::vector<WordSpan>& words, const MarkovOptions& options) {
+  if (words.empty()) return fail("the prompt has no words to play");
+  const HiddenStates& hs = in.hidden;
+  const int T = hs.tokens;
+  const int D = hs.width;
+  if (in.lead_state < 0 || in.lead_state >= hs.states) return fail("markov: no hidden state ", in.lead_state);
+  const Scale scale(options.root_midi, options.mode, 48, 84);
+  const int SL = scale.size();
+  if (SL < 2) return fail("markov: the scale has fewer than 2 pitches");
+  std::mt19937_64 rng(options.seed);
+  auto uniform = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  auto gaussian = [&] {
+    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
+    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+  };
+
+  // Markov matrix from block norms of the lead state.
+  const int bs = std::max(1, D / SL);
+  std::vector<double> bnorm(static_cast<std::size_t>(SL), 0.0);
+  for (int i = 0; i < SL; ++i) {
+    double s = 0;
+    for (int t = 0; t < T; ++t)
+      for (int d = i * bs; d < std::min(D, (i + 1) * bs); ++d) s += std::pow(hs.row(in.lead_state, t)[d], 2);
+    bnorm[static_cast<std::size_t>(i)] = std::sqrt(s);
+  }
+  const std::vector<double> v = norm01(bnorm);
+  std::vector<std::vector<double>> M(static_cast<std::size_t>(SL),
+                                     std::vector<double>(static_cast<std::size_t>(SL)));
+  const double vmax = *std::max_element(v.begin(), v.end());
+  for (int i = 0; i < SL; ++i) {
+    double sum = 0;
+    for (int j = 0; j < SL; ++j) {
+      const double m =
+          std::exp(3.0 * v[static_cast<std::size_t>(i)] * (v[static_cast<std::size_t>(j)] - vmax));
+      M[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = m;
+      sum += m;
+    }
+    for (double& m : M[static_cast<std::size_t>(i)]) m /= sum + 1e-12;
+  }
+
+  // LSTM gate weights from the right singular vectors of the lead state (uncentred SVD
+  // through the PCA of the rows and their negations).
+  std::vector<double> rows;
+  for (int t = 0; t < T; ++t)
+    for (int d = 0; d < D; ++d) rows.push_back(hs.row(in.lead_state, t)[d]);
+  for (int t = 0; t < T; ++t)
+    for (int d = 0; d < D; ++d) rows.push_back(-hs.row(in.lead_state, t)[d]);
+  SONIFY_ASSIGN_OR_RETURN(svd, pca_fit(rows, static_cast<std::size_t>(2 * T), static_cast<std::size_t>(D),
+                                       static_cast<std::size_t>(std::min(4, T))));
+  Lstm lstm;
+  for (int g = 0; g < 4; ++g)
+    gate_weights(g < static_cast<int>(svd.components.size()) ? svd.components[static_cast<std::size_t>(g)]
+                                                             : std::vector<double>{},
+                 lstm.w[g]);
+  auto ratio = [&](std::size_t k, double fallback) {
+    return k < svd.explained_variance_ratio.size() ? svd.explained_variance_ratio[k] : fallback;
+  };
+  lstm.b[0] = 0.3 * ratio(0, 0.0);
+  lstm.b[1] = 1.0 + ratio(1, 0.1);
+  lstm.b[2] = 0.3 * ratio(2, 0.1);
+  lstm.b[3] = 0;
+
+  std::vector<double> token_norm;
+  for (int t = 0; t < T; ++t) {
+    double s = 0;
+    for (int d = 0; d < D; ++d) s += std::pow(hs.row(in.lead_state, t)[d], 2);
+    token_norm.push_back(std::sqrt(s));
+  }
+  const std::vector<double> tn = norm01(token_norm);
+  double h[kHidden] = {}, c[kHidden] = {};
+  for (int i = 0; i < kHidden && i < T; ++i) h[i] = 0.25 * tn[static_cast<std::size_t>(i)];
+  std::vector<std::vector<double>> proj(kHidden, std::vector<double>(static_cast<std::size_t>(SL)));
+  for (int j = 0; j < SL; ++j) {
+    double n = 0;
+    for (int i = 0; i < kHidden; ++i)
+      n += std::pow(proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = gaussian(), 2);
+    for (int i = 0; i < kHidden; ++i)
+      proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] /= std::sqrt(n) + 1e-12;
+  }
+  const std::vector<double> rdp =
+      in.tension.empty() ? std::vector<double>(static_cast<std::size_t>(T), 0.0) : norm01(in.tension);
+  double mean_tension = 0;
+  for (double x : in.tension) mean_tension += x / static_cast<double>(in.tension.size());
+  const double temperature = std::clamp(0.6 + 1.5 * std::clamp(0.5 + 0.5 * mean_tension, 0.0, 1.0), 0.4, 2.5);
+
+  // One degree per token.
+  std::vector<int> degree(static_cast<std::size_t>(T));
+  int cur = static_cast<int>(std::floor(v[0] * (SL - 1)));
+  for (int t = 0; t < T; ++t) {
+    double x[kHidden] = {};
+    const std::vector<double> row = norm01(M[static_cast<std::size_t>(cur)]);
+    for (int i = 0; i < kHidden && i < SL; ++i) x[i] = row[static_cast<std::size_t>(i)];
+    x[0] = rdp[static_cast<std::size_t>(t)];
+    double xh[kHidden], gates[4][kHidden];
+    for (int i = 0; i < kHidden; ++i) xh[i] = x[i] + h[i];
+    for (int g = 0; g < 4; ++g)
+      for (int i = 0; i < kHidden; ++i) {
+        double s = lstm.b[g];
+        for (int j = 0; j < kHidden; ++j) s += lstm.w[g][i][j] * xh[j];
+        gates[g][i] = g == 3 ? std::tanh(s) : sigmoid(s);
+      }
+    double hn = 0;
+    for (int i = 0; i < kHidden; ++i) {
+      c[i] = gates[1][i] * c[i] + gates[0][i] * gates[3][i];
+      h[i] = gates[2][i] * std::tanh(std::clamp(c[i], -5.0, 5.0));
+      hn += h[i] * h[i];
+    }
+    const double temp = std::clamp(temperature / (0.4 + 0.7 * std::sqrt(hn)), 0.05, 5.0);
+    std::vector<double> lb(static_cast<std::size_t>(SL), 0.0);
+    for (int j = 0; j < SL; ++j)
+      for (int i = 0; i < kHidden; ++i)
+        lb[static_cast<std::size_t>(j)] +=
+            proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] * h[i];
+    lb = norm01(lb);
+    double lbs = 0;
+    for (double z : lb) lbs += z;
+    std::vector<double> p(static_cast<std::size_t>(SL));
+    double top = -1e300;
+    for (int j = 0; j < SL; ++j) {
+      const double q = 0.7 * M[static_cast<std::size_t>(cur)][static_cast<std::size_t>(j)] +
+                       0.3 * lb[static_cast<std::size_t>(j)] / (lbs + 1e-9);
+      p[static_cast<std::size_t>(j)] = std::log(q + 1e-12) / temp;
+      top = std::max(top, p[static_cast<std::size_t>(j)]);
+    }
+    double z = 0;
+    for (double& q : p) z += (q = std::exp(q - top));
+    degree[static_cast<std::size_t>(t)] = cur;
+    double u = uniform() * z;
+    int next = SL - 1;
+    for (int j = 0; j < SL; ++j) {
+      u -= p[static_cast<std::size_t>(j)];
+      if (u < 0) {
+        next = j;
+        break;
+      }
+    }
+    cur = next;
+  }
+
+  ActivationTrack out;
+  Score& score = out.score;
+  score.title = options.title;
+  score.set_tempo(0, options.bpm);
+  score.time_signatures.push_back({0, 4, 4});
+  const bool minor = mode_intervals(options.mode).size() > 2 && mode_intervals(options.mode)[2] == 3;
+  score.key_signatures.push_back(key_signature_for(options.root_midi % 12, minor));
+  const int lead = score.add_track("lead", 81);
+  const int celesta = score.add_track("celesta", 8);
+  const int organ = score.add_track("organ", 19);
+  std::int64_t cursor = 0;
+  for (const WordSpan& w : words) {
+    WordTiming timing;
+    timing.text = w.text;
+    timing.bytes = w.bytes;
+    const std::int64_t start = cursor;
+    std::int64_t end = start;
+    double word_tension = 0;
+    for (std::size_t t : w.tokens) {
+      timing.token_ids.push_back(token_ids.at(t));
+      const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
+      const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
+      const int pitch = scale.at(degree[t]);
+      const int vel = static_cast<int>(std::lround(std::clamp(45 + 55 * rdp[t], 25.0, 110.0)));
+      score.tracks[static_cast<std::size_t>(lead)].note(cursor, std::max<std::int64_t>(1, len * 92 / 100),
+                                                        pitch, vel);
+      timing.pitches.push_back(pitch);
+      const double sp = t < in.mlp_sparsity.size() ? in.mlp_sparsity[t] : 0;
+      if (sp > 0.12) {
+        const int orn = scale.snap(scale.at(SL - 1) - static_cast<int>(std::floor(12 * sp)));
+        score.tracks[static_cast<std::size_t>(celesta)].note(
+            cursor, score.ticks(0.15), orn,
+            static_cast<int>(std::lround(std::clamp(20 + 50 * sp, 15.0, 65.0))));
+      }
+      end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
+      word_tension += rdp[t] / static_cast<double>(w.tokens.size());
+      cursor += len;
+    }
+    if (!in.tension.empty() && word_tension >= 0.05) {
+      const Scale low(options.root_midi, options.mode, 36, 60);
+      const int pitch =
+          low.snap(options.root_midi % 12 + 36 + static_cast<int>(std::floor(12 * word_tension)));
+      score.tracks[static_cast<std::size_t>(organ)].note(
+          start, cursor - start, pitch,
+          static_cast<int>(std::lround(std::clamp(20 + 80 * word_tension, 15.0, 100.0))));
+    }
+    score.mark(start, w.text);
+    timing.start_seconds = score.seconds_at(start);
+    timing.end_seconds = score.seconds_at(end);
+    out.words.push_back(std::move(timing));
+    const char last = w.text.empty() ? ' ' : w.text.back();
+    if (last == '.' || last == '!' || last == '?') cursor += score.ticks(1);
+  }
+  SONIFY_TRY(score_validate(score));
+  return out;
+}
+
+}  // namespace sonify

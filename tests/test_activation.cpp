@@ -1,0 +1,254 @@
+// The activation-track core without a model: words from offsets, the voices
+// composition on hand-made hidden states and PCAs, the timing JSON against the MIDI
+// (mido oracle), contrast pair files and the tension formula.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "sonify/activation.h"
+#include "sonify/midi.h"
+#include "test_support.h"
+
+using namespace sonify;
+using sonify::test::read_file;
+using sonify::test::run_program;
+using sonify::test::TempDir;
+using sonify::test::write_file;
+
+namespace {
+
+// States [3][tokens][4] whose values are given by f(state, token, dim).
+template <class F>
+HiddenStates make_states(int tokens, F f) {
+  HiddenStates h;
+  h.states = 3;
+  h.tokens = tokens;
+  h.width = 4;
+  for (int s = 0; s < 3; ++s)
+    for (int t = 0; t < tokens; ++t)
+      for (int d = 0; d < 4; ++d) h.values.push_back(static_cast<float>(f(s, t, d)));
+  return h;
+}
+
+// A PCA per state with the unit axes as components and unit variances, mean 0.
+ReferencePca identity_pca() {
+  ReferencePca r;
+  for (int s = 0; s < 3; ++s) {
+    Pca p;
+    p.n_features = 4;
+    p.mean.assign(4, 0.0);
+    for (int k = 0; k < 3; ++k) {
+      std::vector<double> c(4, 0.0);
+      c[static_cast<std::size_t>(k)] = 1.0;
+      p.components.push_back(c);
+    }
+    p.explained_variance = {1, 1, 1};
+    p.explained_variance_ratio = {0.4, 0.3, 0.2};
+    p.singular_values = {1, 1, 1};
+    r.states.push_back(p);
+  }
+  return r;
+}
+
+VoicesOptions three_voices() {
+  VoicesOptions o;
+  o.root_midi = 48;  // C
+  o.mode = Mode::major;
+  o.bpm = 120;
+  o.voices = {{"flute", 73, 0, 72, 84}, {"clarinet", 71, 1, 60, 72}, {"strings", 48, 2, 48, 60}};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("group_words: tokens to words by byte offsets") {
+  // GPT-2 style: the space belongs to the token that follows it.
+  const std::string text = "Once upon a time, cats.";
+  //  "Once" [0,4) " upon" [4,9) " a" [9,11) " time" [11,16) "," [16,17) " cat" [17,21) "s." [21,23)
+  std::vector<ByteRange> offsets = {{0, 4}, {4, 9}, {9, 11}, {11, 16}, {16, 17}, {17, 21}, {21, 23}};
+  auto words = group_words(text, offsets, std::vector<bool>(offsets.size(), false));
+  REQUIRE(words.size() == 5);
+  CHECK(words[0].text == "Once");
+  CHECK(words[3].text == "time,");
+  CHECK(words[3].tokens == std::vector<std::size_t>{3, 4});
+  CHECK(words[4].text == "cats.");
+  CHECK(words[4].tokens == std::vector<std::size_t>{5, 6});
+  CHECK(words[4].bytes.begin == 18);
+  CHECK(words[4].bytes.end == 23);
+
+  // A special BOS with an empty range and a token of spaces only belong to no word.
+  const std::string t2 = "Hi  there";
+  std::vector<ByteRange> o2 = {{0, 0}, {0, 2}, {2, 3}, {3, 9}};
+  auto w2 = group_words(t2, o2, {true, false, false, false});
+  REQUIRE(w2.size() == 2);
+  CHECK(w2[0].tokens == std::vector<std::size_t>{1});
+  CHECK(w2[1].tokens == std::vector<std::size_t>{3});
+
+  // A token spanning two words belongs to both, so neither is left without notes.
+  auto w3 = group_words("a b", {{0, 3}}, {false});
+  REQUIRE(w3.size() == 2);
+  CHECK(w3[0].tokens == std::vector<std::size_t>{0});
+  CHECK(w3[1].tokens == std::vector<std::size_t>{0});
+}
+
+TEST_CASE("compose_voices: one note per word and voice, pitch from the first component") {
+  const std::string text = "The cat sat down.";
+  std::vector<ByteRange> offsets = {{0, 3}, {3, 7}, {7, 11}, {11, 16}, {16, 17}};
+  const auto words = group_words(text, offsets, std::vector<bool>(5, false));
+  REQUIRE(words.size() == 4);
+  // Token 0 of every state at 0 on the first component: the middle of the range.
+  // Token 1 at +2 sd: the top. Token 2 at -2 sd: the bottom.
+  auto h = make_states(5, [](int s, int t, int d) {
+    if (d != 0) return 0.0;
+    return t == 0 ? 0.0 : t == 1 ? 2.0 : t == 2 ? -2.0 : 0.5 * s;
+  });
+  const std::vector<std::int64_t> ids = {10, 11, 12, 13, 14};
+  auto r = compose_voices(h, ids, words, identity_pca(), three_voices());
+  REQUIRE(r.ok());
+  const ActivationTrack& track = *r;
+  REQUIRE(track.words.size() == 4);
+  // C major 72..84: 72 74 76 77 79 81 83 84 (8 pitches); f = 0.5 → index round(3.5) = 4 → 79.
+  CHECK(track.words[0].pitches[0] == 79);
+  CHECK(track.words[1].pitches[0] == 84);
+  CHECK(track.words[2].pitches[0] == 72);
+  // Each word's slot: 1 beat at 120 BPM = 0.5 s; "down." has two tokens (1.5 beats).
+  CHECK(track.words[0].start_seconds == Approx(0.0));
+  CHECK(track.words[1].start_seconds == Approx(0.5));
+  CHECK(track.words[3].start_seconds == Approx(1.5));
+  CHECK(track.words[3].token_ids == std::vector<std::int64_t>{13, 14});
+  // Legato 0.8 of the slot with the third component at 0.
+  CHECK(track.words[0].end_seconds == Approx(0.4));
+  for (int v = 0; v < 3; ++v) CHECK(track.score.tracks[static_cast<std::size_t>(v)].notes.size() == 4);
+  CHECK(track.score.tracks[3].name == "drone");
+
+  // Same input, same bytes; other activations, other music.
+  auto again = compose_voices(h, ids, words, identity_pca(), three_voices());
+  REQUIRE(again.ok());
+  CHECK(midi_encode(*midi_from_score(again->score)) == midi_encode(*midi_from_score(track.score)));
+  auto h2 = make_states(5, [](int s, int t, int d) { return d == 0 ? -0.7 * t + 0.1 * s : 0.0; });
+  auto other = compose_voices(h2, ids, words, identity_pca(), three_voices());
+  REQUIRE(other.ok());
+  CHECK(midi_encode(*midi_from_score(other->score)) != midi_encode(*midi_from_score(track.score)));
+
+  // Missing PCA for a voice's state and an empty word list are errors.
+  VoicesOptions bad = three_voices();
+  bad.voices[0].state = 3;
+  CHECK_FALSE(compose_voices(h, ids, words, identity_pca(), bad).ok());
+  CHECK_FALSE(compose_voices(h, ids, {}, identity_pca(), three_voices()).ok());
+}
+
+TEST_CASE("timing JSON agrees with the MIDI file as mido reads it") {
+  const std::string text = "Soft rain fell, and then the wind came back again!";
+  std::vector<ByteRange> offsets;
+  for (std::size_t i = 0; i < text.size(); i += 3) offsets.push_back({i, std::min(text.size(), i + 3)});
+  const auto words = group_words(text, offsets, std::vector<bool>(offsets.size(), false));
+  REQUIRE(words.size() == 10);
+  auto h = make_states(static_cast<int>(offsets.size()),
+                       [](int s, int t, int d) { return std::sin(0.7 * t + 1.3 * d + 0.5 * s) * 1.5; });
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < offsets.size(); ++i) ids.push_back(static_cast<std::int64_t>(i));
+  VoicesOptions o = three_voices();
+  o.bpm = 93;
+  auto r = compose_voices(h, ids, words, identity_pca(), o);
+  REQUIRE(r.ok());
+  TempDir dir;
+  REQUIRE(midi_write(r->score, dir.file("t.mid")).ok());
+  write_file(dir.file("t.timing.json"), timing_to_json(*r));
+  auto res =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("t.mid"), dir.file("t.timing.json")});
+  INFO(res.out << res.err);
+  CHECK(res.exit_code == 0);
+  CHECK(res.out == "ok 10 3\n");
+  // The oracle can fail: a shifted word start is caught.
+  auto j = nlohmann::json::parse(timing_to_json(*r));
+  j["words"][4]["start"] = j["words"][4]["start"].get<double>() + 0.01;
+  write_file(dir.file("bad.timing.json"), j.dump());
+  auto bad =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("t.mid"), dir.file("bad.timing.json")});
+  CHECK(bad.exit_code == 1);
+}
+
+TEST_CASE("contrast pair files: the shipped sets parse, bad files give one-line errors") {
+  for (const char* name : {"calm-tense", "refusal"}) {
+    auto set = contrast_set_read(std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/" + name + ".json");
+    REQUIRE(set.ok());
+    CHECK(set->pairs.size() >= 8);
+  }
+  CHECK_FALSE(contrast_set_parse("{\"name\":\"x\",\"pairs\":[]}", "f").ok());
+  CHECK_FALSE(contrast_set_parse("{\"name\":\"x\",\"pairs\":[[\"a\"]]}", "f").ok());
+  CHECK_FALSE(contrast_set_parse("{\"pairs\":[[\"a\",\"b\"]]}", "f").ok());
+  CHECK_FALSE(contrast_set_parse("[1]", "f").ok());
+  CHECK(contrast_set_parse("{\"name\":\"x\",\"pairs\":[[\"a\",\"b\"]]}", "f").ok());
+  CHECK_FALSE(contrast_set_read("/nonexistent/pairs.json").ok());
+}
+
+TEST_CASE("contrast tension: token-mean minus midpoint along the direction, position 0 left out") {
+  ContrastDirection d;
+  d.states = {2};
+  d.width = 4;
+  d.midpoint = {1, 0, 0, 0};
+  d.direction = {0, 1, 0, 0};
+  d.scale = 2;
+  // State 2, dim 1: token t holds 10*t; tokens 1..2 are used: mean 15, /2 = 7.5.
+  auto h = make_states(3, [](int s, int t, int d2) { return (s == 2 && d2 == 1) ? 10.0 * t : 0.0; });
+  CHECK(contrast_tension(d, h, {false, false, false}) == Approx(7.5));
+  // A special token is skipped too.
+  CHECK(contrast_tension(d, h, {false, false, true}) == Approx(5.0));
+  auto per_token = contrast_token_tension(d, h);
+  CHECK(per_token == std::vector<double>{0, 5, 10});
+  // Round trip.
+  auto back = contrast_direction_from_json(contrast_direction_to_json(d), "d");
+  REQUIRE(back.ok());
+  CHECK(back->direction == d.direction);
+  CHECK(back->midpoint == d.midpoint);
+}
+
+TEST_CASE("compose_markov: seeded, one lead note per token, words in order, organ follows tension") {
+  const std::string text = "The cat sat down. It was calm, then loud!";
+  std::vector<ByteRange> offsets;
+  for (std::size_t i = 0; i < text.size(); i += 2) offsets.push_back({i, std::min(text.size(), i + 2)});
+  const auto words = group_words(text, offsets, std::vector<bool>(offsets.size(), false));
+  const int T = static_cast<int>(offsets.size());
+  MarkovInput in;
+  in.hidden =
+      make_states(T, [](int s, int t, int d) { return std::cos(0.9 * t + 2.1 * d + s) * (1 + 0.1 * t); });
+  in.lead_state = 1;
+  for (int t = 0; t < T; ++t) {
+    in.attention_entropy.push_back(t % 3 / 2.0);
+    in.mlp_sparsity.push_back(t % 4 == 0 ? 0.5 : 0.0);
+    in.tension.push_back(t < T / 2 ? -1.0 + 0.05 * t : 1.0 + 0.05 * t);
+  }
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(T), 7);
+  MarkovOptions o;
+  o.seed = 3;
+  auto a = compose_markov(in, ids, words, o);
+  REQUIRE(a.ok());
+  auto b = compose_markov(in, ids, words, o);
+  REQUIRE(b.ok());
+  CHECK(midi_encode(*midi_from_score(a->score)) == midi_encode(*midi_from_score(b->score)));
+  o.seed = 4;
+  auto c = compose_markov(in, ids, words, o);
+  REQUIRE(c.ok());
+  CHECK(midi_encode(*midi_from_score(c->score)) != midi_encode(*midi_from_score(a->score)));
+
+  std::size_t token_count = 0;
+  for (const auto& w : words) token_count += w.tokens.size();
+  const Track& lead = a->score.tracks[0];
+  CHECK(lead.name == "lead");
+  CHECK(lead.notes.size() == token_count);
+  CHECK(a->score.tracks[1].notes.size() > 0);  // celesta on sparse tokens
+  REQUIRE(a->words.size() == words.size());
+  for (std::size_t i = 1; i < a->words.size(); ++i)
+    CHECK(a->words[i].start_seconds > a->words[i - 1].start_seconds);
+  // The organ is not stuck on one pitch (the notebook's bug): calm words low, tense words high.
+  const Track& organ = a->score.tracks[2];
+  REQUIRE(organ.notes.size() >= 2);
+  CHECK(organ.notes.front().pitch < organ.notes.back().pitch);
+  // Three tracks, three channels.
+  auto channels = assign_channels(a->score);
+  REQUIRE(channels.ok());
+  CHECK((*channels)[0] != (*channels)[1]);
+  CHECK((*channels)[1] != (*channels)[2]);
+}
