@@ -314,3 +314,28 @@ TEST_CASE("sonify prompt --style markov: same seed same bytes, another seed anot
   CHECK(timing["words"].size() == 11);
   CHECK(read_json(dir.file("a.json"))["markov"]["lead_hidden_state"] == 1);
 }
+
+TEST_CASE("sonify prompt on the bundled model: deterministic, every word timed (mido), prompts differ") {
+  TempDir dir;
+  const std::string cache = dir.file("cache");
+  const std::string text = "The old sailor pulled a heavy rope on the pier.";
+  auto args = [&](const std::string& t, const std::string& name) {
+    // No --model: the bundled sonify-tiny.
+    return std::vector<std::string>{"prompt", t, "-o", dir.path(), "--name", name, "--midi-only", "--pca-sentences", "64"};
+  };
+  auto first = sonify_env(cache, args(text, "a"));
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  REQUIRE(sonify_env(cache, args(text, "b")).exit_code == 0);
+  CHECK(read_file(dir.file("a.mid")) == read_file(dir.file("b.mid")));
+  auto oracle =
+      run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/activation_timing.py",
+                   dir.file("a.mid"), dir.file("a.timing.json")});
+  INFO(oracle.out << oracle.err);
+  CHECK(oracle.exit_code == 0);
+  CHECK(oracle.out == "ok 10 3\n");  // 10 words, 3 voices
+  const auto prov = read_json(dir.file("a.json"));
+  CHECK(prov.dump().find("sonify-tiny") != std::string::npos);
+  REQUIRE(sonify_env(cache, args("Tomorrow the painter will finish a mural.", "c")).exit_code == 0);
+  CHECK(read_file(dir.file("c.mid")) != read_file(dir.file("a.mid")));
+}
