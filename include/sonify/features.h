@@ -96,7 +96,7 @@ struct Tonality {
 
 // Everything the genres know about a model's weights.
 struct WeightFeatures {
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
   int format_version = kFormatVersion;
   std::string model_path;
   std::string family;

@@ -49,7 +49,13 @@ void shape_of(const std::vector<double>& v, double* skew, double* kurt) {
 // and the shape statistics of `shape`.
 void decide_key(const std::vector<double>& energy, const std::vector<double>& shape, Tonality& t) {
   t.chroma.assign(12, 0.0);
-  for (std::size_t j = 0; j < energy.size(); ++j) t.chroma[j % 12] += energy[j];
+  // Mean, not sum, per pitch class: when the width is not a multiple of 12 the first
+  // classes get one channel more, and summing would bias every model towards the keys
+  // that favour them (three fixtures all came out in B before this).
+  std::array<double, 12> count{};
+  for (std::size_t j = 0; j < energy.size(); ++j) t.chroma[j % 12] += energy[j], count[j % 12] += 1;
+  for (int c = 0; c < 12; ++c)
+    if (count[c] > 0) t.chroma[c] /= count[c];
   double total = 0;
   for (double c : t.chroma) total += c;
   if (total > 0)

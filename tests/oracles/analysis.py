@@ -98,6 +98,7 @@ NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 def key(energy, shape):
     chroma = np.zeros(12)
     np.add.at(chroma, np.arange(len(energy)) % 12, energy)
+    chroma /= np.maximum(np.bincount(np.arange(len(energy)) % 12, minlength=12), 1)  # mean per class
     chroma /= chroma.sum()
     best = (-2.0, 0, 0)
     for family, prof in enumerate([MAJOR, MINOR]):
