@@ -120,3 +120,17 @@ TEST_CASE("key signatures from root and mode", "[music][score]") {
   CHECK(sonify::key_signature_for(65, false).sharps == -1);                           // F major
   CHECK(sonify::key_signature_for(65, true).sharps == -4);                            // F minor
 }
+
+TEST_CASE("key_signature_for_mode names church modes by their parent major (hand-worked)") {
+  using sonify::KeySignature;
+  using sonify::Mode;
+  using sonify::key_signature_for_mode;
+  CHECK(key_signature_for_mode(2, Mode::dorian) == KeySignature{0, 0, false});       // D dorian: C major
+  CHECK(key_signature_for_mode(4, Mode::phrygian) == KeySignature{0, 0, false});     // E phrygian: C major
+  CHECK(key_signature_for_mode(11, Mode::phrygian) == KeySignature{0, 1, false});    // B phrygian: G major
+  CHECK(key_signature_for_mode(5, Mode::lydian) == KeySignature{0, 0, false});       // F lydian: C major
+  CHECK(key_signature_for_mode(7, Mode::mixolydian) == KeySignature{0, 0, false});   // G mixolydian: C major
+  CHECK(key_signature_for_mode(11, Mode::locrian) == KeySignature{0, 0, false});     // B locrian: C major
+  CHECK(key_signature_for_mode(2, Mode::natural_minor) == KeySignature{0, -1, true});  // D minor: 1 flat
+  CHECK(key_signature_for_mode(9, Mode::harmonic_minor) == KeySignature{0, 0, true});  // A minor
+}

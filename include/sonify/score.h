@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sonify/result.h"
+#include "sonify/scale.h"
 
 namespace sonify {
 
@@ -158,6 +159,10 @@ struct Score {
 // Key signature for a root pitch class and mode family: sharps/flats of the relative
 // major (e.g. root 9 (A) minor -> 0 sharps, minor).
 KeySignature key_signature_for(int root_pitch, bool minor, std::int64_t tick = 0);
+
+// Key signature naming `mode` on `root_pc`: the parent major's accidentals for church
+// modes (D dorian -> C major, 0 sharps), minor for the minor scales.
+KeySignature key_signature_for_mode(int root_pc, Mode mode, std::int64_t tick = 0);
 
 // Checks a score: ppq 1..32767, pitches/velocities/controllers in range, note lengths
 // > 0, ticks >= 0, tempo 1..16777215 us/quarter, channels valid, time signature

@@ -440,8 +440,7 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   score.title = options.title;
   score.set_tempo(0, options.bpm);
   score.time_signatures.push_back({0, 4, 4});
-  const bool minor = mode_intervals(options.mode).size() > 2 && mode_intervals(options.mode)[2] == 3;
-  score.key_signatures.push_back(key_signature_for(options.root_midi % 12, minor));
+  score.key_signatures.push_back(key_signature_for_mode(options.root_midi % 12, options.mode));
   std::vector<int> voice_tracks;
   for (const VoiceSpec& v : options.voices) {
     const int track = score.add_track(v.name, v.program);

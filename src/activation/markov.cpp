@@ -248,8 +248,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   score.title = options.title;
   score.set_tempo(0, options.bpm);
   score.time_signatures.push_back({0, 4, 4});
-  const bool minor = mode_intervals(options.mode).size() > 2 && mode_intervals(options.mode)[2] == 3;
-  score.key_signatures.push_back(key_signature_for(options.root_midi % 12, minor));
+  score.key_signatures.push_back(key_signature_for_mode(options.root_midi % 12, options.mode));
   const int lead = score.add_track("lead", 81);
   const int celesta = score.add_track("celesta", 8);
   const int organ = score.add_track("organ", 19);

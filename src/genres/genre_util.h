@@ -55,9 +55,6 @@ struct Key {
 };
 Result<Key> resolve_key(const WeightFeatures& f, const GenreParams& p);
 
-// Key signature naming `mode` on `root_pc` (the parent major's accidentals).
-KeySignature key_signature_for_mode(int root_pc, Mode mode, std::int64_t tick);
-
 // Adds "the result is N minutes long" to warnings when over max_minutes.
 void warn_length(GenreOutput& out, const GenreParams& p);
 

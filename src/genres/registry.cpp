@@ -223,22 +223,6 @@ Result<Key> resolve_key(const WeightFeatures& f, const GenreParams& p) {
   return k;
 }
 
-KeySignature key_signature_for_mode(int root_pc, Mode mode, std::int64_t tick) {
-  switch (mode) {
-    case Mode::major: return key_signature_for(root_pc, false, tick);
-    case Mode::dorian: return key_signature_for((root_pc + 10) % 12, false, tick);
-    case Mode::phrygian: return key_signature_for((root_pc + 8) % 12, false, tick);
-    case Mode::lydian: return key_signature_for((root_pc + 7) % 12, false, tick);
-    case Mode::mixolydian: return key_signature_for((root_pc + 5) % 12, false, tick);
-    case Mode::locrian: return key_signature_for((root_pc + 1) % 12, false, tick);
-    case Mode::natural_minor:
-    case Mode::harmonic_minor:
-    case Mode::melodic_minor:
-    case Mode::minor_pentatonic: return key_signature_for(root_pc, true, tick);
-    default: return key_signature_for(root_pc, false, tick);
-  }
-}
-
 void warn_length(GenreOutput& out, const GenreParams& p) {
   const double minutes = out.score.length_seconds() / 60.0;
   if (minutes > p.number("max_minutes")) {

@@ -122,6 +122,22 @@ KeySignature key_signature_for(int root_pitch, bool minor, std::int64_t tick) {
   return {tick, sharps, minor};
 }
 
+KeySignature key_signature_for_mode(int root_pc, Mode mode, std::int64_t tick) {
+  switch (mode) {
+    case Mode::major: return key_signature_for(root_pc, false, tick);
+    case Mode::dorian: return key_signature_for((root_pc + 10) % 12, false, tick);
+    case Mode::phrygian: return key_signature_for((root_pc + 8) % 12, false, tick);
+    case Mode::lydian: return key_signature_for((root_pc + 7) % 12, false, tick);
+    case Mode::mixolydian: return key_signature_for((root_pc + 5) % 12, false, tick);
+    case Mode::locrian: return key_signature_for((root_pc + 1) % 12, false, tick);
+    case Mode::natural_minor:
+    case Mode::harmonic_minor:
+    case Mode::melodic_minor:
+    case Mode::minor_pentatonic: return key_signature_for(root_pc, true, tick);
+    default: return key_signature_for(root_pc, false, tick);
+  }
+}
+
 Status score_validate(const Score& score) {
   if (score.ppq < 1 || score.ppq > 32767) return fail("score: ppq ", score.ppq, " is outside 1..32767");
   for (const auto& t : score.tempos)
