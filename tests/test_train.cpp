@@ -127,6 +127,16 @@ TEST_CASE("train refuses bad input with one line and leaves nothing behind", "[t
       {tiny(dir.file("bad.txt"), dir.file("m4")), "invalid UTF-8 at byte offset 5", dir.file("m4")},
       {tiny(corpus, dir.file("nodir/m5")), "parent directory does not exist", dir.file("nodir")},
   };
+  {
+    auto set = [](std::vector<std::string> args, const std::string& option, const std::string& value) {
+      *(std::find(args.begin(), args.end(), option) + 1) = value;
+      return args;
+    };
+    auto bad_heads = set(tiny(corpus, dir.file("m7")), "--heads", "5");
+    cases.push_back({bad_heads, "must be a multiple of --heads", dir.file("m7")});
+    auto bad_arch = set(tiny(corpus, dir.file("m8")), "--arch", "bert");
+    cases.push_back({bad_arch, "unknown architecture 'bert'", dir.file("m8")});
+  }
   if (!root_ignores_permissions)
     cases.push_back({tiny(corpus, dir.file("ro/m6")), "not writable", dir.file("ro/m6")});
   for (const Case& c : cases) {

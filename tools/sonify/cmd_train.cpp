@@ -167,6 +167,11 @@ Status run(const Options& o) {
   if (!fs::is_directory(parent, ec)) return fail(o.out, ": parent directory does not exist");
   if (access(parent.c_str(), W_OK) != 0) return fail(o.out, ": output directory is not writable");
   if (!(o.val_fraction > 0 && o.val_fraction < 0.5)) return fail("--val-fraction must be in (0, 0.5)");
+  // The shape checks the plugin repeats, made here too so a typo fails before the corpus
+  // is read and the tokenizer learned.
+  if (c.arch != "gpt2" && c.arch != "llama") return fail("--arch: unknown architecture '", c.arch, "' (gpt2 or llama)");
+  if (c.dim % c.heads != 0) return fail("--dim (", c.dim, ") must be a multiple of --heads (", c.heads, ")");
+  if (c.arch == "llama" && (c.dim / c.heads) % 2 != 0) return fail("--arch llama needs an even head size (--dim / --heads)");
 
   SONIFY_ASSIGN_OR_RETURN(docs, read_corpus(o.corpus));
   std::vector<std::string> train_docs, val_docs;
