@@ -39,3 +39,10 @@ void register_prompt(CLI::App& app, int* exit_code);
 void register_album(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
+
+// The one error style of the command line: a command's run function returns its exit
+// code; this declares `var` from a Result, or reports its error (one line) and returns 1.
+#define SONIFY_ASSIGN_OR_REPORT(var, expr)                                      \
+  auto var##_result_ = (expr);                                                  \
+  if (!var##_result_.ok()) return ::sonify::cli::report(var##_result_.error()); \
+  auto var = std::move(var##_result_).value()

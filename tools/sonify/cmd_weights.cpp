@@ -14,7 +14,7 @@
 #include "cli_common.h"
 #include "genre_config.h"
 #include "core/atomic_file.h"
-#include "sha256.h"
+#include "core/sha256.h"
 #include "sonify/analysis.h"
 #include "sonify/genres.h"
 #include "sonify/midi.h"

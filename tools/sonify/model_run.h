@@ -30,10 +30,3 @@ std::optional<Tokenizer> model_tokenizer(const std::string& model_path);
 std::string decode_or_empty(const std::optional<Tokenizer>& tokenizer, const std::vector<std::int64_t>& ids);
 
 }  // namespace sonify::cli
-
-// In a command's run function returning an exit code: declares `var` from a Result, or
-// reports its error (one line) and returns 1.
-#define SONIFY_ASSIGN_OR_REPORT(var, expr)                                      \
-  auto var##_result_ = (expr);                                                  \
-  if (!var##_result_.ok()) return ::sonify::cli::report(var##_result_.error()); \
-  auto var = std::move(var##_result_).value()

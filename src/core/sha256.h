@@ -5,7 +5,7 @@
 
 #include "sonify/result.h"
 
-namespace sonify::cli {
+namespace sonify {
 
 // Lower-case hex SHA-256 of the file's bytes.
 Result<std::string> sha256_file(const std::string& path);
@@ -13,4 +13,4 @@ Result<std::string> sha256_file(const std::string& path);
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(const std::string& data);
 
-}  // namespace sonify::cli
+}  // namespace sonify

@@ -1,5 +1,5 @@
 // SHA-256 after FIPS 180-4, streaming over a file in 1 MiB reads.
-#include "sha256.h"
+#include "core/sha256.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-namespace sonify::cli {
+namespace sonify {
 namespace {
 
 constexpr std::uint32_t kK[64] = {
@@ -98,4 +98,4 @@ Result<std::string> sha256_file(const std::string& path) {
   return s.finish();
 }
 
-}  // namespace sonify::cli
+}  // namespace sonify
