@@ -92,7 +92,8 @@ TEST_CASE("genre registry: names, parameters and --set validation", "[genres]") 
   CHECK(cfg->number("bpm") == 120);
 }
 
-TEST_CASE("genre defaults are written once, in the registry; a config file only overrides", "[genres]") {
+TEST_CASE("genre defaults are written once, in the registry, and a config file only overrides them",
+          "[genres]") {
   const std::string shipped = std::string(SONIFY_SOURCE_DIR) + "/configs/genres";
   for (const auto& g : sonify::all_genres()) {
     INFO(g.name);
