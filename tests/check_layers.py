@@ -25,7 +25,7 @@ DEPENDS = {
     "train": {"runtime", "core"},
     "music": {"core"},
     "render": {"music", "core"},
-    "analysis": {"model", "core"},
+    "analysis": {"model", "music", "core"},
     "genres": {"analysis", "music", "core"},
     "activation": {"analysis", "music", "runtime", "tokenizer", "model", "core"},
     "report": {"analysis", "music", "core"},
