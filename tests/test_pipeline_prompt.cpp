@@ -10,6 +10,7 @@
 
 #include "sonify/pipeline_album.h"
 #include "sonify/pipeline_prompt.h"
+#include "sonify/prompt_tokens.h"
 #include "test_support.h"
 
 using sonify::test::fixtures_dir;
@@ -209,4 +210,52 @@ TEST_CASE("run_album: the three modes on the bundled model, -j 2 equals -j 1, pr
   auto bad = sonify::run_album(request("shuffle", "x", 1));
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message == "--mode shuffle: expected album, dialogue or contrast");
+}
+
+TEST_CASE("prompt_tokens: one path for text and ids, with the limits and notes every command shares") {
+  auto tokenizer = sonify::Tokenizer::from_model_path(bundled());
+  REQUIRE(tokenizer.ok());
+  sonify::PromptOptions text;
+  text.text = "A red ball rolled.";
+  text.have_text = true;
+  auto t = sonify::prompt_tokens(text, &*tokenizer, 0, 0);
+  REQUIRE(t.ok());
+  CHECK(t->from_text);
+  CHECK(t->notes.empty());
+  // The same ids given directly decode back to the text, each token over the same bytes.
+  std::string list;
+  for (int id : t->ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+  sonify::PromptOptions ids;
+  ids.ids = list;
+  ids.have_ids = true;
+  auto i = sonify::prompt_tokens(ids, &*tokenizer, 0, 0);
+  REQUIRE(i.ok());
+  CHECK(i->ids == t->ids);
+  sonify::prompt_text_from_ids(*tokenizer, &*i);
+  CHECK(i->text == text.text);
+  REQUIRE(i->offsets.size() == t->offsets.size());
+  for (std::size_t k = 0; k < t->offsets.size(); ++k) {
+    CHECK(i->offsets[k].begin == t->offsets[k].begin);
+    CHECK(i->offsets[k].end == t->offsets[k].end);
+  }
+  // Limits: a context of 3 refuses the prompt and names --truncate; truncate keeps 3.
+  auto over = sonify::prompt_tokens(text, &*tokenizer, 0, 3);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().message.find("pass --truncate to keep the first 3") != std::string::npos);
+  text.truncate = true;
+  auto cut = sonify::prompt_tokens(text, &*tokenizer, 0, 3);
+  REQUIRE(cut.ok());
+  CHECK(cut->ids.size() == 3);
+  CHECK(cut->truncated_from == t->ids.size());
+  CHECK(cut->notes.size() == 1);
+  ids.ids = "1,99999";
+  auto out_of_range = sonify::prompt_tokens(ids, &*tokenizer, 1000, 0);
+  REQUIRE_FALSE(out_of_range.ok());
+  CHECK(out_of_range.error().message.find("--ids: id 99999 is out of range") == 0);
+  text.text = "caf\xe9";
+  text.replace_invalid = true;
+  text.truncate = false;
+  auto replaced = sonify::prompt_tokens(text, &*tokenizer, 0, 0);
+  REQUIRE(replaced.ok());
+  CHECK(replaced->notes == std::vector<std::string>{"replaced 1 invalid UTF-8 byte with U+FFFD"});
 }
