@@ -10,7 +10,7 @@
 
 #include "sonify/pipeline_album.h"
 #include "sonify/pipeline_prompt.h"
-#include "sonify/prompt_tokens.h"
+#include "sonify/pipeline_tokens.h"
 #include "test_support.h"
 
 using sonify::test::fixtures_dir;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sonify/prompt_tokens.h"
+#include "sonify/pipeline_tokens.h"
 #include "sonify/result.h"
 
 namespace sonify {

@@ -1,5 +1,5 @@
 // tokenize, trace and generate as library calls: the prompt resolved on the one path
-// every model-running command shares (sonify/prompt_tokens.h), then the tokenizer, one
+// every model-running command shares (sonify/pipeline_tokens.h), then the tokenizer, one
 // forward pass saved to safetensors, or a continuation. Implemented in src/pipeline
 // (sonify_pipeline).
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sonify/prompt_tokens.h"
+#include "sonify/pipeline_tokens.h"
 #include "sonify/result.h"
 #include "sonify/runtime.h"
 

@@ -1,8 +1,7 @@
-#include "sonify/prompt_tokens.h"
-
 #include <algorithm>
 #include <filesystem>
 
+#include "sonify/pipeline_tokens.h"
 #include "sonify/runtime.h"
 
 namespace sonify {

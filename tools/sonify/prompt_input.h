@@ -1,6 +1,6 @@
 // The command-line side of the options every model-running command shares (tokenize,
 // trace, generate, prompt, album): TEXT or --ids, --replace-invalid, --truncate, --no-bos
-// (resolved in the library: sonify/prompt_tokens.h), and the options of the activation
+// (resolved in the library: sonify/pipeline_tokens.h), and the options of the activation
 // tracks (prompt, album: sonify/pipeline_prompt.h).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "sonify/pipeline_prompt.h"
-#include "sonify/prompt_tokens.h"
+#include "sonify/pipeline_tokens.h"
 
 namespace sonify::cli {
 
