@@ -2,14 +2,14 @@
 // outputs read back by an external MIDI parser (python3-mido, tests/oracles/genre_check.py),
 // determinism, the music following the model, bad input, and the all-or-nothing file set.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <set>
-
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 
 #include "sonify/genres.h"
 #include "test_support.h"
@@ -39,7 +39,8 @@ std::string fixture(const std::string& name) { return sonify::test::fixtures_dir
 json weights_midi(const std::string& model, const std::string& genre, const TempDir& dir,
                   const std::vector<std::string>& extra = {}) {
   cache_home();
-  std::vector<std::string> args = {"weights", "--model", model, "--genre", genre, "-o", dir.path(), "--midi-only", "-q"};
+  std::vector<std::string> args = {"weights", "--model",  model,         "--genre", genre,
+                                   "-o",      dir.path(), "--midi-only", "-q"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_sonify(args);
   INFO(r.err);
@@ -113,14 +114,16 @@ TEST_CASE("sonify genres lists genres and every parameter", "[genres][cli]") {
   CHECK(all.out.find("house") != std::string::npos);
   auto acid = run_sonify({"genres", "acid"});
   REQUIRE(acid.exit_code == 0);
-  for (const auto& spec : (*sonify::find_genre("acid"))->params) CHECK(acid.out.find(spec.name) != std::string::npos);
+  for (const auto& spec : (*sonify::find_genre("acid"))->params)
+    CHECK(acid.out.find(spec.name) != std::string::npos);
   CHECK(acid.out.find("40..240") != std::string::npos);
   auto bad = run_sonify({"genres", "polka"});
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("valid genres: acid") != std::string::npos);
 }
 
-TEST_CASE("weights: MIDI properties checked by mido for every genre and fixture family", "[genres][fixtures]") {
+TEST_CASE("weights: MIDI properties checked by mido for every genre and fixture family",
+          "[genres][fixtures]") {
   for (const char* model : {"TinyStories-656K", "tiny-gpt2-random", "tiny-gemma3-random"}) {
     for (const auto& g : sonify::all_genres()) {
       TempDir dir;
@@ -171,8 +174,8 @@ TEST_CASE("weights: acid patterns move from layer to layer", "[genres][fixtures]
     CHECK(!r["patterns"][b].empty());
   }
   // The acid controls: portamento on, cutoff and resonance automation that changes.
-  auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
-                           dir.file("acid.mid")});
+  auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
+                           "dump", dir.file("acid.mid")});
   REQUIRE(dump.exit_code == 0);
   json d = json::parse(dump.out);
   std::set<int> cutoff, resonance;
@@ -196,7 +199,8 @@ TEST_CASE("weights: acid patterns move from layer to layer", "[genres][fixtures]
   CHECK(overlaps > 0);
 }
 
-TEST_CASE("weights: opera act III upper voices change between layers and minutes scales it", "[genres][fixtures]") {
+TEST_CASE("weights: opera act III upper voices change between layers and minutes scales it",
+          "[genres][fixtures]") {
   for (const char* model : {"TinyStories-656K", "tiny-gemma3-random"}) {
     TempDir dir;
     json r = weights_midi(fixture(model), "opera", dir, {"--set", "minutes=4"});
@@ -208,15 +212,17 @@ TEST_CASE("weights: opera act III upper voices change between layers and minutes
     const auto& act3 = run["sections"][2];
     const int first = act3["first_bar"], end = act3["end_bar"];
     const int block = (end - first) / L;
-    auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
-                             dir.file("opera.mid")});
+    auto dump =
+        run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
+                     "dump", dir.file("opera.mid")});
     REQUIRE(dump.exit_code == 0);
     json d = json::parse(dump.out);
     const long bar = 4L * d["ticks_per_beat"].get<long>();
     std::map<int, std::vector<int>> per_layer;  // Violins I (channel 0) and Viola (channel 1)
     for (const auto& n : d["notes"]) {
       const long b = n[2].get<long>() / bar;
-      if ((n[0] == 0 || n[0] == 1) && b >= first && b < end && (b - first) % block == 0 && n[2].get<long>() % bar == 0)
+      if ((n[0] == 0 || n[0] == 1) && b >= first && b < end && (b - first) % block == 0 &&
+          n[2].get<long>() % bar == 0)
         per_layer[static_cast<int>((b - first) / block)].push_back(n[1]);
     }
     REQUIRE(static_cast<int>(per_layer.size()) == L);
@@ -231,15 +237,15 @@ TEST_CASE("weights: opera act III upper voices change between layers and minutes
 TEST_CASE("weights: a very long result is written with a warning", "[genres][fixtures]") {
   cache_home();
   TempDir dir;
-  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o", dir.path(),
-                       "--midi-only", "-q", "--set", "max_minutes=5"});
+  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o",
+                       dir.path(), "--midi-only", "-q", "--set", "max_minutes=5"});
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.find("sonify: warning: the opera score is") != std::string::npos);
   CHECK(r.err.find("--set minutes=N") != std::string::npos);
   json run = json::parse(read_file(dir.file("opera.json")));
   CHECK(run["warnings"].size() == 1);
-  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o", dir.path(),
-                       "--midi-only", "-q"});
+  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o",
+                       dir.path(), "--midi-only", "-q"});
   CHECK(q.err.empty());
 }
 
@@ -253,7 +259,8 @@ TEST_CASE("weights: the suite has five movements in their modes", "[genres][fixt
   CHECK(modes == std::vector<std::string>{"lydian", "dorian", "phrygian", "natural_minor", "mixolydian"});
 }
 
-TEST_CASE("weights: same model gives identical MIDI, different models different scores", "[genres][fixtures]") {
+TEST_CASE("weights: same model gives identical MIDI, different models different scores",
+          "[genres][fixtures]") {
   for (const char* genre : {"acid", "house", "suite", "opera"}) {
     TempDir a, b, c;
     weights_midi(fixture("TinyStories-656K"), genre, a);
@@ -264,15 +271,18 @@ TEST_CASE("weights: same model gives identical MIDI, different models different 
     CHECK(ma != read_file(c.file(std::string(genre) + ".mid")));
     // Clearly different: at most 70% of the (channel, pitch, start) notes are shared.
     auto notes = [](const std::string& path) {
-      auto d = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
+      auto d = run_program(
+          {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
       REQUIRE(d.exit_code == 0);
       std::set<std::vector<long>> out;
-      const json parsed = json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
+      const json parsed =
+          json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
       for (const auto& n : parsed["notes"])
         if (n[0] != 9) out.insert({n[0].get<long>(), n[1].get<long>(), n[2].get<long>()});
       return out;
     };
-    const auto na = notes(a.file(std::string(genre) + ".mid")), nc = notes(c.file(std::string(genre) + ".mid"));
+    const auto na = notes(a.file(std::string(genre) + ".mid")),
+               nc = notes(c.file(std::string(genre) + ".mid"));
     std::size_t shared = 0;
     for (const auto& n : na) shared += nc.count(n);
     INFO(genre << ": " << shared << " of " << na.size() << " / " << nc.size() << " notes shared");
@@ -313,7 +323,8 @@ TEST_CASE("weights: bad input is a one-line error and writes nothing", "[genres]
   }
 }
 
-TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the weights", "[genres][fixtures][render]") {
+TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the weights",
+          "[genres][fixtures][render]") {
   cache_home();
   TempDir dir;
   const std::string model = fixture("tiny-gpt2-random");
@@ -324,9 +335,10 @@ TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the w
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid", "acid.wav"});
   json run = json::parse(read_file(dir.file("acid.json")));
   // sha256 of the weight file, against Python's hashlib.
-  auto h = run_program({"/usr/bin/python3", "-c",
-                        "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-                        model + "/model.safetensors"});
+  auto h =
+      run_program({"/usr/bin/python3", "-c",
+                   "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+                   model + "/model.safetensors"});
   REQUIRE(h.exit_code == 0);
   REQUIRE(run["model"]["files"].size() == 1);
   CHECK(run["model"]["files"][0]["sha256"].get<std::string>() + "\n" == h.out);
@@ -339,7 +351,8 @@ TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the w
   REQUIRE(wav.exit_code == 0);
   CHECK(wav.out.find("44100") != std::string::npos);
   // --midi-only afterwards replaces the set and drops the now stale WAV.
-  auto m = run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
+  auto m =
+      run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
   REQUIRE(m.exit_code == 0);
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid"});
 }
@@ -412,9 +425,157 @@ TEST_CASE("genres are pure functions of the features and parameters", "[genres]"
   }
   // --set root and mode override the tonality.
   auto acid = *sonify::find_genre("acid");
-  auto out = acid->compose(toy_features(4, false), *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
+  auto out = acid->compose(toy_features(4, false),
+                           *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
   REQUIRE(out.ok());
   CHECK(out->sections[0].root == 2);
   CHECK(out->sections[0].mode == "phrygian");
   CHECK(out->score.key_signatures[0].sharps == -2);  // D phrygian = B-flat major
+}
+
+// ---- Issue 13: music that carries the model, measured by tests/oracles/music_metrics.py ----
+
+namespace {
+
+const std::string kMetrics = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/music_metrics.py";
+
+// The three fixture models and the bundled one.
+std::vector<std::string> issue13_models() {
+  return {fixture("TinyStories-656K"), fixture("tiny-gpt2-random"), fixture("tiny-gemma3-random"),
+          std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny"};
+}
+
+json music_metrics(const TempDir& dir, const std::string& genre, bool wav) {
+  std::vector<std::string> args = {"/usr/bin/python3",       kMetrics, "measure",
+                                   dir.file(genre + ".mid"), "--json", dir.file(genre + ".json")};
+  if (wav) args.insert(args.end(), {"--wav", dir.file(genre + ".wav")});
+  auto o = run_program(args);
+  INFO(o.err);
+  REQUIRE(o.exit_code == 0);
+  return json::parse(o.out);
+}
+
+double onset_jaccard(const std::string& a, const std::string& b) {
+  auto o = run_program({"/usr/bin/python3", kMetrics, "jaccard", a, b});
+  INFO(o.err);
+  REQUIRE(o.exit_code == 0);
+  return json::parse(o.out)["jaccard"].get<double>();
+}
+
+}  // namespace
+
+TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures and the bundled model",
+          "[genres][fixtures][music]") {
+  for (const auto& model : issue13_models()) {
+    for (const auto& g : sonify::all_genres()) {
+      TempDir dir;
+      json check = weights_midi(model, g.name, dir);
+      json m = music_metrics(dir, g.name, false);
+      INFO(model << " " << g.name << ": " << m.dump());
+      CHECK(check["n_errors"] == 0);  // 100 % of the notes in the declared key
+      CHECK(m["max_repeat"].get<int>() <= 4);
+      CHECK(m["empty_tracks"].empty());
+      CHECK(m["one_pitch_tracks"].empty());
+      CHECK(m["midi_gap_seconds"].get<double>() <= 1.0);
+      if (!m["ensemble_voice_leading"].is_null()) CHECK(m["ensemble_voice_leading"].get<double>() <= 3.0);
+      for (const auto& [name, t] : m["tracks"].items())
+        if (t.contains("chord_voice_leading") && !t["chord_voice_leading"].is_null()) {
+          INFO(name);
+          CHECK(t["chord_voice_leading"].get<double>() <= 3.0);
+        }
+      const double seconds = m["length_seconds"];
+      if (g.name == "acid") {
+        const json& bass = m["tracks"]["Acid Bass"];
+        CHECK(bass["rest_tie_fraction"].get<double>() >= 0.20);
+        CHECK(bass["rest_tie_fraction"].get<double>() <= 0.45);
+        CHECK(bass["tie_fraction"].get<double>() > 0);
+        CHECK(bass["overlaps"].get<int>() > 0);
+        CHECK(seconds >= 60);
+        CHECK(seconds <= 240);
+      }
+      if (g.name == "house") {
+        int drops = 0;
+        for (const auto& [sec, per] : m["section_rhythms"].items())
+          if (sec.rfind("drop", 0) == 0) {
+            ++drops;
+            INFO(sec);
+            CHECK(per["Lead"].get<int>() >= 4);
+          }
+        CHECK(drops >= 1);
+      }
+      if (g.name == "opera") {
+        CHECK(seconds >= 180);
+        CHECK(seconds <= 360);
+      }
+    }
+  }
+}
+
+TEST_CASE("music metrics: rendered audio has no hole and no inaudible stretch",
+          "[genres][fixtures][music][render]") {
+  for (const auto& model :
+       {fixture("TinyStories-656K"), std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny"}) {
+    for (const auto& g : sonify::all_genres()) {
+      cache_home();
+      TempDir dir;
+      auto r = run_sonify({"weights", "--model", model, "--genre", g.name, "-o", dir.path(), "-q"});
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      json m = music_metrics(dir, g.name, true);
+      INFO(model << " " << g.name << ": " << m["wav"].dump());
+      CHECK(m["wav"]["silence_seconds"].get<double>() <= 1.0);
+      CHECK(m["wav"]["quiet10_lu"].get<double>() <= 20.0);
+    }
+  }
+}
+
+TEST_CASE("faithfulness: the rhythm follows the model (onset Jaccard between fixtures)",
+          "[genres][fixtures][music]") {
+  const std::vector<std::string> models = {"TinyStories-656K", "tiny-gpt2-random", "tiny-gemma3-random"};
+  for (const auto& g : sonify::all_genres()) {
+    std::vector<std::unique_ptr<TempDir>> dirs;
+    for (const auto& m : models) {
+      dirs.push_back(std::make_unique<TempDir>());
+      weights_midi(fixture(m), g.name, *dirs.back());
+    }
+    for (std::size_t a = 0; a < models.size(); ++a)
+      for (std::size_t b = a + 1; b < models.size(); ++b) {
+        const double j = onset_jaccard(dirs[a]->file(g.name + ".mid"), dirs[b]->file(g.name + ".mid"));
+        INFO(g.name << " " << models[a] << " vs " << models[b] << ": " << j);
+        CHECK(j <= 0.75);
+      }
+  }
+}
+
+TEST_CASE("faithfulness: two 2-layer models with the same ranks still differ", "[genres]") {
+  // Model B is model A with every statistic moved on its absolute scale but in the same
+  // order across the layers: mappings that only rescale within the model (the 0-1
+  // rescaling of issue 13) cannot tell them apart.
+  auto a = toy_features(2, false);
+  auto b = a;
+  for (auto& m : b.matrices) {
+    m.moments.std *= 3;
+    m.moments.kurtosis = 4 * m.moments.kurtosis + 2;
+    for (auto& sv : m.spectrum.singular_values) sv = std::pow(sv, 1.5);
+  }
+  for (auto& t : b.tension) t *= 2.5;
+  b.trainedness = 0.8;
+  for (const auto& g : sonify::all_genres()) {
+    auto p = *sonify::resolve_params(g, "", "", {});
+    auto oa = g.compose(a, p);
+    auto ob = g.compose(b, p);
+    REQUIRE(oa.ok());
+    REQUIRE(ob.ok());
+    INFO(g.name);
+    CHECK(!(oa->score == ob->score));
+    if (g.name == "acid") {
+      auto controls = [](const sonify::Score& s) {
+        std::vector<std::tuple<std::int64_t, int, int>> out;
+        for (const auto& t : s.tracks)
+          for (const auto& c : t.controls) out.emplace_back(c.tick, c.controller, c.value);
+        return out;
+      };
+      CHECK(controls(oa->score) != controls(ob->score));
+    }
+  }
 }

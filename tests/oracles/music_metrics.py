@@ -20,7 +20,7 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
            line (highest pitch per onset), chord_voice_leading (median over changes of
            the mean per-voice movement, optimal voice assignment, for onsets with >= 3
            notes of this track)}}
-  empty_tracks: named tracks with no notes; one_pitch_tracks: melodic tracks with >= 8
+  empty_tracks: instrument tracks (with a program change) without notes; one_pitch_tracks: melodic tracks with >= 8
   notes, > 80 % of them on one pitch
   max_repeat: longest_repeat over all tracks (drums included)
   ensemble_voice_leading: for onsets where >= 3 melodic tracks start a note of >= 1
@@ -57,7 +57,7 @@ def read_midi(path):
     ppq = mid.ticks_per_beat
     tracks, controls, tempos, markers = [], [], [], []
     for track in mid.tracks:
-        tick, name, channel, open_notes, notes = 0, None, None, {}, []
+        tick, name, channel, open_notes, notes, program = 0, None, None, {}, [], None
         for msg in track:
             tick += msg.time
             if msg.type == "track_name" and name is None:
@@ -66,6 +66,8 @@ def read_midi(path):
                 tempos.append((tick, msg.tempo))
             elif msg.type == "marker":
                 markers.append((tick, msg.text))
+            elif msg.type == "program_change":
+                program, channel = msg.program, msg.channel if channel is None else channel
             elif msg.type == "control_change":
                 controls.append((msg.channel, tick, msg.control, msg.value))
             elif msg.type == "note_on" and msg.velocity > 0:
@@ -80,7 +82,8 @@ def read_midi(path):
             if channel is None and notes:
                 channel = notes[0][4]
             notes.sort()
-            tracks.append({"name": name or f"track {len(tracks)}", "channel": channel, "notes": notes})
+            tracks.append({"name": name or f"track {len(tracks)}", "channel": channel, "notes": notes,
+                           "instrument": program is not None or bool(notes)})
     return mid, ppq, tracks, controls, tempos, markers
 
 
@@ -284,7 +287,7 @@ def measure(mid_path, json_path=None, wav_path=None):
     for t in tracks:
         notes = t["notes"]
         drums = t["channel"] == 9
-        if t["name"] in ("", None) or (not notes and t["channel"] is None and t["name"].startswith("track ")):
+        if not t["instrument"]:  # the conductor track (tempo, markers)
             continue
         m = {"channel": t["channel"], "drums": drums, "notes": len(notes)}
         if not notes:
