@@ -211,7 +211,9 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
       b.pitch[at(st)] = pitch;
       b.on[at(st)] = true;
     }
-    const int quiet = static_cast<int>(std::lround(kSteps * (0.20 + 0.25 * rest_n[at(l)])));
+    const int quiet =
+        std::min(kSteps - 4,
+                 static_cast<int>(std::lround(kSteps * (0.20 + p.number("rest_threshold") * rest_n[at(l)]))));
     std::vector<std::pair<double, int>> order;  // (row level, step), step 0 always plays
     for (int st = 1; st < kSteps; ++st) order.emplace_back(r[at(st)] + (st % 4 == 0 ? 0.3 : 0.0), st);
     std::stable_sort(order.begin(), order.end());
@@ -412,7 +414,8 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
   out.provenance.push_back({"track Acid Bass: rests and ties (20-45 % of steps)",
                             down_t,
                             {"down.moments.kurtosis per layer: blend(log anchor /log1p(30), rank) -> rest "
-                             "count; the lowest rows rest, those with v rows > 0.5 tie"}});
+                             "count; 0.20 + rest_threshold x that of the steps; the lowest rows rest, those "
+                             "with v rows > 0.5 tie"}});
   out.provenance.push_back(
       {"track Acid Bass: accents",
        v_t,
@@ -498,13 +501,14 @@ Genre acid_genre() {
                       1,
                       {},
                       "v_proj row-norm level (0..1) above which a step is accented (2 always are)"});
-  g.params.push_back({"rest_threshold",
-                      ParamType::Number,
-                      "0.25",
-                      0,
-                      1,
-                      {},
-                      "unused since issue 13: rests follow down_proj kurtosis"});
+  g.params.push_back(
+      {"rest_threshold",
+       ParamType::Number,
+       "0.25",
+       0,
+       1,
+       {},
+       "how far down_proj kurtosis raises the share of rests and ties above 20 % (0.25: up to 45 %)"});
   g.params.push_back({"max_slides",
                       ParamType::Int,
                       "5",

@@ -108,9 +108,24 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     if (!strings_only) {
       const int a = c.upper.size() > 3 ? c.upper[2] : c.upper[1] + 12;
       const int b = c.upper.size() > 3 ? c.upper[3] : c.upper[2] + 12;
-      hold(kCl, t, dur / 2, a, vel * 70 / 100);
-      hold(kCl, t + dur / 2, dur - dur / 2, b, vel * 66 / 100);
+      // Every other measure the answer comes a beat later, so held chords never repeat
+      // a measure verbatim.
+      const std::int64_t split = (t / M) % 2 == 1 ? dur * 3 / 4 : dur / 2;
+      hold(kCl, t, split, a, vel * 70 / 100);
+      hold(kCl, t + split, dur - split, b, vel * 66 / 100);
     }
+  };
+
+  // The organ voices its chords on its own, led from its previous chord.
+  std::vector<int> organ;
+  auto organ_chord = [&](const std::vector<int>& pitches) {
+    std::vector<int> pcs;
+    for (int x : pitches)
+      if (std::find(pcs.begin(), pcs.end(), ((x % 12) + 12) % 12) == pcs.end())
+        pcs.push_back(((x % 12) + 12) % 12);
+    const std::vector<int> v = voice_lead(pcs, organ, key.root_midi - 14, key.root_midi + 10, 19);
+    if (!v.empty()) organ = v;
+    return organ;
   };
 
   // ---- Act I — Overture ----
@@ -205,7 +220,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
         if (const MatrixFeatures* m = f.matrix(l, v.role)) {
           tensors.push_back(m->tensor);
           sig[at(l)] = m->spectrum.sigma_max;
-          sig_abs[at(l)] = entropy_anchor(m->spectrum);
+          sig_abs[at(l)] = 0.5 * entropy_anchor(m->spectrum) + 0.5 * alpha_anchor(m->spectrum.alpha);
         }
       const auto seq = blend(sig_abs, sig);
       const int entry = vi * std::max(1, A2 / 8);
@@ -303,7 +318,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       }
       if (const VectorFeatures* g = f.vector(l, "attn_norm")) tn.push_back(g->tensor);
       if (prog > 0.78 || L == 1)
-        for (int pch : c.upper) add(kOrgan, ct, B * M, pch - 12, static_cast<int>(vm * 0.7));
+        for (int pch : organ_chord(c.upper)) add(kOrgan, ct, B * M, pch, static_cast<int>(vm * 0.7));
     }
     out.provenance.push_back({"section Act III Climax / chords",
                               tq,
@@ -350,8 +365,8 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     const double g =
         fin ? std::clamp(0.5 + 0.5 * std::tanh(fin->gain_offset + fin->moments.mean - 1.0), 0.0, 1.0) : 0.5;
     const int last = std::min(A4, std::max(1, hr));
-    for (int pch : voicing)
-      add(kOrgan, (bar + A4 - last) * M, last * M, pch - 12, static_cast<int>(50 + 30 * g));
+    for (int pch : organ_chord(voicing))
+      add(kOrgan, (bar + A4 - last) * M, last * M, pch, static_cast<int>(50 + 30 * g));
     out.provenance.push_back(
         {"section Act IV Epilogue / strings, harp",
          used,

@@ -94,11 +94,16 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
         ls.push_back(std::log1p(e->spectrum.singular_values[i]));
     if (ls.size() < 2) ls = {1.0, 0.5};
     const int kMoves[4] = {1, 3, 4, 5};  // ii, IV, V, vi in scale steps from the tonic
+    const double mean_drop = (ls.front() - ls.back()) / 4 + 1e-12;
+    int prev_dg = 0;
     for (int c = 0; c < 4; ++c) {
-      // Chord c reads the spectrum's c-th quarter: its relative drop picks the degree.
+      // Chord c reads the spectrum's c-th quarter: its drop against the mean drop picks
+      // the next degree (never the one before, so the prologue moves).
       const std::size_t j0 = at(c) * (ls.size() - 1) / 4, j1 = at(c + 1) * (ls.size() - 1) / 4;
-      const double drop = ls[0] > 0 ? (ls[j0] - ls[j1]) / ls[0] : 0;
-      const int dg = c == 0 ? 0 : kMoves[static_cast<int>(std::clamp(drop * 16, 0.0, 3.999))];
+      const double drop = (ls[j0] - ls[j1]) / mean_drop;
+      int dg = c == 0 ? 0 : kMoves[(c - 1 + static_cast<int>(std::clamp(drop, 0.0, 2.999))) % 4];
+      if (c > 0 && dg == prev_dg) dg = kMoves[(c + 2) % 4];
+      prev_dg = dg;
       std::vector<int> pcs;
       for (int k : {0, 2, 4, 6})
         pcs.push_back(((mode_degree_pitch(key.root_midi, m, dg + k) % 12) + 12) % 12);
@@ -275,17 +280,22 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     for (int k = 0; k <= 16; ++k)
       T(bells).control(bar_tick(s, bar, beats * k / 16.0), cc::kExpression,
                        static_cast<int>(std::lround(127 - 45.0 * k / 16.0)));
-    // The cadence: the organ's tonic chord under the last bells.
-    std::vector<int> pcs;
-    for (int k : {0, 2, 4}) pcs.push_back(((mode_degree_pitch(key.root_midi, m, k) % 12) + 12) % 12);
-    const std::vector<int> last = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
-    for (int pch : last)
-      T(organ).note(bar_tick(s, bar + std::max(0, n - 2)),
-                    bar_tick(s, bar + n) - bar_tick(s, bar + std::max(0, n - 2)), pch, 64);
+    // The cadence under the bells: the organ's IV, then its tonic for the last half.
+    const int half = std::max(1, n / 2);
+    for (int part = 0; part < 2; ++part) {
+      std::vector<int> pcs;
+      for (int k : {0, 2, 4})
+        pcs.push_back(((mode_degree_pitch(key.root_midi, m, (part ? 0 : 3) + k) % 12) + 12) % 12);
+      voicing = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
+      const std::int64_t from = bar_tick(s, bar + (part ? half : 0)),
+                         to = bar_tick(s, bar + (part ? n : half));
+      if (to > from)
+        for (int pch : voicing) T(organ).note(from, to - from, pch, part ? 64 : 52);
+    }
     out.provenance.push_back({"section V Epilogue / track Bells",
                               tensors,
                               {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch; "
-                               "velocity 100 -> 40 and CC11 127 -> 82; organ tonic chord closes"}});
+                               "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them"}});
     bar += n;
   }
   for (auto& t : s.tracks) fix_overlaps(t);
