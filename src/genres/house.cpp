@@ -52,7 +52,8 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       if (v > max_delta) max_delta = v, delta_at = l;
     }
   }
-  // Swing from the spread of the attention-norm gains (all ones in an untrained model).
+  // Swing from the spread of the attention-norm gains (equal gains, as a freshly initialised
+  // model has them, play straight).
   double gain_std = 0;
   int gains = 0;
   for (int l = 0; l < L; ++l)
