@@ -120,7 +120,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
   const Scale full(key.root_pc, key.mode, lo, hi);
   if (scale.size() < 3)
     return fail("acid: the pitch range ", lo, "..", hi, " holds fewer than 3 scale notes");
-  const int phrase_bars = p.integer("bars_per_layer");
+  const int phrase_bars = p.integer("phrase_bars");
 
   // Length: intro and outro of 4 bars around a body that grows with log depth from
   // min_bars (2 layers, about a minute) to 128 bars (48 layers, about 4 minutes).
@@ -473,13 +473,8 @@ Genre acid_genre() {
   for (auto& ps : g.params)
     if (ps.name == "pitch_hi")
       ps.meaning = "highest MIDI pitch of the bass: patterns stay an octave below, octave jumps reach it";
-  g.params.push_back({"bars_per_layer",
-                      ParamType::Int,
-                      "4",
-                      1,
-                      64,
-                      {},
-                      "bars of a phrase (each layer plays whole phrases)"});
+  g.params.push_back(
+      {"phrase_bars", ParamType::Int, "4", 1, 64, {}, "bars of a phrase (each layer plays whole phrases)"});
   g.params.push_back({"min_bars",
                       ParamType::Int,
                       "32",
