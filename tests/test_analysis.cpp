@@ -365,3 +365,76 @@ TEST_CASE("different models get different keys", "[analysis][fixtures]") {
   CHECK(keys.size() >= 7);
   CHECK(roots.size() >= 4);
 }
+
+TEST_CASE("Marchenko-Pastur law: support, moments and a hand-computed value", "[analysis]") {
+  for (double q : {0.25, 0.5, 1.0}) {
+    INFO("q " << q);
+    const double a = (1 - std::sqrt(q)) * (1 - std::sqrt(q)), b = (1 + std::sqrt(q)) * (1 + std::sqrt(q));
+    CHECK(marchenko_pastur_cdf(q, a - 1e-9) == 0);
+    CHECK(marchenko_pastur_cdf(q, b + 1e-9) == 1);
+    // Unit mean and variance q.
+    double mean = 0, sq = 0;
+    const int n = 4000;
+    for (int i = 0; i < n; ++i) {
+      const double x = marchenko_pastur_quantile(q, (i + 0.5) / n);
+      mean += x;
+      sq += x * x;
+    }
+    mean /= n;
+    CHECK(mean == Approx(1).epsilon(0.01));
+    CHECK(sq / n - mean * mean == Approx(q).epsilon(0.03));
+    CHECK(marchenko_pastur_cdf(q, marchenko_pastur_quantile(q, 0.3)) == Approx(0.3).margin(1e-3));
+  }
+  // q = 1: F(1) = (4/π)∫_0^{π/6} cos²θ dθ = 1/3 + √3/(2π) (substituting λ = 4 sin²θ).
+  CHECK(marchenko_pastur_cdf(1.0, 1.0) ==
+        Approx(1.0 / 3 + std::sqrt(3.0) / (2 * 3.14159265358979)).margin(1e-4));
+}
+
+TEST_CASE("distance from random: an iid Gaussian matrix is near 0, a power-law spectrum near 1",
+          "[analysis]") {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> d(0, 1);
+  const std::int64_t r = 64, c = 256;
+  std::vector<float> w(static_cast<std::size_t>(r * c));
+  for (float& x : w) x = d(rng);
+  Spectrum s;
+  s.singular_values = exact(w, r, c);
+  compare_to_random(s, r, c);
+  CHECK(s.mp_ks < random_mp_ks(64));
+  CHECK(s.trainedness == 0);
+  double total = 0, h = 0;
+  for (double v : s.singular_values) total += v;
+  for (double v : s.singular_values) h -= v / total * std::log(v / total);
+  CHECK(h == Approx(s.mp_entropy).epsilon(0.01));
+  // σ_i = 1/(i+1): a heavy-tailed, far from random spectrum.
+  Spectrum p;
+  for (int i = 0; i < 64; ++i) p.singular_values.push_back(1.0 / (i + 1));
+  compare_to_random(p, 64, 256);
+  CHECK(p.mp_ks > 0.3);
+  CHECK(p.trainedness == 1);
+  // An all-zero matrix has no distance to report.
+  Spectrum z;
+  z.singular_values.assign(8, 0.0);
+  compare_to_random(z, 8, 8);
+  CHECK(z.trainedness == 0);
+}
+
+TEST_CASE("trained-ness orders the trained fixtures above the random ones", "[analysis][fixtures]") {
+  auto trainedness = [](const std::string& dir) {
+    auto model = Model::open(dir);
+    REQUIRE(model.ok());
+    auto f = analyze_weights(*model, {});
+    REQUIRE(f.ok());
+    CHECK(f->layer_trainedness.size() == static_cast<std::size_t>(f->n_layers));
+    return f->trainedness;
+  };
+  const std::string fx = sonify::test::fixtures_dir() + "/models/";
+  const double stories = trainedness(fx + "TinyStories-656K");
+  const double bundled = trainedness(std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny");
+  const double gpt2 = trainedness(fx + "tiny-gpt2-random");
+  const double gemma = trainedness(fx + "tiny-gemma3-random");
+  INFO("TinyStories " << stories << ", sonify-tiny " << bundled << ", gpt2-random " << gpt2
+                      << ", gemma3-random " << gemma);
+  CHECK(std::min(stories, bundled) > std::max(gpt2, gemma) + 0.2);
+  CHECK(std::max(gpt2, gemma) < 0.15);
+}

@@ -38,6 +38,10 @@ struct Spectrum {
   double alpha_xmin = 0;        // the λ where the tail starts (KS-minimising xmin)
   int alpha_tail = 0;           // how many λ ≥ alpha_xmin the fit used
   double alpha_ks = 0;          // Kolmogorov-Smirnov distance of that fit
+  // Distance from a random matrix of the same shape (doc/features.md, "trained-ness"):
+  double mp_ks = 0;        // KS distance of λ/mean(λ) from the Marchenko–Pastur law of ratio min/max
+  double mp_entropy = 0;   // spectral_entropy of the MP law's quantiles (what an iid matrix would give)
+  double trainedness = 0;  // 0..1: (mp_ks - 0.45/sqrt(min dim)) / 0.2, clamped (0 = iid random)
 };
 
 // One 2-D weight in nn.Linear layout [rows = out, cols = in].
@@ -96,7 +100,7 @@ struct Tonality {
 
 // Everything the genres know about a model's weights.
 struct WeightFeatures {
-  static constexpr int kFormatVersion = 2;
+  static constexpr int kFormatVersion = 3;
   int format_version = kFormatVersion;
   std::string model_path;
   std::string family;
@@ -109,6 +113,10 @@ struct WeightFeatures {
   std::vector<VectorFeatures> vectors;       // in Model::tensors() order
   std::vector<LayerTransition> transitions;  // per role, in layer order
   std::vector<double> tension;  // per layer: mean ||q,k,v,o||_F / (mean ||gate,up,down||_F + 1e-9)
+  // How far the spectra are from random, 0..1: per layer the mean spectrum.trainedness of
+  // its matrices, and the mean over every matrix of at least 8 rows and columns.
+  std::vector<double> layer_trainedness;
+  double trainedness = 0;
   Tonality tonality;
 
   // The matrix of (layer, role), or nullptr. role "lm_head" of a tied model gives the embedding.

@@ -39,6 +39,9 @@ ordered_json spectrum_json(const Spectrum& s) {
   j["alpha_xmin"] = s.alpha_xmin;
   j["alpha_tail"] = s.alpha_tail;
   j["alpha_ks"] = s.alpha_ks;
+  j["mp_ks"] = s.mp_ks;
+  j["mp_entropy"] = s.mp_entropy;
+  j["trainedness"] = s.trainedness;
   j["singular_values"] = s.singular_values;
   return j;
 }
@@ -56,6 +59,9 @@ Spectrum spectrum_from(const json& j) {
   s.alpha_xmin = j.at("alpha_xmin").get<double>();
   s.alpha_tail = j.at("alpha_tail").get<int>();
   s.alpha_ks = j.at("alpha_ks").get<double>();
+  s.mp_ks = j.at("mp_ks").get<double>();
+  s.mp_entropy = j.at("mp_entropy").get<double>();
+  s.trainedness = j.at("trainedness").get<double>();
   s.singular_values = j.at("singular_values").get<std::vector<double>>();
   return s;
 }
@@ -86,6 +92,8 @@ std::string features_to_json(const WeightFeatures& f) {
   j["histogram_bins"] = f.histogram_bins;
   j["svd_option"] = f.svd_option;
   j["tension"] = f.tension;
+  j["layer_trainedness"] = f.layer_trainedness;
+  j["trainedness"] = f.trainedness;
   const Tonality& t = f.tonality;
   j["tonality"] = {{"source", t.source},
                    {"root", t.root},
@@ -160,6 +168,8 @@ Result<WeightFeatures> features_from_json(std::string_view text, const std::stri
     f.histogram_bins = j.at("histogram_bins").get<int>();
     f.svd_option = j.at("svd_option").get<std::string>();
     f.tension = j.at("tension").get<std::vector<double>>();
+    f.layer_trainedness = j.at("layer_trainedness").get<std::vector<double>>();
+    f.trainedness = j.at("trainedness").get<double>();
     const json& t = j.at("tonality");
     f.tonality.source = t.at("source").get<std::string>();
     f.tonality.root = t.at("root").get<int>();

@@ -156,3 +156,96 @@ void fit_power_law(const std::vector<double>& eigenvalues, Spectrum& s) {
 }
 
 }  // namespace sonify::analysis
+
+namespace sonify::analysis {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The MP CDF on θ ∈ [0, π] with x = a + (b − a)(1 − cos θ)/2: the substitution removes the
+// square-root edges (and the 1/√x pole at q = 1), so a midpoint rule converges fast.
+struct MpTable {
+  double a = 0, b = 0;
+  std::vector<double> cdf;  // at θ_k = π k / kSteps
+  static constexpr int kSteps = 4096;
+};
+
+MpTable mp_table(double q) {
+  MpTable t;
+  const double r = std::sqrt(q);
+  t.a = (1 - r) * (1 - r);
+  t.b = (1 + r) * (1 + r);
+  const double h = kPi / MpTable::kSteps, half = (t.b - t.a) / 2;
+  t.cdf.assign(MpTable::kSteps + 1, 0.0);
+  for (int k = 0; k < MpTable::kSteps; ++k) {
+    const double th = (k + 0.5) * h;
+    const double x = t.a + half * (1 - std::cos(th));
+    const double s = std::sin(th);
+    t.cdf[k + 1] = t.cdf[k] + half * half * s * s / (2 * kPi * q * x) * h;
+  }
+  const double total = t.cdf.back();
+  for (double& c : t.cdf) c /= total;
+  return t;
+}
+
+double table_cdf(const MpTable& t, double x) {
+  if (x <= t.a) return 0;
+  if (x >= t.b) return 1;
+  const double th = std::acos(std::clamp(1 - 2 * (x - t.a) / (t.b - t.a), -1.0, 1.0));
+  const double pos = th / kPi * MpTable::kSteps;
+  const int k = std::min(static_cast<int>(pos), MpTable::kSteps - 1);
+  return t.cdf[k] + (t.cdf[k + 1] - t.cdf[k]) * (pos - k);
+}
+
+double table_quantile(const MpTable& t, double u) {
+  u = std::clamp(u, 0.0, 1.0);
+  const auto it = std::lower_bound(t.cdf.begin(), t.cdf.end(), u);
+  const int k = static_cast<int>(std::clamp<std::ptrdiff_t>(it - t.cdf.begin(), 1, MpTable::kSteps));
+  const double span = t.cdf[k] - t.cdf[k - 1];
+  const double th = (k - 1 + (span > 0 ? (u - t.cdf[k - 1]) / span : 0)) * kPi / MpTable::kSteps;
+  return t.a + (t.b - t.a) * (1 - std::cos(th)) / 2;
+}
+
+}  // namespace
+
+double marchenko_pastur_cdf(double q, double x) { return table_cdf(mp_table(q), x); }
+double marchenko_pastur_quantile(double q, double u) { return table_quantile(mp_table(q), u); }
+
+double random_mp_ks(std::int64_t min_dim) {
+  return 0.45 / std::sqrt(static_cast<double>(std::max<std::int64_t>(min_dim, 1)));
+}
+
+void compare_to_random(Spectrum& s, std::int64_t rows, std::int64_t cols) {
+  s.mp_ks = 0;
+  s.mp_entropy = 0;
+  s.trainedness = 0;
+  const std::size_t m = s.singular_values.size();
+  const std::int64_t big = std::max(rows, cols);
+  if (m == 0 || big <= 0) return;
+  const double q = static_cast<double>(m) / static_cast<double>(big);
+  const MpTable t = mp_table(q);
+  std::vector<double> lam(m);
+  double mean = 0;
+  for (std::size_t i = 0; i < m; ++i) mean += lam[i] = s.singular_values[i] * s.singular_values[i];
+  mean /= static_cast<double>(m);
+  std::vector<double> sigma(m);
+  double total = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    sigma[i] = std::sqrt(table_quantile(t, (static_cast<double>(i) + 0.5) / static_cast<double>(m)));
+    total += sigma[i];
+  }
+  for (double v : sigma)
+    if (v > 0) s.mp_entropy -= v / total * std::log(v / total);
+  if (!(mean > 0)) return;  // an all-zero matrix has no spectrum to compare
+  std::sort(lam.begin(), lam.end());
+  const double n = static_cast<double>(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    const double f = table_cdf(t, lam[i] / mean);
+    s.mp_ks = std::max({s.mp_ks, std::fabs(f - (static_cast<double>(i) + 1) / n),
+                        std::fabs(f - static_cast<double>(i) / n)});
+  }
+  s.trainedness = std::clamp((s.mp_ks - random_mp_ks(static_cast<std::int64_t>(m))) / 0.2, 0.0, 1.0);
+}
+
+}  // namespace sonify::analysis

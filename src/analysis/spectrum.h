@@ -52,6 +52,19 @@ std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std
 // Frobenius norm.
 void summarise_spectrum(Spectrum& s, double frobenius_squared);
 
+// Marchenko–Pastur law of ratio q = min/max dimension and unit mean (the limit spectrum of
+// W Wᵀ/max for iid W of unit variance): its CDF at x, and the quantile at u in [0, 1].
+double marchenko_pastur_cdf(double q, double x);
+double marchenko_pastur_quantile(double q, double u);
+
+// KS distance of a matrix's iid-finite-size fluctuation: 95th percentile of mp_ks over
+// Gaussian matrices measured at 0.43/sqrt(m) or below for m >= 16 (0.59 at m = 8); above
+// this a spectrum is not what an untrained matrix of its shape would give.
+double random_mp_ks(std::int64_t min_dim);
+
+// Fills s.mp_ks, s.mp_entropy and s.trainedness from s.singular_values (rows × cols).
+void compare_to_random(Spectrum& s, std::int64_t rows, std::int64_t cols);
+
 // Power-law fit of the tail of eigenvalues λ (any order): continuous MLE exponent
 // α = 1 + n / Σ ln(λ/xmin) with the xmin minimising the KS distance (Clauset et al.),
 // over candidate xmin that leave at least kMinTail values. Writes alpha* fields.

@@ -134,6 +134,7 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
     s.accuracy_floor = 2.220446049250313e-16 * static_cast<double>(std::max(f.rows, f.cols)) * smax;
   }
   analysis::summarise_spectrum(s, frob2);
+  analysis::compare_to_random(s, f.rows, f.cols);
 
   const bool sort = static_cast<std::int64_t>(n) <= kLargeMatrix;
   QuantileStats q = sort ? analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins)
@@ -354,6 +355,23 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     };
     out.tension[static_cast<std::size_t>(l)] =
         mean_frob({"q", "k", "v", "o"}) / (mean_frob({"gate", "up", "down"}) + 1e-9);
+  }
+  out.layer_trainedness.assign(static_cast<std::size_t>(std::max(spec.n_layers, 0)), 0.0);
+  {
+    // Matrices under 8 wide have too few singular values for a distribution distance.
+    std::vector<double> sum(out.layer_trainedness.size(), 0.0), count(out.layer_trainedness.size(), 0.0);
+    double all = 0, n = 0;
+    for (const auto& m : out.matrices) {
+      if (std::min(m.rows, m.cols) < 8) continue;
+      all += m.spectrum.trainedness, ++n;
+      if (m.layer >= 0 && m.layer < spec.n_layers) {
+        sum[static_cast<std::size_t>(m.layer)] += m.spectrum.trainedness;
+        count[static_cast<std::size_t>(m.layer)] += 1;
+      }
+    }
+    for (std::size_t l = 0; l < sum.size(); ++l)
+      out.layer_trainedness[l] = count[l] > 0 ? sum[l] / count[l] : 0.0;
+    out.trainedness = n > 0 ? all / n : 0.0;
   }
   out.tonality = analysis::tonality_from_gains(attn_gains);
   tick();

@@ -59,7 +59,8 @@ Result<Key> resolve_key(const WeightFeatures& f, const GenreParams& p);
 void warn_length(GenreOutput& out, const GenreParams& p);
 
 // Section with its scale; also writes the marker and (if it changes) the key signature.
-void add_section(GenreOutput& out, const std::string& name, int first_bar, int end_bar, int root_pc, Mode mode);
+void add_section(GenreOutput& out, const std::string& name, int first_bar, int end_bar, int root_pc,
+                 Mode mode);
 
 // Tick of the start of `bar` (4/4) plus `beats`.
 inline std::int64_t bar_tick(const Score& s, int bar, double beats = 0) { return s.ticks(4.0 * bar + beats); }
@@ -81,5 +82,41 @@ void fix_overlaps(Track& track);
 std::vector<std::vector<double>> spectrum_across_layers(const WeightFeatures& f, const std::string& role,
                                                         const std::vector<int>& indices,
                                                         std::vector<std::string>* tensors);
+
+}  // namespace sonify::genres
+
+namespace sonify::genres {
+
+// Anchored scales: a statistic read against a fixed scale that means the same for every
+// model, so that absolute differences (trained vs random, one model vs another of the
+// same depth) survive; ranks say where a layer sits among the model's layers. blend()
+// mixes both, so a 2-layer model no longer collapses to 0 and 1.
+
+// clamp((x - lo) / (hi - lo), 0, 1).
+double anchor01(double x, double lo, double hi);
+// anchor01 on a log scale (x, lo, hi > 0; x <= 0 gives 0).
+double anchor_log01(double x, double lo, double hi);
+// Power-law α of the eigenvalue tail on [2, 8]: 1 at α <= 2 (heavy-tailed, well trained),
+// 0 at α >= 8 (random-like); no fit (α = 0) gives 0.
+double alpha_anchor(double alpha);
+// Excess kurtosis on a log scale: log1p(max(k, 0)) / log1p(30), clamped (Gaussian 0).
+double kurtosis_anchor(double kurtosis);
+// How far below the Marchenko–Pastur value the spectral entropy is: (H_mp - H) / H_mp
+// over [0, 0.25] (0 = as flat as a random matrix of that shape).
+double entropy_anchor(const Spectrum& s);
+// Rank of each value among all (ties share the mean rank) over n - 1; one value gives 0.5.
+std::vector<double> ranks01(const std::vector<double>& x);
+// w_abs · absolute + (1 - w_abs) · ranks01(values), element-wise.
+std::vector<double> blend(const std::vector<double>& absolute, const std::vector<double>& values,
+                          double w_abs = 0.6);
+
+// The voicing of `pcs` (pitch classes, one per voice, no two equal) in [lo, hi], at most
+// max_span wide, that moves least from `prev` (voices matched in pitch order); without a
+// previous chord, the one closest above lo + 3. Empty when no voicing fits.
+std::vector<int> voice_lead(const std::vector<int>& pcs, const std::vector<int>& prev, int lo, int hi,
+                            int max_span = 16);
+
+// "name=value" with 3 significant digits, for the provenance of a decision.
+std::string stat_text(const std::string& name, double value);
 
 }  // namespace sonify::genres

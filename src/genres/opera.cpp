@@ -1,11 +1,12 @@
-// opera: four acts at 66 BPM with the nine-instrument orchestra of SPEC-notebooks §3.
-// I Overture from the embedding spectrum; II Fughetta whose soprano/alto/tenor/bass
-// enter with the q/v/k/o spectra; III Climax, one block per layer, driven by the
-// attention-versus-MLP tension; IV Epilogue from the Frobenius decay across tensors and
-// the final norm. Fixed from the original: every voice moves in scale steps of a scale
-// built both ways from the root (the bass no longer clamps to the root), and the climax
-// reads each σ_j against the other layers instead of norm01(sorted σ)[0] ≡ 1, so its
-// upper voices change from layer to layer. `minutes` scales the length.
+// opera: four acts at 66 BPM for the nine-instrument orchestra of SPEC-notebooks §3,
+// recomposed for issue 13. I Overture: a voice-led chord progression whose roots read
+// the embedding spectrum; II Fughetta: a subject shaped by the q_proj spectrum's gaps,
+// imitated by four voices entering transposed, each in the rhythm of its own matrix and
+// sequenced through the layers; III Climax: one voice-led block per layer, dynamics and
+// tutti from the attention/MLP tension; IV Epilogue: the Frobenius decay across tensors,
+// ending in a cadence whose last chord the final norm voices. The length follows the
+// depth (3.5 minutes for 2 layers, 6 for 12, at most 12); trained-ness sets the harmonic
+// rhythm and the chord colour (sevenths). No rests between blocks: held notes run on.
 #include <algorithm>
 #include <cmath>
 
@@ -16,45 +17,118 @@ namespace {
 
 enum Inst { kVln1, kVla, kVc, kCb, kHn, kOb, kCl, kHarp, kOrgan };
 
-// pretty_midi-era velocity ramp between two dynamic markings (ppp 16 .. fff 127).
-int velf(double v, int lo, int hi) { return static_cast<int>(lo + std::clamp(v, 0.0, 1.0) * (hi - lo)); }
-constexpr int ppp = 16, pp = 33, p_ = 49, mp = 64, mf = 80, ff = 112, fff = 127;
+std::size_t at(int i) { return static_cast<std::size_t>(i); }
 
 Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p) {
   const int L = f.n_layers;
   if (L <= 0) return fail("opera: the model has no layers");
   SONIFY_ASSIGN_OR_RETURN(key, resolve_key(f, p));
-  const Scale sc(key.root_pc, key.mode, std::max(p.integer("pitch_lo"), 0), std::min(p.integer("pitch_hi"), 127));
+  const Scale sc(key.root_pc, key.mode, std::max(p.integer("pitch_lo"), 0),
+                 std::min(p.integer("pitch_hi"), 127));
   if (sc.size() < 12) return fail("opera: the pitch range holds fewer than 12 scale notes");
+  const double trained = f.trainedness;
 
-  // Act lengths in measures: the original's, scaled to `minutes` when given.
-  const std::size_t n_tensors = f.matrices.size() + f.vectors.size();
-  double a1 = 96, a2 = 96, block = 6, a4 = std::min<double>(80, static_cast<double>(n_tensors));
-  const double measure_s = 4 * 60.0 / p.number("bpm");
-  if (p.number("minutes") > 0) {
-    const double k = p.number("minutes") * 60 / ((a1 + a2 + block * L + a4) * measure_s);
-    a1 = std::max(2.0, std::round(a1 * k / 2) * 2), a2 = std::max(4.0, std::round(a2 * k));
-    block = std::max(1.0, std::round(block * k)), a4 = std::max(2.0, std::round(a4 * k));
+  // Length: minutes from the depth unless given.
+  double minutes = p.number("minutes");
+  if (minutes <= 0) {
+    minutes = L <= 12 ? 3.5 + 2.5 * std::log(std::max(L, 2) / 2.0) / std::log(6.0)
+                      : std::min(12.0, 6.0 + 6.0 * std::log(L / 12.0) / std::log(4.0));
   }
-  const int A1 = static_cast<int>(a1), A2 = static_cast<int>(a2), B = static_cast<int>(block), A4 = static_cast<int>(a4);
+  const double measure_s = 4 * 60.0 / p.number("bpm");
+  const int total = std::max(12, static_cast<int>(std::lround(minutes * 60 / measure_s)));
+  const int A1 = std::max(4, static_cast<int>(std::lround(0.25 * total / 2)) * 2);
+  const int A2 = std::max(4, static_cast<int>(std::lround(0.30 * total)));
+  const int B = std::max(1, static_cast<int>(std::lround(0.30 * total / L)));
+  const int A4 = std::max(4, total - A1 - A2 - B * L);
+  // Harmonic rhythm (measures per chord) and colour from trained-ness.
+  const int hr = trained > 0.6 ? 1 : 2;
+  const bool sevenths = trained >= 0.35;
 
   GenreOutput out;
   Score& s = out.score;
   s.title = "opera";
   s.set_tempo(0, p.number("bpm"));
   s.time_signatures.push_back({0, 4, 4});
-  const char* names[9] = {"Violins I", "Violins II Viola", "Cellos", "Contrabasses", "French Horns", "Oboes", "Clarinets", "Harp", "Organ"};
+  const char* names[9] = {"Violins I", "Violins II Viola", "Cellos", "Contrabasses", "French Horns",
+                          "Oboes",     "Clarinets",        "Harp",   "Organ"};
   const int programs[9] = {40, 41, 42, 43, 60, 68, 71, 46, 19};
   for (int i = 0; i < 9; ++i) s.add_track(names[i], programs[i]);
-  auto T = [&](int i) -> Track& { return s.tracks[static_cast<std::size_t>(i)]; };
+  auto T = [&](int i) -> Track& { return s.tracks[at(i)]; };
   const std::int64_t M = s.ticks(4), beat = s.ticks(1);
-  auto add = [&](int inst, std::int64_t t, std::int64_t dur, int pitch, int vel, double legato) {
-    T(inst).note(t, static_cast<std::int64_t>(std::llround(static_cast<double>(dur) * legato)), pitch, vel);
+  auto add = [&](int inst, std::int64_t t, std::int64_t dur, int pitch, int vel) {
+    T(inst).note(t, dur, sc.snap(pitch), std::clamp(vel, 1, 127));
   };
-  const std::vector<double> ten = norm01(f.tension);
-  auto tension = [&](int l) { return ten.empty() ? 0.5 : ten[static_cast<std::size_t>(l)]; };
+  // A chord voice that keeps its pitch is held over (a common tone), not struck again.
+  auto hold = [&](int inst, std::int64_t t, std::int64_t dur, int pitch, int vel) {
+    auto& n = T(inst).notes;
+    if (!n.empty() && n.back().pitch == sc.snap(pitch) && n.back().start_ticks + n.back().length_ticks == t)
+      n.back().length_ticks += dur;
+    else
+      add(inst, t, dur, pitch, vel);
+  };
+  std::vector<double> ten_abs(at(L), 0.5);
+  for (int l = 0; l < L; ++l)
+    if (!f.tension.empty()) ten_abs[at(l)] = anchor_log01(f.tension[at(l)], 0.25, 4.0);
+  const std::vector<double> ten =
+      blend(ten_abs, f.tension.empty() ? std::vector<double>(at(L), 0.5) : f.tension);
 
-  // Act I — Overture: the embedding spectrum, a descending line of string chords.
+  // A chord on scale degree `dg` (0 = tonic), voiced near the previous one: strings take
+  // the voices (cellos lowest, violins highest, a seventh to the clarinets), the basses
+  // the root below.
+  std::vector<int> voicing;
+  int bass_prev = key.root_midi - 12;
+  struct Chord {
+    std::vector<int> upper;
+    int bass;
+  };
+  auto chord = [&](int dg) {
+    std::vector<int> pcs;
+    for (int k : {0, 2, 4})
+      pcs.push_back(((mode_degree_pitch(key.root_midi, key.mode, dg + k) % 12) + 12) % 12);
+    if (sevenths) pcs.push_back(((mode_degree_pitch(key.root_midi, key.mode, dg + 6) % 12) + 12) % 12);
+    std::vector<int> v = voice_lead(pcs, voicing, key.root_midi - 2, key.root_midi + 22, 19);
+    if (v.empty()) v = voice_lead(pcs, {}, key.root_midi - 2, key.root_midi + 22, 24);
+    voicing = v;
+    const int root_pc = pcs[0];
+    int best = bass_prev;
+    for (int b = 28; b <= 52; ++b)
+      if (((b % 12) + 12) % 12 == root_pc &&
+          (best == bass_prev || std::abs(b - bass_prev) < std::abs(best - bass_prev)))
+        best = b;
+    bass_prev = best;
+    return Chord{v, best};
+  };
+  auto play_chord = [&](const Chord& c, std::int64_t t, std::int64_t dur, int vel, bool strings_only) {
+    hold(kVc, t, dur, c.upper.front(), vel * 88 / 100);
+    hold(kVla, t, dur, c.upper[1], vel * 85 / 100);
+    hold(kVln1, t, dur, c.upper.back(), vel);
+    hold(kCb, t, dur, c.bass, vel * 80 / 100);
+    // The clarinets answer in two halves: the seventh (or the middle voice) an octave up,
+    // then the next chord tone above it.
+    if (!strings_only) {
+      const int a = c.upper.size() > 3 ? c.upper[2] : c.upper[1] + 12;
+      const int b = c.upper.size() > 3 ? c.upper[3] : c.upper[2] + 12;
+      // Every other measure the answer comes a beat later, so held chords never repeat
+      // a measure verbatim.
+      const std::int64_t split = (t / M) % 2 == 1 ? dur * 3 / 4 : dur / 2;
+      hold(kCl, t, split, a, vel * 70 / 100);
+      hold(kCl, t + split, dur - split, b, vel * 66 / 100);
+    }
+  };
+
+  // The organ voices its chords on its own, led from its previous chord.
+  std::vector<int> organ;
+  auto organ_chord = [&](const std::vector<int>& pitches) {
+    std::vector<int> pcs;
+    for (int x : pitches)
+      if (std::find(pcs.begin(), pcs.end(), ((x % 12) + 12) % 12) == pcs.end())
+        pcs.push_back(((x % 12) + 12) % 12);
+    const std::vector<int> v = voice_lead(pcs, organ, key.root_midi - 14, key.root_midi + 10, 19);
+    if (!v.empty()) organ = v;
+    return organ;
+  };
+
+  // ---- Act I — Overture ----
   int bar = 0;
   add_section(out, "Act I Overture", 0, A1, key.root_pc, key.mode);
   {
@@ -62,142 +136,205 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     std::vector<double> ls;
     if (e)
       for (std::size_t i = 0; i < std::min<std::size_t>(48, e->spectrum.singular_values.size()); ++i)
-        ls.push_back(std::log1p(e->spectrum.singular_values[i]));
-    const std::vector<double> sv = ls.empty() ? std::vector<double>{0.5} : norm01(ls);
-    // norm01 of a descending spectrum always starts at 1: the embedding's effective rank
-    // (relative to its size) sets how high the descent starts.
-    const double er = e && std::min(e->rows, e->cols) > 0
-                          ? std::clamp(e->spectrum.effective_rank / static_cast<double>(std::min(e->rows, e->cols)), 0.0, 1.0)
-                          : 0.5;
-    for (int m = 0; m < A1; m += 2) {
+        ls.push_back(std::log1p(e->spectrum.singular_values[i]) /
+                     std::log1p(e->spectrum.singular_values[0] + 1e-12));
+    if (ls.empty()) ls = {1.0, 0.5};
+    // Degrees from the spectrum's shape: the gap between σ_j and σ_{j+1}, against the
+    // mean gap, picks the next root's distance around the circle of fifths.
+    const int kMoves[5] = {3, 4, -3, 1, 5};  // IV, V, vi-ish, ii, vi in scale steps
+    int dg = 0;
+    const double mean_gap = (ls.front() - ls.back()) / std::max<std::size_t>(1, ls.size() - 1) + 1e-12;
+    for (int m = 0; m < A1; m += hr) {
       const double prog = static_cast<double>(m) / A1;
-      const double v = sv[static_cast<std::size_t>(std::floor(prog * static_cast<double>(sv.size() - 1)))];
-      const int rn = sc.at_fraction(0.10 + 0.45 * v * (0.4 + 0.6 * er));
-      const int vel = velf(0.6 * prog + 0.1, ppp, mf);
-      const std::int64_t t = m * M;
-      add(kVln1, t, 2 * M, sc.step(rn, 7), vel, 0.97);
-      add(kVla, t, 2 * M, sc.step(rn, 4), vel * 85 / 100, 0.97);
-      add(kVc, t, 2 * M, rn, vel * 88 / 100, 0.97);
-      add(kCb, t, 2 * M, sc.step(rn, -7), vel * 75 / 100, 0.97);
-      if (m % 6 == 0 && prog > 0.25)
-        for (int i = 0; i < 4; ++i) add(kHarp, t + i * beat / 2, beat * 4 / 10, sc.step(rn, 2 * i), vel / 2, 0.7);
-      if (prog > 0.65) add(kOb, t, 2 * M, sc.step(rn, 11), vel * 6 / 10, 0.93);
+      const std::size_t j =
+          std::min(ls.size() - 2, static_cast<std::size_t>(prog * static_cast<double>(ls.size() - 1)));
+      const double g = (ls[j] - ls[j + 1]) / mean_gap;
+      dg = m == 0         ? 0
+           : m + hr >= A1 ? 4
+                          : (dg + kMoves[static_cast<int>(std::clamp(g, 0.0, 2.499) * 2)] + 7) % 7;
+      const Chord c = chord(dg);
+      const int vel = static_cast<int>(std::lround(60 + 36 * prog));
+      const std::int64_t t = (bar + m) * M, dur = std::min(hr, A1 - m) * M;
+      play_chord(c, t, dur, vel, false);
+      // Harp arpeggio over the chord, oboe melody from the middle of the act.
+      if (m % (2 * hr) == 0)
+        for (std::size_t i = 0; i < c.upper.size(); ++i)
+          add(kHarp, t + static_cast<std::int64_t>(i) * beat / 2, beat,
+              c.upper[(i + static_cast<std::size_t>(m / hr)) % c.upper.size()] + 12, vel * 6 / 10);
+      if (prog > 0.4) {
+        const int top = c.upper.back() + 12;
+        add(kOb, t, 2 * beat, sc.step(top, 1), vel * 7 / 10);
+        add(kOb, t + 2 * beat, 2 * beat, top, vel * 7 / 10);
+      }
     }
-    out.provenance.push_back({"section Act I Overture (strings, harp, oboe)", e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
-                              {"embed.spectrum top 48 σ: norm01(log1p σ) read along the act, scaled by effective_rank / min(rows, cols) -> chord root"}});
+    out.provenance.push_back({"section Act I Overture (strings, harp, oboe)",
+                              e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
+                              {"embed.spectrum top 48 σ: gap log1p σ_j - log1p σ_j+1 against the mean gap -> "
+                               "next chord degree; voice-led; ends on V",
+                               stat_text("trainedness", trained), stat_text("measures per chord", hr),
+                               sevenths ? "seventh chords" : "triads"}});
   }
   bar += A1;
 
-  // Act II — Fughetta: q, k, v, o themes enter one after another.
+  // ---- Act II — Fughetta ----
   add_section(out, "Act II Fughetta", bar, bar + A2, key.root_pc, key.mode);
   {
-    struct Voice { const char* role; int inst; double lo, hi; double vel; double legato; };
-    const Voice voices[4] = {{"q", kVln1, 0.55, 0.92, 1.0, 0.92}, {"k", kVc, 0.25, 0.63, 0.88, 0.90},
-                             {"v", kVla, 0.40, 0.78, 0.82, 0.91}, {"o", kCb, 0.08, 0.45, 0.78, 0.89}};
-    const int entry = std::max(1, std::min(L, A2 / 8));
-    const LayerSeries gate = layer_series(f, {"gate", "up"}, [](const MatrixFeatures& m) { return m.moments.std; });
-    const LayerSeries up = layer_series(f, {"up"}, [](const MatrixFeatures& m) { return spectral_decay(m); });
-    const auto gate_n = norm01(gate.values), up_n = norm01(up.values);
+    struct Voice {
+      const char* role;
+      int inst;
+      int offset;  // scale steps from the subject's first note
+      double vel;
+    };
+    const int start = sc.snap(key.root_midi + 19);
+    const Voice voices[4] = {
+        {"q", kVln1, 0, 1.0}, {"v", kVla, -4, 0.9}, {"k", kVc, -7, 0.9}, {"o", kCb, -11, 0.85}};
+    // The subject: 6 notes, steps from the q spectrum's gaps (irregular gaps leap, the
+    // smooth gaps of a random matrix step).
+    std::vector<int> steps = {0};
+    std::vector<std::string> subject_t;
+    {
+      const MatrixFeatures* q = f.matrix(0, "q");
+      std::vector<double> u;
+      if (q) {
+        subject_t.push_back(q->tensor);
+        for (std::size_t j = 0; j < std::min<std::size_t>(7, q->spectrum.singular_values.size()); ++j)
+          u.push_back(std::log1p(q->spectrum.singular_values[j]));
+      }
+      while (u.size() < 7) u.push_back(u.empty() ? 1.0 : u.back() * 0.9);
+      const double mean_gap = (u.front() - u.back()) / 6 + 1e-12;
+      for (int j = 1; j < 6; ++j) {
+        const double d = (u[at(j - 1)] - u[at(j)]) / mean_gap;
+        int st = static_cast<int>(std::lround(3 * (d - 1)));
+        st = std::clamp(st, -3, 3);
+        if (st == 0) st = j % 2 ? 1 : -1;
+        steps.push_back(steps.back() + st);
+      }
+    }
+    std::vector<std::string> tensors;
     for (int vi = 0; vi < 4; ++vi) {
-      std::vector<std::string> tensors;
-      const auto x = spectrum_across_layers(f, voices[vi].role, {0, 1, 3, 7}, &tensors);
-      for (int m = vi * entry; m < A2; ++m) {
-        const int l = m % L;
-        const double prog = static_cast<double>(m) / A2;
-        const int vel = static_cast<int>(velf(0.5 * prog + 0.3 * tension(l), p_, ff) * voices[vi].vel);
-        for (int i = 0; i < 4; ++i) {
-          const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
-          add(voices[vi].inst, (bar + m) * M + i * beat, beat, sc.at_fraction(voices[vi].lo + v * (voices[vi].hi - voices[vi].lo)), vel,
-              voices[vi].legato);
+      const Voice& v = voices[vi];
+      // Rhythm from this voice's matrix at each layer: its row norms pick eighths,
+      // quarters or halves; the sequence moves by the layer's σ1 (blended).
+      std::vector<double> sig(at(L), 0.0), sig_abs(at(L), 0.0);
+      for (int l = 0; l < L; ++l)
+        if (const MatrixFeatures* m = f.matrix(l, v.role)) {
+          tensors.push_back(m->tensor);
+          sig[at(l)] = m->spectrum.sigma_max;
+          sig_abs[at(l)] = 0.5 * entropy_anchor(m->spectrum) + 0.5 * alpha_anchor(m->spectrum.alpha);
         }
+      const auto seq = blend(sig_abs, sig);
+      const int entry = vi * std::max(1, A2 / 8);
+      std::int64_t t = (bar + entry) * M;
+      const std::int64_t end = (bar + A2 - 1) * M;
+      int k = 0;
+      while (t < end) {
+        const int l = k % L;
+        const MatrixFeatures* m = f.matrix(l, v.role);
+        const auto r = m ? robust01(strided(m->row_norms, 6)) : std::vector<double>(6, 0.5);
+        const int shift = k == 0 ? 0 : static_cast<int>(std::lround(4 * seq[at(l)] - 2)) + (k % 2 ? -1 : 1);
+        const double prog = static_cast<double>(t / M - bar) / A2;
+        const int vel = static_cast<int>(std::lround((66 + 34 * prog + 10 * ten[at(l)]) * v.vel));
+        for (int j = 0; j < 6 && t < end; ++j) {
+          const double beats = k == 0 ? 1.0 : r[at(j)] > 0.66 ? 2.0 : r[at(j)] < 0.33 ? 0.5 : 1.0;
+          const std::int64_t d = std::min<std::int64_t>(s.ticks(beats), end - t);
+          add(v.inst, t, d, sc.step(start, v.offset + steps[at(j)] + shift), vel);
+          t += d;
+        }
+        ++k;
       }
-      out.provenance.push_back({std::string("section Act II Fughetta / track ") + names[voices[vi].inst], tensors,
-                                {std::string(voices[vi].role) + ".spectrum σ0 σ1 σ3 σ7 of layer m%L: log1p, norm01 across layers -> 4-note theme"}});
+      out.provenance.push_back(
+          {std::string("section Act II Fughetta / track ") + names[v.inst],
+           tensors,
+           {std::string(v.role) + ": enters " + std::to_string(entry) + " measures in, " +
+            std::to_string(v.offset) +
+            " scale steps from the subject; row_norms of layer k%L -> eighth/quarter/half; sigma_max "
+            "blend(entropy anchor, rank) -> sequence step"}});
+      tensors.clear();
     }
-    for (int m = 0; m < A2; ++m) {
-      const int l = m % L;
-      const double prog = static_cast<double>(m) / A2;
-      const int vel = velf(0.5 * prog + 0.3 * tension(l), p_, ff);
-      const std::int64_t ct = (bar + m) * M;
-      if (tension(l) > 0.55 && m >= entry) {
-        const int h = sc.at_fraction(0.30 + 0.3 * gate_n[static_cast<std::size_t>(l)]);
-        add(kHn, ct, M, h, static_cast<int>(0.75 * vel * tension(l)), 0.88);
-        add(kHn, ct, M, sc.step(h, 2), static_cast<int>(0.75 * vel * tension(l)), 0.88);
-      }
-      if (prog > 0.4) {
-        const int w = sc.at_fraction(0.40 + 0.3 * up_n[static_cast<std::size_t>(l)]);
-        add(kOb, ct, 2 * beat, sc.step(w, 7), vel * 6 / 10, 0.85);
-        add(kCl, ct + 2 * beat, 2 * beat, sc.step(w, 4), vel * 55 / 100, 0.85);
-      }
-    }
-    out.provenance.push_back({"section Act II Fughetta / track French Horns", gate.tensors, {gate.role + ".moments.std per layer; enters when tension > 0.55"}});
-    out.provenance.push_back({"section Act II Fughetta / tracks Oboes, Clarinets", up.tensors, {"up spectral decay per layer"}});
+    out.provenance.push_back(
+        {"section Act II Fughetta: subject",
+         subject_t,
+         {"q (layer 0) σ0..σ6 gaps against the mean gap -> scale steps (clamped to ±3)"}});
+    // The last measure: a cadence on the tonic, and horn pedals from the middle on.
+    const Chord c = chord(0);
+    play_chord(c, (bar + A2 - 1) * M, M, 92, true);
+    for (int m = A2 / 2; m < A2; m += 2)
+      add(kHn, (bar + m) * M, std::min(2, A2 - m) * M, m % 4 == 0 ? key.root_midi : key.root_midi + 7,
+          60 + 20 * m / A2);
   }
   bar += A2;
 
-  // Act III — Climax: one block per layer, tension sets the dynamics and the tutti.
+  // ---- Act III — Climax ----
   add_section(out, "Act III Climax", bar, bar + B * L, key.root_pc, key.mode);
   {
-    std::vector<std::string> tq, tk, tv;
+    std::vector<std::string> tq;
     const auto xq = spectrum_across_layers(f, "q", {1}, &tq);
-    const auto xk = spectrum_across_layers(f, "k", {1}, &tk);
-    const auto xv = spectrum_across_layers(f, "v", {1}, &tv);
-    std::vector<double> row0;
-    std::vector<std::string> td;
-    for (int l = 0; l < L; ++l) {
-      const MatrixFeatures* d = f.matrix(l, "down");
-      row0.push_back(d ? robust01(strided(d->row_norms, 16))[1] : 0.5);
-      if (d) td.push_back(d->tensor);
-    }
-    const LayerSeries gate = layer_series(f, {"gate", "up"}, [](const MatrixFeatures& m) { return m.moments.kurtosis; });
-    const auto gate_n = norm01(gate.values);
+    const LayerSeries gate =
+        layer_series(f, {"gate", "up"}, [](const MatrixFeatures& m) { return m.moments.kurtosis; });
+    std::vector<double> gk_abs(at(L));
+    for (int l = 0; l < L; ++l) gk_abs[at(l)] = kurtosis_anchor(gate.values[at(l)]);
+    const auto gate_n = blend(gk_abs, gate.values);
+    std::vector<double> q_abs(at(L), 0.0), q_raw(at(L), 0.0);
+    for (int l = 0; l < L; ++l)
+      if (const MatrixFeatures* m = f.matrix(l, "q"))
+        q_raw[at(l)] = m->spectrum.stable_rank, q_abs[at(l)] = entropy_anchor(m->spectrum);
+    const auto qd = blend(q_abs, q_raw);
     std::vector<std::string> tn;
+    const int kDeg[7] = {0, 3, 4, 5, 1, 2, 6};
     for (int l = 0; l < L; ++l) {
-      const double tl = tension(l), prog = L > 1 ? static_cast<double>(l) / (L - 1) : 1.0;
-      const std::int64_t ct = (bar + B * l) * M, dur = B * M;
-      const int vm = velf(0.7 * tl + 0.2, mp, fff);
-      const std::size_t li = static_cast<std::size_t>(l);
-      const int n1 = sc.at_fraction(0.60 + 0.35 * xq[li][0]);
-      const int n2 = sc.at_fraction(0.48 + 0.30 * xk[li][0]);
-      const int n3 = sc.at_fraction(0.30 + 0.30 * xv[li][0]);
-      const int n4 = sc.at_fraction(0.05 + 0.25 * row0[li]);
-      add(kVln1, ct, dur, n1, vm, 0.96);
-      add(kVla, ct, dur, n2, vm * 88 / 100, 0.96);
-      add(kVc, ct, dur, n3, vm * 90 / 100, 0.96);
-      add(kCb, ct, dur, n4, vm * 80 / 100, 0.96);
+      const double tl = ten[at(l)], prog = L > 1 ? static_cast<double>(l) / (L - 1) : 1.0;
+      const std::int64_t ct = (bar + B * l) * M;
+      const int vm = static_cast<int>(std::lround(80 + 40 * tl));
+      const int dg = l == L - 1 ? 4 : kDeg[static_cast<int>(qd[at(l)] * 6.999)];
+      const Chord c = chord(dg);
+      for (int m = 0; m < B; ++m) {
+        const std::int64_t t = ct + m * M;
+        // Strings: whole notes, then two halves with the violins stepping away on the
+        // third beat, so no measure repeats the one before; the basses alternate root
+        // and fifth. Each measure is re-attacked, so blocks join without a hole.
+        Chord cm = c;
+        if (m % 2 == 1) cm.bass = sc.step(c.bass, 4);
+        if (m % 2 == 0) {
+          play_chord(cm, t, M, vm, false);
+        } else {
+          play_chord(cm, t, 2 * beat, vm - 6, false);
+          Chord moved = cm;
+          moved.upper.back() = sc.step(c.upper.back(), xq[at(l)][0] > 0.5 ? 1 : -1);
+          play_chord(moved, t + 2 * beat, 2 * beat, vm - 10, false);
+        }
+        // Harp: the chord rotated each measure.
+        for (std::size_t i = 0; i < 4; ++i)
+          add(kHarp, t + static_cast<std::int64_t>(i) * beat, beat,
+              c.upper[(i + static_cast<std::size_t>(m)) % c.upper.size()] + 12, vm / 2);
+      }
       if (tl > 0.40) {
-        const int h = sc.at_fraction(0.35 + 0.25 * gate_n[li]);
-        add(kHn, ct, dur, h, static_cast<int>(0.85 * vm * tl), 0.90);
-        add(kHn, ct, dur, sc.step(h, 2), static_cast<int>(0.85 * vm * tl), 0.90);
+        const int h = c.upper.front() + (gate_n[at(l)] > 0.5 ? 0 : 12);
+        add(kHn, ct, B * M, h, static_cast<int>(0.85 * vm));
+        add(kHn, ct, B * M, sc.step(h, 2), static_cast<int>(0.85 * vm));
       }
       if (tl > 0.30) {
-        add(kOb, ct, 2 * beat, sc.step(n1, 4), vm * 7 / 10, 0.88);
-        add(kCl, ct + 2 * beat, 2 * beat, sc.step(n2, 2), vm * 65 / 100, 0.88);
+        add(kOb, ct, 2 * beat, c.upper.back() + 12, vm * 7 / 10);
+        add(kOb, ct + 2 * beat, 2 * beat, sc.step(c.upper.back() + 12, -1), vm * 7 / 10);
       }
-      if (const VectorFeatures* g = f.vector(l, "attn_norm")) {
-        tn.push_back(g->tensor);
-        std::vector<double> head;
-        for (std::size_t i = 0; i < std::min<std::size_t>(4, g->values.size()); ++i) head.push_back(std::fabs(g->values[i]));
-        const auto hn = norm01(head);
-        for (std::size_t i = 0; i < hn.size(); ++i)
-          add(kHarp, ct + static_cast<std::int64_t>(i) * beat / 2, beat * 4 / 10, sc.at_fraction(0.2 + 0.7 * hn[i]), vm / 2, 0.7);
-      }
-      if (prog > 0.78) {
-        const int vel = static_cast<int>(vm * (1 - (prog - 0.78) / 0.22 * 0.6));
-        for (int k : {0, 2, 4}) add(kOrgan, ct, dur, mode_degree_pitch(key.root_midi, key.mode, k), vel, 0.98);
-      }
+      if (const VectorFeatures* g = f.vector(l, "attn_norm")) tn.push_back(g->tensor);
+      if (prog > 0.78 || L == 1)
+        for (int pch : organ_chord(c.upper)) add(kOrgan, ct, B * M, pch, static_cast<int>(vm * 0.7));
     }
-    out.provenance.push_back({"section Act III Climax / track Violins I", tq, {"q σ1 per layer, log1p, norm01 across layers"}});
-    out.provenance.push_back({"section Act III Climax / track Violins II Viola", tk, {"k σ1 per layer, norm01 across layers"}});
-    out.provenance.push_back({"section Act III Climax / track Cellos", tv, {"v σ1 per layer, norm01 across layers"}});
-    out.provenance.push_back({"section Act III Climax / track Contrabasses", td, {"down.row_norms: 16 strided rows, robust01, row 1"}});
-    out.provenance.push_back({"section Act III Climax / dynamics, horns, woodwinds", gate.tensors,
-                              {"tension per layer (attention/MLP Frobenius ratio, norm01) -> velocity and which sections play; " + gate.role + " kurtosis -> horn chord"}});
-    out.provenance.push_back({"section Act III Climax / track Harp", tn, {"attn_norm γ[0:4]: |γ| norm01 -> arpeggio"}});
+    out.provenance.push_back({"section Act III Climax / chords",
+                              tq,
+                              {"q stable_rank per layer: blend(entropy anchor, rank) -> chord degree; the "
+                               "last layer V; voice-led"}});
+    out.provenance.push_back(
+        {"section Act III Climax / violins' step", tq, {"q σ1 across layers > 0.5 -> step up, else down"}});
+    out.provenance.push_back({"section Act III Climax / dynamics, horns, woodwinds",
+                              gate.tensors,
+                              {"tension per layer: blend(log anchor 0.25..4, rank) -> velocity 80..120, "
+                               "horns > 0.4, oboes > 0.3; " +
+                               gate.role + " kurtosis -> horn register"}});
   }
   bar += B * L;
 
-  // Act IV — Epilogue: the Frobenius decay across tensors, then the final norm.
+  // ---- Act IV — Epilogue ----
   add_section(out, "Act IV Epilogue", bar, bar + A4, key.root_pc, key.mode);
   {
     std::vector<std::pair<double, std::string>> fro;
@@ -208,32 +345,42 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     for (const auto& x : fro) lf.push_back(std::log1p(x.first));
     const auto fv = norm01(lf);
     std::vector<std::string> used;
-    const VectorFeatures* fin = f.vector(-1, "final_norm");
-    for (int i = 0; i < A4; ++i) {
-      const std::size_t idx = fv.empty() ? 0 : static_cast<std::size_t>(i) * fv.size() / static_cast<std::size_t>(A4);
+    const int kDeg[4] = {5, 3, 1, 0};  // vi IV ii I: descending by the decay
+    for (int i = 0; i < A4; i += hr) {
+      const std::size_t idx = fv.empty() ? 0 : at(i) * fv.size() / at(A4);
       const double v = fv.empty() ? 0.5 : fv[idx];
       if (!fro.empty() && (used.empty() || used.back() != fro[idx].second)) used.push_back(fro[idx].second);
       const double prog = static_cast<double>(i) / A4;
-      const int vd = std::max(1, velf(v * (1 - 0.8 * prog), ppp, mp));
-      const int nn = sc.at_fraction(0.15 + 0.5 * v);
-      const std::int64_t ct = (bar + i) * M;
-      if (prog < 0.85) add(kVln1, ct, M, sc.step(nn, 7), vd, 0.97);
-      if (prog < 0.70) add(kVla, ct, M, sc.step(nn, 4), vd * 85 / 100, 0.97);
-      if (prog < 0.92) add(kVc, ct, M, nn, vd * 88 / 100, 0.97);
-      if (prog < 0.97) add(kCb, ct, M, sc.step(nn, -7), vd * 75 / 100, 0.97);
-      if (prog < 0.40 && i % 3 == 0)
-        for (int j = 0; j < 4; ++j) add(kHarp, ct + j * beat / 2, beat * 4 / 10, sc.step(nn, 2 * j), vd * 45 / 100, 0.65);
+      const int left = A4 - i;
+      const int dg = left <= hr ? 0 : left <= 2 * hr ? 4 : kDeg[static_cast<int>(v * 3.999)];
+      const Chord c = chord(dg);
+      const int vel = static_cast<int>(std::lround(84 - 34 * prog));
+      play_chord(c, (bar + i) * M, std::min(hr, left) * M, vel, false);
+      if (prog < 0.5 && i % (2 * hr) == 0)
+        for (std::size_t j = 0; j < c.upper.size(); ++j)
+          add(kHarp, (bar + i) * M + static_cast<std::int64_t>(j) * beat / 2, beat, c.upper[j] + 12, vel / 2);
     }
-    // The final norm closes the opera: its gain level voices the last organ chord.
-    const double g = fin ? std::clamp(0.5 + 0.5 * std::tanh(fin->gain_offset + fin->moments.mean - 1.0), 0.0, 1.0) : 0.5;
-    const int last = std::max(1, A4 / 8);
-    for (int k : {0, 2, 4})
-      add(kOrgan, (bar + A4 - last) * M, last * M, mode_degree_pitch(key.root_midi, key.mode, k), velf(g, pp, mp), 0.99);
-    out.provenance.push_back({"section Act IV Epilogue / strings, harp", used,
-                              {"frobenius (matrices) and l2 (vectors) of every tensor, sorted descending, norm01(log1p) -> pitch and fading velocity"}});
-    out.provenance.push_back({"section Act IV Epilogue / track Organ", fin ? std::vector<std::string>{fin->tensor} : std::vector<std::string>{},
+    // The final norm's gain level voices the closing organ chord.
+    const VectorFeatures* fin = f.vector(-1, "final_norm");
+    const double g =
+        fin ? std::clamp(0.5 + 0.5 * std::tanh(fin->gain_offset + fin->moments.mean - 1.0), 0.0, 1.0) : 0.5;
+    const int last = std::min(A4, std::max(1, hr));
+    for (int pch : organ_chord(voicing))
+      add(kOrgan, (bar + A4 - last) * M, last * M, pch, static_cast<int>(50 + 30 * g));
+    out.provenance.push_back(
+        {"section Act IV Epilogue / strings, harp",
+         used,
+         {"frobenius (matrices) and l2 (vectors) of every tensor, sorted descending, norm01(log1p) -> chord "
+          "degree (vi IV ii I); ends V - I, diminuendo 84 -> 50"}});
+    out.provenance.push_back({"section Act IV Epilogue / track Organ",
+                              fin ? std::vector<std::string>{fin->tensor} : std::vector<std::string>{},
                               {"final_norm: offset + mean gain -> velocity of the closing tonic chord"}});
   }
+  out.provenance.push_back(
+      {"form: length",
+       {},
+       {stat_text("n_layers", L), stat_text("minutes", minutes),
+        "3.5 + 2.5 log(L/2)/log 6 minutes up to 12 layers, then up to 12 minutes; acts 25/30/30/15 %"}});
   for (auto& t : s.tracks) fix_overlaps(t);
   warn_length(out, p);
   return out;
@@ -244,12 +391,20 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
 Genre opera_genre() {
   Genre g;
   g.name = "opera";
-  g.summary = "66 BPM opera in four acts for nine instruments (the original runs 23 minutes; see minutes)";
+  g.summary = "66 BPM opera in four acts for nine instruments, 3.5-6 minutes for up to 12 layers";
   g.params = common_params(66, "auto", 28, 100);
   for (auto& ps : g.params)
-    if (ps.name == "bars") ps.meaning = "not used by the opera: its length is set by minutes";
-    else if (ps.name == "pitch_lo" || ps.name == "pitch_hi") ps.meaning += " (the whole orchestra's range)";
-  g.params.push_back({"minutes", ParamType::Number, "0", 0, 120, {}, "scale the four acts to about this length; 0 = the original's length"});
+    if (ps.name == "bars")
+      ps.meaning = "not used by the opera: its length is set by minutes";
+    else if (ps.name == "pitch_lo" || ps.name == "pitch_hi")
+      ps.meaning += " (the whole orchestra's range)";
+  g.params.push_back({"minutes",
+                      ParamType::Number,
+                      "0",
+                      0,
+                      120,
+                      {},
+                      "length in minutes; 0 = from the depth (3.5 for 2 layers, 6 for 12, at most 12)"});
   g.compose = compose_opera;
   return g;
 }

@@ -1,11 +1,13 @@
-// suite: the five-movement "DNA" suite of SPEC-notebooks §11 as MIDI. I Prologue: the
-// embedding spectrum as a Lydian organ cluster whose voices enter one by one (the
-// original computed that entry delay and never applied it); II Anatomy: the q/k/v/o
+// suite: the five-movement "DNA" suite of SPEC-notebooks §11 as MIDI (issue 13: no static
+// cluster, no empty track, no hole, every movement audible). I Prologue: the embedding
+// spectrum as a voice-led Lydian organ progression whose first chord's voices enter one
+// by one (the original computed that entry delay and never applied it); II Anatomy: the q/k/v/o
 // spectra of each layer as Dorian strings; III Memory: the MLP spectra as Phrygian brass;
 // IV Balance: every norm γ as an Aeolian flute note; V Epilogue: the Frobenius norms in
-// layer order as bells fading to silence. Spectra are compared across layers (each
-// σ_j normalised over the layers), so the parts move where the original's sorted,
-// self-normalised spectra gave the same shape for every layer.
+// layer order as bells fading over an organ cadence. Spectra are read on anchored
+// scales blended with their rank across layers, so the parts move where the original's
+// sorted, self-normalised spectra gave the same shape for every layer, and two 2-layer
+// models differ.
 #include <algorithm>
 #include <cmath>
 
@@ -13,6 +15,40 @@
 
 namespace sonify::genres {
 namespace {
+
+std::size_t at(int i) { return static_cast<std::size_t>(i); }
+
+// σ_j of (layer, role) per layer: 0.6 of an anchored reading (σ0: its ratio to the rms
+// singular value on a log scale 1..10; σj: log1p σj / log1p σ0) and 0.4 of its rank
+// among the layers, so that two layers are not simply 0 and 1.
+std::vector<std::vector<double>> spectrum_blend(const WeightFeatures& f, const std::string& role,
+                                                const std::vector<int>& indices,
+                                                std::vector<std::string>* tensors) {
+  const std::size_t L = at(std::max(f.n_layers, 0));
+  std::vector<std::vector<double>> raw(indices.size(), std::vector<double>(L, 0.0)), abs(raw);
+  for (std::size_t l = 0; l < L; ++l) {
+    const MatrixFeatures* m = f.matrix(static_cast<int>(l), role);
+    if (m == nullptr || m->spectrum.singular_values.empty()) continue;
+    if (tensors) tensors->push_back(m->tensor);
+    const auto& sv = m->spectrum.singular_values;
+    double ms = 0;
+    for (double v : sv) ms += v * v;
+    const double rms = std::sqrt(ms / static_cast<double>(sv.size()));
+    for (std::size_t j = 0; j < indices.size(); ++j) {
+      const std::size_t idx = at(indices[j]);
+      const double v = idx < sv.size() ? sv[idx] : 0.0;
+      raw[j][l] = std::log1p(v);
+      abs[j][l] = idx == 0 ? anchor_log01(rms > 0 ? v / rms : 0, 1, 10)
+                           : (sv[0] > 0 ? std::log1p(v) / std::log1p(sv[0]) : 0);
+    }
+  }
+  std::vector<std::vector<double>> out(L, std::vector<double>(indices.size(), 0.0));
+  for (std::size_t j = 0; j < indices.size(); ++j) {
+    const auto b = blend(abs[j], raw[j]);
+    for (std::size_t l = 0; l < L; ++l) out[l][j] = b[l];
+  }
+  return out;
+}
 
 Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p) {
   const int L = f.n_layers;
@@ -43,29 +79,48 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
   const int timpani = s.add_drum_track("Percussion");
   auto T = [&](int i) -> Track& { return s.tracks[static_cast<std::size_t>(i)]; };
 
-  // I. Prologue: up to 48 embedding singular values, entering over the first half.
+  std::vector<int> voicing;  // the organ's last chord, which the epilogue's cadence leads from
+  // I. Prologue: a Lydian organ progression from the embedding spectrum, its voices
+  // entering one by one over the first chord.
   int bar = 0;
   const int prologue_bars = 8;
   {
     const Mode m = mode_of(Mode::lydian);
     add_section(out, "I Prologue", bar, bar + prologue_bars, key.root_pc, m);
-    const Scale sc(key.root_pc, m, std::max(lo, 36), std::min(hi, 96));
     const MatrixFeatures* e = f.matrix(-1, "embed");
-    std::vector<double> sv;
-    if (e) sv.assign(e->spectrum.singular_values.begin(),
-                     e->spectrum.singular_values.begin() + std::min<std::ptrdiff_t>(48, e->spectrum.singular_values.size()));
-    std::vector<double> ls(sv.size());
-    for (std::size_t i = 0; i < sv.size(); ++i) ls[i] = std::log1p(sv[i]);
-    const std::vector<double> v = norm01(ls);
-    const std::int64_t end = bar_tick(s, prologue_bars) - s.ticks(0.25);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const std::int64_t start = s.ticks(16.0 * static_cast<double>(i) / static_cast<double>(v.size()));
-      const double amp = ls[0] > 0 ? ls[i] / ls[0] : 0;
-      T(organ).note(start, end - start, sc.at_fraction(v[i]), static_cast<int>(std::lround(30 + 50 * amp)));
+    std::vector<double> ls;
+    if (e)
+      for (std::size_t i = 0; i < std::min<std::size_t>(48, e->spectrum.singular_values.size()); ++i)
+        ls.push_back(std::log1p(e->spectrum.singular_values[i]));
+    if (ls.size() < 2) ls = {1.0, 0.5};
+    const int kMoves[4] = {1, 3, 4, 5};  // ii, IV, V, vi in scale steps from the tonic
+    const double mean_drop = (ls.front() - ls.back()) / 4 + 1e-12;
+    int prev_dg = 0;
+    for (int c = 0; c < 4; ++c) {
+      // Chord c reads the spectrum's c-th quarter: its drop against the mean drop picks
+      // the next degree (never the one before, so the prologue moves).
+      const std::size_t j0 = at(c) * (ls.size() - 1) / 4, j1 = at(c + 1) * (ls.size() - 1) / 4;
+      const double drop = (ls[j0] - ls[j1]) / mean_drop;
+      int dg = c == 0 ? 0 : kMoves[(c - 1 + static_cast<int>(std::clamp(drop, 0.0, 2.999))) % 4];
+      if (c > 0 && dg == prev_dg) dg = kMoves[(c + 2) % 4];
+      prev_dg = dg;
+      std::vector<int> pcs;
+      for (int k : {0, 2, 4, 6})
+        pcs.push_back(((mode_degree_pitch(key.root_midi, m, dg + k) % 12) + 12) % 12);
+      voicing = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
+      const std::int64_t t = bar_tick(s, bar + 2 * c), end = bar_tick(s, bar + 2 * c + 2);
+      for (std::size_t v = 0; v < voicing.size(); ++v) {
+        const std::int64_t start = c == 0 ? t + s.ticks(static_cast<double>(v)) : t;
+        T(organ).note(start, end - start, voicing[v], 62 + 6 * c + static_cast<int>(v) * 2);
+      }
+      T(organ).note(t, end - t, mode_degree_pitch(key.root_midi - 12, m, dg), 70);
     }
     T(organ).control(0, cc::kReverbSend, 100);
-    out.provenance.push_back({"section I Prologue / track Organ", e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
-                              {"embed.spectrum: top 48 σ, norm01(log1p σ) -> Lydian pitch, log1p σ / log1p σ1 -> velocity, voice i enters at i/48 of 4 bars"}});
+    out.provenance.push_back(
+        {"section I Prologue / track Organ",
+         e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
+         {"embed.spectrum top 48 σ: log1p drop over each quarter / log1p σ1 -> chord degree (I then "
+          "ii/IV/V/vi); voice-led seventh chords; voices enter one a beat"}});
     bar += prologue_bars;
   }
   // II. Anatomy: per layer, each attention matrix plays 4 notes from σ_0, σ_1, σ_3, σ_7.
@@ -77,18 +132,32 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const Scale sc(key.root_pc, m, std::max(lo - 12, 24), hi);
     for (int r = 0; r < 4; ++r) {
       std::vector<std::string> tensors;
-      const auto x = spectrum_across_layers(f, attn_roles[r], {0, 1, 3, 7}, &tensors);
+      const auto x = spectrum_blend(f, attn_roles[r], {0, 1, 3, 7}, &tensors);
+      // Each voice moves from its previous note by at most two scale steps, as far as the
+      // value changed, pulled back toward the middle of its range: a line, not leaps.
+      int pitch = sc.at_fraction(0.5 * (ranges[r][0] + ranges[r][1]));
+      const int centre = pitch;
+      double prev = 0.5;
       for (int l = 0; l < L; ++l)
         for (int rep = 0; rep < bars_per_layer; ++rep)
           for (int i = 0; i < 4; ++i) {
             const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
-            const int pitch = sc.at_fraction(ranges[r][0] + v * (ranges[r][1] - ranges[r][0]));
-            const double ten = f.tension.empty() ? 0.5 : norm01(f.tension)[static_cast<std::size_t>(l)];
-            T(strings[r]).note(bar_tick(s, bar + l * bars_per_layer + rep, i), s.ticks(0.95), pitch,
-                               static_cast<int>(std::lround(56 + 40 * ten - 6 * r)));
+            int move = std::clamp(static_cast<int>(std::lround(6 * (v - prev))), -2, 2);
+            if (move == 0) move = pitch > centre ? -1 : 1;
+            pitch = sc.step(pitch, move);
+            prev = v;
+            const double ten =
+                f.tension.empty() ? 0.5 : blend(std::vector<double>(at(L), 0.5), f.tension, 0.3)[at(l)];
+            T(strings[r])
+                .note(bar_tick(s, bar + l * bars_per_layer + rep, i), s.ticks(0.95), pitch,
+                      static_cast<int>(std::lround(56 + 40 * ten - 6 * r)));
           }
-      out.provenance.push_back({std::string("section II Anatomy / track ") + string_names[r], tensors,
-                                {std::string(attn_roles[r]) + ".spectrum σ0 σ1 σ3 σ7: log1p, norm01 across layers -> 4 Dorian notes per layer; tension -> velocity"}});
+      out.provenance.push_back(
+          {std::string("section II Anatomy / track ") + string_names[r],
+           tensors,
+           {std::string(attn_roles[r]) +
+            ".spectrum σ0 σ1 σ3 σ7: blend(anchored: σ0 over the rms σ, σj log1p relative to σ0; rank across "
+            "layers) -> each voice moves up to 2 scale steps by the change; tension -> velocity"}});
     }
     bar += n;
   }
@@ -101,23 +170,47 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const Scale sc(key.root_pc, m, std::max(lo - 12, 24), hi);
     for (int r = 0; r < 3; ++r) {
       std::vector<std::string> tensors;
-      const auto x = spectrum_across_layers(f, mlp_roles[r], {0, 2, 5}, &tensors);
-      if (tensors.empty()) continue;  // GPT-2 has no gate
+      // GPT-2 has no gate: the trumpets read up's later singular values instead.
+      const bool no_gate = r == 0 && f.matrix(0, "gate") == nullptr;
+      const auto x = no_gate ? spectrum_blend(f, "up", {1, 3, 6}, &tensors)
+                             : spectrum_blend(f, mlp_roles[r], {0, 2, 5}, &tensors);
+      int pitch = sc.at_fraction(0.5 * (ranges[r][0] + ranges[r][1]));
+      const int centre = pitch;
+      double prev = 0.5;
       for (int l = 0; l < L; ++l)
         for (int rep = 0; rep < bars_per_layer; ++rep) {
           const std::int64_t t0 = bar_tick(s, bar + l * bars_per_layer + rep);
           for (int i = 0; i < 3; ++i) {
             const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
-            const int pitch = sc.at_fraction(ranges[r][0] + v * (ranges[r][1] - ranges[r][0]));
             const double beats = i == 2 ? 2.0 : 1.0;
-            T(brass[r]).note(t0 + s.ticks(i == 0 ? 0.0 : i == 1 ? 1.0 : 2.0), s.ticks(beats * 0.95), pitch, 70 + 10 * (i == 0));
+            int move = std::clamp(static_cast<int>(std::lround(6 * (v - prev))), -2, 2);
+            if (move == 0) move = pitch > centre ? -1 : 1;
+            pitch = sc.step(pitch, move);
+            prev = v;
+            T(brass[r]).note(t0 + s.ticks(i == 0   ? 0.0
+                                          : i == 1 ? 1.0
+                                                   : 2.0),
+                             s.ticks(beats * 0.95), pitch, 70 + 10 * (i == 0));
           }
         }
-      out.provenance.push_back({std::string("section III Memory / track ") + brass_names[r], tensors,
-                                {std::string(mlp_roles[r]) + ".spectrum σ0 σ2 σ5: log1p, norm01 across layers -> Phrygian notes"}});
+      out.provenance.push_back({std::string("section III Memory / track ") + brass_names[r],
+                                tensors,
+                                {r == 0 && f.matrix(0, "gate") == nullptr
+                                     ? std::string("up.spectrum σ1 σ3 σ6 (no gate in this family): "
+                                                   "blend(anchored, rank) -> Phrygian notes")
+                                     : std::string(mlp_roles[r]) +
+                                           ".spectrum σ0 σ2 σ5: blend(anchored, rank) -> Phrygian notes"}});
     }
-    for (int l = 0; l < L * bars_per_layer; ++l)
-      T(timpani).note(bar_tick(s, bar + l), s.ticks(0.1), drum::kLowTom, 70);
+    // Timpani: one to four strokes a bar, as many as the layer's tension asks for.
+    const std::vector<double> tn = f.tension.empty() ? std::vector<double>(at(L), 0.5)
+                                                     : blend(std::vector<double>(at(L), 0.5), f.tension, 0.3);
+    for (int b = 0; b < L * bars_per_layer; ++b) {
+      const int l = b / bars_per_layer;
+      const int hits = 1 + static_cast<int>(tn[at(l)] * 3.999);
+      for (int h = 0; h < hits; ++h)
+        T(timpani).note(bar_tick(s, bar + b, h == 0 ? 0.0 : 4.0 - 0.5 * (hits - h)), s.ticks(0.1),
+                        drum::kLowTom, 64 + 14 * (h == 0) + 3 * (b % 2));
+    }
     bar += n;
   }
   // IV. Balance: every norm vector, one beat each, in model order.
@@ -136,12 +229,29 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
       stdv.push_back(v->moments.std);
       tensors.push_back(v->tensor);
     }
-    const auto mn = norm01(mean), sn = norm01(stdv);
-    for (std::size_t i = 0; i < norms.size(); ++i)
-      T(flute).note(bar_tick(s, bar, static_cast<double>(i)), s.ticks(0.9), sc.at_fraction(0.1 + 0.8 * mn[i]),
-                    static_cast<int>(std::lround(50 + 50 * sn[i])));
-    out.provenance.push_back({"section IV Balance / track Flute", tensors,
-                              {"norm γ: offset + mean -> pitch (norm01 over vectors), std -> velocity, one beat each in model order"}});
+    // Gains read on an anchored scale (mean gain 0.5..1.5) blended with their rank and
+    // a rising line through the model's depth, so equal gains (an untrained model) still
+    // make a melody; the notes share out the movement's bars.
+    std::vector<double> mean_abs(mean.size());
+    for (std::size_t i = 0; i < mean.size(); ++i) mean_abs[i] = anchor01(mean[i], 0.5, 1.5);
+    const auto mn = blend(mean_abs, mean, 0.5), sn = blend(std::vector<double>(stdv.size(), 0.5), stdv, 0.3);
+    const double beats_each = norms.empty() ? 4.0 : 4.0 * n / static_cast<double>(norms.size());
+    for (std::size_t i = 0; i < norms.size(); ++i) {
+      const double along =
+          norms.size() > 1 ? static_cast<double>(i) / static_cast<double>(norms.size() - 1) : 0.5;
+      const double x = 0.55 * mn[i] + 0.45 * (0.5 + 0.5 * std::sin(3.14159 * along * 1.5));
+      T(flute).note(bar_tick(s, bar, beats_each * static_cast<double>(i)), s.ticks(beats_each * 0.92),
+                    sc.at_fraction(0.15 + 0.7 * x), static_cast<int>(std::lround(64 + 36 * sn[i])));
+    }
+    // Strings hold the tonic under the flute, so the movement has no hole.
+    for (int r = 0; r < 3; ++r)
+      T(strings[r + 1])
+          .note(bar_tick(s, bar), bar_tick(s, bar + n) - bar_tick(s, bar),
+                mode_degree_pitch(key.root_midi - 12 * (r / 2), m, 4 * (r == 0) + 2 * (r == 1)), 52);
+    out.provenance.push_back({"section IV Balance / track Flute",
+                              tensors,
+                              {"norm γ: offset + mean -> pitch (0.55 blend(anchor 0.5..1.5, rank) + 0.45 "
+                               "arch over the depth), std -> velocity; the notes fill the movement"}});
     bar += n;
   }
   // V. Epilogue: Frobenius norms of the matrices in layer order, fading to silence.
@@ -152,7 +262,8 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const Scale sc(key.root_pc, m, std::max(lo, 48), std::min(hi + 12, 108));
     std::vector<const MatrixFeatures*> mats;
     for (const auto& mf : f.matrices) mats.push_back(&mf);
-    std::stable_sort(mats.begin(), mats.end(), [](const MatrixFeatures* a, const MatrixFeatures* b) { return a->layer < b->layer; });
+    std::stable_sort(mats.begin(), mats.end(),
+                     [](const MatrixFeatures* a, const MatrixFeatures* b) { return a->layer < b->layer; });
     std::vector<double> fro;
     std::vector<std::string> tensors;
     for (const auto* mf : mats) fro.push_back(std::log1p(mf->frobenius)), tensors.push_back(mf->tensor);
@@ -164,12 +275,27 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
       const double fade = 1.0 - at / beats;
       const std::int64_t start = bar_tick(s, bar, at);
       T(bells).note(start, std::min<std::int64_t>(s.ticks(3), end - start), sc.at_fraction(fn[i]),
-                    static_cast<int>(std::lround(1 + 90 * fade * (0.4 + 0.6 * fn[i]))));
+                    static_cast<int>(std::lround(40 + 60 * fade * (0.4 + 0.6 * fn[i]))));
     }
     for (int k = 0; k <= 16; ++k)
-      T(bells).control(bar_tick(s, bar, beats * k / 16.0), cc::kExpression, static_cast<int>(std::lround(127 * (1 - k / 16.0))));
-    out.provenance.push_back({"section V Epilogue / track Bells", tensors,
-                              {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch; velocity and CC11 fade to 0"}});
+      T(bells).control(bar_tick(s, bar, beats * k / 16.0), cc::kExpression,
+                       static_cast<int>(std::lround(127 - 45.0 * k / 16.0)));
+    // The cadence under the bells: the organ's IV, then its tonic for the last half.
+    const int half = std::max(1, n / 2);
+    for (int part = 0; part < 2; ++part) {
+      std::vector<int> pcs;
+      for (int k : {0, 2, 4})
+        pcs.push_back(((mode_degree_pitch(key.root_midi, m, (part ? 0 : 3) + k) % 12) + 12) % 12);
+      voicing = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
+      const std::int64_t from = bar_tick(s, bar + (part ? half : 0)),
+                         to = bar_tick(s, bar + (part ? n : half));
+      if (to > from)
+        for (int pch : voicing) T(organ).note(from, to - from, pch, part ? 64 : 52);
+    }
+    out.provenance.push_back({"section V Epilogue / track Bells",
+                              tensors,
+                              {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch; "
+                               "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them"}});
     bar += n;
   }
   for (auto& t : s.tracks) fix_overlaps(t);
@@ -182,15 +308,18 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
 Genre suite_genre() {
   Genre g;
   g.name = "suite";
-  g.summary = "the five-movement DNA suite: embedding organ, attention strings, MLP brass, norm flute, fading bells";
+  g.summary =
+      "the five-movement DNA suite: embedding organ, attention strings, MLP brass, norm flute, fading bells";
   g.params = common_params(72, "movements", 48, 88);
   for (auto& ps : g.params)
     if (ps.name == "mode") {
       ps.choices.insert(ps.choices.begin() + 1, "movements");
-      ps.meaning = "scale mode; movements = lydian/dorian/phrygian/aeolian/mixolydian, auto = the tonality's mode";
-    }
-    else if (ps.name == "bars") ps.meaning = "not used by the suite: its length follows the model (see bars_per_layer)";
-  g.params.push_back({"bars_per_layer", ParamType::Int, "1", 1, 16, {}, "bars per layer in movements II and III"});
+      ps.meaning =
+          "scale mode; movements = lydian/dorian/phrygian/aeolian/mixolydian, auto = the tonality's mode";
+    } else if (ps.name == "bars")
+      ps.meaning = "not used by the suite: its length follows the model (see bars_per_layer)";
+  g.params.push_back(
+      {"bars_per_layer", ParamType::Int, "1", 1, 16, {}, "bars per layer in movements II and III"});
   g.params.push_back({"epilogue_bars", ParamType::Int, "4", 1, 64, {}, "length of movement V"});
   g.compose = compose_suite;
   return g;

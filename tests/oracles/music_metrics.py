@@ -1,0 +1,385 @@
+"""Music metrics of sonify outputs as a listener would judge them, measured independently
+of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfile.
+
+  music_metrics.py measure FILE.mid [--json RUN.json] [--wav FILE.wav]
+  music_metrics.py jaccard A.mid B.mid        onset-only Jaccard of two MIDIs
+  music_metrics.py table DIR [DIR ...]        one line per DIR/*.mid (for reports)
+
+`measure` prints one JSON object:
+  length_seconds (MIDI, from mido), bars, tempo_bpm, sections [{name, bars, seconds}]
+  section_rhythms: {section: {melodic track: distinct onset patterns among its bars}}
+  tracks: {name: {channel, drums, notes, distinct_pitches, top_pitch_fraction,
+           longest_repeat (longest run of consecutive bars whose notes are identical:
+           same onset in the bar, pitch and length; velocity ignored; bars without an
+           onset break a run), rest_tie_fraction (16th grid, over the bars from the
+           track's first to its last onset: a step is a rest when no note sounds at it,
+           a tie when a note sounds that started on an earlier step), accents
+           (notes with velocity >= 100 or >= mean + 20), overlaps (notes starting before
+           the previous different pitch ended: slides), velocity {min, max, mean},
+           intervals {median_abs, mean_abs, within_fifth (fraction |i| <= 7)} of the top
+           line (highest pitch per onset), chord_voice_leading (median over changes of
+           the mean per-voice movement, optimal voice assignment, for onsets with >= 3
+           notes of this track)}}
+  empty_tracks: instrument tracks (with a program change) without notes; one_pitch_tracks: melodic tracks with >= 8
+  notes, > 80 % of them on one pitch
+  max_repeat: longest_repeat over all tracks (drums included)
+  ensemble_voice_leading: for onsets where >= 3 melodic tracks start a note of >= 1
+    beat together, the mean |pitch change| per track shared with the previous such
+    onset; median over the changes (None when fewer than 2)
+  midi_gap_seconds: longest time with no note sounding on any track before the last
+    note ends
+  cc_digest: sha256 of every control change (channel, tick, controller, value)
+  wav (with --wav): seconds, silence_seconds (longest run of 50 ms windows below
+    -60 dBFS RMS before the last note ends; the render's reverb tail is not counted),
+    integrated_lufs, quiet10_lu (integrated minus the 10th percentile of the 3 s
+    short-term loudness, 1 s hop, over the windows that end before the last note ends)
+
+Loudness is BS.1770-4 as pyloudnorm computes it: the K-weighting is the two biquads
+(high shelf +4 dB at 1500 Hz, Q 1/sqrt(2); high pass 38 Hz, Q 0.5) designed with the RBJ
+cookbook formulas at the file's own rate (exact at 48 kHz, within 0.1 dB at 44.1 kHz),
+applied with scipy.signal.lfilter; loudness = -0.691 + 10 log10(sum of channel mean
+squares); integrated = 400 ms blocks with 75 % overlap, gated at -70 LUFS then at the
+ungated mean -10 LU. Short-term windows are not gated.
+"""
+import hashlib
+import json
+import os
+import statistics
+import sys
+from itertools import permutations
+
+import mido
+import numpy as np
+
+
+def read_midi(path):
+    mid = mido.MidiFile(path)
+    ppq = mid.ticks_per_beat
+    tracks, controls, tempos, markers = [], [], [], []
+    for track in mid.tracks:
+        tick, name, channel, open_notes, notes, program = 0, None, None, {}, [], None
+        for msg in track:
+            tick += msg.time
+            if msg.type == "track_name" and name is None:
+                name = msg.name
+            elif msg.type == "set_tempo":
+                tempos.append((tick, msg.tempo))
+            elif msg.type == "marker":
+                markers.append((tick, msg.text))
+            elif msg.type == "program_change":
+                program, channel = msg.program, msg.channel if channel is None else channel
+            elif msg.type == "control_change":
+                controls.append((msg.channel, tick, msg.control, msg.value))
+            elif msg.type == "note_on" and msg.velocity > 0:
+                channel = msg.channel
+                open_notes.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+            elif msg.type in ("note_off", "note_on"):
+                k = (msg.channel, msg.note)
+                if open_notes.get(k):
+                    start, vel = open_notes[k].pop(0)
+                    notes.append((start, tick, msg.note, vel, msg.channel))
+        if name is not None or notes:
+            if channel is None and notes:
+                channel = notes[0][4]
+            notes.sort()
+            tracks.append({"name": name or f"track {len(tracks)}", "channel": channel, "notes": notes,
+                           "instrument": program is not None or bool(notes)})
+    return mid, ppq, tracks, controls, tempos, markers
+
+
+def longest_repeat(notes, bar):
+    by_bar = {}
+    for start, end, pitch, vel, ch in notes:
+        by_bar.setdefault(start // bar, []).append((start % bar, pitch, end - start))
+    best, run, prev_b, prev = 0, 0, None, None
+    for b in sorted(by_bar):
+        content = tuple(sorted(by_bar[b]))
+        if prev_b is not None and b == prev_b + 1 and content == prev:
+            run += 1
+        else:
+            run = 1
+        best = max(best, run)
+        prev_b, prev = b, content
+    return best
+
+
+def rest_tie_fraction(notes, bar):
+    if not notes:
+        return None
+    step = bar // 16
+    first = notes[0][0] // bar * bar
+    last = (max(n[0] for n in notes) // bar + 1) * bar
+    n_steps = (last - first) // step
+    onset = np.zeros(n_steps, bool)
+    sounding = np.zeros(n_steps, bool)
+    for start, end, pitch, vel, ch in notes:
+        s0 = (start - first) // step
+        if 0 <= s0 < n_steps:
+            onset[s0] = True
+        # a step sounds when the note covers the step's start
+        a = -(-(start - first) // step)
+        b = -(-(end - first) // step)
+        sounding[max(a, 0):min(b, n_steps)] = True
+    rests = np.count_nonzero(~sounding & ~onset)
+    ties = np.count_nonzero(sounding & ~onset)
+    return float((rests + ties) / n_steps), float(rests / n_steps), float(ties / n_steps)
+
+
+def top_line(notes):
+    by_start = {}
+    for start, end, pitch, vel, ch in notes:
+        by_start[start] = max(by_start.get(start, -1), pitch)
+    return [by_start[k] for k in sorted(by_start)]
+
+
+def interval_stats(notes):
+    line = top_line(notes)
+    iv = [abs(b - a) for a, b in zip(line, line[1:])]
+    if not iv:
+        return None
+    return {"median_abs": float(statistics.median(iv)), "mean_abs": float(np.mean(iv)),
+            "within_fifth": float(np.mean([i <= 7 for i in iv]))}
+
+
+def voice_movement(a, b):
+    """Mean per-voice movement between two chords (sorted pitch lists), optimal assignment."""
+    a, b = sorted(a), sorted(b)
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) <= 7:
+        best = min(sum(abs(x - y) for x, y in zip(a, perm)) for perm in permutations(b, len(a)))
+    else:
+        best = sum(abs(x - y) for x, y in zip(a, b[:len(a)]))
+    return best / len(a)
+
+
+def chord_voice_leading(notes):
+    by_start = {}
+    for start, end, pitch, vel, ch in notes:
+        by_start.setdefault(start, []).append(pitch)
+    chords = [sorted(set(v)) for k, v in sorted(by_start.items()) if len(set(v)) >= 3]
+    moves = [voice_movement(a, b) for a, b in zip(chords, chords[1:]) if a != b]
+    return float(statistics.median(moves)) if moves else None
+
+
+def ensemble_voice_leading(tracks, ppq):
+    at = {}
+    for t in tracks:
+        if t["channel"] == 9:
+            continue
+        for start, end, pitch, vel, ch in t["notes"]:
+            if end - start >= ppq:
+                cur = at.setdefault(start, {})
+                cur[t["name"]] = max(cur.get(t["name"], -1), pitch)
+    chords = [v for k, v in sorted(at.items()) if len(v) >= 3]
+    moves = []
+    for a, b in zip(chords, chords[1:]):
+        common = [n for n in a if n in b]
+        if common and any(a[n] != b[n] for n in common):
+            moves.append(float(np.mean([abs(a[n] - b[n]) for n in common])))
+    return float(statistics.median(moves)) if moves else None
+
+
+def midi_gap(tracks):
+    spans = sorted((n[0], n[1]) for t in tracks for n in t["notes"])
+    if not spans:
+        return 0, 0
+    gap, reach = spans[0][0], spans[0][1]
+    for s, e in spans[1:]:
+        if s > reach:
+            gap = max(gap, s - reach)
+        reach = max(reach, e)
+    return gap, reach
+
+
+def k_weighting(rate):
+    from scipy import signal  # noqa: F401 (used by the caller)
+    out = []
+    for kind, gain, q, fc in (("shelf", 4.0, 1 / np.sqrt(2), 1500.0), ("hp", 0.0, 0.5, 38.0)):
+        a_ = 10 ** (gain / 40.0)
+        w0 = 2 * np.pi * fc / rate
+        alpha = np.sin(w0) / (2 * q)
+        c = np.cos(w0)
+        if kind == "shelf":
+            b = [a_ * ((a_ + 1) + (a_ - 1) * c + 2 * np.sqrt(a_) * alpha), -2 * a_ * ((a_ - 1) + (a_ + 1) * c),
+                 a_ * ((a_ + 1) + (a_ - 1) * c - 2 * np.sqrt(a_) * alpha)]
+            a = [(a_ + 1) - (a_ - 1) * c + 2 * np.sqrt(a_) * alpha, 2 * ((a_ - 1) - (a_ + 1) * c),
+                 (a_ + 1) - (a_ - 1) * c - 2 * np.sqrt(a_) * alpha]
+        else:
+            b = [(1 + c) / 2, -(1 + c), (1 + c) / 2]
+            a = [1 + alpha, -2 * c, 1 - alpha]
+        out.append((np.array(b) / a[0], np.array(a) / a[0]))
+    return out
+
+
+def wav_metrics(path, music_end_s):
+    from scipy import signal
+    from scipy.io import wavfile
+    rate, data = wavfile.read(path)
+    full = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}.get(data.dtype, 1.0)
+    x = data.astype(np.float64) / full
+    if x.ndim == 1:
+        x = x[:, None]
+    seconds = x.shape[0] / rate
+    # silence: 50 ms windows
+    w = int(rate * 0.05)
+    n = x.shape[0] // w
+    rms = np.sqrt(np.mean(x[:n * w].reshape(n, w, -1) ** 2, axis=(1, 2)))
+    db = 20 * np.log10(np.maximum(rms, 1e-12))
+    limit = min(n, int(np.ceil(music_end_s / 0.05)))
+    best = run = 0
+    for i in range(limit):
+        run = run + 1 if db[i] < -60 else 0
+        best = max(best, run)
+    # loudness
+    y = x
+    for b, a in k_weighting(rate):
+        y = signal.lfilter(b, a, y, axis=0)
+    sq = y ** 2
+
+    def loud(ms):
+        return -0.691 + 10 * np.log10(max(ms, 1e-20))
+
+    blk, hop = int(0.4 * rate), int(0.1 * rate)
+    blocks = np.array([sq[i:i + blk].mean(axis=0).sum() for i in range(0, sq.shape[0] - blk + 1, hop)])
+    lk = np.array([loud(m) for m in blocks])
+    gated = blocks[lk > -70]
+    integrated = None
+    if gated.size:
+        rel = loud(gated.mean()) - 10
+        g2 = blocks[(lk > -70) & (lk > rel)]
+        integrated = loud(g2.mean()) if g2.size else None
+    win = 3 * rate
+    st = [loud(sq[i:i + win].mean(axis=0).sum()) for i in range(0, sq.shape[0] - win + 1, rate)
+          if (i + win) / rate <= music_end_s + 1e-9]
+    quiet = float(integrated - np.percentile(st, 10)) if st and integrated is not None else None
+    return {"seconds": seconds, "silence_seconds": best * 0.05, "integrated_lufs": integrated,
+            "quiet10_lu": quiet, "short_term_min": float(min(st)) if st else None}
+
+
+def measure(mid_path, json_path=None, wav_path=None):
+    mid, ppq, tracks, controls, tempos, markers = read_midi(mid_path)
+    bar = 4 * ppq
+    tempo_us = tempos[0][1] if tempos else 500000
+    sec_per_tick = tempo_us / 1e6 / ppq
+    out = {"length_seconds": mid.length, "tempo_bpm": 60e6 / tempo_us, "tracks": {}}
+    end_tick = max((n[1] for t in tracks for n in t["notes"]), default=0)
+    out["bars"] = -(-end_tick // bar)
+    if json_path:
+        run = json.load(open(json_path))
+        out["sections"] = [{"name": s["name"], "bars": s["end_bar"] - s["first_bar"],
+                            "seconds": (s["end_bar"] - s["first_bar"]) * bar * sec_per_tick} for s in run["sections"]]
+        # Distinct rhythms (onset positions within the bar) per section and melodic track.
+        out["section_rhythms"] = {}
+        for sec in run["sections"]:
+            per = {}
+            for t in tracks:
+                if t["channel"] == 9 or not t["notes"]:
+                    continue
+                bars_ = {}
+                for n in t["notes"]:
+                    if sec["first_bar"] <= n[0] // bar < sec["end_bar"]:
+                        bars_.setdefault(n[0] // bar, set()).add(n[0] % bar)
+                if bars_:
+                    per[t["name"]] = len({tuple(sorted(v)) for v in bars_.values()})
+            out["section_rhythms"][sec["name"]] = per
+    empty, one_pitch, max_rep = [], [], 0
+    for t in tracks:
+        notes = t["notes"]
+        drums = t["channel"] == 9
+        if not t["instrument"]:  # the conductor track (tempo, markers)
+            continue
+        m = {"channel": t["channel"], "drums": drums, "notes": len(notes)}
+        if not notes:
+            empty.append(t["name"])
+            out["tracks"][t["name"]] = m
+            continue
+        pitches = [n[2] for n in notes]
+        counts = np.bincount(pitches)
+        vel = [n[3] for n in notes]
+        m["distinct_pitches"] = int(np.count_nonzero(counts))
+        m["top_pitch_fraction"] = float(counts.max() / len(notes))
+        m["longest_repeat"] = longest_repeat(notes, bar)
+        max_rep = max(max_rep, m["longest_repeat"])
+        m["velocity"] = {"min": min(vel), "max": max(vel), "mean": float(np.mean(vel))}
+        m["accents"] = int(sum(v >= 100 or v >= np.mean(vel) + 20 for v in vel))
+        if not drums:
+            rt = rest_tie_fraction(notes, bar)
+            m["rest_tie_fraction"], m["rest_fraction"], m["tie_fraction"] = rt
+            m["intervals"] = interval_stats(notes)
+            m["chord_voice_leading"] = chord_voice_leading(notes)
+            ov = 0
+            for a, b in zip(notes, notes[1:]):
+                if b[0] < a[1] and b[2] != a[2] and b[0] > a[0]:
+                    ov += 1
+            m["overlaps"] = ov
+            if len(notes) >= 8 and m["top_pitch_fraction"] > 0.8:
+                one_pitch.append(t["name"])
+        out["tracks"][t["name"]] = m
+    out["empty_tracks"] = empty
+    out["one_pitch_tracks"] = one_pitch
+    out["max_repeat"] = max_rep
+    out["ensemble_voice_leading"] = ensemble_voice_leading(tracks, ppq)
+    gap, reach = midi_gap(tracks)
+    out["midi_gap_seconds"] = gap * sec_per_tick
+    out["music_end_seconds"] = reach * sec_per_tick
+    out["cc_digest"] = hashlib.sha256(json.dumps(sorted(controls)).encode()).hexdigest()
+    if wav_path:
+        out["wav"] = wav_metrics(wav_path, reach * sec_per_tick)
+    return out
+
+
+def onsets(path):
+    mid, ppq, tracks, *_ = read_midi(path)
+    s = set()
+    for t in tracks:
+        for n in t["notes"]:
+            s.add((n[4], round(n[0] * 48 / ppq)))  # channel, onset in 1/48 beats
+    return s
+
+
+def jaccard(a, b):
+    sa, sb = onsets(a), onsets(b)
+    return len(sa & sb) / max(1, len(sa | sb))
+
+
+def row(d, name):
+    m = measure(os.path.join(d, name + ".mid"), os.path.join(d, name + ".json") if os.path.exists(
+        os.path.join(d, name + ".json")) else None,
+        os.path.join(d, name + ".wav") if os.path.exists(os.path.join(d, name + ".wav")) else None)
+    mel = {k: v for k, v in m["tracks"].items() if not v["drums"] and v["notes"]}
+    rt = [v["rest_tie_fraction"] for v in mel.values()]
+    iv = [v["intervals"]["median_abs"] for v in mel.values() if v.get("intervals")]
+    wav = m.get("wav", {})
+    fmt = lambda x, f="{:.2f}": "-" if x is None else f.format(x)  # noqa: E731
+    return (f"{name:6} {m['length_seconds']:7.1f}s rep={m['max_repeat']:3d} "
+            f"rest/tie={fmt(min(rt) if rt else None)}..{fmt(max(rt) if rt else None)} "
+            f"ivmed={fmt(max(iv) if iv else None, '{:.1f}')} "
+            f"ensVL={fmt(m['ensemble_voice_leading'], '{:.1f}')} "
+            f"empty={m['empty_tracks']} onepitch={m['one_pitch_tracks']} gap={m['midi_gap_seconds']:.2f}s "
+            f"sil={fmt(wav.get('silence_seconds'))}s quiet10={fmt(wav.get('quiet10_lu'), '{:.1f}')}LU "
+            f"sections={[s['bars'] for s in m.get('sections', [])]}")
+
+
+def main(argv):
+    if argv[:1] == ["measure"]:
+        args = argv[1:]
+        mid = args[0]
+        jp = args[args.index("--json") + 1] if "--json" in args else None
+        wp = args[args.index("--wav") + 1] if "--wav" in args else None
+        print(json.dumps(measure(mid, jp, wp)))
+    elif argv[:1] == ["jaccard"] and len(argv) == 3:
+        print(json.dumps({"jaccard": jaccard(argv[1], argv[2])}))
+    elif argv[:1] == ["table"]:
+        for d in argv[1:]:
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".mid"):
+                    print(os.path.basename(d.rstrip("/")), row(d, f[:-4]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
