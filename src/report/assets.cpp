@@ -40,6 +40,7 @@ svg text { font-family: inherit; font-size: 11px; fill: #2b2f35; }
 .bar-lines { stroke: #c1c7d0; stroke-width: 1; fill: none; }
 .c-line { stroke: #d9dde4; stroke-width: 1; }
 .keys text { text-anchor: end; }
+.keys .drum-key { font-size: 10px; }
 .playhead { stroke: #D00000; stroke-width: 2; }
 .selection { fill: none; stroke: #111; stroke-width: 2; }
 .info { background: var(--panel); border: 1px solid var(--line); padding: 8px 12px; min-height: 3.2em; font-size: .95rem; }
@@ -57,7 +58,8 @@ svg text { font-family: inherit; font-size: 11px; fill: #2b2f35; }
 .plot .tick { font-size: 11px; }
 .plot .strong { font-weight: 700; }
 .plot .cell-none { fill: #ffffff; stroke: #e1e5ea; }
-.plot .cell-text { font-size: 10px; }
+.plot .cell-text { font-size: 10px; fill: #111111; }
+.plot .cell-text.light { fill: #ffffff; }
 .timeline { display: block; width: 100%; height: auto; cursor: pointer; }
 .seg { fill: #dfe6f0; stroke: #ffffff; stroke-width: 2; }
 .seg.on { fill: #ffd54a; }
@@ -166,13 +168,14 @@ const char* const kPageJs = R"js(
     if (audio) { try { audio.currentTime = t; } catch (e) { /* not loaded yet */ } }
     else { clockT = t; if (clockStart !== null) clockStart = performance.now(); }
     show(t);
+    follow(x0 + t * pps);
   }
   if (audio) {
     audio.addEventListener('play', function () { updateButton(); requestAnimationFrame(frame); });
     audio.addEventListener('pause', updateButton);
     audio.addEventListener('ended', updateButton);
     audio.addEventListener('timeupdate', function () { if (!playing()) show(audio.currentTime); });
-    audio.addEventListener('seeked', function () { show(audio.currentTime); });
+    audio.addEventListener('seeked', function () { show(audio.currentTime); follow(x0 + audio.currentTime * pps); });
     audio.addEventListener('error', function () {
       var m = document.getElementById('audio-error');
       if (m) m.hidden = false;

@@ -193,7 +193,7 @@ std::string panel_svg(const Panel& p, double width, double height, const std::st
     desc += c.label + ": " + num(c.points.front().second, 4) + " at " + num(c.points.front().first, 2) + " to " +
             num(c.points.back().second, 4) + " at " + num(c.points.back().first, 2) + ". ";
   }
-  std::string s = "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(width) + " " +
+  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " +
                   num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
                   "-t\">" + esc(p.title) + "</title><desc id=\"" + id + "-d\">" + esc(desc) + "</desc>";
   s += "<text class=\"plot-title\" x=\"" + num(ax.left) + "\" y=\"16\">" + esc(p.title) + "</text>";
@@ -251,23 +251,24 @@ std::vector<Heatmap> model_heatmaps(const WeightFeatures& f) {
   };
   return {build("excess kurtosis", "colour on an asinh scale (heavy tails stand out without hiding the rest)",
                 true, [](const MatrixFeatures& m) { return m.moments.kurtosis; }),
-          build("power-law α of the eigenvalue tail", "0 means no fit (fewer than 5 positive eigenvalues)", false,
+          build("power-law α (eigenvalue tail)", "0 means no fit (fewer than 5 positive eigenvalues)", false,
                 [](const MatrixFeatures& m) { return m.spectrum.alpha; }),
-          build("stable rank ‖W‖²_F / σ₁²", "", false,
+          build("stable rank ‖W‖F² / σ₁²", "", false,
                 [](const MatrixFeatures& m) { return m.spectrum.stable_rank; })};
 }
 
 std::string heatmap_svg(const Heatmap& h, const std::string& id) {
   const double left = 50, top = 26;
   const double cell_w = std::clamp(420.0 / std::max(1, h.n_layers), 8.0, 56.0), cell_h = 22;
-  const double width = left + cell_w * h.n_layers + 8;
+  // Wide enough for the title even with few layers.
+  const double width = std::max(340.0, left + cell_w * h.n_layers + 8);
   const double height = top + cell_h * static_cast<double>(h.roles.size()) + 22;
   const auto scale = [&](double v) { return h.asinh_colour ? std::asinh(v) : v; };
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& row : h.values)
     for (double v : row)
       if (!std::isnan(v)) lo = std::min(lo, scale(v)), hi = std::max(hi, scale(v));
-  std::string s = "<svg class=\"plot heatmap\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(width) +
+  std::string s = "<svg class=\"plot heatmap\" viewBox=\"0 0 " + num(width) +
                   " " + num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t\"><title id=\"" + id +
                   "-t\">" + esc(h.title + " over layers (columns) and roles (rows); values in the table below") +
                   "</title>";
@@ -289,8 +290,8 @@ std::string heatmap_svg(const Heatmap& h, const std::string& id) {
            num(cell_h - 1) + "\" fill=\"" + ramp({"#EEF3FA", "#9CBEDD", "#3F7FB8", "#08306B"}, u) + "\"><title>" +
            esc(h.roles[r] + ", layer " + std::to_string(l) + ": " + num(v, 4)) + "</title></rect>";
       if (cell_w >= 34)
-        s += "<text class=\"cell-text\" x=\"" + num(x + cell_w / 2) + "\" y=\"" + num(y + 15) +
-             "\" text-anchor=\"middle\" fill=\"" + (u > 0.5 ? "#FFFFFF" : "#111111") + "\">" +
+        s += "<text x=\"" + num(x + cell_w / 2) + "\" y=\"" + num(y + 15) +
+             "\" text-anchor=\"middle\" class=\"cell-text" + (u > 0.5 ? " light" : "") + "\">" +
              esc(num(v, std::abs(v) >= 100 ? 0 : std::abs(v) >= 10 ? 1 : 2)) + "</text>";
     }
   }
@@ -304,7 +305,7 @@ std::string heatmap_svg(const Heatmap& h, const std::string& id) {
 }
 
 std::string chroma_svg(const Tonality& t, const std::string& id) {
-  const double left = 34, top = 28, bar_w = 34, plot_h = 110, width = left + 12 * bar_w + 10, height = 196;
+  const double left = 10, top = 28, bar_w = 30, plot_h = 110, width = left + 12 * bar_w + 10, height = 196;
   std::vector<bool> in_scale(12, false);
   std::vector<int> degree(12, -1);
   if (auto mode = mode_from_name(t.mode); mode.ok()) {
@@ -319,7 +320,7 @@ std::string chroma_svg(const Tonality& t, const std::string& id) {
   std::string desc = "Chroma per pitch class:";
   for (std::size_t pc = 0; pc < t.chroma.size() && pc < 12; ++pc)
     desc += " " + pc_name(static_cast<int>(pc)) + " " + num(t.chroma[pc], 3);
-  std::string s = "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(width) + " " +
+  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " +
                   num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
                   "-t\">" + esc("Tonality chroma; key " + t.root_name + " " + t.mode) + "</title><desc id=\"" +
                   id + "-d\">" + esc(desc) + "</desc>";

@@ -178,15 +178,15 @@ std::string legend_html(const Roll& roll) {
   return s;
 }
 
-std::string roll_section(const Roll& roll, const RollLayout& layout, const std::string& title) {
+std::string roll_section(const Roll& roll, const RollLayout& layout, const std::string& title,
+                         const std::string& bands) {
   return "<section id=\"roll-panel\" aria-labelledby=\"roll-h\"><h2 id=\"roll-h\">Piano roll</h2>\n" +
          legend_html(roll) +
          "<div id=\"roll-scroll\" class=\"roll-scroll\" tabindex=\"0\" aria-label=\"Piano roll, scrolls sideways; "
          "Space plays, arrows seek\">" +
          roll_svg(roll, layout, title) +
          "</div>\n<p class=\"transport\"><button id=\"fit\" type=\"button\" aria-pressed=\"false\">Fit to "
-         "width</button> <span class=\"hint\">Shades: darker notes are louder. Bands: " +
-         (roll.bands.empty() ? std::string("none") : esc(roll.bands.size() > 60 ? "words" : "sections")) +
+         "width</button> <span class=\"hint\">Shades: darker notes are louder. Bands: " + esc(bands) +
          ".</span></p>\n<div id=\"info\" class=\"info\" aria-live=\"polite\">Point at or click a note or a band "
          "to see the tensors and statistics it came from.</div>\n</section>\n";
 }
@@ -239,26 +239,6 @@ std::vector<std::pair<std::string, std::string>> model_facts(const Model& model)
   for (const auto& t : model.checkpoint().tensors()) dtypes[std::string(dtype_name(t.dtype))] += 1;
   std::string dt;
   for (const auto& [name, count] : dtypes) dt += (dt.empty() ? "" : ", ") + name + " × " + std::to_string(count);
-  std::map<std::string, std::pair<int, int>> roles;  // role -> first, last layer
-  std::map<std::string, std::string> shapes;
-  std::vector<std::string> order;
-  for (const RoleTensor& t : model.tensors()) {
-    const std::string r = std::string(role_name(t.role)) + (t.part == Part::Bias ? ".bias" : "");
-    if (!roles.count(r)) {
-      order.push_back(r);
-      roles[r] = {t.layer, t.layer};
-      std::string shape;
-      for (auto d : t.shape) shape += (shape.empty() ? "" : " × ") + std::to_string(d);
-      shapes[r] = shape;
-    }
-    roles[r].second = t.layer;
-  }
-  std::string role_text;
-  for (const auto& r : order) {
-    const auto [a, b] = roles[r];
-    role_text += (role_text.empty() ? "" : "; ") + r + " [" + shapes[r] + "]" +
-                 (a < 0 ? "" : " layers " + std::to_string(a) + (b > a ? "–" + std::to_string(b) : ""));
-  }
   const auto thousands = [](std::int64_t v) {
     std::string d = std::to_string(v), out;
     for (std::size_t i = 0; i < d.size(); ++i) {
@@ -283,8 +263,37 @@ std::vector<std::pair<std::string, std::string>> model_facts(const Model& model)
                        (s.norm_weight_offset != 0 ? ", gain 1 + w" : "")},
           {"MLP", s.activation + (s.gated_mlp ? ", gated" : "")},
           {"positions", s.learned_positions ? "learned" : "RoPE θ " + num(s.rope_theta, 0)},
-          {"tied embeddings", s.tie_word_embeddings ? "yes" : "no"},
-          {"tensor roles", role_text}};
+          {"tied embeddings", s.tie_word_embeddings ? "yes" : "no"}};
+}
+
+// Every tensor role with its logical shape and the layers that have it.
+std::string roles_table(const Model& model) {
+  struct Row {
+    std::string shape;
+    int first = 0, last = 0;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Row> rows;
+  for (const RoleTensor& t : model.tensors()) {
+    const std::string r = std::string(role_name(t.role)) + (t.part == Part::Bias ? ".bias" : "");
+    if (!rows.count(r)) {
+      order.push_back(r);
+      std::string shape;
+      for (auto d : t.shape) shape += (shape.empty() ? "" : " × ") + std::to_string(d);
+      rows[r] = {shape, t.layer, t.layer};
+    }
+    rows[r].last = t.layer;
+  }
+  std::string s = "<details><summary>Tensor roles (" + std::to_string(order.size()) +
+                  ")</summary><div class=\"table-scroll\"><table><thead><tr><th scope=\"col\">role</th><th "
+                  "scope=\"col\">shape</th><th scope=\"col\">layers</th></tr></thead><tbody>";
+  for (const auto& r : order) {
+    const Row& row = rows[r];
+    s += "<tr><td>" + esc(r) + "</td><td>" + esc(row.shape) + "</td><td>" +
+         (row.first < 0 ? std::string("model") : std::to_string(row.first) + (row.last > row.first ? "–" + std::to_string(row.last) : "")) +
+         "</td></tr>";
+  }
+  return s + "</tbody></table></div></details>";
 }
 
 std::string facts_html(const std::vector<std::pair<std::string, std::string>>& facts) {
@@ -337,7 +346,8 @@ ModelPanel model_panel(const Run& run, std::vector<std::string>* notes) {
     s += "<p class=\"notice\" role=\"status\">The model's files changed since this run (checkpoint id " +
          esc(str(m, "checkpoint_id")) + ", now " + esc(f.checkpoint_id) + "): the panel shows them as they are now.</p>\n";
   }
-  s += "<div class=\"plots\">\n<div><h3>Inspect</h3>" + facts_html(model_facts(*model)) + "</div>\n";
+  s += "<div class=\"plots\">\n<div><h3>Inspect</h3>" + facts_html(model_facts(*model)) + roles_table(*model) +
+       "</div>\n";
   s += "<div><h3>Key</h3>" + chroma_svg(f.tonality, "chroma") + "</div>\n";
   s += "<div><h3>Tension</h3>" + panel_svg(tension_panel(f.tension), 400, 220, "tension") +
        "<p class=\"hint\">Mean Frobenius norm of q, k, v, o over that of the MLP matrices, per layer.</p></div>\n";
@@ -565,7 +575,8 @@ Result<TrackPage> track_page(const Run& run, const std::string& page_path, const
           "<h1>" + esc(page.title) + "</h1><p class=\"meta\">" + esc(meta) + "</p></header>\n<main id=\"main\">\n";
   html += player_html(run.file(".wav"), page_dir_of(page_path), options.embed_audio, roll.duration, notes);
   html += before_roll;
-  html += roll_section(roll, layout, "Piano roll of " + page.title);
+  html += roll_section(roll, layout, "Piano roll of " + page.title,
+                       run.kind == RunKind::Weights ? "the sections, with their key and mode" : "the words");
   html += provenance_table(provenance);
   html += after_roll;
   html += "</main>\n";
@@ -585,7 +596,7 @@ struct AlbumTrack {
 
 std::string album_timeline(const std::vector<AlbumTrack>& tracks, double duration) {
   const double width = 1000, x0 = 10, pps = (width - 20) / std::max(duration, 1.0);
-  std::string s = "<svg id=\"timeline\" class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+  std::string s = "<svg id=\"timeline\" class=\"timeline\" viewBox=\"0 0 " +
                   num(width) + " 64\" role=\"img\" aria-labelledby=\"timeline-t\" data-x0=\"" + num(x0, 3) +
                   "\" data-pps=\"" + num(pps, 6) + "\" data-duration=\"" + num(duration, 6) +
                   "\"><title id=\"timeline-t\">album.wav: where each track starts; click to seek</title>";

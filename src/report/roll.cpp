@@ -150,7 +150,7 @@ RollLayout roll_layout(const Roll& roll, double width, double px_per_second) {
     l.drum_top = l.melodic_top;
   }
   l.drum_keys.assign(drum_keys.begin(), drum_keys.end());
-  l.drum_row_height = l.drum_keys.size() > 8 ? 8 : 11;
+  l.drum_row_height = l.drum_keys.size() > 8 ? 9 : 12;
   l.bottom = l.drum_top + static_cast<double>(l.drum_keys.size()) * l.drum_row_height;
   if (l.drum_keys.empty()) l.bottom = l.drum_top - (lo <= hi ? 8 : 0);
   l.height = std::ceil(l.bottom + kAxis);
@@ -167,7 +167,7 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
     for (const auto& b : roll.bands) desc += " " + b.label + " (" + clock_text(b.start) + ")";
     desc += ".";
   }
-  s += "<svg id=\"roll\" class=\"roll\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(l.width) + " " +
+  s += "<svg id=\"roll\" class=\"roll\" viewBox=\"0 0 " + num(l.width) + " " +
        num(l.height) + "\" width=\"" + num(l.width) + "\" height=\"" + num(l.height) +
        "\" role=\"img\" aria-labelledby=\"roll-title roll-desc\" data-x0=\"" + num(l.x0, 3) + "\" data-pps=\"" +
        num(l.px_per_second, 6) + "\" data-duration=\"" + num(roll.duration, 6) + "\">";
