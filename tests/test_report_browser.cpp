@@ -46,14 +46,15 @@ RunResult chromium(const std::string& url, const std::string& mode, const std::s
   return run_program({chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                       "--no-first-run", "--disable-background-networking", "--disable-component-update",
                       "--disable-sync", "--user-data-dir=" + profile.path(), "--window-size=" + window,
-                      "--virtual-time-budget=10000", "--hide-scrollbars", mode, url});
+                      "--virtual-time-budget=10000", "--hide-scrollbars",
+                      // A key press from the test hook carries no user gesture; let it play.
+                      "--autoplay-policy=no-user-gesture-required", mode, url});
 }
 
-// What the page's test hook reports after seeking to t.
-json selftest(const std::string& page, double t, const std::string& dir) {
-  char hash[32];
-  std::snprintf(hash, sizeof hash, "#t=%.3f", t);
-  auto r = chromium("file://" + page + hash, "--dump-dom");
+// What the page's test hook reports after `hash` ("#t=3.2", "#click=100,80&key=Space").
+json selftest_hash(const std::string& page, const std::string& hash, const std::string& dir,
+                   const std::string& window = "1280,2000") {
+  auto r = chromium("file://" + page + hash, "--dump-dom", window);
   INFO(r.err.substr(0, 2000));
   REQUIRE(r.exit_code == 0);
   sonify::test::write_file(dir + "/dump.html", r.out);
@@ -61,6 +62,21 @@ json selftest(const std::string& page, double t, const std::string& dir) {
   INFO(s.err);
   REQUIRE(s.exit_code == 0);
   return json::parse(s.out);
+}
+
+json selftest(const std::string& page, double t, const std::string& dir, const std::string& window = "1280,2000") {
+  char hash[32];
+  std::snprintf(hash, sizeof hash, "#t=%.3f", t);
+  return selftest_hash(page, hash, dir, window);
+}
+
+// The JSON the page's script reads.
+json page_data(const std::string& html) {
+  const std::string open = "id=\"report-data\">";
+  const auto a = html.find(open);
+  REQUIRE(a != std::string::npos);
+  const auto b = html.find("</script>", a);
+  return json::parse(html.substr(a + open.size(), b - a - open.size()));
 }
 
 // Screenshot of `page` at `window`, checked to have content; kept in $SONIFY_REPORT_SHOTS if set.
@@ -104,7 +120,52 @@ TEST_CASE("report in Chromium: seeking the audio of a weights page moves the pla
   CHECK(found["audio"] == "seeked");  // the <audio> element loaded house.wav and seeked
   CHECK(found["t"].get<double>() == Approx(3.2).margin(0.01));
   CHECK(found["x"].get<double>() == Approx(x0 + 3.2 * pps).margin(0.5));
-  // Bars=8 at 128 BPM: intro, buildup, drop, outro; at 3.2 s (bar 2) the intro is on.
+
+  // Clicking a Bass note (no other track's note under it) shows its provenance from house.json
+  // and the section it is in; then Space starts playing.
+  const json data = page_data(text);
+  const json prov = json::parse(read_file(out + "/house.json"));
+  int bass = -1;
+  for (std::size_t i = 0; i < data["tracks"].size(); ++i)
+    if (data["tracks"][i]["name"] == "Bass") bass = static_cast<int>(i);
+  REQUIRE(bass >= 0);
+  const json& layout = data["layout"];
+  json chosen;
+  for (const auto& n : data["notes"]) {
+    if (n[0] != bass) continue;
+    bool alone = true;
+    for (const auto& m : data["notes"])
+      alone = alone && (m[0] == bass || m[3] != n[3] || m[2] <= n[1] || m[1] >= n[2]);
+    if (alone) {
+      chosen = n;
+      break;
+    }
+  }
+  REQUIRE(chosen.is_array());
+  const double cx = x0 + (chosen[1].get<double>() + chosen[2].get<double>()) / 2000 * pps;
+  const double cy = layout["melodic_top"].get<double>() +
+                    (layout["pitch_hi"].get<int>() - chosen[3].get<int>() + 0.5) * layout["row_height"].get<double>();
+  char hash[64];
+  std::snprintf(hash, sizeof hash, "#click=%.2f,%.2f&key=Space", cx, cy);
+  const auto clicked = selftest_hash(page, hash, dir.path());
+  INFO(clicked.dump());
+  const std::string info = clicked["info"].get<std::string>();
+  CHECK(info.rfind("Bass · ", 0) == 0);
+  std::string tensors;
+  for (const auto& p : prov["provenance"])
+    if (p["part"] == "track Bass") tensors = p["tensors"][0].get<std::string>();
+  REQUIRE_FALSE(tensors.empty());
+  CHECK(info.find("track Bass") != std::string::npos);
+  CHECK(info.find(tensors) != std::string::npos);
+  const double start = chosen[1].get<double>() / 1000, bar_seconds = 4 * 60.0 / 128;
+  std::string section;
+  for (const auto& sec : prov["sections"])
+    if (sec["first_bar"].get<int>() * bar_seconds <= start + 1e-6 && start < sec["end_bar"].get<int>() * bar_seconds)
+      section = sec["name"].get<std::string>();
+  CHECK(info.find("section " + section) != std::string::npos);
+  CHECK(clicked["audio"] == "seeked");  // the click seeked the audio to the note
+  CHECK(clicked["t"].get<double>() == Approx((cx - x0) / pps).margin(0.02));
+  CHECK(clicked["pressed"] == "true");  // Space started the player
   screenshot(page, "report-weights", dir.path());
 }
 
@@ -112,6 +173,7 @@ TEST_CASE("report in Chromium: the word whose timing covers t is the one lit, at
   chromium_binary();
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
+  fs::create_directories(out);
   auto run = sonify_env(cache, {"prompt", "Once upon a time, there was a little cat named Tom.", "--model", tiny(),
                                 "-o", out, "--name", "cat", "--pca-sentences", "64"});
   INFO(run.err);
@@ -139,6 +201,10 @@ TEST_CASE("report in Chromium: the word whose timing covers t is the one lit, at
   const double gap = (words[3]["end"].get<double>() + words[4]["start"].get<double>()) / 2;
   if (words[4]["start"].get<double>() - words[3]["end"].get<double>() > 0.05)
     CHECK(selftest(page, gap, dir.path())["on"].empty());
+  // At phone width the page does not scroll sideways (the roll scrolls inside its box).
+  const auto phone = selftest(page, 1.0, dir.path(), "390,1600");
+  INFO(phone.dump());
+  CHECK(phone["page_width"].get<int>() <= phone["window_width"].get<int>());
   screenshot(page, "report-prompt", dir.path());
   screenshot(page, "report-prompt-phone", dir.path(), "390,1600");
 }

@@ -61,6 +61,7 @@ svg text { font-family: inherit; font-size: 11px; fill: #2b2f35; }
 .plot .cell-text { font-size: 10px; fill: #111111; }
 .plot .cell-text.light { fill: #ffffff; }
 .timeline { display: block; width: 100%; height: auto; cursor: pointer; }
+.arc { max-width: 820px; }
 .seg { fill: #dfe6f0; stroke: #ffffff; stroke-width: 2; }
 .seg.on { fill: #ffd54a; }
 .seg-label { font-size: 12px; fill: #1a1a1a; pointer-events: none; }
@@ -198,6 +199,16 @@ const char* const kPageJs = R"js(
       info.appendChild(d);
     });
   }
+  // The provenance entries of a note of `track` in band `band`, or of the whole band when
+  // track < 0: an entry names its section (or none) and its tracks (or none).
+  function provFor(track, band) {
+    var label = band >= 0 ? data.bands[band].label : null;
+    return (data.prov || []).filter(function (p) {
+      if (p.section && p.section !== label) return false;
+      if (track < 0) return !!p.section;
+      return p.tracks.length ? p.tracks.indexOf(track) >= 0 : !!p.section;
+    });
+  }
   function select(r) {
     if (!selection) return;
     selection.setAttribute('x', r.x - 1); selection.setAttribute('y', r.y - 1);
@@ -238,14 +249,13 @@ const char* const kPageJs = R"js(
     (w.values || []).forEach(function (v) { info.appendChild(el('p', v)); });
   }
   function describeNote(i) {
-    var n = data.notes[i], tr = data.tracks[n[0]];
+    var n = data.notes[i];
     info.textContent = '';
     info.appendChild(el('p', noteTitle(n), 'strong'));
     var b = bandAt(n[1] / 1000 + 1e-6);
     if (b >= 0 && data.band_kind === 'word') wordValues(b);
     else if (b >= 0) info.appendChild(el('p', 'section ' + data.bands[b].label + (data.bands[b].detail ? ' · ' + data.bands[b].detail : '')));
-    provList(tr.prov);
-    if (b >= 0) provList(data.bands[b].prov);
+    provList(provFor(n[0], b));
     select(noteRect(n));
   }
   function describeBand(b) {
@@ -253,7 +263,7 @@ const char* const kPageJs = R"js(
     var band = data.bands[b];
     if (data.band_kind === 'word') wordValues(b);
     else info.appendChild(el('p', 'section ' + band.label + (band.detail ? ' · ' + band.detail : '') + ' · ' + fmt(band.start) + '–' + fmt(band.end), 'strong'));
-    provList(band.prov);
+    provList(provFor(-1, b));
     select({ x: x0 + band.start * pps, y: 0, w: (band.end - band.start) * pps, h: L ? L.bottom : 10 });
   }
   function svgPoint(e) {
@@ -274,7 +284,7 @@ const char* const kPageJs = R"js(
     svg.addEventListener('mousemove', function (e) {
       var p = svgPoint(e), i = noteAt(p), text = null;
       if (i >= 0) {
-        var prov = data.tracks[data.notes[i][0]].prov || [];
+        var prov = provFor(data.notes[i][0], bandAt(data.notes[i][1] / 1000 + 1e-6));
         text = noteTitle(data.notes[i]) + (prov.length ? ' — ' + prov[0].part + (prov[0].tensors && prov[0].tensors.length ? ': ' + prov[0].tensors.slice(0, 3).join(', ') : '') : '');
       } else {
         var b = bandAt((p.x - x0) / pps);
@@ -313,11 +323,19 @@ const char* const kPageJs = R"js(
   });
   show(0);
 
-  // Test hook: page.html#t=SECONDS seeks there and reports what the page then shows.
-  var m = /(?:^#|&)t=([0-9.]+)/.exec(location.hash);
-  if (m) {
-    var target = Number(m[1]);
+  // Test hook: page.html#t=SECONDS sets the audio's time (the page's own handlers then move
+  // the playhead); #click=X,Y clicks the roll at SVG point (X, Y); &key=Space presses Space
+  // afterwards. When done, the page writes what it shows into #selftest.
+  var params = {};
+  location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
+    var p = kv.split('=');
+    if (p[0]) params[p[0]] = decodeURIComponent(p[1] || '');
+  });
+  if ('t' in params || 'click' in params) {
+    var click = 'click' in params ? params.click.split(',').map(Number) : null;
+    var target = click ? Math.max(0, Math.min(duration, (click[0] - x0) / pps)) : Number(params.t);
     var report = function (how) {
+      if (params.key === 'Space') document.body.dispatchEvent(new KeyboardEvent('keydown', { key: ' ', code: 'Space', bubbles: true }));
       var out = document.getElementById('selftest');
       var lit = Array.prototype.slice.call(document.querySelectorAll('.timed.on'));
       var word = document.querySelector('.w.on');
@@ -327,19 +345,34 @@ const char* const kPageJs = R"js(
         expected_x: x0 + target * pps,
         on: lit.map(function (e) { return Number(e.getAttribute('data-i')); }),
         word: word ? word.textContent : null,
+        info: info ? info.textContent : null,
+        playing: playing(),
+        pressed: playButton ? playButton.getAttribute('aria-pressed') : null,
+        page_width: document.documentElement.scrollWidth,
+        window_width: window.innerWidth,
         audio: how
       });
       out.hidden = false;
+      if (playing()) pause();
+    };
+    var act = function () {
+      if (click) {
+        var r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+        svg.dispatchEvent(new MouseEvent('click', {
+          bubbles: true, clientX: r.left + click[0] * r.width / vb.width, clientY: r.top + click[1] * r.height / vb.height
+        }));
+      } else if (audio) {
+        audio.currentTime = target;
+      } else {
+        seek(target);
+      }
     };
     if (audio) {
-      var go = function () {
-        audio.addEventListener('seeked', function () { report('seeked'); }, { once: true });
-        audio.currentTime = target;
-      };
+      audio.addEventListener('seeked', function () { report('seeked'); }, { once: true });
       audio.addEventListener('error', function () { seek(target); report('error'); }, { once: true });
-      if (audio.readyState >= 1) go(); else audio.addEventListener('loadedmetadata', go, { once: true });
+      if (audio.readyState >= 1) act(); else audio.addEventListener('loadedmetadata', act, { once: true });
     } else {
-      seek(target);
+      act();
       report('none');
     }
   }

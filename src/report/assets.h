@@ -11,10 +11,12 @@ extern const char* const kPageCss;
 // from the <audio id="audio"> element (or from a clock when the WAV is missing), lights
 // every element of class "timed" whose [data-s, data-e) seconds cover the current time,
 // seeks on clicks, shows the provenance of the note or band under the pointer in #info,
-// and takes Space (play/pause) and the arrow keys. Test hook: page.html#t=SECONDS seeks
-// the audio there and, once it has seeked, writes what the page shows into
-// <pre id="selftest"> as JSON: {"t", "x", "expected_x", "on": [data-i of the lit
-// elements], "word", "audio": "seeked" | "none"}.
+// and takes Space (play/pause) and the arrow keys. Test hook: page.html#t=SECONDS sets the
+// audio's time, #click=X,Y clicks the roll at SVG point (X, Y), &key=Space then presses
+// Space; once the audio has seeked (at once without audio) the page writes what it shows
+// into <pre id="selftest"> as JSON: {"t", "x" (playhead), "expected_x", "on" (data-i of the
+// lit elements), "word", "info" (the provenance box), "playing", "pressed", "page_width",
+// "window_width", "audio": "seeked" | "error" | "none"}.
 extern const char* const kPageJs;
 
 }  // namespace sonify::report

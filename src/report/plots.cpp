@@ -136,6 +136,7 @@ Panel tension_panel(const std::vector<double>& tension) {
   p.title = "tension per layer";
   p.x_label = "layer";
   p.y_label = "attention / MLP";
+  p.integer_x = true;
   Curve c;
   c.label = "tension";
   c.color = "#A6192E";
@@ -156,7 +157,7 @@ Panel tension_panel(const std::vector<double>& tension) {
   return p;
 }
 
-std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale) {
+std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale, bool integer) {
   std::vector<std::pair<double, std::string>> ticks;
   if (!(hi > lo)) return ticks;
   if (log_scale) {
@@ -180,6 +181,7 @@ std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, boo
       step = m * mag;
       break;
     }
+  if (integer) step = std::max(1.0, std::round(step));
   for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
     ticks.emplace_back(v, tick_label(std::abs(v) < step * 1e-9 ? 0 : v));
   return ticks;
@@ -200,7 +202,7 @@ std::string panel_svg(const Panel& p, double width, double height, const std::st
   s += "<rect class=\"frame\" x=\"" + num(ax.left) + "\" y=\"" + num(ax.top) + "\" width=\"" + num(ax.width) +
        "\" height=\"" + num(ax.height) + "\"/>";
   std::string grid;
-  for (const auto& [v, label] : axis_ticks(p.x_lo, p.x_hi, p.log_x)) {
+  for (const auto& [v, label] : axis_ticks(p.x_lo, p.x_hi, p.log_x, p.integer_x)) {
     const double x = ax.fx(v);
     grid += "M" + num(x) + " " + num(ax.top) + "V" + num(ax.top + ax.height);
     s += "<text class=\"tick\" x=\"" + num(x) + "\" y=\"" + num(ax.top + ax.height + 13) +
@@ -371,6 +373,7 @@ std::string arc_svg(const std::vector<ArcPoint>& points, const std::string& x_la
   p.y_hi = hi + pad;
   p.x_lo = xlo - xpad;
   p.x_hi = xhi + xpad;
+  p.integer_x = x_label == "track";
   p.curves.push_back(c);
   std::string s = panel_svg(p, 760, 240, id);
   // The points are links to the tracks' pages: replace the closing tag by them.

@@ -25,6 +25,7 @@ struct Panel {
   std::string y_label;
   bool log_x = false;
   bool log_y = false;
+  bool integer_x = false;  // ticks on whole numbers only (layers, track numbers)
   double x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;  // data range shown
   std::vector<Curve> curves;
 };
@@ -41,7 +42,7 @@ std::string layer_color(int layer, int n_layers);
 Panel tension_panel(const std::vector<double>& tension);
 
 // Ticks for an axis: positions in data units and their labels.
-std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale);
+std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale, bool integer = false);
 
 // A panel as an <svg> of `width` x `height` user units; `id` names its title for ARIA.
 std::string panel_svg(const Panel& panel, double width, double height, const std::string& id);

@@ -168,7 +168,7 @@ Result<std::string> spectra_png(const std::vector<Panel>& panels, const std::str
     set_hex(cr, "#1A1A1A");
     text(cr, left, top - 10, p.title, 14, true);
     cairo_set_line_width(cr, 1);
-    for (const auto& [v, label] : axis_ticks(p.x_lo, p.x_hi, p.log_x)) {
+    for (const auto& [v, label] : axis_ticks(p.x_lo, p.x_hi, p.log_x, p.integer_x)) {
       set_hex(cr, "#E1E5EA");
       cairo_move_to(cr, std::round(fx(v)) + 0.5, top);
       cairo_line_to(cr, std::round(fx(v)) + 0.5, top + h);

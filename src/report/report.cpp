@@ -611,7 +611,13 @@ std::string album_timeline(const std::vector<AlbumTrack>& tracks, double duratio
     if (w > 16)
       s += "<text class=\"seg-label\" x=\"" + num(x + 4) + "\" y=\"31\">" + std::to_string(k + 1) + "</text>";
   }
-  for (double t = 0; t <= duration; t += duration > 600 ? 120 : 60)
+  double step = 5;
+  for (const double candidate : {5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0})
+    if (duration / candidate <= 10) {
+      step = candidate;
+      break;
+    }
+  for (double t = 0; t <= duration; t += step)
     s += "<text x=\"" + num(x0 + t * pps) + "\" y=\"60\">" + clock_text(t) + "</text>";
   s += "<line id=\"playhead\" class=\"playhead\" x1=\"" + num(x0) + "\" x2=\"" + num(x0) + "\" y1=\"2\" y2=\"50\"/></svg>";
   return s;
@@ -631,7 +637,7 @@ std::string album_page(const Run& album, const std::string& index_path, const Re
   if (fs::is_regular_file(wav, ec))
     if (auto seconds = wav_seconds(wav); seconds.ok()) duration = std::max(duration, *seconds);
   const std::string dir_name = fs::absolute(album.dir).lexically_normal().filename().string();
-  const std::string title = "Album " + (dir_name.empty() ? std::string("album") : dir_name);
+  const std::string title = "Album “" + (dir_name.empty() ? std::string("album") : dir_name) + "”";
   int failed = 0;
   double tracks_seconds = 0;
   std::vector<ArcPoint> arc;
@@ -671,7 +677,7 @@ std::string album_page(const Run& album, const std::string& index_path, const Re
           "</p></header>\n<main id=\"main\">\n";
   html += player_html(wav, page_dir_of(index_path), options.embed_audio, duration, notes);
   if (timed) html += "<section aria-label=\"Album timeline\">" + album_timeline(tracks, duration) + "</section>\n";
-  html += "<section aria-labelledby=\"arc-h\"><h2 id=\"arc-h\">Tension arc</h2>" +
+  html += "<section class=\"arc\" aria-labelledby=\"arc-h\"><h2 id=\"arc-h\">Tension arc</h2>" +
           arc_svg(arc, timed ? "seconds into the album" : "track", "arc") +
           "<p class=\"hint\">Each point is a track (click it for its page); tension along the contrast direction "
           "of the run.</p></section>\n";
