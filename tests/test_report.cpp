@@ -44,9 +44,14 @@ std::string tiny() { return fixtures_dir() + "/models/TinyStories-656K"; }
 
 TEST_CASE("report helpers: base64 (RFC 4648 vectors), escaping, numbers, script-safe JSON") {
   using namespace sonify::report;
-  const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-      {"foobar", "Zm9vYmFy"}, {std::string("\0\xff\xfe", 3), "AP/+"}};
+  const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                    {"f", "Zg=="},
+                                                                    {"fo", "Zm8="},
+                                                                    {"foo", "Zm9v"},
+                                                                    {"foob", "Zm9vYg=="},
+                                                                    {"fooba", "Zm9vYmE="},
+                                                                    {"foobar", "Zm9vYmFy"},
+                                                                    {std::string("\0\xff\xfe", 3), "AP/+"}};
   for (const auto& [in, out] : vectors) CHECK(base64(in) == out);
   CHECK(esc("<a href=\"x\">&'") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
   CHECK(num(12.50) == "12.5");
@@ -63,11 +68,11 @@ TEST_CASE("report helpers: base64 (RFC 4648 vectors), escaping, numbers, script-
 TEST_CASE("report roll: a hand-made score lands where the tempo map says") {
   using namespace sonify;
   Score score;
-  score.set_tempo(0, 120);                                   // 0.5 s per beat
-  score.set_tempo(score.ticks(8), 60);                       // from bar 3 on: 1 s per beat
+  score.set_tempo(0, 120);              // 0.5 s per beat
+  score.set_tempo(score.ticks(8), 60);  // from bar 3 on: 1 s per beat
   score.time_signatures.push_back({0, 4, 4});
   const int lead = score.add_track("Lead", 80);
-  score.tracks[lead].note(0, score.ticks(1), 60, 100);       // 0.0-0.5 s
+  score.tracks[lead].note(0, score.ticks(1), 60, 100);              // 0.0-0.5 s
   score.tracks[lead].note(score.ticks(9), score.ticks(2), 72, 40);  // beat 9: 4 s + 1 s = 5.0-7.0 s
   const int drums = score.add_drum_track("Drums");
   score.tracks[drums].note(score.ticks(4), score.ticks(0.25), 36, 90);  // 2.0 s
@@ -94,7 +99,8 @@ TEST_CASE("report roll: a hand-made score lands where the tempo map says") {
   const auto layout = report::roll_layout(*roll, 0, 50);
   CHECK(layout.x(5.0) == Approx(layout.x0 + 250));
   CHECK(layout.pitch_hi - layout.pitch_lo >= 12);
-  CHECK(layout.note_y(roll->notes[3], false) < layout.note_y(roll->notes[0], false));  // higher pitch, higher row
+  CHECK(layout.note_y(roll->notes[3], false) <
+        layout.note_y(roll->notes[0], false));  // higher pitch, higher row
   REQUIRE(layout.drum_keys == std::vector<int>{36, 42});
   CHECK(layout.note_y(roll->notes[1], true) > layout.note_y(roll->notes[2], true));  // kick below hat
   CHECK(layout.drum_top > layout.note_y(roll->notes[0], false));
@@ -111,15 +117,16 @@ TEST_CASE("report roll: a hand-made score lands where the tempo map says") {
 }
 
 TEST_CASE("report runs: kinds told apart, other JSON refused with a line naming it") {
+  using nlohmann::json;
   using sonify::report::run_kind_of;
   using sonify::report::RunKind;
-  using nlohmann::json;
-  CHECK(*run_kind_of(json{{"genre", "acid"}, {"sections", json::array()}, {"provenance", json::array()}}, "a") ==
-        RunKind::Weights);
+  CHECK(*run_kind_of(json{{"genre", "acid"}, {"sections", json::array()}, {"provenance", json::array()}},
+                     "a") == RunKind::Weights);
   CHECK(*run_kind_of(json{{"prompt", "hi"}, {"token_ids", {1, 2}}}, "b") == RunKind::Prompt);
   CHECK(*run_kind_of(json{{"tracks", json::array()}, {"complete", true}}, "c") == RunKind::Album);
   const std::vector<std::pair<json, std::string>> bad = {
-      {json{{"format_version", 2}, {"matrices", json::array()}}, "x.json: a features file (sonify analyze), not a run"},
+      {json{{"format_version", 2}, {"matrices", json::array()}},
+       "x.json: a features file (sonify analyze), not a run"},
       {json{{"words", json::array()}, {"duration", 1.0}}, "x.json: a timing file"},
       {json{{"hello", 1}}, "x.json: not a sonify run"},
       {json::array(), "x.json: not a sonify run"}};
@@ -140,8 +147,8 @@ TEST_CASE("report WAV header: seconds from the data chunk and the byte rate") {
   };
   const std::uint32_t data_bytes = 88200;
   std::string wav = "RIFF" + le(36 + 12 + data_bytes, 4) + "WAVE" + "fmt " + le(16, 4) + le(1, 2) + le(2, 2) +
-                    le(44100, 4) + le(176400, 4) + le(4, 2) + le(16, 2) + "LIST" + le(4, 4) + "INFO" + "data" +
-                    le(data_bytes, 4) + std::string(data_bytes, '\0');
+                    le(44100, 4) + le(176400, 4) + le(4, 2) + le(16, 2) + "LIST" + le(4, 4) + "INFO" +
+                    "data" + le(data_bytes, 4) + std::string(data_bytes, '\0');
   write_file(dir.file("a.wav"), wav);
   auto s = sonify::report::wav_seconds(dir.file("a.wav"));
   REQUIRE(s.ok());
@@ -153,7 +160,8 @@ TEST_CASE("report WAV header: seconds from the data chunk and the byte rate") {
 TEST_CASE("sonify report: a 4-minute house page is valid HTML5, offline, < 2 MB, and its notes are mido's") {
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
-  auto run = sonify_env(cache, {"weights", "--model", tiny(), "--genre", "house", "-o", out, "--midi-only", "-q"});
+  auto run =
+      sonify_env(cache, {"weights", "--model", tiny(), "--genre", "house", "-o", out, "--midi-only", "-q"});
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   auto rep = sonify_env(cache, {"report", out});
@@ -188,19 +196,20 @@ TEST_CASE("sonify report: a 4-minute house page is valid HTML5, offline, < 2 MB,
 TEST_CASE("sonify report --png: roll and spectra decode with PIL at the documented sizes") {
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
-  REQUIRE(sonify_env(cache, {"weights", "--model", fixtures_dir() + "/models/tiny-gemma3-random", "--genre", "acid",
-                             "-o", out, "--midi-only", "-q"})
+  REQUIRE(sonify_env(cache, {"weights", "--model", fixtures_dir() + "/models/tiny-gemma3-random", "--genre",
+                             "acid", "-o", out, "--midi-only", "-q"})
               .exit_code == 0);
   auto rep = sonify_env(cache, {"report", out, "--png", "-o", dir.file("pages/acid-report.html")});
   INFO(rep.out << rep.err);
   REQUIRE(rep.exit_code == 0);
-  auto roll = oracle({"png", dir.file("pages/acid-report.roll.png"), std::to_string(sonify::kReportRollPngWidth),
-                      std::to_string(sonify::kReportRollPngHeight)});
+  auto roll =
+      oracle({"png", dir.file("pages/acid-report.roll.png"), std::to_string(sonify::kReportRollPngWidth),
+              std::to_string(sonify::kReportRollPngHeight)});
   INFO(roll.err);
   CHECK(roll.exit_code == 0);
   // gemma3 has q, k, v, o, gate, up, down and the embedding: 8 panels in 3 rows.
-  auto spectra = oracle({"png", dir.file("pages/acid-report.spectra.png"), std::to_string(sonify::kReportSpectraPngWidth),
-                         std::to_string(40 + 3 * 360)});
+  auto spectra = oracle({"png", dir.file("pages/acid-report.spectra.png"),
+                         std::to_string(sonify::kReportSpectraPngWidth), std::to_string(40 + 3 * 360)});
   INFO(spectra.err);
   CHECK(spectra.exit_code == 0);
   CHECK(std::stoi(roll.out.substr(3)) > 20);  // colours: notes, bands, text, not a blank image
@@ -214,7 +223,8 @@ TEST_CASE("sonify report: bad input is one error line and writes nothing") {
   fs::create_directories(dir.file("empty"));
   REQUIRE(sonify_env(cache, {"weights", "--model", tiny(), "--genre", "acid", "-o", out, "--midi-only", "-q"})
               .exit_code == 0);
-  REQUIRE(sonify_env(cache, {"analyze", "--model", tiny(), "-o", dir.file("features.json"), "--quiet"}).exit_code == 0);
+  REQUIRE(sonify_env(cache, {"analyze", "--model", tiny(), "-o", dir.file("features.json"), "--quiet"})
+              .exit_code == 0);
   write_file(dir.file("other.json"), "{\"hello\": 1}");
   write_file(dir.file("broken.json"), "{\"genre\": ");
   fs::create_directories(dir.file("nomidi"));
@@ -253,7 +263,8 @@ TEST_CASE("sonify report: a model that moved still gives a page with the roll an
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
   fs::copy(tiny(), dir.file("model"), fs::copy_options::recursive);
-  REQUIRE(sonify_env(cache, {"weights", "--model", dir.file("model"), "--genre", "suite", "-o", out, "--midi-only", "-q"})
+  REQUIRE(sonify_env(cache, {"weights", "--model", dir.file("model"), "--genre", "suite", "-o", out,
+                             "--midi-only", "-q"})
               .exit_code == 0);
   fs::remove_all(dir.file("model"));
   auto r = sonify_env(cache, {"report", out});

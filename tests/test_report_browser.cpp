@@ -64,7 +64,8 @@ json selftest_hash(const std::string& page, const std::string& hash, const std::
   return json::parse(s.out);
 }
 
-json selftest(const std::string& page, double t, const std::string& dir, const std::string& window = "1280,2000") {
+json selftest(const std::string& page, double t, const std::string& dir,
+              const std::string& window = "1280,2000") {
   char hash[32];
   std::snprintf(hash, sizeof hash, "#t=%.3f", t);
   return selftest_hash(page, hash, dir, window);
@@ -101,7 +102,8 @@ TEST_CASE("report in Chromium: seeking the audio of a weights page moves the pla
   chromium_binary();
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
-  auto run = sonify_env(cache, {"weights", "--model", tiny(), "--genre", "house", "--set", "bars=8", "-o", out, "-q"});
+  auto run = sonify_env(
+      cache, {"weights", "--model", tiny(), "--genre", "house", "--set", "bars=8", "-o", out, "-q"});
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   REQUIRE(sonify_env(cache, {"report", out, "-q"}).exit_code == 0);
@@ -143,8 +145,9 @@ TEST_CASE("report in Chromium: seeking the audio of a weights page moves the pla
   }
   REQUIRE(chosen.is_array());
   const double cx = x0 + (chosen[1].get<double>() + chosen[2].get<double>()) / 2000 * pps;
-  const double cy = layout["melodic_top"].get<double>() +
-                    (layout["pitch_hi"].get<int>() - chosen[3].get<int>() + 0.5) * layout["row_height"].get<double>();
+  const double cy =
+      layout["melodic_top"].get<double>() +
+      (layout["pitch_hi"].get<int>() - chosen[3].get<int>() + 0.5) * layout["row_height"].get<double>();
   char hash[64];
   std::snprintf(hash, sizeof hash, "#click=%.2f,%.2f&key=Space", cx, cy);
   const auto clicked = selftest_hash(page, hash, dir.path());
@@ -160,7 +163,8 @@ TEST_CASE("report in Chromium: seeking the audio of a weights page moves the pla
   const double start = chosen[1].get<double>() / 1000, bar_seconds = 4 * 60.0 / 128;
   std::string section;
   for (const auto& sec : prov["sections"])
-    if (sec["first_bar"].get<int>() * bar_seconds <= start + 1e-6 && start < sec["end_bar"].get<int>() * bar_seconds)
+    if (sec["first_bar"].get<int>() * bar_seconds <= start + 1e-6 &&
+        start < sec["end_bar"].get<int>() * bar_seconds)
       section = sec["name"].get<std::string>();
   CHECK(info.find("section " + section) != std::string::npos);
   CHECK(clicked["audio"] == "seeked");  // the click seeked the audio to the note
@@ -174,8 +178,8 @@ TEST_CASE("report in Chromium: the word whose timing covers t is the one lit, at
   TempDir dir;
   const std::string cache = dir.file("cache"), out = dir.file("run");
   fs::create_directories(out);
-  auto run = sonify_env(cache, {"prompt", "Once upon a time, there was a little cat named Tom.", "--model", tiny(),
-                                "-o", out, "--name", "cat", "--pca-sentences", "64"});
+  auto run = sonify_env(cache, {"prompt", "Once upon a time, there was a little cat named Tom.", "--model",
+                                tiny(), "-o", out, "--name", "cat", "--pca-sentences", "64"});
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   auto rep = sonify_env(cache, {"report", out + "/cat.json"});
@@ -215,8 +219,8 @@ TEST_CASE("report in Chromium: an album index lights the track that plays and li
   const std::string cache = dir.file("cache"), out = dir.file("album");
   sonify::test::write_file(dir.file("prompts.txt"),
                            "The sun was warm.\nA storm broke the old tree!\nThey slept at last.\n");
-  auto run = sonify_env(cache, {"album", dir.file("prompts.txt"), "--model", tiny(), "-o", out, "--pca-sentences",
-                                "64"});
+  auto run = sonify_env(
+      cache, {"album", dir.file("prompts.txt"), "--model", tiny(), "-o", out, "--pca-sentences", "64"});
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   auto rep = sonify_env(cache, {"report", out});

@@ -2,10 +2,9 @@
 // that is safe inside a <script> element, base64.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace sonify::report {
 

@@ -42,8 +42,8 @@ std::string ramp(const std::vector<const char*>& stops, double f) {
 
 // Matrix roles in the order a reader expects them: attention, MLP, then model-level ones.
 int role_order(const std::string& role) {
-  static const std::map<std::string, int> order = {{"q", 0},     {"k", 1},     {"v", 2},         {"o", 3},
-                                                   {"gate", 4},  {"up", 5},    {"down", 6},      {"embed", 7},
+  static const std::map<std::string, int> order = {{"q", 0},         {"k", 1},      {"v", 2},    {"o", 3},
+                                                   {"gate", 4},      {"up", 5},     {"down", 6}, {"embed", 7},
                                                    {"pos_embed", 8}, {"lm_head", 9}};
   auto it = order.find(role);
   return it == order.end() ? 10 : it->second;
@@ -53,13 +53,15 @@ struct Axes {
   const Panel& p;
   double left, top, width, height;
   double fx(double x) const {
-    const double u = p.log_x ? (std::log10(x) - std::log10(p.x_lo)) / (std::log10(p.x_hi) - std::log10(p.x_lo))
-                             : (x - p.x_lo) / (p.x_hi - p.x_lo);
+    const double u = p.log_x
+                         ? (std::log10(x) - std::log10(p.x_lo)) / (std::log10(p.x_hi) - std::log10(p.x_lo))
+                         : (x - p.x_lo) / (p.x_hi - p.x_lo);
     return left + u * width;
   }
   double fy(double y) const {
-    const double u = p.log_y ? (std::log10(y) - std::log10(p.y_lo)) / (std::log10(p.y_hi) - std::log10(p.y_lo))
-                             : (y - p.y_lo) / (p.y_hi - p.y_lo);
+    const double u = p.log_y
+                         ? (std::log10(y) - std::log10(p.y_lo)) / (std::log10(p.y_hi) - std::log10(p.y_lo))
+                         : (y - p.y_lo) / (p.y_hi - p.y_lo);
     return top + (1 - u) * height;
   }
 };
@@ -162,8 +164,8 @@ std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, boo
   if (!(hi > lo)) return ticks;
   if (log_scale) {
     for (const double m : {1.0, 2.0, 5.0}) {
-      for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= static_cast<int>(std::ceil(std::log10(hi)));
-           ++e) {
+      for (int e = static_cast<int>(std::floor(std::log10(lo)));
+           e <= static_cast<int>(std::ceil(std::log10(hi))); ++e) {
         const double v = m * std::pow(10.0, e);
         if (v >= lo && v <= hi) ticks.emplace_back(v, tick_label(v));
       }
@@ -192,11 +194,11 @@ std::string panel_svg(const Panel& p, double width, double height, const std::st
   std::string desc;
   for (const Curve& c : p.curves) {
     if (c.points.empty()) continue;
-    desc += c.label + ": " + num(c.points.front().second, 4) + " at " + num(c.points.front().first, 2) + " to " +
-            num(c.points.back().second, 4) + " at " + num(c.points.back().first, 2) + ". ";
+    desc += c.label + ": " + num(c.points.front().second, 4) + " at " + num(c.points.front().first, 2) +
+            " to " + num(c.points.back().second, 4) + " at " + num(c.points.back().first, 2) + ". ";
   }
-  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " +
-                  num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
+  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+                  "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
                   "-t\">" + esc(p.title) + "</title><desc id=\"" + id + "-d\">" + esc(desc) + "</desc>";
   s += "<text class=\"plot-title\" x=\"" + num(ax.left) + "\" y=\"16\">" + esc(p.title) + "</text>";
   s += "<rect class=\"frame\" x=\"" + num(ax.left) + "\" y=\"" + num(ax.top) + "\" width=\"" + num(ax.width) +
@@ -237,14 +239,16 @@ std::vector<Heatmap> model_heatmaps(const WeightFeatures& f) {
     if (m.layer >= 0 && std::find(roles.begin(), roles.end(), m.role) == roles.end()) roles.push_back(m.role);
   std::stable_sort(roles.begin(), roles.end(),
                    [](const std::string& a, const std::string& b) { return role_order(a) < role_order(b); });
-  const auto build = [&](const char* title, const char* note, bool asinh, double (*get)(const MatrixFeatures&)) {
+  const auto build = [&](const char* title, const char* note, bool asinh,
+                         double (*get)(const MatrixFeatures&)) {
     Heatmap h;
     h.title = title;
     h.note = note;
     h.roles = roles;
     h.n_layers = f.n_layers;
     h.asinh_colour = asinh;
-    h.values.assign(roles.size(), std::vector<double>(static_cast<std::size_t>(std::max(0, f.n_layers)), kNaN));
+    h.values.assign(roles.size(),
+                    std::vector<double>(static_cast<std::size_t>(std::max(0, f.n_layers)), kNaN));
     for (std::size_t r = 0; r < roles.size(); ++r)
       for (int l = 0; l < f.n_layers; ++l)
         if (const MatrixFeatures* m = f.matrix(l, roles[r]); m != nullptr)
@@ -270,9 +274,9 @@ std::string heatmap_svg(const Heatmap& h, const std::string& id) {
   for (const auto& row : h.values)
     for (double v : row)
       if (!std::isnan(v)) lo = std::min(lo, scale(v)), hi = std::max(hi, scale(v));
-  std::string s = "<svg class=\"plot heatmap\" viewBox=\"0 0 " + num(width) +
-                  " " + num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t\"><title id=\"" + id +
-                  "-t\">" + esc(h.title + " over layers (columns) and roles (rows); values in the table below") +
+  std::string s = "<svg class=\"plot heatmap\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+                  "\" role=\"img\" aria-labelledby=\"" + id + "-t\"><title id=\"" + id + "-t\">" +
+                  esc(h.title + " over layers (columns) and roles (rows); values in the table below") +
                   "</title>";
   s += "<text class=\"plot-title\" x=\"" + num(left) + "\" y=\"16\">" + esc(h.title) + "</text>";
   for (std::size_t r = 0; r < h.roles.size(); ++r) {
@@ -283,18 +287,22 @@ std::string heatmap_svg(const Heatmap& h, const std::string& id) {
       const double v = h.values[r][static_cast<std::size_t>(l)];
       const double x = left + cell_w * l;
       if (std::isnan(v)) {
-        s += "<rect class=\"cell-none\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(cell_w - 1) +
-             "\" height=\"" + num(cell_h - 1) + "\"/>";
+        s += "<rect class=\"cell-none\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" +
+             num(cell_w - 1) + "\" height=\"" + num(cell_h - 1) + "\"/>";
         continue;
       }
       const double u = hi > lo ? (scale(v) - lo) / (hi - lo) : 0.5;
       s += "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(cell_w - 1) + "\" height=\"" +
-           num(cell_h - 1) + "\" fill=\"" + ramp({"#EEF3FA", "#9CBEDD", "#3F7FB8", "#08306B"}, u) + "\"><title>" +
-           esc(h.roles[r] + ", layer " + std::to_string(l) + ": " + num(v, 4)) + "</title></rect>";
+           num(cell_h - 1) + "\" fill=\"" + ramp({"#EEF3FA", "#9CBEDD", "#3F7FB8", "#08306B"}, u) +
+           "\"><title>" + esc(h.roles[r] + ", layer " + std::to_string(l) + ": " + num(v, 4)) +
+           "</title></rect>";
       if (cell_w >= 34)
         s += "<text x=\"" + num(x + cell_w / 2) + "\" y=\"" + num(y + 15) +
              "\" text-anchor=\"middle\" class=\"cell-text" + (u > 0.5 ? " light" : "") + "\">" +
-             esc(num(v, std::abs(v) >= 100 ? 0 : std::abs(v) >= 10 ? 1 : 2)) + "</text>";
+             esc(num(v, std::abs(v) >= 100  ? 0
+                        : std::abs(v) >= 10 ? 1
+                                            : 2)) +
+             "</text>";
     }
   }
   const int every = std::max(1, static_cast<int>(std::ceil(18 / cell_w)));
@@ -322,23 +330,26 @@ std::string chroma_svg(const Tonality& t, const std::string& id) {
   std::string desc = "Chroma per pitch class:";
   for (std::size_t pc = 0; pc < t.chroma.size() && pc < 12; ++pc)
     desc += " " + pc_name(static_cast<int>(pc)) + " " + num(t.chroma[pc], 3);
-  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " +
-                  num(height) + "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
-                  "-t\">" + esc("Tonality chroma; key " + t.root_name + " " + t.mode) + "</title><desc id=\"" +
-                  id + "-d\">" + esc(desc) + "</desc>";
+  std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+                  "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
+                  "-t\">" + esc("Tonality chroma; key " + t.root_name + " " + t.mode) +
+                  "</title><desc id=\"" + id + "-d\">" + esc(desc) + "</desc>";
   s += "<text class=\"plot-title\" x=\"" + num(left) + "\" y=\"16\">" +
-       esc("chroma → " + t.root_name + " " + t.mode + " (r = " + num(t.key_correlation, 2) + ", " + t.source + ")") +
+       esc("chroma → " + t.root_name + " " + t.mode + " (r = " + num(t.key_correlation, 2) + ", " + t.source +
+           ")") +
        "</text>";
   s += "<path class=\"grid\" d=\"M" + num(left) + " " + num(top + plot_h) + "H" + num(width - 10) + "\"/>";
   for (int pc = 0; pc < 12; ++pc) {
     const double c = pc < static_cast<int>(t.chroma.size()) ? t.chroma[static_cast<std::size_t>(pc)] : 0;
     const double h = hi > 0 ? c / hi * plot_h : 0;
     const double x = left + bar_w * pc;
-    const char* fill = pc == t.root ? "#C24E00" : in_scale[static_cast<std::size_t>(pc)] ? "#0072B2" : "#77818C";
+    const char* fill = pc == t.root                             ? "#C24E00"
+                       : in_scale[static_cast<std::size_t>(pc)] ? "#0072B2"
+                                                                : "#77818C";
     const std::string name = pc_name(pc);
     s += "<rect x=\"" + num(x + 4) + "\" y=\"" + num(top + plot_h - h) + "\" width=\"" + num(bar_w - 8) +
-         "\" height=\"" + num(std::max(h, 0.5)) + "\" fill=\"" + fill + "\"><title>" + esc(name + ": " + num(c, 4)) +
-         "</title></rect>";
+         "\" height=\"" + num(std::max(h, 0.5)) + "\" fill=\"" + fill + "\"><title>" +
+         esc(name + ": " + num(c, 4)) + "</title></rect>";
     s += "<text class=\"tick" + std::string(pc == t.root ? " strong" : "") + "\" x=\"" + num(x + bar_w / 2) +
          "\" y=\"" + num(top + plot_h + 14) + "\" text-anchor=\"middle\">" + esc(name) + "</text>";
     if (degree[static_cast<std::size_t>(pc)] > 0)

@@ -25,7 +25,7 @@ struct Panel {
   std::string y_label;
   bool log_x = false;
   bool log_y = false;
-  bool integer_x = false;  // ticks on whole numbers only (layers, track numbers)
+  bool integer_x = false;                         // ticks on whole numbers only (layers, track numbers)
   double x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;  // data range shown
   std::vector<Curve> curves;
 };
@@ -42,17 +42,18 @@ std::string layer_color(int layer, int n_layers);
 Panel tension_panel(const std::vector<double>& tension);
 
 // Ticks for an axis: positions in data units and their labels.
-std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale, bool integer = false);
+std::vector<std::pair<double, std::string>> axis_ticks(double lo, double hi, bool log_scale,
+                                                       bool integer = false);
 
 // A panel as an <svg> of `width` x `height` user units; `id` names its title for ARIA.
 std::string panel_svg(const Panel& panel, double width, double height, const std::string& id);
 
 // A statistic over layers x roles.
 struct Heatmap {
-  std::string title;  // "excess kurtosis"
-  std::string note;   // how colours map ("colour: asinh scale")
-  std::vector<std::string> roles;  // rows
-  int n_layers = 0;                // columns
+  std::string title;                        // "excess kurtosis"
+  std::string note;                         // how colours map ("colour: asinh scale")
+  std::vector<std::string> roles;           // rows
+  int n_layers = 0;                         // columns
   std::vector<std::vector<double>> values;  // [role][layer]; NaN where the model has none
   bool asinh_colour = false;
 };

@@ -22,7 +22,9 @@ using Surface = std::unique_ptr<cairo_surface_t, SurfaceDeleter>;
 using Context = std::unique_ptr<cairo_t, ContextDeleter>;
 
 void set_hex(cairo_t* cr, const std::string& hex, double alpha = 1) {
-  const auto h = [&](int i) { return std::stoi(hex.substr(static_cast<std::size_t>(i), 2), nullptr, 16) / 255.0; };
+  const auto h = [&](int i) {
+    return std::stoi(hex.substr(static_cast<std::size_t>(i), 2), nullptr, 16) / 255.0;
+  };
   cairo_set_source_rgba(cr, h(1), h(3), h(5), alpha);
 }
 
@@ -53,7 +55,8 @@ Result<std::string> encode(cairo_surface_t* surface) {
         return CAIRO_STATUS_SUCCESS;
       },
       &bytes);
-  if (status != CAIRO_STATUS_SUCCESS) return fail("cairo: cannot encode PNG: ", cairo_status_to_string(status));
+  if (status != CAIRO_STATUS_SUCCESS)
+    return fail("cairo: cannot encode PNG: ", cairo_status_to_string(status));
   return bytes;
 }
 
@@ -155,14 +158,17 @@ Result<std::string> spectra_png(const std::vector<Panel>& panels, const std::str
   const double cell_w = kReportSpectraPngWidth / 3.0, cell_h = 360;
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const Panel& p = panels[i];
-    const double left = cell_w * static_cast<double>(i % 3) + 62, top = 40 + cell_h * static_cast<double>(i / 3) + 30;
+    const double left = cell_w * static_cast<double>(i % 3) + 62,
+                 top = 40 + cell_h * static_cast<double>(i / 3) + 30;
     const double w = cell_w - 62 - 16, h = cell_h - 30 - 44;
     const auto fx = [&](double v) {
-      return left + w * (p.log_x ? (std::log10(v) - std::log10(p.x_lo)) / (std::log10(p.x_hi) - std::log10(p.x_lo))
-                                 : (v - p.x_lo) / (p.x_hi - p.x_lo));
+      return left +
+             w * (p.log_x ? (std::log10(v) - std::log10(p.x_lo)) / (std::log10(p.x_hi) - std::log10(p.x_lo))
+                          : (v - p.x_lo) / (p.x_hi - p.x_lo));
     };
     const auto fy = [&](double v) {
-      return top + h * (1 - (p.log_y ? (std::log10(v) - std::log10(p.y_lo)) / (std::log10(p.y_hi) - std::log10(p.y_lo))
+      return top + h * (1 - (p.log_y ? (std::log10(v) - std::log10(p.y_lo)) /
+                                           (std::log10(p.y_hi) - std::log10(p.y_lo))
                                      : (v - p.y_lo) / (p.y_hi - p.y_lo)));
     };
     set_hex(cr, "#1A1A1A");

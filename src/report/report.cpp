@@ -44,7 +44,8 @@ double number(const json& j, const char* key, double fallback = 0) {
 
 // `target` as a URL relative to the directory `from_dir`, percent-encoded.
 std::string href(const std::string& target, const std::string& from_dir) {
-  const fs::path rel = fs::absolute(target).lexically_normal().lexically_relative(fs::absolute(from_dir).lexically_normal());
+  const fs::path rel =
+      fs::absolute(target).lexically_normal().lexically_relative(fs::absolute(from_dir).lexically_normal());
   const std::string s = rel.generic_string();
   std::string out;
   for (unsigned char c : s) {
@@ -93,7 +94,8 @@ std::string player_html(const std::string& wav, const std::string& page_dir, boo
     }
     if (src.empty()) src = href(wav, page_dir);
     s += "<audio id=\"audio\" controls preload=\"auto\" src=\"" + esc(src) +
-         "\">Your browser cannot play WAV audio.</audio>\n<p id=\"audio-error\" class=\"notice\" role=\"alert\" "
+         "\">Your browser cannot play WAV audio.</audio>\n<p id=\"audio-error\" class=\"notice\" "
+         "role=\"alert\" "
          "hidden>The audio file " +
          esc(fs::path(wav).filename().string()) +
          " could not be loaded (moved, or this page was copied without it). The roll still follows the Play "
@@ -109,7 +111,8 @@ std::string player_html(const std::string& wav, const std::string& page_dir, boo
   s += "<div class=\"transport\"><button id=\"play\" type=\"button\" aria-keyshortcuts=\"Space\" "
        "aria-pressed=\"false\">Play</button> <span id=\"clock\" aria-live=\"off\">0:00.0 / " +
        esc(clock_text(duration)) +
-       "</span> <span class=\"hint\">Space plays or pauses, ← and → move 5 s, click the roll to seek.</span></div>\n"
+       "</span> <span class=\"hint\">Space plays or pauses, ← and → move 5 s, click the roll to "
+       "seek.</span></div>\n"
        "</section>\n";
   return s;
 }
@@ -155,14 +158,19 @@ json provenance_entry(const json& p, const Roll& roll) {
 std::string provenance_table(const json& entries) {
   if (entries.empty()) return "";
   std::string s =
-      "<section id=\"provenance\" aria-labelledby=\"prov-h\"><h2 id=\"prov-h\">Where each part came from</h2>\n"
-      "<div class=\"table-scroll\"><table><thead><tr><th scope=\"col\">part</th><th scope=\"col\">tensors</th>"
+      "<section id=\"provenance\" aria-labelledby=\"prov-h\"><h2 id=\"prov-h\">Where each part came "
+      "from</h2>\n"
+      "<div class=\"table-scroll\"><table><thead><tr><th scope=\"col\">part</th><th "
+      "scope=\"col\">tensors</th>"
       "<th scope=\"col\">statistics</th></tr></thead><tbody>\n";
   for (const json& e : entries) {
     std::string tensors, stats;
-    for (const auto& t : e["tensors"]) tensors += (tensors.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : t.dump());
-    for (const auto& t : e["statistics"]) stats += (stats.empty() ? "" : "; ") + (t.is_string() ? t.get<std::string>() : t.dump());
-    s += "<tr><td>" + esc(str(e, "part")) + "</td><td>" + esc(tensors) + "</td><td>" + esc(stats) + "</td></tr>\n";
+    for (const auto& t : e["tensors"])
+      tensors += (tensors.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : t.dump());
+    for (const auto& t : e["statistics"])
+      stats += (stats.empty() ? "" : "; ") + (t.is_string() ? t.get<std::string>() : t.dump());
+    s += "<tr><td>" + esc(str(e, "part")) + "</td><td>" + esc(tensors) + "</td><td>" + esc(stats) +
+         "</td></tr>\n";
   }
   s += "</tbody></table></div></section>\n";
   return s;
@@ -171,7 +179,8 @@ std::string provenance_table(const json& entries) {
 std::string legend_html(const Roll& roll) {
   std::string s = "<ul class=\"legend\" aria-label=\"Tracks\">";
   for (const RollTrack& t : roll.tracks)
-    s += "<li><span class=\"swatch\" style=\"background:" + t.color + "\"></span>" + esc(t.name) + " <span class=\"hint\">(" +
+    s += "<li><span class=\"swatch\" style=\"background:" + t.color + "\"></span>" + esc(t.name) +
+         " <span class=\"hint\">(" +
          (t.drums ? std::string("drums") : "GM program " + std::to_string(t.program + 1)) + ", " +
          std::to_string(t.notes) + " notes)</span></li>";
   s += "</ul>\n";
@@ -182,19 +191,26 @@ std::string roll_section(const Roll& roll, const RollLayout& layout, const std::
                          const std::string& bands) {
   return "<section id=\"roll-panel\" aria-labelledby=\"roll-h\"><h2 id=\"roll-h\">Piano roll</h2>\n" +
          legend_html(roll) +
-         "<div id=\"roll-scroll\" class=\"roll-scroll\" tabindex=\"0\" aria-label=\"Piano roll, scrolls sideways; "
+         "<div id=\"roll-scroll\" class=\"roll-scroll\" tabindex=\"0\" aria-label=\"Piano roll, scrolls "
+         "sideways; "
          "Space plays, arrows seek\">" +
          roll_svg(roll, layout, title) +
          "</div>\n<p class=\"transport\"><button id=\"fit\" type=\"button\" aria-pressed=\"false\">Fit to "
-         "width</button> <span class=\"hint\">Shades: darker notes are louder. Bands: " + esc(bands) +
-         ".</span></p>\n<div id=\"info\" class=\"info\" aria-live=\"polite\">Point at or click a note or a band "
+         "width</button> <span class=\"hint\">Shades: darker notes are louder. Bands: " +
+         esc(bands) +
+         ".</span></p>\n<div id=\"info\" class=\"info\" aria-live=\"polite\">Point at or click a note or a "
+         "band "
          "to see the tensors and statistics it came from.</div>\n</section>\n";
 }
 
 json layout_json(const RollLayout& l) {
-  return {{"melodic_top", l.melodic_top},         {"row_height", l.row_height}, {"pitch_hi", l.pitch_hi},
-          {"drum_top", l.drum_top},               {"drum_row_height", l.drum_row_height},
-          {"drum_keys", l.drum_keys},             {"bottom", l.bottom}};
+  return {{"melodic_top", l.melodic_top},
+          {"row_height", l.row_height},
+          {"pitch_hi", l.pitch_hi},
+          {"drum_top", l.drum_top},
+          {"drum_row_height", l.drum_row_height},
+          {"drum_keys", l.drum_keys},
+          {"bottom", l.bottom}};
 }
 
 json roll_data(const Roll& roll, const RollLayout& layout) {
@@ -227,7 +243,8 @@ Result<Roll> load_roll(const Run& run) {
   SONIFY_ASSIGN_OR_RETURN(midi, midi_read(midi_path));
   SONIFY_ASSIGN_OR_RETURN(roll, roll_from_midi(midi));
   if (fs::is_regular_file(run.file(".wav"), ec))
-    if (auto seconds = wav_seconds(run.file(".wav")); seconds.ok()) roll.duration = std::max(roll.duration, *seconds);
+    if (auto seconds = wav_seconds(run.file(".wav")); seconds.ok())
+      roll.duration = std::max(roll.duration, *seconds);
   return roll;
 }
 
@@ -238,7 +255,8 @@ std::vector<std::pair<std::string, std::string>> model_facts(const Model& model)
   std::map<std::string, int> dtypes;
   for (const auto& t : model.checkpoint().tensors()) dtypes[std::string(dtype_name(t.dtype))] += 1;
   std::string dt;
-  for (const auto& [name, count] : dtypes) dt += (dt.empty() ? "" : ", ") + name + " × " + std::to_string(count);
+  for (const auto& [name, count] : dtypes)
+    dt += (dt.empty() ? "" : ", ") + name + " × " + std::to_string(count);
   const auto thousands = [](std::int64_t v) {
     std::string d = std::to_string(v), out;
     for (std::size_t i = 0; i < d.size(); ++i) {
@@ -290,7 +308,9 @@ std::string roles_table(const Model& model) {
   for (const auto& r : order) {
     const Row& row = rows[r];
     s += "<tr><td>" + esc(r) + "</td><td>" + esc(row.shape) + "</td><td>" +
-         (row.first < 0 ? std::string("model") : std::to_string(row.first) + (row.last > row.first ? "–" + std::to_string(row.last) : "")) +
+         (row.first < 0
+              ? std::string("model")
+              : std::to_string(row.first) + (row.last > row.first ? "–" + std::to_string(row.last) : "")) +
          "</td></tr>";
   }
   return s + "</tbody></table></div></details>";
@@ -311,7 +331,8 @@ ModelPanel model_panel(const Run& run, std::vector<std::string>* notes) {
   ModelPanel out;
   const json& m = run.json.contains("model") ? run.json["model"] : json::object();
   const std::string path = str(m, "path");
-  std::string s = "<section id=\"model-panel\" aria-labelledby=\"model-h\"><h2 id=\"model-h\">The model</h2>\n";
+  std::string s =
+      "<section id=\"model-panel\" aria-labelledby=\"model-h\"><h2 id=\"model-h\">The model</h2>\n";
   auto model = Model::open(path);
   std::optional<WeightFeatures> features;
   std::string problem;
@@ -332,31 +353,36 @@ ModelPanel model_panel(const Run& run, std::vector<std::string>* notes) {
     s += "<p class=\"notice\" role=\"status\"><strong>No model panel:</strong> " + esc(problem) +
          ". The run's JSON names the model; the roll and provenance below do not need it.</p>\n";
     json facts = json::array();
-    std::vector<std::pair<std::string, std::string>> known = {{"path", path},
-                                                              {"family", str(m, "family")},
-                                                              {"layers", m.contains("n_layers") ? m["n_layers"].dump() : ""},
-                                                              {"hidden size", m.contains("hidden_size") ? m["hidden_size"].dump() : ""}};
+    std::vector<std::pair<std::string, std::string>> known = {
+        {"path", path},
+        {"family", str(m, "family")},
+        {"layers", m.contains("n_layers") ? m["n_layers"].dump() : ""},
+        {"hidden size", m.contains("hidden_size") ? m["hidden_size"].dump() : ""}};
     s += facts_html(known) + "</section>\n";
     out.html = s;
     return out;
   }
   const WeightFeatures& f = *features;
   if (str(m, "checkpoint_id") != f.checkpoint_id) {
-    notes->push_back(path + ": the model's files changed since this run; the panel shows them as they are now");
+    notes->push_back(path +
+                     ": the model's files changed since this run; the panel shows them as they are now");
     s += "<p class=\"notice\" role=\"status\">The model's files changed since this run (checkpoint id " +
-         esc(str(m, "checkpoint_id")) + ", now " + esc(f.checkpoint_id) + "): the panel shows them as they are now.</p>\n";
+         esc(str(m, "checkpoint_id")) + ", now " + esc(f.checkpoint_id) +
+         "): the panel shows them as they are now.</p>\n";
   }
-  s += "<div class=\"plots\">\n<div><h3>Inspect</h3>" + facts_html(model_facts(*model)) + roles_table(*model) +
-       "</div>\n";
+  s += "<div class=\"plots\">\n<div><h3>Inspect</h3>" + facts_html(model_facts(*model)) +
+       roles_table(*model) + "</div>\n";
   s += "<div><h3>Key</h3>" + chroma_svg(f.tonality, "chroma") + "</div>\n";
   s += "<div><h3>Tension</h3>" + panel_svg(tension_panel(f.tension), 400, 220, "tension") +
-       "<p class=\"hint\">Mean Frobenius norm of q, k, v, o over that of the MLP matrices, per layer.</p></div>\n";
+       "<p class=\"hint\">Mean Frobenius norm of q, k, v, o over that of the MLP matrices, per "
+       "layer.</p></div>\n";
   s += "</div>\n<h3>Statistics over layers × roles</h3>\n<div class=\"plots\">\n";
   const auto maps = model_heatmaps(f);
   for (std::size_t i = 0; i < maps.size(); ++i)
     s += "<div>" + heatmap_svg(maps[i], "heat" + std::to_string(i)) +
          (maps[i].note.empty() ? "" : "<p class=\"hint\">" + esc(maps[i].note) + "</p>") + "</div>\n";
-  s += "</div>\n<details><summary>These statistics as a table</summary><div class=\"table-scroll\"><table><thead><tr>"
+  s += "</div>\n<details><summary>These statistics as a table</summary><div "
+       "class=\"table-scroll\"><table><thead><tr>"
        "<th scope=\"col\">role</th><th scope=\"col\" class=\"num\">layer</th>";
   for (const auto& h : maps) s += "<th scope=\"col\" class=\"num\">" + esc(h.title) + "</th>";
   s += "</tr></thead><tbody>";
@@ -365,7 +391,8 @@ ModelPanel model_panel(const Run& run, std::vector<std::string>* notes) {
       for (int l = 0; l < maps[0].n_layers; ++l) {
         if (std::isnan(maps[0].values[r][static_cast<std::size_t>(l)])) continue;
         s += "<tr><td>" + esc(maps[0].roles[r]) + "</td><td class=\"num\">" + std::to_string(l) + "</td>";
-        for (const auto& h : maps) s += "<td class=\"num\">" + num(h.values[r][static_cast<std::size_t>(l)], 4) + "</td>";
+        for (const auto& h : maps)
+          s += "<td class=\"num\">" + num(h.values[r][static_cast<std::size_t>(l)], 4) + "</td>";
         s += "</tr>";
       }
   s += "</tbody></table></div></details>\n";
@@ -377,7 +404,8 @@ ModelPanel model_panel(const Run& run, std::vector<std::string>* notes) {
   s += "</ul>\n<div class=\"plots\">\n";
   for (std::size_t i = 0; i < out.spectra.size(); ++i)
     s += "<div>" + panel_svg(out.spectra[i], 400, 260, "spec" + std::to_string(i)) + "</div>\n";
-  s += "</div>\n<p class=\"hint\">σᵢ of every matrix against its index i, one curve per layer; values below the "
+  s += "</div>\n<p class=\"hint\">σᵢ of every matrix against its index i, one curve per layer; values below "
+       "the "
        "analysis' accuracy floor are left out.</p>\n</section>\n";
   out.html = s;
   return out;
@@ -389,8 +417,9 @@ void weights_bands(const Run& run, Roll* roll) {
     const int first = static_cast<int>(number(sec, "first_bar"));
     const int end = static_cast<int>(number(sec, "end_bar"));
     const auto at = [&](int bar) {
-      return bar >= 0 && bar < static_cast<int>(roll->bar_starts.size()) ? roll->bar_starts[static_cast<std::size_t>(bar)]
-                                                                          : roll->duration;
+      return bar >= 0 && bar < static_cast<int>(roll->bar_starts.size())
+                 ? roll->bar_starts[static_cast<std::size_t>(bar)]
+                 : roll->duration;
     };
     RollBand b;
     b.label = str(sec, "name");
@@ -410,24 +439,33 @@ json prompt_provenance(const json& j) {
   if (j.contains("voices") && j["voices"].is_array()) {
     for (const json& v : j["voices"]) {
       json evr = v.contains("explained_variance_ratio") ? v["explained_variance_ratio"] : json::array();
-      const auto ratio = [&](std::size_t i) { return i < evr.size() && evr[i].is_number() ? num(evr[i].get<double>(), 3) : "?"; };
-      out.push_back({{"part", "track " + str(v, "name")},
-                     {"tensors", {"hidden state " + (v.contains("hidden_state") ? v["hidden_state"].dump() : "?") + " (" + str(v, "layer") + ")"}},
-                     {"statistics",
-                      {"pitch: projection of each word's last token on PC1 of the reference PCA (explained variance " + ratio(0) + ")",
-                       "velocity: PC2 (" + ratio(1) + ")", "articulation: PC3 (" + ratio(2) + ")", layers_note}}});
+      const auto ratio = [&](std::size_t i) {
+        return i < evr.size() && evr[i].is_number() ? num(evr[i].get<double>(), 3) : "?";
+      };
+      out.push_back(
+          {{"part", "track " + str(v, "name")},
+           {"tensors",
+            {"hidden state " + (v.contains("hidden_state") ? v["hidden_state"].dump() : "?") + " (" +
+             str(v, "layer") + ")"}},
+           {"statistics",
+            {"pitch: projection of each word's last token on PC1 of the reference PCA (explained variance " +
+                 ratio(0) + ")",
+             "velocity: PC2 (" + ratio(1) + ")", "articulation: PC3 (" + ratio(2) + ")", layers_note}}});
     }
   }
   if (j.contains("markov") && j["markov"].is_object()) {
     const json& mk = j["markov"];
     const auto n = [&](const char* key) { return mk.contains(key) ? mk[key].dump() : std::string("?"); };
-    out.push_back({{"part", "track lead"},
-                   {"tensors", {"hidden state " + n("lead_hidden_state")}},
-                   {"statistics", {"Markov chain from block norms of the state, steered by a micro-LSTM from its SVD; seed " +
-                                   (j.contains("seed") ? j["seed"].dump() : std::string("?"))}}});
-    out.push_back({{"part", "track celesta"},
-                   {"tensors", {"MLP activations of layer " + n("mlp_layer")}},
-                   {"statistics", {"a note on tokens whose MLP activations are sparse (> 12 % of |a| < 0.1·std)"}}});
+    out.push_back(
+        {{"part", "track lead"},
+         {"tensors", {"hidden state " + n("lead_hidden_state")}},
+         {"statistics",
+          {"Markov chain from block norms of the state, steered by a micro-LSTM from its SVD; seed " +
+           (j.contains("seed") ? j["seed"].dump() : std::string("?"))}}});
+    out.push_back(
+        {{"part", "track celesta"},
+         {"tensors", {"MLP activations of layer " + n("mlp_layer")}},
+         {"statistics", {"a note on tokens whose MLP activations are sparse (> 12 % of |a| < 0.1·std)"}}});
     out.push_back({{"part", "track organ"},
                    {"tensors", {"contrast direction"}},
                    {"statistics", {"pitch and loudness follow each word's tension"}}});
@@ -435,14 +473,17 @@ json prompt_provenance(const json& j) {
   const json key = j.contains("key") ? j["key"] : json::object();
   out.push_back({{"part", "track drone"},
                  {"tensors", json::array()},
-                 {"statistics", {"root and fifth of " + str(key, "root") + " " + str(key, "mode") + " (key from " +
-                                 str(key, "source", "?") + ")"}}});
+                 {"statistics",
+                  {"root and fifth of " + str(key, "root") + " " + str(key, "mode") + " (key from " +
+                   str(key, "source", "?") + ")"}}});
   if (j.contains("direction") && j["direction"].is_object()) {
     const json& d = j["direction"];
-    out.push_back({{"part", "tension"},
-                   {"tensors", {"hidden states " + (d.contains("hidden_states") ? d["hidden_states"].dump() : "?")}},
-                   {"statistics", {"contrast direction " + str(d, "name") + " (" + str(d, "method") + "): tension " +
-                                   num(number(d, "tension"), 3)}}});
+    out.push_back(
+        {{"part", "tension"},
+         {"tensors", {"hidden states " + (d.contains("hidden_states") ? d["hidden_states"].dump() : "?")}},
+         {"statistics",
+          {"contrast direction " + str(d, "name") + " (" + str(d, "method") + "): tension " +
+           num(number(d, "tension"), 3)}}});
   }
   return out;
 }
@@ -463,15 +504,18 @@ Words prompt_words(const Run& run, Roll* roll, std::vector<std::string>* notes) 
   if (!timing.ok() || !(*timing).contains("words") || !(*timing)["words"].is_array()) {
     const std::string why = timing.ok() ? timing_path + ": no \"words\" list" : timing.error().message;
     notes->push_back("words unavailable: " + why);
-    w.line_html = "<section id=\"words-panel\" aria-labelledby=\"words-h\"><h2 id=\"words-h\">Prompt</h2><p>" +
-             esc(str(run.json, "prompt")) + "</p><p class=\"notice\" role=\"status\">The words cannot light up: " +
-             esc(why) + ".</p></section>\n";
+    w.line_html =
+        "<section id=\"words-panel\" aria-labelledby=\"words-h\"><h2 id=\"words-h\">Prompt</h2><p>" +
+        esc(str(run.json, "prompt")) +
+        "</p><p class=\"notice\" role=\"status\">The words cannot light up: " + esc(why) +
+        ".</p></section>\n";
     return w;
   }
   std::string line, rows;
   int i = 0;
   const json& words = (*timing)["words"];
-  const bool has_tension = std::any_of(words.begin(), words.end(), [](const json& x) { return x.contains("tension"); });
+  const bool has_tension =
+      std::any_of(words.begin(), words.end(), [](const json& x) { return x.contains("tension"); });
   for (const json& word : words) {
     const double s = number(word, "start"), e = number(word, "end");
     const std::string text = str(word, "text");
@@ -488,7 +532,8 @@ Words prompt_words(const Run& run, Roll* roll, std::vector<std::string>* notes) 
         for (const auto& z : pcs[v]) coords += (coords.empty() ? "" : ", ") + num(z.get<double>(), 2);
       if (!coords.empty()) value += " (PC1–3: " + coords + ")";
       values.push_back(value);
-      cells += "<td>" + esc(pitch_name(pitch)) + (coords.empty() ? "" : "<br><span class=\"hint\">" + esc(coords) + "</span>") + "</td>";
+      cells += "<td>" + esc(pitch_name(pitch)) +
+               (coords.empty() ? "" : "<br><span class=\"hint\">" + esc(coords) + "</span>") + "</td>";
     }
     if (word.contains("tension")) values.push_back("tension " + num(number(word, "tension"), 3));
     std::string tokens;
@@ -497,24 +542,31 @@ Words prompt_words(const Run& run, Roll* roll, std::vector<std::string>* notes) 
     values.push_back("tokens " + tokens);
     w.data.push_back({{"text", text}, {"start", s}, {"end", e}, {"values", values}});
     roll->bands.push_back({text, "", s, e});
-    line += "<span class=\"w timed\" role=\"button\" tabindex=\"0\" data-i=\"" + std::to_string(i) + "\" data-s=\"" +
-            num(s, 4) + "\" data-e=\"" + num(e, 4) + "\" data-seek=\"" + num(s, 4) + "\" title=\"" +
-            esc(clock_text(s) + " · " + values[0].get<std::string>()) + "\">" + esc(text) + "</span> ";
-    rows += "<tr><td class=\"num\">" + std::to_string(i + 1) + "</td><td>" + esc(text) + "</td><td class=\"num\">" +
-            num(s, 2) + "</td><td class=\"num\">" + num(e, 2) + "</td><td>" + esc(tokens) + "</td>" + cells +
+    line += "<span class=\"w timed\" role=\"button\" tabindex=\"0\" data-i=\"" + std::to_string(i) +
+            "\" data-s=\"" + num(s, 4) + "\" data-e=\"" + num(e, 4) + "\" data-seek=\"" + num(s, 4) +
+            "\" title=\"" + esc(clock_text(s) + " · " + values[0].get<std::string>()) + "\">" + esc(text) +
+            "</span> ";
+    rows += "<tr><td class=\"num\">" + std::to_string(i + 1) + "</td><td>" + esc(text) +
+            "</td><td class=\"num\">" + num(s, 2) + "</td><td class=\"num\">" + num(e, 2) + "</td><td>" +
+            esc(tokens) + "</td>" + cells +
             (has_tension ? "<td class=\"num\">" + num(number(word, "tension"), 3) + "</td>" : "") + "</tr>\n";
     ++i;
   }
-  std::string head = "<th scope=\"col\" class=\"num\">#</th><th scope=\"col\">word</th><th scope=\"col\" "
-                     "class=\"num\">start s</th><th scope=\"col\" class=\"num\">end s</th><th scope=\"col\">token ids</th>";
+  std::string head =
+      "<th scope=\"col\" class=\"num\">#</th><th scope=\"col\">word</th><th scope=\"col\" "
+      "class=\"num\">start s</th><th scope=\"col\" class=\"num\">end s</th><th scope=\"col\">token ids</th>";
   for (const auto& v : voices) head += "<th scope=\"col\">" + esc(v) + "</th>";
   if (has_tension) head += "<th scope=\"col\" class=\"num\">tension</th>";
-  w.line_html = "<section id=\"words-panel\" aria-labelledby=\"words-h\"><h2 id=\"words-h\">Prompt</h2>\n<p id=\"words\" "
-           "class=\"words\">" +
-           line + "</p>\n<p class=\"hint\">Each word lights up while it sounds; click one to hear it.</p>\n</section>\n";
-  w.table_html = "<section id=\"values\" aria-labelledby=\"values-h\"><h2 id=\"values-h\">Per-word values</h2>\n"
-            "<div class=\"table-scroll\"><table><thead><tr>" +
-            head + "</tr></thead><tbody>\n" + rows + "</tbody></table></div></section>\n";
+  w.line_html =
+      "<section id=\"words-panel\" aria-labelledby=\"words-h\"><h2 id=\"words-h\">Prompt</h2>\n<p "
+      "id=\"words\" "
+      "class=\"words\">" +
+      line +
+      "</p>\n<p class=\"hint\">Each word lights up while it sounds; click one to hear it.</p>\n</section>\n";
+  w.table_html =
+      "<section id=\"values\" aria-labelledby=\"values-h\"><h2 id=\"values-h\">Per-word values</h2>\n"
+      "<div class=\"table-scroll\"><table><thead><tr>" +
+      head + "</tr></thead><tbody>\n" + rows + "</tbody></table></div></section>\n";
   return w;
 }
 
@@ -539,9 +591,10 @@ Result<TrackPage> track_page(const Run& run, const std::string& page_path, const
     weights_bands(run, &roll);
     page.title = str(j, "title", str(j, "genre"));
     const json& m = j.contains("model") ? j["model"] : json::object();
-    meta = "weights · genre " + str(j, "genre") + " · model " + fs::path(str(m, "path")).filename().string() + " (" +
-           str(m, "family") + ", " + (m.contains("n_layers") ? m["n_layers"].dump() : "?") + " layers) · " +
-           str(key, "root_name") + " " + str(key, "mode") + " · " + num(number(j, "tempo_bpm"), 1) + " BPM · " +
+    meta = "weights · genre " + str(j, "genre") + " · model " + fs::path(str(m, "path")).filename().string() +
+           " (" + str(m, "family") + ", " + (m.contains("n_layers") ? m["n_layers"].dump() : "?") +
+           " layers) · " + str(key, "root_name") + " " + str(key, "mode") + " · " +
+           num(number(j, "tempo_bpm"), 1) + " BPM · " +
            clock_text(number(j, "length_seconds", roll.duration));
     ModelPanel mp = model_panel(run, notes);
     after_roll = mp.html;
@@ -553,16 +606,18 @@ Result<TrackPage> track_page(const Run& run, const std::string& page_path, const
     before_roll = w.line_html;
     after_roll = w.table_html;
     page.title = str(j, "prompt");
-    meta = "prompt · style " + str(j, "style", "voices") + " · model " + fs::path(str(j, "model")).filename().string() +
-           " · " + str(key, "root") + " " + str(key, "mode") + " · " + num(number(j, "tempo_bpm"), 1) + " BPM · " +
+    meta = "prompt · style " + str(j, "style", "voices") + " · model " +
+           fs::path(str(j, "model")).filename().string() + " · " + str(key, "root") + " " + str(key, "mode") +
+           " · " + num(number(j, "tempo_bpm"), 1) + " BPM · " +
            clock_text(number(j, "duration_seconds", roll.duration));
     data_extra["band_kind"] = "word";
     data_extra["words"] = std::move(w.data);
     sources = ", " + run.name + ".timing.json and " + run.name + ".mid";
   }
   json provenance = json::array();
-  const json parts = run.kind == RunKind::Weights ? (j.contains("provenance") ? j["provenance"] : json::array())
-                                                  : prompt_provenance(j);
+  const json parts = run.kind == RunKind::Weights
+                         ? (j.contains("provenance") ? j["provenance"] : json::array())
+                         : prompt_provenance(j);
   for (const json& p : parts) provenance.push_back(provenance_entry(p, roll));
 
   const RollLayout layout = roll_layout(roll, 0, std::max(40.0, 1100.0 / std::max(roll.duration, 1.0)));
@@ -570,9 +625,11 @@ Result<TrackPage> track_page(const Run& run, const std::string& page_path, const
   data.update(data_extra);
   data["prov"] = provenance;
   std::string html = page_start(page.title + " — sonify report");
-  html += "<header>" +
-          (album_href.empty() ? "" : "<p class=\"crumb\"><a href=\"" + esc(album_href) + "\">← album</a></p>") +
-          "<h1>" + esc(page.title) + "</h1><p class=\"meta\">" + esc(meta) + "</p></header>\n<main id=\"main\">\n";
+  html +=
+      "<header>" +
+      (album_href.empty() ? "" : "<p class=\"crumb\"><a href=\"" + esc(album_href) + "\">← album</a></p>") +
+      "<h1>" + esc(page.title) + "</h1><p class=\"meta\">" + esc(meta) +
+      "</p></header>\n<main id=\"main\">\n";
   html += player_html(run.file(".wav"), page_dir_of(page_path), options.embed_audio, roll.duration, notes);
   html += before_roll;
   html += roll_section(roll, layout, "Piano roll of " + page.title,
@@ -596,8 +653,8 @@ struct AlbumTrack {
 
 std::string album_timeline(const std::vector<AlbumTrack>& tracks, double duration) {
   const double width = 1000, x0 = 10, pps = (width - 20) / std::max(duration, 1.0);
-  std::string s = "<svg id=\"timeline\" class=\"timeline\" viewBox=\"0 0 " +
-                  num(width) + " 64\" role=\"img\" aria-labelledby=\"timeline-t\" data-x0=\"" + num(x0, 3) +
+  std::string s = "<svg id=\"timeline\" class=\"timeline\" viewBox=\"0 0 " + num(width) +
+                  " 64\" role=\"img\" aria-labelledby=\"timeline-t\" data-x0=\"" + num(x0, 3) +
                   "\" data-pps=\"" + num(pps, 6) + "\" data-duration=\"" + num(duration, 6) +
                   "\"><title id=\"timeline-t\">album.wav: where each track starts; click to seek</title>";
   for (std::size_t k = 0; k < tracks.size(); ++k) {
@@ -605,8 +662,9 @@ std::string album_timeline(const std::vector<AlbumTrack>& tracks, double duratio
     if (!r.contains("start")) continue;
     const double start = number(r, "start"), end = start + number(r, "duration");
     const double x = x0 + start * pps, w = std::max(1.0, (end - start) * pps);
-    s += "<rect class=\"seg timed\" data-i=\"" + std::to_string(k) + "\" data-s=\"" + num(start, 4) + "\" data-e=\"" +
-         num(end, 4) + "\" x=\"" + num(x) + "\" y=\"6\" width=\"" + num(w) + "\" height=\"40\"><title>" +
+    s += "<rect class=\"seg timed\" data-i=\"" + std::to_string(k) + "\" data-s=\"" + num(start, 4) +
+         "\" data-e=\"" + num(end, 4) + "\" x=\"" + num(x) + "\" y=\"6\" width=\"" + num(w) +
+         "\" height=\"40\"><title>" +
          esc(std::to_string(k + 1) + " " + str(r, "title") + " · " + clock_text(start)) + "</title></rect>";
     if (w > 16)
       s += "<text class=\"seg-label\" x=\"" + num(x + 4) + "\" y=\"31\">" + std::to_string(k + 1) + "</text>";
@@ -619,7 +677,8 @@ std::string album_timeline(const std::vector<AlbumTrack>& tracks, double duratio
     }
   for (double t = 0; t <= duration; t += step)
     s += "<text x=\"" + num(x0 + t * pps) + "\" y=\"60\">" + clock_text(t) + "</text>";
-  s += "<line id=\"playhead\" class=\"playhead\" x1=\"" + num(x0) + "\" x2=\"" + num(x0) + "\" y1=\"2\" y2=\"50\"/></svg>";
+  s += "<line id=\"playhead\" class=\"playhead\" x1=\"" + num(x0) + "\" x2=\"" + num(x0) +
+       "\" y1=\"2\" y2=\"50\"/></svg>";
   return s;
 }
 
@@ -630,8 +689,10 @@ std::string album_page(const Run& album, const std::string& index_path, const Re
   double duration = 0;
   bool timed = true;
   for (const AlbumTrack& t : tracks) {
-    if (t.row.contains("start")) duration = std::max(duration, number(t.row, "start") + number(t.row, "duration"));
-    else if (!t.row.contains("error")) timed = false;
+    if (t.row.contains("start"))
+      duration = std::max(duration, number(t.row, "start") + number(t.row, "duration"));
+    else if (!t.row.contains("error"))
+      timed = false;
   }
   std::error_code ec;
   if (fs::is_regular_file(wav, ec))
@@ -648,45 +709,55 @@ std::string album_page(const Run& album, const std::string& index_path, const Re
     if (r.contains("error")) {
       ++failed;
       rows += "<tr><td class=\"num\">" + number_text + "</td><td>" + esc(str(r, "title")) + "</td><td>" +
-              esc(str(r, "prompt")) + "</td><td colspan=\"6\" class=\"notice\">failed: " + esc(str(r, "error")) +
-              "</td></tr>\n";
+              esc(str(r, "prompt")) +
+              "</td><td colspan=\"6\" class=\"notice\">failed: " + esc(str(r, "error")) + "</td></tr>\n";
       continue;
     }
     tracks_seconds += number(r, "duration");
     arc.push_back({number_text + " " + str(r, "title"), tracks[k].href,
                    timed ? number(r, "start") : static_cast<double>(k + 1), number(r, "tension")});
-    const std::string link = tracks[k].href.empty() ? esc(str(r, "title"))
-                                                    : "<a href=\"" + esc(tracks[k].href) + "\">" + esc(str(r, "title")) + "</a>";
-    const std::string attrs = r.contains("start") ? " class=\"timed\" data-i=\"" + std::to_string(k) + "\" data-s=\"" +
-                                                        num(number(r, "start"), 4) + "\" data-e=\"" +
-                                                        num(number(r, "start") + number(r, "duration"), 4) + "\""
-                                                  : "";
+    const std::string link = tracks[k].href.empty()
+                                 ? esc(str(r, "title"))
+                                 : "<a href=\"" + esc(tracks[k].href) + "\">" + esc(str(r, "title")) + "</a>";
+    const std::string attrs = r.contains("start")
+                                  ? " class=\"timed\" data-i=\"" + std::to_string(k) + "\" data-s=\"" +
+                                        num(number(r, "start"), 4) + "\" data-e=\"" +
+                                        num(number(r, "start") + number(r, "duration"), 4) + "\""
+                                  : "";
     rows += "<tr" + attrs + "><td class=\"num\">" + number_text + "</td><td>" + link + "</td><td>" +
-            esc(str(r, "prompt")) + "</td><td>" + esc(str(r, "group")) + "</td><td>" + esc(str(r, "key") + " " + str(r, "mode")) +
-            "</td><td class=\"num\">" + num(number(r, "tempo"), 1) + "</td><td class=\"num\">" +
-            num(number(r, "tension"), 3) + "</td><td class=\"num\">" + clock_text(number(r, "duration")) +
-            "</td><td class=\"num\">" + (r.contains("start") ? clock_text(number(r, "start")) : std::string("–")) +
-            "</td></tr>\n";
+            esc(str(r, "prompt")) + "</td><td>" + esc(str(r, "group")) + "</td><td>" +
+            esc(str(r, "key") + " " + str(r, "mode")) + "</td><td class=\"num\">" +
+            num(number(r, "tempo"), 1) + "</td><td class=\"num\">" + num(number(r, "tension"), 3) +
+            "</td><td class=\"num\">" + clock_text(number(r, "duration")) + "</td><td class=\"num\">" +
+            (r.contains("start") ? clock_text(number(r, "start")) : std::string("–")) + "</td></tr>\n";
   }
   std::string html = page_start(title + " — sonify report");
   html += "<header><h1>" + esc(title) + "</h1><p class=\"meta\">" +
-          esc("album · mode " + str(m, "mode", "album") + " · model " + fs::path(str(m, "model")).filename().string() +
-              " · " + std::to_string(tracks.size()) + " tracks" + (failed ? " (" + std::to_string(failed) + " failed)" : "") +
-              " · " + clock_text(tracks_seconds) + " of music" +
-              (m.contains("complete") && m["complete"] == false ? " · incomplete (the run did not finish)" : "")) +
+          esc("album · mode " + str(m, "mode", "album") + " · model " +
+              fs::path(str(m, "model")).filename().string() + " · " + std::to_string(tracks.size()) +
+              " tracks" + (failed ? " (" + std::to_string(failed) + " failed)" : "") + " · " +
+              clock_text(tracks_seconds) + " of music" +
+              (m.contains("complete") && m["complete"] == false ? " · incomplete (the run did not finish)"
+                                                                : "")) +
           "</p></header>\n<main id=\"main\">\n";
   html += player_html(wav, page_dir_of(index_path), options.embed_audio, duration, notes);
-  if (timed) html += "<section aria-label=\"Album timeline\">" + album_timeline(tracks, duration) + "</section>\n";
-  html += "<section class=\"arc\" aria-labelledby=\"arc-h\"><h2 id=\"arc-h\">Tension arc</h2>" +
-          arc_svg(arc, timed ? "seconds into the album" : "track", "arc") +
-          "<p class=\"hint\">Each point is a track (click it for its page); tension along the contrast direction "
-          "of the run.</p></section>\n";
-  html += "<section aria-labelledby=\"tracks-h\"><h2 id=\"tracks-h\">Tracks</h2><div class=\"table-scroll\"><table>"
-          "<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">title</th><th scope=\"col\">prompt</th>"
-          "<th scope=\"col\">group</th><th scope=\"col\">key</th><th scope=\"col\" class=\"num\">tempo</th><th "
-          "scope=\"col\" class=\"num\">tension</th><th scope=\"col\" class=\"num\">duration</th><th scope=\"col\" "
-          "class=\"num\">starts</th></tr></thead><tbody>\n" +
-          rows + "</tbody></table></div></section>\n</main>\n";
+  if (timed)
+    html += "<section aria-label=\"Album timeline\">" + album_timeline(tracks, duration) + "</section>\n";
+  html +=
+      "<section class=\"arc\" aria-labelledby=\"arc-h\"><h2 id=\"arc-h\">Tension arc</h2>" +
+      arc_svg(arc, timed ? "seconds into the album" : "track", "arc") +
+      "<p class=\"hint\">Each point is a track (click it for its page); tension along the contrast direction "
+      "of the run.</p></section>\n";
+  html +=
+      "<section aria-labelledby=\"tracks-h\"><h2 id=\"tracks-h\">Tracks</h2><div "
+      "class=\"table-scroll\"><table>"
+      "<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">title</th><th "
+      "scope=\"col\">prompt</th>"
+      "<th scope=\"col\">group</th><th scope=\"col\">key</th><th scope=\"col\" class=\"num\">tempo</th><th "
+      "scope=\"col\" class=\"num\">tension</th><th scope=\"col\" class=\"num\">duration</th><th "
+      "scope=\"col\" "
+      "class=\"num\">starts</th></tr></thead><tbody>\n" +
+      rows + "</tbody></table></div></section>\n</main>\n";
   if (!timed)  // the script needs an element to put the playhead on
     html += "<svg hidden id=\"timeline\" data-x0=\"0\" data-pps=\"1\" data-duration=\"" + num(duration, 3) +
             "\"><line id=\"playhead\"/></svg>\n";
@@ -758,7 +829,8 @@ Result<ReportOutput> report_write(const std::string& run_path, const ReportOptio
         const std::string json_path = run.dir + "/" + name + ".json";
         auto track_run = run_locate(json_path);
         if (!track_run.ok() || track_run->kind != RunKind::Prompt) {
-          const std::string why = track_run.ok() ? json_path + ": not a prompt track" : track_run.error().message;
+          const std::string why =
+              track_run.ok() ? json_path + ": not a prompt track" : track_run.error().message;
           out.notes.push_back(why);
           t.row["error"] = why;
         } else {

@@ -17,7 +17,7 @@ const char* const kPalette[] = {"#0072B2", "#C24E00", "#007A5A", "#B0457F", "#6A
                                 "#8A6D00", "#1F5F8B", "#A6192E", "#3B6E22", "#5E4B8B"};
 const char* const kDrumColor = "#4D4D4D";
 
-constexpr double kLeft = 58;   // pitch labels
+constexpr double kLeft = 58;  // pitch labels
 constexpr double kRight = 14;
 constexpr double kBandStrip = 20;  // band labels
 constexpr double kBarStrip = 14;   // bar numbers
@@ -57,12 +57,12 @@ const double kStepOpacity[] = {0.45, 0.65, 0.85, 1.0};
 
 std::string drum_key_name(int key) {
   static const std::map<int, const char*> names = {
-      {35, "kick 2"},     {36, "kick"},        {37, "rim"},      {38, "snare"},      {39, "clap"},
-      {40, "snare 2"},    {41, "low tom 2"},   {42, "hat"},      {43, "low tom"},    {44, "pedal hat"},
-      {45, "mid tom"},    {46, "open hat"},    {47, "mid tom 2"}, {48, "high tom 2"}, {49, "crash"},
-      {50, "high tom"},   {51, "ride"},        {52, "china"},    {53, "ride bell"},  {54, "tambourine"},
-      {55, "splash"},     {56, "cowbell"},     {57, "crash 2"},  {59, "ride 2"},     {69, "cabasa"},
-      {70, "maracas"},    {75, "claves"},      {80, "triangle"}, {81, "open triangle"}};
+      {35, "kick 2"},   {36, "kick"},      {37, "rim"},       {38, "snare"},        {39, "clap"},
+      {40, "snare 2"},  {41, "low tom 2"}, {42, "hat"},       {43, "low tom"},      {44, "pedal hat"},
+      {45, "mid tom"},  {46, "open hat"},  {47, "mid tom 2"}, {48, "high tom 2"},   {49, "crash"},
+      {50, "high tom"}, {51, "ride"},      {52, "china"},     {53, "ride bell"},    {54, "tambourine"},
+      {55, "splash"},   {56, "cowbell"},   {57, "crash 2"},   {59, "ride 2"},       {69, "cabasa"},
+      {70, "maracas"},  {75, "claves"},    {80, "triangle"},  {81, "open triangle"}};
   auto it = names.find(key);
   return it != names.end() ? it->second : "key " + std::to_string(key);
 }
@@ -83,8 +83,8 @@ Result<Roll> roll_from_midi(const MidiFile& midi) {
     const int index = static_cast<int>(roll.tracks.size());
     roll.tracks.push_back(rt);
     for (const Note& n : t.notes)
-      roll.notes.push_back({index, tempo.seconds_at(n.start_ticks), tempo.seconds_at(n.start_ticks + n.length_ticks),
-                            n.pitch, n.velocity});
+      roll.notes.push_back({index, tempo.seconds_at(n.start_ticks),
+                            tempo.seconds_at(n.start_ticks + n.length_ticks), n.pitch, n.velocity});
   }
   std::stable_sort(roll.notes.begin(), roll.notes.end(),
                    [](const RollNote& a, const RollNote& b) { return a.start < b.start; });
@@ -167,10 +167,10 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
     for (const auto& b : roll.bands) desc += " " + b.label + " (" + clock_text(b.start) + ")";
     desc += ".";
   }
-  s += "<svg id=\"roll\" class=\"roll\" viewBox=\"0 0 " + num(l.width) + " " +
-       num(l.height) + "\" width=\"" + num(l.width) + "\" height=\"" + num(l.height) +
-       "\" role=\"img\" aria-labelledby=\"roll-title roll-desc\" data-x0=\"" + num(l.x0, 3) + "\" data-pps=\"" +
-       num(l.px_per_second, 6) + "\" data-duration=\"" + num(roll.duration, 6) + "\">";
+  s += "<svg id=\"roll\" class=\"roll\" viewBox=\"0 0 " + num(l.width) + " " + num(l.height) + "\" width=\"" +
+       num(l.width) + "\" height=\"" + num(l.height) +
+       "\" role=\"img\" aria-labelledby=\"roll-title roll-desc\" data-x0=\"" + num(l.x0, 3) +
+       "\" data-pps=\"" + num(l.px_per_second, 6) + "\" data-duration=\"" + num(roll.duration, 6) + "\">";
   s += "<title id=\"roll-title\">" + esc(title) + "</title><desc id=\"roll-desc\">" + esc(desc) + "</desc>";
 
   // Bands: alternating shades, a label when it fits.
@@ -191,8 +191,8 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
 
   // Bar lines; numbers as often as they fit.
   if (!roll.bar_starts.empty()) {
-    const double bar_px = roll.bar_starts.size() > 1 ? (roll.bar_starts[1] - roll.bar_starts[0]) * l.px_per_second
-                                                     : l.width;
+    const double bar_px =
+        roll.bar_starts.size() > 1 ? (roll.bar_starts[1] - roll.bar_starts[0]) * l.px_per_second : l.width;
     int every = 1;
     while (bar_px * every < 26) every *= 2;
     std::string lines, numbers;
@@ -201,11 +201,11 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
       if (bar_px >= 3 || b % static_cast<std::size_t>(every) == 0)
         lines += "M" + num(x) + " " + num(l.melodic_top - 2) + "V" + num(l.bottom);
       if (b % static_cast<std::size_t>(every) == 0)
-        numbers += "<text x=\"" + num(x + 2) + "\" y=\"" + num(kBandStrip + 11) + "\">" + std::to_string(b + 1) +
-                   "</text>";
+        numbers += "<text x=\"" + num(x + 2) + "\" y=\"" + num(kBandStrip + 11) + "\">" +
+                   std::to_string(b + 1) + "</text>";
     }
-    s += "<path class=\"bar-lines\" d=\"" + lines + "\"/><g class=\"bar-numbers\" aria-hidden=\"true\">" + numbers +
-         "</g>";
+    s += "<path class=\"bar-lines\" d=\"" + lines + "\"/><g class=\"bar-numbers\" aria-hidden=\"true\">" +
+         numbers + "</g>";
   }
 
   // Row labels: every C of the melodic range, every drum key.
@@ -213,14 +213,14 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
   for (int p = l.pitch_lo; p <= l.pitch_hi; ++p) {
     if (p % 12 != 0) continue;
     const double y = l.melodic_top + (l.pitch_hi - p) * l.row_height;
-    s += "<path class=\"c-line\" d=\"M" + num(l.x0) + " " + num(y + l.row_height) + "H" + num(l.width - kRight) +
-         "\"/><text x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.row_height) + "\">" + esc(pitch_name(p)) +
-         "</text>";
+    s += "<path class=\"c-line\" d=\"M" + num(l.x0) + " " + num(y + l.row_height) + "H" +
+         num(l.width - kRight) + "\"/><text x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.row_height) +
+         "\">" + esc(pitch_name(p)) + "</text>";
   }
   for (std::size_t k = 0; k < l.drum_keys.size(); ++k) {
     const double y = l.drum_top + static_cast<double>(l.drum_keys.size() - 1 - k) * l.drum_row_height;
-    s += "<text class=\"drum-key\" x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.drum_row_height - 2) + "\">" +
-         esc(drum_key_name(l.drum_keys[k])) + "</text>";
+    s += "<text class=\"drum-key\" x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.drum_row_height - 2) +
+         "\">" + esc(drum_key_name(l.drum_keys[k])) + "</text>";
   }
   s += "</g>";
 
@@ -247,13 +247,14 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
     }
     for (int v = 0; v < 4; ++v)
       if (!d[v].empty())
-        s += "<path class=\"track t" + std::to_string(t) + "\" data-track=\"" + std::to_string(t) + "\" fill=\"" +
-             roll.tracks[t].color + "\" fill-opacity=\"" + num(kStepOpacity[v], 2) + "\" d=\"" + d[v] + "\"/>";
+        s += "<path class=\"track t" + std::to_string(t) + "\" data-track=\"" + std::to_string(t) +
+             "\" fill=\"" + roll.tracks[t].color + "\" fill-opacity=\"" + num(kStepOpacity[v], 2) +
+             "\" d=\"" + d[v] + "\"/>";
   }
   s += "</g>";
   s += "<rect id=\"selection\" class=\"selection\" x=\"0\" y=\"0\" width=\"0\" height=\"0\"/>";
-  s += "<line id=\"playhead\" class=\"playhead\" x1=\"" + num(l.x0) + "\" x2=\"" + num(l.x0) + "\" y1=\"0\" y2=\"" +
-       num(l.bottom) + "\"/>";
+  s += "<line id=\"playhead\" class=\"playhead\" x1=\"" + num(l.x0) + "\" x2=\"" + num(l.x0) +
+       "\" y1=\"0\" y2=\"" + num(l.bottom) + "\"/>";
   s += "</svg>";
   return s;
 }

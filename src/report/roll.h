@@ -37,7 +37,7 @@ struct RollBand {
 
 struct Roll {
   std::vector<RollTrack> tracks;
-  std::vector<RollNote> notes;    // ordered by start
+  std::vector<RollNote> notes;     // ordered by start
   std::vector<double> bar_starts;  // seconds of every bar line (from the time signatures)
   std::vector<RollBand> bands;
   double duration = 0;  // seconds shown: the MIDI length, or the audio's when longer

@@ -30,9 +30,9 @@ Result<RunKind> run_kind_of(const json& j, const std::string& path) {
   if (has("prompt") && has("token_ids")) return RunKind::Prompt;
   if (has("tracks") && has("complete") && j["tracks"].is_array()) return RunKind::Album;
   if (has("matrices") && has("format_version"))
-    return fail(path, ": a features file (sonify analyze), not a run: pass a run's NAME.json or its directory");
-  if (has("words") && has("duration"))
-    return fail(path, ": a timing file: pass the NAME.json beside it");
+    return fail(path,
+                ": a features file (sonify analyze), not a run: pass a run's NAME.json or its directory");
+  if (has("words") && has("duration")) return fail(path, ": a timing file: pass the NAME.json beside it");
   return fail(path,
               ": not a sonify run (expected NAME.json from sonify weights or prompt, or an album's "
               "manifest.json)");
@@ -67,7 +67,8 @@ Result<Run> run_locate(const std::string& path) {
   for (const auto& entry : fs::directory_iterator(path, ec)) {
     const std::string file = entry.path().filename().string();
     const bool timing = file.size() > 12 && file.compare(file.size() - 12, 12, ".timing.json") == 0;
-    if (!entry.is_regular_file() || entry.path().extension() != ".json" || file.front() == '.' || timing) continue;
+    if (!entry.is_regular_file() || entry.path().extension() != ".json" || file.front() == '.' || timing)
+      continue;
     auto j = json_read_file(entry.path().string());
     if (j.ok() && run_kind_of(*j, file).ok()) runs.push_back(entry.path().string());
   }

@@ -3,9 +3,8 @@
 // album's manifest.json.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "sonify/result.h"
 
