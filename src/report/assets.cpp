@@ -40,6 +40,7 @@ svg text { font-family: inherit; font-size: 11px; fill: #2b2f35; }
 .bar-lines { stroke: #c1c7d0; stroke-width: 1; fill: none; }
 .c-line { stroke: #d9dde4; stroke-width: 1; }
 .keys text { text-anchor: end; }
+.keys-bg { fill: #ffffff; }
 .keys .drum-key { font-size: 10px; }
 .playhead { stroke: #D00000; stroke-width: 2; }
 .selection { fill: none; stroke: #111; stroke-width: 2; }
@@ -307,9 +308,16 @@ const char* const kPageJs = R"js(
     e.addEventListener('click', go);
     e.addEventListener('keydown', function (k) { if (k.key === 'Enter') { k.preventDefault(); go(); } });
   });
+  // The row labels stay at the left edge while the roll scrolls sideways.
+  var keys = document.getElementById('keys');
+  if (keys && scroller) scroller.addEventListener('scroll', function () {
+    var k = scroller.classList.contains('fit') ? 0 : scroller.scrollLeft;
+    keys.setAttribute('transform', 'translate(' + k + ',0)');
+  });
   var fit = document.getElementById('fit');
   if (fit && scroller) fit.addEventListener('click', function () {
     var on = scroller.classList.toggle('fit');
+    if (keys) keys.setAttribute('transform', 'translate(' + (on ? 0 : scroller.scrollLeft) + ',0)');
     fit.textContent = on ? 'Zoom in' : 'Fit to width';
     fit.setAttribute('aria-pressed', on ? 'true' : 'false');
   });

@@ -208,21 +208,13 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
          numbers + "</g>";
   }
 
-  // Row labels: every C of the melodic range, every drum key.
-  s += "<g class=\"keys\">";
-  for (int p = l.pitch_lo; p <= l.pitch_hi; ++p) {
-    if (p % 12 != 0) continue;
-    const double y = l.melodic_top + (l.pitch_hi - p) * l.row_height;
-    s += "<path class=\"c-line\" d=\"M" + num(l.x0) + " " + num(y + l.row_height) + "H" +
-         num(l.width - kRight) + "\"/><text x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.row_height) +
-         "\">" + esc(pitch_name(p)) + "</text>";
-  }
-  for (std::size_t k = 0; k < l.drum_keys.size(); ++k) {
-    const double y = l.drum_top + static_cast<double>(l.drum_keys.size() - 1 - k) * l.drum_row_height;
-    s += "<text class=\"drum-key\" x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.drum_row_height - 2) +
-         "\">" + esc(drum_key_name(l.drum_keys[k])) + "</text>";
-  }
-  s += "</g>";
+  // A line under every C of the melodic range.
+  std::string c_lines;
+  for (int p = l.pitch_lo; p <= l.pitch_hi; ++p)
+    if (p % 12 == 0)
+      c_lines += "M" + num(l.x0) + " " + num(l.melodic_top + (l.pitch_hi - p + 1) * l.row_height) + "H" +
+                 num(l.width - kRight);
+  if (!c_lines.empty()) s += "<path class=\"c-line\" d=\"" + c_lines + "\"/>";
 
   // Time axis: a label every 5, 10, 30 or 60 seconds, as fits.
   s += "<g class=\"time-axis\" aria-hidden=\"true\">";
@@ -231,7 +223,8 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
     step = candidate;
     if (candidate * l.px_per_second >= 48) break;
   }
-  for (double t = 0; t <= roll.duration + 1e-9; t += step)
+  // No label that would be cut at the right edge.
+  for (double t = 0; t <= roll.duration + 1e-9 && l.x(t) + 28 <= l.width; t += step)
     s += "<text x=\"" + num(l.x(t)) + "\" y=\"" + num(l.bottom + 13) + "\">" + clock_text(t) + "</text>";
   s += "</g>";
 
@@ -250,6 +243,20 @@ std::string roll_svg(const Roll& roll, const RollLayout& l, const std::string& t
         s += "<path class=\"track t" + std::to_string(t) + "\" data-track=\"" + std::to_string(t) +
              "\" fill=\"" + roll.tracks[t].color + "\" fill-opacity=\"" + num(kStepOpacity[v], 2) +
              "\" d=\"" + d[v] + "\"/>";
+  }
+  s += "</g>";
+  // Row labels (every C, every drum key) over the notes on a white strip, which the page's
+  // script keeps at the left edge while the roll scrolls.
+  s += "<g id=\"keys\" class=\"keys\"><rect class=\"keys-bg\" x=\"0\" y=\"" + num(l.melodic_top - 2) +
+       "\" width=\"" + num(l.x0 - 1) + "\" height=\"" + num(l.bottom - l.melodic_top + 2) + "\"/>";
+  for (int p = l.pitch_lo; p <= l.pitch_hi; ++p)
+    if (p % 12 == 0)
+      s += "<text x=\"" + num(l.x0 - 6) + "\" y=\"" +
+           num(l.melodic_top + (l.pitch_hi - p + 1) * l.row_height) + "\">" + esc(pitch_name(p)) + "</text>";
+  for (std::size_t k = 0; k < l.drum_keys.size(); ++k) {
+    const double y = l.drum_top + static_cast<double>(l.drum_keys.size() - 1 - k) * l.drum_row_height;
+    s += "<text class=\"drum-key\" x=\"" + num(l.x0 - 6) + "\" y=\"" + num(y + l.drum_row_height - 2) +
+         "\">" + esc(drum_key_name(l.drum_keys[k])) + "</text>";
   }
   s += "</g>";
   s += "<rect id=\"selection\" class=\"selection\" x=\"0\" y=\"0\" width=\"0\" height=\"0\"/>";
