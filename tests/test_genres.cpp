@@ -1,15 +1,19 @@
 // Weight genres and `sonify weights` / `sonify genres`: the parameter registry, the
 // outputs read back by an external MIDI parser (python3-mido, tests/oracles/genre_check.py),
 // determinism, the music following the model, bad input, and the all-or-nothing file set.
-#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "sonify/genres.h"
 #include "test_support.h"
@@ -39,7 +43,8 @@ std::string fixture(const std::string& name) { return sonify::test::fixtures_dir
 json weights_midi(const std::string& model, const std::string& genre, const TempDir& dir,
                   const std::vector<std::string>& extra = {}) {
   cache_home();
-  std::vector<std::string> args = {"weights", "--model", model, "--genre", genre, "-o", dir.path(), "--midi-only", "-q"};
+  std::vector<std::string> args = {"weights", "--model",  model,         "--genre", genre,
+                                   "-o",      dir.path(), "--midi-only", "-q"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_sonify(args);
   INFO(r.err);
@@ -87,22 +92,61 @@ TEST_CASE("genre registry: names, parameters and --set validation", "[genres]") 
   CHECK(cfg->number("bpm") == 120);
 }
 
-TEST_CASE("every genre has a config file whose defaults the registry accepts", "[genres]") {
+TEST_CASE("genre defaults are written once, in the registry, and a config file only overrides them",
+          "[genres]") {
+  const std::string shipped = std::string(SONIFY_SOURCE_DIR) + "/configs/genres";
   for (const auto& g : sonify::all_genres()) {
-    const std::string path = std::string(SONIFY_SOURCE_DIR) + "/configs/genres/" + g.name + ".json";
-    REQUIRE(fs::exists(path));
-    auto p = sonify::resolve_params(g, read_file(path), path, {});
-    INFO(path);
+    INFO(g.name);
+    auto p = sonify::genre_params(g, shipped, {});
     REQUIRE(p.ok());
-    // The config lists every parameter, with the registry's default.
-    json j = json::parse(read_file(path));
+    // sonify ships no NAME.json; a local one may change values but never restate one,
+    // which would be a second copy of a default that could drift from the registry.
+    const std::string path = sonify::genre_config_path(shipped, g.name);
+    const json file = fs::exists(path) ? json::parse(read_file(path)) : json::object();
     for (const auto& spec : g.params) {
-      INFO(g.name << " " << spec.name);
-      REQUIRE(j["defaults"].contains(spec.name));
-      auto canon = sonify::param_check(spec, p->text(spec.name), "x");
-      REQUIRE(canon.ok());
-      CHECK(*canon == *sonify::param_check(spec, spec.default_value, "x"));
+      INFO(spec.name);
+      if (file.contains("defaults") && file["defaults"].contains(spec.name))
+        CHECK(p->text(spec.name) != spec.default_value);
+      else
+        CHECK(p->text(spec.name) == spec.default_value);
     }
+  }
+  TempDir dir;
+  sonify::test::write_file(dir.file("acid.json"),
+                           R"({"genre": "acid", "defaults": {"bpm": 120, "min_bars": 8}})");
+  const sonify::Genre& acid = **sonify::find_genre("acid");
+  auto p = sonify::genre_params(acid, dir.path(), {"bpm=125"});
+  REQUIRE(p.ok());
+  CHECK(p->text("bpm") == "125");     // --set wins over the file
+  CHECK(p->text("min_bars") == "8");  // the file wins over the registry
+  CHECK(p->text("pitch_lo") == "36");
+  auto house = sonify::genre_params(**sonify::find_genre("house"), dir.path(), {});
+  REQUIRE(house.ok());  // no house.json: the registry's defaults
+  CHECK(house->text("bpm") == "128");
+  sonify::test::write_file(dir.file("acid.json"), R"({"defaults": {"bpm": 1000}})");
+  auto bad = sonify::genre_params(acid, dir.path(), {});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find(dir.file("acid.json") + ": bpm") != std::string::npos);
+}
+
+TEST_CASE("reading a parameter a genre does not declare aborts instead of giving 0", "[genres]") {
+  const auto p = *sonify::genre_params(**sonify::find_genre("acid"), "", {});
+  for (int which : {0, 1, 2}) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      std::signal(SIGABRT, SIG_DFL);  // Catch's handler would report the expected abort as a failure
+      (void)::freopen("/dev/null", "w", stderr);
+      if (which == 0) (void)p.number("swing");
+      if (which == 1) (void)p.integer("swing");
+      if (which == 2) (void)p.text("swing");
+      std::_Exit(0);  // reached only when the lookup returned a silent default
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO("lookup " << which);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGABRT);
   }
 }
 
@@ -113,14 +157,37 @@ TEST_CASE("sonify genres lists genres and every parameter", "[genres][cli]") {
   CHECK(all.out.find("house") != std::string::npos);
   auto acid = run_sonify({"genres", "acid"});
   REQUIRE(acid.exit_code == 0);
-  for (const auto& spec : (*sonify::find_genre("acid"))->params) CHECK(acid.out.find(spec.name) != std::string::npos);
+  // The third cell of a parameter's row: its default.
+  auto printed_default = [](const std::string& out, const std::string& name) {
+    const auto row = out.find("\n" + name + " ");
+    if (row == std::string::npos) return std::string("(no row)");
+    std::istringstream cells(out.substr(row + 1, out.find('\n', row + 1) - row - 1));
+    std::string cell, type, value;
+    cells >> cell >> type >> value;
+    return value;
+  };
+  // Each row prints the registry's default (the one place it is written).
+  for (const auto& spec : (*sonify::find_genre("acid"))->params) {
+    INFO(spec.name);
+    CHECK(printed_default(acid.out, spec.name) == spec.default_value);
+  }
   CHECK(acid.out.find("40..240") != std::string::npos);
+  // An override file in $SONIFY_GENRE_CONFIG_DIR changes the printed default.
+  TempDir dir;
+  sonify::test::write_file(dir.file("acid.json"), R"({"defaults": {"bpm": 99}})");
+  auto over =
+      run_program({"/usr/bin/env", "SONIFY_GENRE_CONFIG_DIR=" + dir.path(), SONIFY_BIN, "genres", "acid"});
+  REQUIRE(over.exit_code == 0);
+  CHECK(over.out.find("overridden by " + dir.file("acid.json")) != std::string::npos);
+  CHECK(printed_default(over.out, "bpm") == "99");
+  CHECK(printed_default(over.out, "min_bars") == "32");
   auto bad = run_sonify({"genres", "polka"});
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("valid genres: acid") != std::string::npos);
 }
 
-TEST_CASE("weights: MIDI properties checked by mido for every genre and fixture family", "[genres][fixtures]") {
+TEST_CASE("weights: MIDI properties checked by mido for every genre and fixture family",
+          "[genres][fixtures]") {
   for (const char* model : {"TinyStories-656K", "tiny-gpt2-random", "tiny-gemma3-random"}) {
     for (const auto& g : sonify::all_genres()) {
       TempDir dir;
@@ -171,8 +238,8 @@ TEST_CASE("weights: acid patterns move from layer to layer", "[genres][fixtures]
     CHECK(!r["patterns"][b].empty());
   }
   // The acid controls: portamento on, cutoff and resonance automation that changes.
-  auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
-                           dir.file("acid.mid")});
+  auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
+                           "dump", dir.file("acid.mid")});
   REQUIRE(dump.exit_code == 0);
   json d = json::parse(dump.out);
   std::set<int> cutoff, resonance;
@@ -196,7 +263,8 @@ TEST_CASE("weights: acid patterns move from layer to layer", "[genres][fixtures]
   CHECK(overlaps > 0);
 }
 
-TEST_CASE("weights: opera act III upper voices change between layers and minutes scales it", "[genres][fixtures]") {
+TEST_CASE("weights: opera act III upper voices change between layers and minutes scales it",
+          "[genres][fixtures]") {
   for (const char* model : {"TinyStories-656K", "tiny-gemma3-random"}) {
     TempDir dir;
     json r = weights_midi(fixture(model), "opera", dir, {"--set", "minutes=4"});
@@ -208,15 +276,17 @@ TEST_CASE("weights: opera act III upper voices change between layers and minutes
     const auto& act3 = run["sections"][2];
     const int first = act3["first_bar"], end = act3["end_bar"];
     const int block = (end - first) / L;
-    auto dump = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump",
-                             dir.file("opera.mid")});
+    auto dump =
+        run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
+                     "dump", dir.file("opera.mid")});
     REQUIRE(dump.exit_code == 0);
     json d = json::parse(dump.out);
     const long bar = 4L * d["ticks_per_beat"].get<long>();
     std::map<int, std::vector<int>> per_layer;  // Violins I (channel 0) and Viola (channel 1)
     for (const auto& n : d["notes"]) {
       const long b = n[2].get<long>() / bar;
-      if ((n[0] == 0 || n[0] == 1) && b >= first && b < end && (b - first) % block == 0 && n[2].get<long>() % bar == 0)
+      if ((n[0] == 0 || n[0] == 1) && b >= first && b < end && (b - first) % block == 0 &&
+          n[2].get<long>() % bar == 0)
         per_layer[static_cast<int>((b - first) / block)].push_back(n[1]);
     }
     REQUIRE(static_cast<int>(per_layer.size()) == L);
@@ -231,15 +301,15 @@ TEST_CASE("weights: opera act III upper voices change between layers and minutes
 TEST_CASE("weights: a very long result is written with a warning", "[genres][fixtures]") {
   cache_home();
   TempDir dir;
-  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o", dir.path(),
-                       "--midi-only", "-q", "--set", "max_minutes=5"});
+  auto r = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "opera", "-o",
+                       dir.path(), "--midi-only", "-q", "--set", "max_minutes=5"});
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.find("sonify: warning: the opera score is") != std::string::npos);
   CHECK(r.err.find("--set minutes=N") != std::string::npos);
   json run = json::parse(read_file(dir.file("opera.json")));
   CHECK(run["warnings"].size() == 1);
-  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o", dir.path(),
-                       "--midi-only", "-q"});
+  auto q = run_sonify({"weights", "--model", fixture("tiny-gemma3-random"), "--genre", "acid", "-o",
+                       dir.path(), "--midi-only", "-q"});
   CHECK(q.err.empty());
 }
 
@@ -253,7 +323,8 @@ TEST_CASE("weights: the suite has five movements in their modes", "[genres][fixt
   CHECK(modes == std::vector<std::string>{"lydian", "dorian", "phrygian", "natural_minor", "mixolydian"});
 }
 
-TEST_CASE("weights: same model gives identical MIDI, different models different scores", "[genres][fixtures]") {
+TEST_CASE("weights: same model gives identical MIDI, different models different scores",
+          "[genres][fixtures]") {
   for (const char* genre : {"acid", "house", "suite", "opera"}) {
     TempDir a, b, c;
     weights_midi(fixture("TinyStories-656K"), genre, a);
@@ -264,15 +335,18 @@ TEST_CASE("weights: same model gives identical MIDI, different models different 
     CHECK(ma != read_file(c.file(std::string(genre) + ".mid")));
     // Clearly different: at most 70% of the (channel, pitch, start) notes are shared.
     auto notes = [](const std::string& path) {
-      auto d = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
+      auto d = run_program(
+          {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "dump", path});
       REQUIRE(d.exit_code == 0);
       std::set<std::vector<long>> out;
-      const json parsed = json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
+      const json parsed =
+          json::parse(d.out);  // keep it alive: range-for over ["notes"] of a temporary dangles
       for (const auto& n : parsed["notes"])
         if (n[0] != 9) out.insert({n[0].get<long>(), n[1].get<long>(), n[2].get<long>()});
       return out;
     };
-    const auto na = notes(a.file(std::string(genre) + ".mid")), nc = notes(c.file(std::string(genre) + ".mid"));
+    const auto na = notes(a.file(std::string(genre) + ".mid")),
+               nc = notes(c.file(std::string(genre) + ".mid"));
     std::size_t shared = 0;
     for (const auto& n : na) shared += nc.count(n);
     INFO(genre << ": " << shared << " of " << na.size() << " / " << nc.size() << " notes shared");
@@ -313,7 +387,8 @@ TEST_CASE("weights: bad input is a one-line error and writes nothing", "[genres]
   }
 }
 
-TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the weights", "[genres][fixtures][render]") {
+TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the weights",
+          "[genres][fixtures][render]") {
   cache_home();
   TempDir dir;
   const std::string model = fixture("tiny-gpt2-random");
@@ -324,9 +399,10 @@ TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the w
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid", "acid.wav"});
   json run = json::parse(read_file(dir.file("acid.json")));
   // sha256 of the weight file, against Python's hashlib.
-  auto h = run_program({"/usr/bin/python3", "-c",
-                        "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-                        model + "/model.safetensors"});
+  auto h =
+      run_program({"/usr/bin/python3", "-c",
+                   "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+                   model + "/model.safetensors"});
   REQUIRE(h.exit_code == 0);
   REQUIRE(run["model"]["files"].size() == 1);
   CHECK(run["model"]["files"][0]["sha256"].get<std::string>() + "\n" == h.out);
@@ -339,7 +415,8 @@ TEST_CASE("weights: renders a mastered WAV with the MIDI and a JSON naming the w
   REQUIRE(wav.exit_code == 0);
   CHECK(wav.out.find("44100") != std::string::npos);
   // --midi-only afterwards replaces the set and drops the now stale WAV.
-  auto m = run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
+  auto m =
+      run_sonify({"weights", "--model", model, "--genre", "acid", "-o", dir.path(), "--midi-only", "-q"});
   REQUIRE(m.exit_code == 0);
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid"});
 }
@@ -412,7 +489,8 @@ TEST_CASE("genres are pure functions of the features and parameters", "[genres]"
   }
   // --set root and mode override the tonality.
   auto acid = *sonify::find_genre("acid");
-  auto out = acid->compose(toy_features(4, false), *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
+  auto out = acid->compose(toy_features(4, false),
+                           *sonify::resolve_params(*acid, "", "", {"root=D", "mode=phrygian"}));
   REQUIRE(out.ok());
   CHECK(out->sections[0].root == 2);
   CHECK(out->sections[0].mode == "phrygian");

@@ -21,8 +21,8 @@ enum class ParamType { Int, Number, Choice };
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::Number;
-  std::string default_value;         // canonical text form
-  double min = 0;                    // Int/Number: inclusive range
+  std::string default_value;  // canonical text form
+  double min = 0;             // Int/Number: inclusive range
   double max = 0;
   std::vector<std::string> choices;  // Choice: the allowed values
   std::string meaning;               // one line
@@ -33,7 +33,9 @@ const char* param_type_name(ParamType type);
 // "60..200", "0.1..1" or "auto|C|C#|...".
 std::string param_range_text(const ParamSpec& spec);
 
-// Resolved parameter values (every parameter of the genre, defaults filled in).
+// Resolved parameter values (every parameter of the genre, defaults filled in). Asking
+// for a name the genre does not declare is a programming error, not a missing value: it
+// aborts naming the parameter instead of returning a silent 0 or "".
 class GenreParams {
  public:
   double number(const std::string& name) const;  // Int or Number parameter
@@ -58,8 +60,8 @@ struct Section {
   std::string name;
   int first_bar = 0;
   int end_bar = 0;
-  int root = 0;            // pitch class of the section's scale
-  std::string mode;        // mode_name() of the section's scale
+  int root = 0;      // pitch class of the section's scale
+  std::string mode;  // mode_name() of the section's scale
 };
 
 // What a genre produces.
@@ -91,7 +93,16 @@ Result<std::string> param_check(const ParamSpec& spec, const std::string& value,
 
 // Defaults of the registry, then the config file's "defaults" object (config_json may be
 // empty; `config_name` names it in errors), then each "key=value" override, all validated.
-Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_json, const std::string& config_name,
-                                   const std::vector<std::string>& overrides);
+Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_json,
+                                   const std::string& config_name, const std::vector<std::string>& overrides);
+
+// CONFIG_DIR/NAME.json: a user's file overriding some of a genre's registry defaults. The
+// registry is the only place defaults are written; sonify ships no such file.
+std::string genre_config_path(const std::string& config_dir, std::string_view genre);
+
+// resolve_params with the override file genre_config_path(config_dir, genre.name) when it
+// exists (an empty config_dir means none), then `sets` ("key=value", from --set).
+Result<GenreParams> genre_params(const Genre& genre, const std::string& config_dir,
+                                 const std::vector<std::string>& sets);
 
 }  // namespace sonify

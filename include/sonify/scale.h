@@ -78,6 +78,10 @@ class Scale {
   std::vector<int> pitches_;
 };
 
+// Name of a pitch class, "C", "C#", ... "B" (sharps only); `pitch` is taken modulo 12,
+// so a MIDI pitch or a negative offset gives its class.
+std::string pitch_class_name(int pitch);
+
 // Name of a pitch, "C4" for 60, "F#2" for 42 (sharps only).
 std::string pitch_name(int pitch);
 

@@ -4,12 +4,11 @@
 #include <cmath>
 
 #include "sonify/activation_stats.h"
+#include "sonify/scale.h"
 
 namespace sonify::analysis {
 namespace {
 
-constexpr std::array<const char*, 12> kNames = {"C",  "C#", "D",  "D#", "E",  "F",
-                                                "F#", "G",  "G#", "A",  "A#", "B"};
 // Krumhansl-Kessler key profiles (probe-tone ratings), tonic first.
 constexpr std::array<double, 12> kMajor = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09,
                                            2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
@@ -80,7 +79,7 @@ void decide_key(const std::vector<double>& energy, const std::vector<double>& sh
 }
 
 void finish(Tonality& t) {
-  t.root_name = kNames[static_cast<std::size_t>(t.root)];
+  t.root_name = pitch_class_name(t.root);
   t.root_midi = 48 + t.root;
 }
 

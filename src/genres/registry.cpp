@@ -2,20 +2,25 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "core/text_file.h"
 #include "genre_util.h"
 
 namespace sonify {
 
 const char* param_type_name(ParamType type) {
   switch (type) {
-    case ParamType::Int: return "int";
-    case ParamType::Number: return "number";
-    case ParamType::Choice: return "choice";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Number:
+      return "number";
+    case ParamType::Choice:
+      return "choice";
   }
   return "?";
 }
@@ -38,20 +43,23 @@ std::string param_range_text(const ParamSpec& spec) {
   return num_text(spec.min) + ".." + num_text(spec.max);
 }
 
-double GenreParams::number(const std::string& name) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? 0.0 : std::strtod(it->second.c_str(), nullptr);
+double GenreParams::number(const std::string& name) const { return std::strtod(text(name).c_str(), nullptr); }
+int GenreParams::integer(const std::string& name) const {
+  return static_cast<int>(std::lround(number(name)));
 }
-int GenreParams::integer(const std::string& name) const { return static_cast<int>(std::lround(number(name))); }
 const std::string& GenreParams::text(const std::string& name) const {
-  static const std::string empty;
   auto it = values_.find(name);
-  return it == values_.end() ? empty : it->second;
+  if (it == values_.end()) {
+    // A genre reading a parameter it never declared: no user input can cause this.
+    std::fprintf(stderr, "sonify: internal error: genre parameter '%s' is not declared\n", name.c_str());
+    std::abort();
+  }
+  return it->second;
 }
 
 const std::vector<Genre>& all_genres() {
-  static const std::vector<Genre> genres = {genres::acid_genre(), genres::house_genre(), genres::suite_genre(),
-                                             genres::opera_genre()};
+  static const std::vector<Genre> genres = {genres::acid_genre(), genres::house_genre(),
+                                            genres::suite_genre(), genres::opera_genre()};
   return genres;
 }
 
@@ -76,13 +84,15 @@ Result<std::string> param_check(const ParamSpec& spec, const std::string& value,
   const double v = std::strtod(s, &end);
   if (value.empty() || end == s || *end != '\0' || errno == ERANGE || !std::isfinite(v))
     return fail(where, ": '", value, "' is not a ", spec.type == ParamType::Int ? "whole number" : "number");
-  if (spec.type == ParamType::Int && v != std::floor(v)) return fail(where, ": '", value, "' is not a whole number");
+  if (spec.type == ParamType::Int && v != std::floor(v))
+    return fail(where, ": '", value, "' is not a whole number");
   if (v < spec.min || v > spec.max)
     return fail(where, ": ", value, " is out of range ", param_range_text(spec));
   return spec.type == ParamType::Int ? std::to_string(static_cast<long long>(v)) : num_text(v);
 }
 
-Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_json, const std::string& config_name,
+Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_json,
+                                   const std::string& config_name,
                                    const std::vector<std::string>& overrides) {
   GenreParams params;
   auto spec_of = [&](const std::string& name) -> const ParamSpec* {
@@ -100,7 +110,8 @@ Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_j
       if (!j["defaults"].is_object()) return fail(config_name, ": \"defaults\" is not an object");
       for (auto it = j["defaults"].begin(); it != j["defaults"].end(); ++it) {
         const ParamSpec* spec = spec_of(it.key());
-        if (spec == nullptr) return fail(config_name, ": genre ", genre.name, " has no parameter '", it.key(), "'");
+        if (spec == nullptr)
+          return fail(config_name, ": genre ", genre.name, " has no parameter '", it.key(), "'");
         std::string v = it->is_string() ? it->get<std::string>() : it->dump();
         SONIFY_ASSIGN_OR_RETURN(canon, param_check(*spec, v, config_name + ": " + it.key()));
         params.set(spec->name, canon);
@@ -113,8 +124,8 @@ Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_j
     const std::string key = o.substr(0, eq);
     const ParamSpec* spec = spec_of(key);
     if (spec == nullptr)
-      return fail("--set ", o, ": genre ", genre.name, " has no parameter '", key, "' (see: sonify genres ", genre.name,
-                  ")");
+      return fail("--set ", o, ": genre ", genre.name, " has no parameter '", key, "' (see: sonify genres ",
+                  genre.name, ")");
     SONIFY_ASSIGN_OR_RETURN(canon, param_check(*spec, o.substr(eq + 1), "--set " + key));
     params.set(key, canon);
   }
@@ -124,10 +135,30 @@ Result<GenreParams> resolve_params(const Genre& genre, std::string_view config_j
   return params;
 }
 
+std::string genre_config_path(const std::string& config_dir, std::string_view genre) {
+  return config_dir + "/" + std::string(genre) + ".json";
+}
+
+Result<GenreParams> genre_params(const Genre& genre, const std::string& config_dir,
+                                 const std::vector<std::string>& sets) {
+  std::string text, path;
+  if (!config_dir.empty()) {
+    path = genre_config_path(config_dir, genre.name);
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      SONIFY_ASSIGN_OR_RETURN(t, read_text(path));
+      text = std::move(t);
+    }
+  }
+  return resolve_params(genre, text, path, sets);
+}
+
 namespace genres {
 
-std::vector<ParamSpec> common_params(double bpm, const std::string& mode_default, int pitch_lo, int pitch_hi) {
-  std::vector<std::string> roots = {"auto", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
+std::vector<ParamSpec> common_params(double bpm, const std::string& mode_default, int pitch_lo,
+                                     int pitch_hi) {
+  std::vector<std::string> roots = {"auto"};
+  for (int pc = 0; pc < 12; ++pc) roots.push_back(pitch_class_name(pc));
   std::vector<std::string> modes = {"auto"};
   for (Mode m : all_modes())
     if (m != Mode::chromatic) modes.emplace_back(mode_name(m));
@@ -135,9 +166,22 @@ std::vector<ParamSpec> common_params(double bpm, const std::string& mode_default
       {"bpm", ParamType::Number, num_text(bpm), 40, 240, {}, "tempo in beats per minute"},
       {"bars", ParamType::Int, "0", 0, 4096, {}, "length in bars; 0 = the genre's own length from the model"},
       {"root", ParamType::Choice, "auto", 0, 0, roots, "key root; auto = the analysis core's tonality"},
-      {"mode", ParamType::Choice, mode_default, 0, 0, modes, "scale mode; auto = the analysis core's tonality"},
-      {"pitch_lo", ParamType::Int, std::to_string(pitch_lo), 12, 120, {}, "lowest MIDI pitch of the main voice"},
-      {"pitch_hi", ParamType::Int, std::to_string(pitch_hi), 13, 127, {}, "highest MIDI pitch of the main voice"},
+      {"mode", ParamType::Choice, mode_default, 0, 0, modes,
+       "scale mode; auto = the analysis core's tonality"},
+      {"pitch_lo",
+       ParamType::Int,
+       std::to_string(pitch_lo),
+       12,
+       120,
+       {},
+       "lowest MIDI pitch of the main voice"},
+      {"pitch_hi",
+       ParamType::Int,
+       std::to_string(pitch_hi),
+       13,
+       127,
+       {},
+       "highest MIDI pitch of the main voice"},
       {"max_minutes", ParamType::Number, "15", 0.1, 1000, {}, "warn when the result is longer than this"},
   };
 }
@@ -164,7 +208,8 @@ std::vector<double> robust01(const std::vector<double>& x) {
   const double mad = median(dev);
   if (!(mad > 0)) return norm01(x);
   std::vector<double> out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = 0.5 + 0.5 * std::tanh((x[i] - med) / (2 * 1.4826 * mad));
+  for (std::size_t i = 0; i < x.size(); ++i)
+    out[i] = 0.5 + 0.5 * std::tanh((x[i] - med) / (2 * 1.4826 * mad));
   return out;
 }
 
@@ -172,8 +217,9 @@ std::vector<double> strided(const std::vector<float>& v, int n) {
   std::vector<double> out(static_cast<std::size_t>(n), 0.0);
   if (v.empty()) return out;
   for (int i = 0; i < n; ++i) {
-    const std::size_t idx = v.size() >= static_cast<std::size_t>(n) ? static_cast<std::size_t>(i) * v.size() / n
-                                                                      : static_cast<std::size_t>(i);
+    const std::size_t idx = v.size() >= static_cast<std::size_t>(n)
+                                ? static_cast<std::size_t>(i) * v.size() / n
+                                : static_cast<std::size_t>(i);
     if (idx < v.size()) out[static_cast<std::size_t>(i)] = v[idx];
   }
   return out;
@@ -210,12 +256,12 @@ Result<Key> resolve_key(const WeightFeatures& f, const GenreParams& p) {
   k.root_pc = ((f.tonality.root % 12) + 12) % 12;
   const std::string& root = p.text("root");
   if (root != "auto") {
-    static const char* names[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
-    for (int i = 0; i < 12; ++i)
-      if (root == names[i]) k.root_pc = i;
+    for (int pc = 0; pc < 12; ++pc)
+      if (root == pitch_class_name(pc)) k.root_pc = pc;
   }
   k.root_midi = 48 + k.root_pc;
-  const bool from_tonality = p.text("mode") == "auto" || p.text("mode") == "sections" || p.text("mode") == "movements";
+  const bool from_tonality =
+      p.text("mode") == "auto" || p.text("mode") == "sections" || p.text("mode") == "movements";
   const std::string mode = from_tonality ? f.tonality.mode : p.text("mode");
   auto m = mode_from_name(mode.empty() ? "major" : mode);
   if (!m.ok()) return m.error();
@@ -235,7 +281,8 @@ void warn_length(GenreOutput& out, const GenreParams& p) {
   }
 }
 
-void add_section(GenreOutput& out, const std::string& name, int first_bar, int end_bar, int root_pc, Mode mode) {
+void add_section(GenreOutput& out, const std::string& name, int first_bar, int end_bar, int root_pc,
+                 Mode mode) {
   out.sections.push_back({name, first_bar, end_bar, root_pc, std::string(mode_name(mode))});
   const std::int64_t tick = bar_tick(out.score, first_bar);
   out.score.mark(tick, name);

@@ -53,10 +53,11 @@ const std::vector<int>& mode_intervals(Mode mode) { return row_of(mode).interval
 std::string_view mode_name(Mode mode) { return row_of(mode).name; }
 
 Result<Mode> mode_from_name(std::string_view name) {
-  static const std::array<std::pair<const char*, Mode>, 4> aliases = {{{"ionian", Mode::major},
-                                                                       {"aeolian", Mode::natural_minor},
-                                                                       {"pentatonic_minor", Mode::minor_pentatonic},
-                                                                       {"pentatonic_major", Mode::major_pentatonic}}};
+  static const std::array<std::pair<const char*, Mode>, 4> aliases = {
+      {{"ionian", Mode::major},
+       {"aeolian", Mode::natural_minor},
+       {"pentatonic_minor", Mode::minor_pentatonic},
+       {"pentatonic_major", Mode::major_pentatonic}}};
   std::string known;
   for (const auto& row : mode_table()) {
     if (name == row.name) return row.mode;
@@ -81,9 +82,7 @@ Scale::Scale(int root, Mode mode, int lo, int hi) : root_(root), mode_(mode) {
     if (degree_of(p) >= 0) pitches_.push_back(p);
 }
 
-int Scale::at(int i) const {
-  return pitches_[static_cast<std::size_t>(std::clamp(i, 0, size() - 1))];
-}
+int Scale::at(int i) const { return pitches_[static_cast<std::size_t>(std::clamp(i, 0, size() - 1))]; }
 
 int Scale::at_fraction(double f) const {
   if (!(f > 0)) f = 0;  // NaN goes to the bottom too
@@ -113,9 +112,14 @@ int Scale::degree_of(int pitch) const {
   return it == iv.end() ? -1 : static_cast<int>(it - iv.begin());
 }
 
+std::string pitch_class_name(int pitch) {
+  static const std::array<const char*, 12> names = {"C",  "C#", "D",  "D#", "E",  "F",
+                                                    "F#", "G",  "G#", "A",  "A#", "B"};
+  return names[static_cast<std::size_t>(((pitch % 12) + 12) % 12)];
+}
+
 std::string pitch_name(int pitch) {
-  static const char* names[] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
-  return std::string(names[((pitch % 12) + 12) % 12]) + std::to_string(floor_div(pitch, 12) - 1);
+  return pitch_class_name(pitch) + std::to_string(floor_div(pitch, 12) - 1);
 }
 
 Result<int> dynamic_velocity(std::string_view marking) {

@@ -19,6 +19,11 @@ std::string data_dir() {
   return std::string(SONIFY_SOURCE_DIR) + "/data";
 }
 
+std::string genre_config_dir() {
+  if (const char* env = std::getenv("SONIFY_GENRE_CONFIG_DIR"); env != nullptr && *env != '\0') return env;
+  return std::string(SONIFY_SOURCE_DIR) + "/configs/genres";
+}
+
 Result<std::string> model_path_or_default(const std::string& given) {
   if (!given.empty()) return given;
   const std::string bundled = data_dir() + "/models/sonify-tiny";

@@ -1,9 +1,8 @@
 // Helpers every subcommand shares: error reporting and the default model.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "sonify/result.h"
 
@@ -14,6 +13,10 @@ int report(const Error& error);
 
 // Where bundled data lives: $SONIFY_DATA_DIR, else the source tree's data/.
 std::string data_dir();
+
+// Where genre override files (NAME.json) are looked for: $SONIFY_GENRE_CONFIG_DIR, else
+// the source tree's configs/genres/.
+std::string genre_config_dir();
 
 // `given` if non-empty; otherwise the bundled default model, or an error saying how to
 // pass one.

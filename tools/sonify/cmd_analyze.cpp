@@ -21,18 +21,45 @@ void draw_progress(std::size_t done, std::size_t total) {
   std::fflush(stderr);
 }
 
+struct Options {
+  std::string model;
+  std::string output;
+  bool no_cache = false;
+  bool quiet = false;
+  int threads = 0;
+  int bins = 32;
+  std::string svd = "auto";
+};
+
+int run_analyze(const Options& o) {
+  if (!analysis_cpu_supported())
+    return report(
+        fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with "
+             "-DSONIFY_ANALYSIS_AVX2=OFF to analyse on this machine"));
+  SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
+  SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
+  AnalyzeOptions options;
+  options.histogram_bins = o.bins;
+  options.threads = o.threads;
+  options.svd = o.svd == "exact" ? SvdMethod::Exact : o.svd == "gram" ? SvdMethod::Gram : SvdMethod::Auto;
+  if (!o.quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
+  bool from_cache = false;
+  SONIFY_ASSIGN_OR_REPORT(features, o.no_cache ? analyze_weights(model, options)
+                                               : analyze_weights_cached(model, options, &from_cache));
+  const std::string json = features_to_json(features);
+  if (o.output.empty()) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+  } else if (Status s = write_file_atomic(o.output, json); !s.ok()) {
+    return report(s.error());
+  }
+  if (!o.quiet && ::isatty(STDERR_FILENO) && from_cache)
+    std::fprintf(stderr, "features from the cache (--no-cache to recompute)\n");
+  return 0;
+}
+
 }  // namespace
 
 void register_analyze(CLI::App& app, int* exit_code) {
-  struct Options {
-    std::string model;
-    std::string output;
-    bool no_cache = false;
-    bool quiet = false;
-    int threads = 0;
-    int bins = 32;
-    std::string svd = "auto";
-  };
   auto opts = std::make_shared<Options>();
   CLI::App* cmd =
       app.add_subcommand("analyze", "Measure every weight statistic of a model into a features JSON");
@@ -47,34 +74,7 @@ void register_analyze(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--svd", opts->svd, "Singular values: auto (default), exact or gram")
       ->check(CLI::IsMember({"auto", "exact", "gram"}));
-  cmd->callback([opts, exit_code] {
-    if (!analysis_cpu_supported())
-      return void(*exit_code = report(fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with "
-                                           "-DSONIFY_ANALYSIS_AVX2=OFF to analyse on this machine")));
-    auto path = model_path_or_default(opts->model);
-    if (!path.ok()) return void(*exit_code = report(path.error()));
-    auto model = Model::open(*path);
-    if (!model.ok()) return void(*exit_code = report(model.error()));
-    AnalyzeOptions options;
-    options.histogram_bins = opts->bins;
-    options.threads = opts->threads;
-    options.svd = opts->svd == "exact"  ? SvdMethod::Exact
-                  : opts->svd == "gram" ? SvdMethod::Gram
-                                        : SvdMethod::Auto;
-    if (!opts->quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
-    bool from_cache = false;
-    auto features = opts->no_cache ? analyze_weights(*model, options)
-                                   : analyze_weights_cached(*model, options, &from_cache);
-    if (!features.ok()) return void(*exit_code = report(features.error()));
-    const std::string json = features_to_json(*features);
-    if (opts->output.empty()) {
-      std::fwrite(json.data(), 1, json.size(), stdout);
-    } else if (Status s = write_file_atomic(opts->output, json); !s.ok()) {
-      return void(*exit_code = report(s.error()));
-    }
-    if (!opts->quiet && ::isatty(STDERR_FILENO) && from_cache)
-      std::fprintf(stderr, "features from the cache (--no-cache to recompute)\n");
-  });
+  cmd->callback([opts, exit_code] { *exit_code = run_analyze(*opts); });
 }
 
 }  // namespace sonify::cli

@@ -1,210 +1,34 @@
-// `sonify inspect`: what is inside a checkpoint. The JSON form is built first; the text
-// form is a rendering of the same object, so the two never disagree.
+// `sonify inspect`: what is inside a checkpoint (sonify/pipeline_inspect.h).
 #include <cstdio>
-#include <map>
-
-#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "sonify/model.h"
+#include "sonify/pipeline_inspect.h"
 
 namespace sonify::cli {
 namespace {
 
-using nlohmann::ordered_json;
+struct Options {
+  std::string model;
+  bool json = false;
+};
 
-// The stored name with the layer number as N, plus how the role is cut from it.
-std::string stored_as(const RoleTensor& t) {
-  std::string name = t.source->name;
-  if (t.layer >= 0) {
-    const std::string number = "." + std::to_string(t.layer) + ".";
-    if (auto p = name.find(number); p != std::string::npos) name.replace(p, number.size(), ".N.");
-  }
-  const std::int64_t stored_rows = t.source->shape[t.transposed ? 1 : 0];
-  if (t.slice_end - t.slice_begin != stored_rows)
-    name += " [" + std::to_string(t.slice_begin) + ":" + std::to_string(t.slice_end) + "]";
-  if (t.transposed) name += " (transposed)";
-  if (t.tied) name += " (tied)";
-  return name;
-}
-
-std::string role_label(const RoleTensor& t) {
-  return std::string(role_name(t.role)) + (t.part == Part::Bias ? ".bias" : "");
-}
-
-ordered_json describe(const Model& model) {
-  const ModelSpec& s = model.spec();
-  const Checkpoint& ckpt = model.checkpoint();
-  ordered_json j;
-  j["path"] = model.path();
-  j["family"] = family_name(s.family);
-  j["model_type"] = s.model_type;
-  j["layers"] = s.n_layers;
-  j["hidden_size"] = s.hidden_size;
-  j["heads"] = s.n_heads;
-  j["kv_heads"] = s.n_kv_heads;
-  j["head_dim"] = s.head_dim;
-  j["intermediate_size"] = s.intermediate_size;
-  j["vocab_size"] = s.vocab_size;
-  j["context_length"] = s.context_length;
-  j["parameters"] = model.parameter_count();
-  std::map<std::string, std::int64_t> dtypes;
-  for (const auto& t : ckpt.tensors()) dtypes[std::string(dtype_name(t.dtype))] += 1;
-  j["dtypes"] = dtypes;
-  j["bytes_on_disk"] = ckpt.bytes_on_disk();
-  j["tied_embeddings"] = s.tie_word_embeddings;
-  j["norm"] = {{"kind", s.layer_norm ? "LayerNorm" : "RMSNorm"},
-               {"eps", s.norm_eps},
-               {"gain_offset", s.norm_weight_offset}};
-  j["activation"] = s.activation;
-  j["gated_mlp"] = s.gated_mlp;
-  j["positions"] = s.learned_positions ? "learned" : "rope";
-  if (!s.learned_positions) {
-    j["rope_theta"] = s.rope_theta;
-    if (s.rope_local_theta > 0) j["rope_local_theta"] = s.rope_local_theta;
-    if (!s.rope_scaling_type.empty()) j["rope_scaling"] = ordered_json::parse(s.rope_scaling_json);
-  }
-  if (s.sliding_window > 0) {
-    std::vector<int> sliding;
-    for (int i = 0; i < s.n_layers; ++i)
-      if (s.layer_is_sliding[i]) sliding.push_back(i);
-    j["sliding_window"] = {{"size", s.sliding_window}, {"layers", sliding}};
-  }
-  if (s.query_pre_attn_scalar > 0) j["query_pre_attn_scalar"] = s.query_pre_attn_scalar;
-  if (s.final_logit_softcapping > 0) j["final_logit_softcapping"] = s.final_logit_softcapping;
-
-  ordered_json files = ordered_json::array();
-  for (const auto& f : ckpt.files())
-    files.push_back({{"path", f.path}, {"bytes", f.size_bytes}, {"header_bytes", f.header_bytes},
-                     {"metadata", f.metadata}});
-  j["files"] = files;
-
-  // One row per (role, part) with the layers that have it; shapes and dtypes agree
-  // across layers (bind() checked shapes against the config).
-  ordered_json roles = ordered_json::array();
-  std::map<std::pair<Role, Part>, std::size_t> row_of;
-  for (const auto& t : model.tensors()) {
-    const auto key = std::make_pair(t.role, t.part);
-    auto it = row_of.find(key);
-    if (it == row_of.end()) {
-      row_of[key] = roles.size();
-      roles.push_back({{"role", role_label(t)},
-                       {"shape", t.shape},
-                       {"dtype", dtype_name(t.source->dtype)},
-                       {"layers", ordered_json::array()},
-                       {"stored_as", stored_as(t)},
-                       {"tied", t.tied}});
-      it = row_of.find(key);
-    }
-    if (t.layer >= 0) roles[it->second]["layers"].push_back(t.layer);
-  }
-  j["roles"] = roles;
-  j["ignored_tensors"] = model.ignored_tensors();
-  return j;
-}
-
-std::string thousands(std::int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) b /= 1000, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-  return buf;
-}
-
-std::string layer_ranges(const ordered_json& layers) {
-  if (layers.empty()) return "-";
-  std::string out;
-  std::size_t i = 0;
-  while (i < layers.size()) {
-    std::size_t k = i;
-    while (k + 1 < layers.size() && layers[k + 1].get<int>() == layers[k].get<int>() + 1) ++k;
-    if (!out.empty()) out += ",";
-    out += std::to_string(layers[i].get<int>());
-    if (k > i) out += "-" + std::to_string(layers[k].get<int>());
-    i = k + 1;
-  }
-  return out;
-}
-
-void print_text(const ordered_json& j) {
-  auto line = [](const char* key, const std::string& value) { std::printf("%-14s %s\n", key, value.c_str()); };
-  line("model", j["path"].get<std::string>());
-  line("family", j["family"].get<std::string>() + " (model_type " + j["model_type"].get<std::string>() + ")");
-  line("layers", std::to_string(j["layers"].get<int>()));
-  line("hidden size", std::to_string(j["hidden_size"].get<int>()));
-  line("heads", std::to_string(j["heads"].get<int>()) + " (kv heads " + std::to_string(j["kv_heads"].get<int>()) +
-                    ", head dim " + std::to_string(j["head_dim"].get<int>()) + ")");
-  line("intermediate", std::to_string(j["intermediate_size"].get<int>()));
-  line("vocab", std::to_string(j["vocab_size"].get<int>()));
-  line("context", std::to_string(j["context_length"].get<int>()));
-  line("parameters", thousands(j["parameters"].get<std::int64_t>()));
-  std::string dtypes;
-  for (const auto& [name, count] : j["dtypes"].items())
-    dtypes += (dtypes.empty() ? "" : ", ") + name + " x" + std::to_string(count.get<int>());
-  line("dtypes", dtypes);
-  line("on disk", human_bytes(j["bytes_on_disk"].get<double>()) + " in " + std::to_string(j["files"].size()) +
-                      (j["files"].size() == 1 ? " file" : " files"));
-  char eps[32];
-  std::snprintf(eps, sizeof eps, "%g", j["norm"]["eps"].get<double>());
-  line("norm", j["norm"]["kind"].get<std::string>() + " eps " + eps +
-                   (j["norm"]["gain_offset"].get<double>() != 0 ? " (gain stored as w, applied as 1 + w)" : ""));
-  line("mlp", j["activation"].get<std::string>() + (j["gated_mlp"].get<bool>() ? " gated" : ""));
-  line("positions", j["positions"].get<std::string>());
-  if (j.contains("sliding_window"))
-    line("sliding window", std::to_string(j["sliding_window"]["size"].get<int>()) + " on layers " +
-                               layer_ranges(j["sliding_window"]["layers"]));
-  std::printf("\n%-16s %-9s %-16s %-5s %s\n", "role", "layers", "shape", "dtype", "stored as");
-  for (const auto& r : j["roles"]) {
-    std::string shape = "[";
-    for (std::size_t k = 0; k < r["shape"].size(); ++k)
-      shape += (k ? ", " : "") + std::to_string(r["shape"][k].get<std::int64_t>());
-    shape += "]";
-    const std::string source = r["stored_as"].get<std::string>();
-    std::printf("%-16s %-9s %-16s %-5s %s\n", r["role"].get<std::string>().c_str(),
-                layer_ranges(r["layers"]).c_str(), shape.c_str(), r["dtype"].get<std::string>().c_str(),
-                source.c_str());
-  }
-  if (!j["ignored_tensors"].empty()) {
-    std::printf("\nignored %zu stored tensors not used by the model:", j["ignored_tensors"].size());
-    std::size_t shown = 0;
-    for (const auto& n : j["ignored_tensors"]) {
-      if (shown++ == 8) { std::printf(" ..."); break; }
-      std::printf(" %s", n.get<std::string>().c_str());
-    }
-    std::printf("\n");
-  }
+int run_inspect(const Options& o) {
+  SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
+  SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
+  const std::string text = o.json ? inspect_json(model) : inspect_text(model);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
 }
 
 }  // namespace
 
 void register_inspect(CLI::App& app, int* exit_code) {
-  struct Options {
-    std::string model;
-    bool json = false;
-  };
-  auto opts = std::make_shared<Options>();
+  auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's architecture, size and tensor roles");
-  add_model_option(cmd, &opts->model);
-  cmd->add_flag("--json", opts->json, "Print one JSON object instead of text");
-  cmd->callback([opts, exit_code] {
-    auto path = model_path_or_default(opts->model);
-    if (!path.ok()) return void(*exit_code = report(path.error()));
-    auto model = Model::open(*path);
-    if (!model.ok()) return void(*exit_code = report(model.error()));
-    const ordered_json j = describe(*model);
-    if (opts->json) std::printf("%s\n", j.dump(2, ' ', false, ordered_json::error_handler_t::replace).c_str());
-    else print_text(j);
-  });
+  add_model_option(cmd, &o->model);
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of text");
+  cmd->callback([o, exit_code] { *exit_code = run_inspect(*o); });
 }
 
 }  // namespace sonify::cli

@@ -26,11 +26,10 @@ struct RenderArgs {
   bool json = false;
 };
 
-int run(const RenderArgs& a, bool loudness) {
+int run_render(const RenderArgs& a, bool loudness) {
   RenderOptions options;
-  auto format = sample_format_from_name(a.format);
-  if (!format.ok()) return report(format.error());
-  options.format = *format;
+  SONIFY_ASSIGN_OR_REPORT(format, sample_format_from_name(a.format));
+  options.format = format;
   options.synth.soundfont = a.soundfont;
   options.synth.sample_rate_hz = a.sample_rate_hz;
   options.synth.threads = a.threads;
@@ -42,16 +41,14 @@ int run(const RenderArgs& a, bool loudness) {
   options.master.loudness_lufs = a.loudness_lufs;
   const std::string output =
       a.output.empty() ? std::filesystem::path(a.input).replace_extension(".wav").string() : a.output;
-  auto midi = midi_read(a.input);
-  if (!midi.ok()) return report(midi.error());
-  auto result = render_wav(*midi, options, output);
-  if (!result.ok()) return report(result.error());
-  const RenderReport& r = *result;
+  SONIFY_ASSIGN_OR_REPORT(midi, midi_read(a.input));
+  SONIFY_ASSIGN_OR_REPORT(r, render_wav(midi, options, output));
   if (a.json) {
     std::printf("%s\n", render_report_json(r, options).c_str());
   } else {
-    std::printf("%s: %.2f s (MIDI %.2f s + tail %.2f s), %d Hz %s, peak %.2f dBFS", output.c_str(), r.audio_seconds,
-                r.render.midi_seconds, r.render.tail_seconds, a.sample_rate_hz, a.format.c_str(), r.master.peak_dbfs);
+    std::printf("%s: %.2f s (MIDI %.2f s + tail %.2f s), %d Hz %s, peak %.2f dBFS", output.c_str(),
+                r.audio_seconds, r.render.midi_seconds, r.render.tail_seconds, a.sample_rate_hz,
+                a.format.c_str(), r.master.peak_dbfs);
     if (r.master.loudness_lufs > -999) std::printf(", %.2f LUFS", r.master.loudness_lufs);
     std::printf(", rendered in %.2f s\n", r.wall_seconds);
   }
@@ -77,12 +74,13 @@ void register_render(CLI::App& app, int* exit_code) {
   cmd->add_option("--synths", a->synths,
                   "Channel groups rendered by separate synths and mixed (default: up to 2; 1: one synth)")
       ->check(CLI::Range(0, 16));
-  cmd->add_option("--threads", a->threads, "Synths rendered at once (default: one per CPU; never changes the audio)")
+  cmd->add_option("--threads", a->threads,
+                  "Synths rendered at once (default: one per CPU; never changes the audio)")
       ->check(CLI::Range(0, 64));
   cmd->add_flag("--no-reverb", a->no_reverb, "Turn FluidSynth's reverb off");
   cmd->add_flag("--no-chorus", a->no_chorus, "Turn FluidSynth's chorus off");
   cmd->add_flag("--json", a->json, "Print what was rendered and measured as one JSON object");
-  cmd->callback([a, loud, exit_code] { *exit_code = run(*a, loud->count() > 0); });
+  cmd->callback([a, loud, exit_code] { *exit_code = run_render(*a, loud->count() > 0); });
 }
 
 }  // namespace sonify::cli

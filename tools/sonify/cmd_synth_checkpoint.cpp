@@ -8,13 +8,26 @@
 
 namespace sonify::cli {
 
+namespace {
+
+struct Options {
+  std::string arch;
+  std::string out;
+  std::string dtype = "F32";
+  std::uint64_t seed = 0;
+};
+
+int run_synth_checkpoint(const Options& o) {
+  auto dtype = dtype_from_name(o.dtype);
+  if (!dtype) return report(fail("--dtype: unknown dtype '", o.dtype, "'"));
+  if (Status s = synthetic_checkpoint_write(o.arch, o.out, *dtype, o.seed); !s.ok()) return report(s.error());
+  std::printf("%s\n", o.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
 void register_synth_checkpoint(CLI::App& app, int* exit_code) {
-  struct Options {
-    std::string arch;
-    std::string out;
-    std::string dtype = "F32";
-    std::uint64_t seed = 0;
-  };
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("synth-checkpoint",
                                      "Write a seeded random-weight checkpoint from an architecture config");
@@ -27,14 +40,9 @@ void register_synth_checkpoint(CLI::App& app, int* exit_code) {
         return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
                    ? std::string()
                    : std::string("must be a non-negative integer");
-      })->capture_default_str();
-  cmd->callback([opts, exit_code] {
-    auto dtype = dtype_from_name(opts->dtype);
-    if (!dtype) return void(*exit_code = report(fail("--dtype: unknown dtype '", opts->dtype, "'")));
-    Status status = synthetic_checkpoint_write(opts->arch, opts->out, *dtype, opts->seed);
-    if (!status.ok()) return void(*exit_code = report(status.error()));
-    std::printf("%s\n", opts->out.c_str());
-  });
+      })
+      ->capture_default_str();
+  cmd->callback([opts, exit_code] { *exit_code = run_synth_checkpoint(*opts); });
 }
 
 }  // namespace sonify::cli

@@ -1,0 +1,180 @@
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/output_set.h"
+#include "core/sha256.h"
+#include "core/text_file.h"
+#include "sonify/analysis.h"
+#include "sonify/genres.h"
+#include "sonify/midi.h"
+#include "sonify/pipeline_weights.h"
+#include "sonify/render.h"
+#include "sonify/scale.h"
+
+namespace sonify {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// SHA-256 of every weight file, cached by the checkpoint identity (sizes, mtimes,
+// headers): hashing a 500 MB checkpoint takes seconds, a warm run must not.
+Result<json> weight_hashes(const Model& model) {
+  SONIFY_ASSIGN_OR_RETURN(identity, checkpoint_identity(model));
+  std::string cache_path;
+  if (auto dir = cache_dir(); dir.ok()) cache_path = *dir + "/sha256-" + identity + ".json";
+  if (!cache_path.empty()) {
+    if (auto text = read_text(cache_path); text.ok()) {
+      json j = json::parse(*text, nullptr, false);
+      if (j.is_array()) return j;
+    }
+  }
+  json files = json::array();
+  for (const auto& f : model.checkpoint().files()) {
+    SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path));
+    files.push_back({{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", hash}});
+  }
+  if (!cache_path.empty()) {
+    std::error_code ec;
+    fs::create_directories(fs::path(cache_path).parent_path(), ec);
+    (void)write_file_atomic(cache_path, files.dump());  // a cache: failing to store it is not an error
+  }
+  return files;
+}
+
+json section_key_json(const Section& s) {
+  return {{"root", s.root}, {"root_name", pitch_class_name(s.root)}, {"mode", s.mode}};
+}
+
+// The run record: which model (and its file hashes), which options, and for every track
+// and section the tensors and statistics it came from.
+json record_json(const WeightsRequest& req, const WeightFeatures& features, const json& hashes,
+                 const GenreParams& params, const GenreOutput& out, const std::vector<int>& channels,
+                 const json& render) {
+  json j;
+  j["genre"] = req.genre;
+  j["title"] = out.score.title;
+  j["model"] = {{"path", req.model_path},
+                {"family", features.family},
+                {"n_layers", features.n_layers},
+                {"hidden_size", features.hidden_size},
+                {"checkpoint_id", features.checkpoint_id},
+                {"files", hashes}};
+  json values = json::object();
+  for (const auto& [k, v] : params.values()) values[k] = v;
+  json config = nullptr;
+  std::error_code ec;
+  if (!req.genre_config_dir.empty() && fs::exists(genre_config_path(req.genre_config_dir, req.genre), ec))
+    config = genre_config_path(req.genre_config_dir, req.genre);
+  j["options"] = {{"params", values},
+                  {"set", req.sets},
+                  {"config", config},
+                  {"midi_only", req.midi_only},
+                  {"soundfont", req.soundfont}};
+  const Tonality& tn = features.tonality;
+  j["tonality"] = {{"root", tn.root}, {"root_name", tn.root_name}, {"mode", tn.mode}, {"source", tn.source}};
+  j["key"] = out.sections.empty() ? json(nullptr) : section_key_json(out.sections[0]);
+  j["tempo_bpm"] = out.score.tempos.empty() ? 120.0 : out.score.tempos[0].bpm();
+  j["ppq"] = out.score.ppq;
+  j["beats_per_bar"] = out.beats_per_bar;
+  j["length_seconds"] = out.score.length_seconds();
+  j["sections"] = json::array();
+  for (const auto& s : out.sections) {
+    json section = {{"name", s.name}, {"first_bar", s.first_bar}, {"end_bar", s.end_bar}};
+    section.update(section_key_json(s));
+    j["sections"].push_back(section);
+  }
+  j["tracks"] = json::array();
+  for (std::size_t i = 0; i < out.score.tracks.size(); ++i) {
+    const Track& t = out.score.tracks[i];
+    j["tracks"].push_back({{"name", t.name},
+                           {"program", t.program},
+                           {"drums", t.drums},
+                           {"channel", channels[i]},
+                           {"notes", t.notes.size()},
+                           {"controls", t.controls.size()}});
+  }
+  j["chromatic_tracks"] = out.chromatic_tracks;
+  j["provenance"] = json::array();
+  for (const auto& e : out.provenance)
+    j["provenance"].push_back({{"part", e.part}, {"tensors", e.tensors}, {"statistics", e.statistics}});
+  j["warnings"] = out.warnings;
+  j["render"] = render;
+  return j;
+}
+
+}  // namespace
+
+Result<WeightsRun> run_weights(const WeightsRequest& req) {
+  const auto t_start = Clock::now();
+  SONIFY_ASSIGN_OR_RETURN(genre, find_genre(req.genre));
+  SONIFY_ASSIGN_OR_RETURN(params, genre_params(*genre, req.genre_config_dir, req.sets));
+  if (!analysis_cpu_supported())
+    return fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with -DSONIFY_ANALYSIS_AVX2=OFF");
+
+  WeightsRun run;
+  run.genre = genre->name;
+  auto t0 = Clock::now();
+  SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
+  SONIFY_ASSIGN_OR_RETURN(features,
+                          analyze_weights_cached(model, AnalyzeOptions{}, &run.analysis_from_cache));
+  run.seconds.analysis = since(t0);
+  t0 = Clock::now();
+  SONIFY_ASSIGN_OR_RETURN(hashes, weight_hashes(model));
+  run.seconds.hash = since(t0);
+
+  t0 = Clock::now();
+  SONIFY_ASSIGN_OR_RETURN(out, genre->compose(features, params));
+  SONIFY_ASSIGN_OR_RETURN(midi, midi_from_score(out.score));
+  SONIFY_ASSIGN_OR_RETURN(channels, assign_channels(out.score));
+  run.seconds.composition = since(t0);
+
+  // The WAV is registered first so the set commits WAV, MIDI, then the JSON that describes them.
+  SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(req.out_dir, genre->name));
+  const std::string wav_temp = req.midi_only ? std::string() : set.temp_path(".wav");
+  SONIFY_TRY(set.write(".mid", midi_encode(midi)));
+  json render = nullptr;
+  if (!req.midi_only) {
+    t0 = Clock::now();
+    RenderOptions options;
+    options.synth.soundfont = req.soundfont;
+    options.master.loudness = true;
+    options.master.loudness_lufs = -14.0;
+    SONIFY_ASSIGN_OR_RETURN(report, render_wav(midi, options, wav_temp));
+    render = json::parse(render_report_json(report, options), nullptr, false);
+    run.seconds.rendering = since(t0);
+  }
+
+  json j = record_json(req, features, hashes, params, out, channels, render);
+  j["analysis_from_cache"] = run.analysis_from_cache;
+  run.seconds.total = since(t_start);
+  j["timings_seconds"] = {{"analysis", run.seconds.analysis},
+                          {"hash", run.seconds.hash},
+                          {"composition", run.seconds.composition},
+                          {"rendering", run.seconds.rendering},
+                          {"total", run.seconds.total}};
+  SONIFY_TRY(set.write(".json", j.dump(2) + "\n"));
+  SONIFY_TRY(set.commit({".wav"}));
+
+  if (!out.sections.empty()) {
+    run.key_root = pitch_class_name(out.sections[0].root);
+    run.key_mode = out.sections[0].mode;
+  } else {
+    run.key_root = "?";
+  }
+  run.tempo_bpm = j["tempo_bpm"].get<double>();
+  run.length_seconds = out.score.length_seconds();
+  run.sections = out.sections.size();
+  run.files.push_back(set.final_path(".mid"));
+  if (!req.midi_only) run.files.push_back(set.final_path(".wav"));
+  run.files.push_back(set.final_path(".json"));
+  run.warnings = out.warnings;
+  return run;
+}
+
+}  // namespace sonify
