@@ -276,3 +276,20 @@ TEST_CASE("sonify report: a model that moved still gives a page with the roll an
   CHECK(text.find("<svg id=\"roll\"") != std::string::npos);
   CHECK(oracle({"html", out + "/suite.html"}).exit_code == 0);
 }
+
+TEST_CASE("sonify weights --report writes the run's page with it") {
+  TempDir dir;
+  const std::string cache = dir.file("cache"), out = dir.file("run");
+  auto r = sonify_env(
+      cache, {"weights", "--model", tiny(), "--genre", "acid", "-o", out, "--midi-only", "--report"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("wrote " + out + "/acid.html") != std::string::npos);
+  CHECK(r.out.find("note: " + out + "/acid.wav: missing") != std::string::npos);
+  CHECK(list_dir(out) == std::vector<std::string>{"acid.html", "acid.json", "acid.mid"});
+  CHECK(oracle({"roll", out + "/acid.html", out + "/acid.mid"}).exit_code == 0);
+  // The same page as `sonify report` writes afterwards.
+  const std::string page = read_file(out + "/acid.html");
+  REQUIRE(sonify_env(cache, {"report", out, "-q"}).exit_code == 0);
+  CHECK(read_file(out + "/acid.html") == page);
+}

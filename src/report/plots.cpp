@@ -66,12 +66,6 @@ struct Axes {
   }
 };
 
-// "C", "C#", ... for a pitch class.
-std::string pc_name(int pc) {
-  std::string name = pitch_name(pc + 60);
-  return name.substr(0, name.size() - 1);
-}
-
 std::string tick_label(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -329,7 +323,7 @@ std::string chroma_svg(const Tonality& t, const std::string& id) {
   for (double c : t.chroma) hi = std::max(hi, c);
   std::string desc = "Chroma per pitch class:";
   for (std::size_t pc = 0; pc < t.chroma.size() && pc < 12; ++pc)
-    desc += " " + pc_name(static_cast<int>(pc)) + " " + num(t.chroma[pc], 3);
+    desc += " " + pitch_class_name(static_cast<int>(pc)) + " " + num(t.chroma[pc], 3);
   std::string s = "<svg class=\"plot\" viewBox=\"0 0 " + num(width) + " " + num(height) +
                   "\" role=\"img\" aria-labelledby=\"" + id + "-t " + id + "-d\"><title id=\"" + id +
                   "-t\">" + esc("Tonality chroma; key " + t.root_name + " " + t.mode) +
@@ -346,7 +340,7 @@ std::string chroma_svg(const Tonality& t, const std::string& id) {
     const char* fill = pc == t.root                             ? "#C24E00"
                        : in_scale[static_cast<std::size_t>(pc)] ? "#0072B2"
                                                                 : "#77818C";
-    const std::string name = pc_name(pc);
+    const std::string name = pitch_class_name(pc);
     s += "<rect x=\"" + num(x + 4) + "\" y=\"" + num(top + plot_h - h) + "\" width=\"" + num(bar_w - 8) +
          "\" height=\"" + num(std::max(h, 0.5)) + "\" fill=\"" + fill + "\"><title>" +
          esc(name + ": " + num(c, 4)) + "</title></rect>";
