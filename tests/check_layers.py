@@ -25,7 +25,7 @@ DEPENDS = {
     "train": {"runtime", "core"},
     "music": {"core"},
     "render": {"music", "core"},
-    "analysis": {"model", "core"},
+    "analysis": {"model", "music", "core"},
     "genres": {"analysis", "music", "core"},
     "activation": {"analysis", "music", "runtime", "tokenizer", "model", "core"},
     "report": {"analysis", "music", "model", "core"},
@@ -65,7 +65,10 @@ HEAVY = {
 }
 
 CMD_MAX_LINES = 120
-TOOLS_MAX_LINES = 1200
+# Issue 12 left 13 commands (cmd_*.cpp) in about 1,200 lines; each command added since
+# may bring at most one command's worth of lines.
+TOOLS_BASE_COMMANDS = 13
+TOOLS_MAX_LINES = 1250
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 problems = []
@@ -136,8 +139,10 @@ def main():
         if f.name.startswith("cmd_") and n > CMD_MAX_LINES:
             problems.append(f"{f.relative_to(ROOT)}: {n} lines; a command parses options, calls one library "
                             f"function and prints (at most {CMD_MAX_LINES} lines)")
-    if total > TOOLS_MAX_LINES:
-        problems.append(f"tools/sonify: {total} lines in all, more than {TOOLS_MAX_LINES}: pipeline logic belongs in src/pipeline")
+    n_commands = len(list(tools.glob("cmd_*.cpp")))
+    budget = TOOLS_MAX_LINES + CMD_MAX_LINES * max(0, n_commands - TOOLS_BASE_COMMANDS)
+    if total > budget:
+        problems.append(f"tools/sonify: {total} lines in all, more than {budget}: pipeline logic belongs in src/pipeline")
     for p in problems:
         print("check_layers:", p)
     if problems:

@@ -80,9 +80,14 @@ TEST_CASE("sonify prompt: bad inputs give one error line and no output") {
   auto r = sonify_env(cache, bad_layers);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("sonify: error: --layers: hidden state 9 does not exist") == 0);
-  auto r2 = sonify_env(cache, prompt_args("Hello", dir.file("missing"), "x"));
-  CHECK(r2.exit_code == 1);
-  CHECK(r2.err.find("output directory does not exist") != std::string::npos);
+  // -o DIR that does not exist yet is created, as for every command.
+  auto r2 = sonify_env(cache, prompt_args("Hello", dir.file("missing/deeper"), "x"));
+  CHECK(r2.exit_code == 0);
+  CHECK(std::filesystem::exists(dir.file("missing/deeper/x.mid")));
+  write_file(dir.file("plain"), "not a directory");
+  auto r2b = sonify_env(cache, prompt_args("Hello", dir.file("plain"), "x"));
+  CHECK(r2b.exit_code == 1);
+  CHECK(r2b.err == "sonify: error: " + dir.file("plain") + ": exists and is not a directory\n");
   auto r3 = sonify_env(cache, prompt_args("   ", dir.path(), "x"));
   CHECK(r3.exit_code == 1);
   auto bad_dir = prompt_args("Hello there.", dir.path(), "x");
@@ -321,7 +326,8 @@ TEST_CASE("sonify prompt on the bundled model: deterministic, every word timed (
   const std::string text = "The old sailor pulled a heavy rope on the pier.";
   auto args = [&](const std::string& t, const std::string& name) {
     // No --model: the bundled sonify-tiny.
-    return std::vector<std::string>{"prompt", t, "-o", dir.path(), "--name", name, "--midi-only", "--pca-sentences", "64"};
+    return std::vector<std::string>{"prompt",          t,   "-o", dir.path(), "--name", name, "--midi-only",
+                                    "--pca-sentences", "64"};
   };
   auto first = sonify_env(cache, args(text, "a"));
   INFO(first.out << first.err);

@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "model/tokenizer_internal.h"
 #include "sonify/tokenizer.h"
 #include "sonify/utf8.h"
 #include "test_support.h"
+#include "tokenizer/tokenizer_internal.h"
 #include "tokenizer_test_files.h"
 
 using nlohmann::json;

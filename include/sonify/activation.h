@@ -159,10 +159,20 @@ struct WordTiming {
   std::vector<int> pitches;  // one per voice
 };
 
+// What one part of a track follows, as its composer chose it (for the provenance JSON).
+struct TrackSource {
+  std::string part;       // the score track's name: "flute", "lead", "drone", ...
+  int program = 0;        // GM, 0-based
+  int hidden_state = -1;  // hidden-state index it follows, -1 for none
+  int layer = -1;         // block whose attention or MLP it reads, -1 for none
+  std::string statistic;  // what of it: "PCA components 1-3 -> pitch, velocity, articulation", ...
+};
+
 // A composed activation track.
 struct ActivationTrack {
   Score score;
   std::vector<WordTiming> words;
+  std::vector<TrackSource> sources;  // one per score track, in track order
 };
 
 // The voices style: one note per word and voice; pitch from the word's last token
@@ -177,8 +187,10 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
 struct MarkovInput {
   HiddenStates hidden;
   int lead_state = 1;                     // the state the Markov chain and LSTM follow (NL/2)
-  std::vector<double> attention_entropy;  // layer NL/2, mean over heads, / ln(keys): 0..1
-  std::vector<double> mlp_sparsity;       // layer NL/3: share of |a| < 0.1·std(layer)
+  int attention_layer = 0;                // the block attention_entropy comes from (NL/2 - 1)
+  int mlp_layer = 0;                      // the block mlp_sparsity comes from (NL/3)
+  std::vector<double> attention_entropy;  // per token, mean over heads, / ln(keys): 0..1
+  std::vector<double> mlp_sparsity;       // per token: share of |a| < 0.1·std(layer)
   std::vector<double> tension;            // contrast_token_tension, or empty without a direction
 };
 

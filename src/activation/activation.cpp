@@ -446,6 +446,8 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     const int track = score.add_track(v.name, v.program);
     score.tracks[static_cast<std::size_t>(track)].control(0, cc::kReverbSend, 60);
     voice_tracks.push_back(track);
+    out.sources.push_back({v.name, v.program, v.state, -1,
+                           "PCA components 1-3 of the word's last token: pitch, velocity, articulation"});
   }
   // Standardised projections per voice and word: z[k] = projection / sqrt(variance_k).
   auto project = [&](const VoiceSpec& v, std::size_t token) {
@@ -497,6 +499,7 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   }
   // The drone: root and fifth below the voices, restruck every bar, over the whole track.
   const int drone = score.add_track("drone", options.drone_program);
+  out.sources.push_back({"drone", options.drone_program, -1, -1, "the key's root and fifth"});
   int root = options.root_midi % 12 + 36;
   const std::int64_t bar = score.ticks(4);
   for (std::int64_t t = 0; t < cursor; t += bar) {

@@ -67,11 +67,12 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
   const int nl = in.hidden.states - 1;
   const int tokens = in.hidden.tokens;
   in.lead_state = std::max(1, nl / 2);
-  const int attn_layer = std::max(0, nl / 2 - (nl > 1 ? 1 : 0));
+  in.attention_layer = std::max(0, nl / 2 - (nl > 1 ? 1 : 0));
+  in.mlp_layer = std::max(0, nl / 3);
   if (trace.attn_pattern.size() != static_cast<std::size_t>(nl) ||
       trace.mlp_post.size() != static_cast<std::size_t>(nl))
     return fail("the trace holds no attention or MLP activations (capture attn and mlp)");
-  const Activation& attn = trace.attn_pattern[static_cast<std::size_t>(attn_layer)];
+  const Activation& attn = trace.attn_pattern[static_cast<std::size_t>(in.attention_layer)];
   const auto heads = static_cast<std::size_t>(attn.shape.at(0));
   const auto t = static_cast<std::size_t>(tokens);
   for (std::size_t q = 0; q < t; ++q) {
@@ -85,7 +86,7 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
     in.attention_entropy.push_back(q == 0 ? 0.0
                                           : std::clamp(e / std::log(static_cast<double>(q + 1)), 0.0, 1.0));
   }
-  const Activation& mlp = trace.mlp_post[static_cast<std::size_t>(std::max(0, nl / 3))];
+  const Activation& mlp = trace.mlp_post[static_cast<std::size_t>(in.mlp_layer)];
   const auto width = static_cast<std::size_t>(mlp.shape.at(1));
   double mean = 0, sq = 0;
   for (float v : mlp.values) mean += v;
@@ -252,6 +253,10 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   const int lead = score.add_track("lead", 81);
   const int celesta = score.add_track("celesta", 8);
   const int organ = score.add_track("organ", 19);
+  out.sources = {{"lead", 81, in.lead_state, in.attention_layer,
+                  "block norms -> Markov chain, SVD -> LSTM: pitch; attention entropy: length"},
+                 {"celesta", 8, -1, in.mlp_layer, "MLP sparsity: ornaments"},
+                 {"organ", 19, -1, -1, "contrast tension per word: pitch and loudness"}};
   std::int64_t cursor = 0;
   for (const WordSpan& w : words) {
     WordTiming timing;

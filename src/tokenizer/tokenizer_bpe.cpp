@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <queue>
 
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 namespace sonify::tok {
 namespace {

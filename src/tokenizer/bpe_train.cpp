@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 namespace sonify {
 

@@ -4,8 +4,8 @@
 // only of characters that NFC leaves alone is returned as it is, without this work.
 #include <algorithm>
 
-#include "model/tokenizer_internal.h"
-#include "model/unicode_tables.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace sonify::tok {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/splitmix64.h"
+#include "runtime/torch_threads.h"
 #include "sonify/train.h"
-#include "model/torch_threads.h"
 
 namespace sonify {
 namespace {

@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "core/json_strict.h"
-#include "model/tokenizer_internal.h"
-#include "model/unicode_tables.h"
 #include "sonify/utf8.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace sonify {
 

@@ -17,8 +17,8 @@
 #include <limits>
 #include <thread>
 
+#include "runtime/torch_threads.h"
 #include "sonify/runtime.h"
-#include "model/torch_threads.h"
 
 namespace sonify {
 namespace {

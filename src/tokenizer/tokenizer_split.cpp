@@ -4,8 +4,8 @@
 // \s+(?!\S) (a run of spaces before a word gives up its last space to the word).
 #include <algorithm>
 
-#include "model/tokenizer_internal.h"
-#include "model/unicode_tables.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace sonify {
 namespace unicode {

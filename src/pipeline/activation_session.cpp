@@ -1,0 +1,320 @@
+#include "pipeline/activation_session.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/output_set.h"
+#include "core/text_file.h"
+#include "sonify/analysis.h"
+#include "sonify/midi.h"
+#include "sonify/render.h"
+
+namespace sonify::pipeline {
+namespace {
+
+Result<std::vector<int>> parse_int_list(const std::string& text, const char* what) {
+  std::vector<int> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c != ',') {
+      item += c;
+      continue;
+    }
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || end == nullptr || *end != '\0') return fail(what, ": '", item, "' is not a number");
+    out.push_back(static_cast<int>(v));
+    item.clear();
+  }
+  return out;
+}
+
+std::string model_stem(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.filename().empty()) p = p.parent_path();
+  std::string s = p.filename().string();
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return s;
+}
+
+// A cache file's text, or "" when it is missing or unreadable (then the value is fitted again).
+std::string read_cache(const std::string& path) {
+  auto text = read_text(path);
+  return text.ok() ? *text : std::string();
+}
+
+Status apply_voice_options(const ActivationRequest& r, int n_layers, std::vector<VoiceSpec>* voices) {
+  if (!r.layers.empty()) {
+    SONIFY_ASSIGN_OR_RETURN(layers, parse_int_list(r.layers, "--layers"));
+    if (layers.size() != voices->size())
+      return fail("--layers: give ", voices->size(), " hidden-state indices");
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i] < 0 || layers[i] > n_layers)
+        return fail("--layers: hidden state ", layers[i], " does not exist (the model has 0..", n_layers,
+                    ")");
+      (*voices)[i].state = layers[i];
+    }
+  }
+  if (!r.programs.empty()) {
+    SONIFY_ASSIGN_OR_RETURN(programs, parse_int_list(r.programs, "--programs"));
+    if (programs.size() != voices->size()) return fail("--programs: give ", voices->size(), " GM programs");
+    for (std::size_t i = 0; i < programs.size(); ++i) {
+      if (programs[i] < 0 || programs[i] > 127) return fail("--programs: ", programs[i], " is not in 0..127");
+      (*voices)[i].program = programs[i];
+    }
+  }
+  return Status::Ok();
+}
+
+// Reference PCA, cached per model identity, corpus hash, subset and states.
+Status open_pca(ActivationSession* s, const std::string& cache_base) {
+  const ActivationRequest& r = s->request;
+  const std::string corpus_path = r.corpus.empty() ? r.data_dir + "/corpus/sentences.txt" : r.corpus;
+  std::string corpus_hash;
+  SONIFY_ASSIGN_OR_RETURN(corpus, read_corpus(corpus_path, &corpus_hash));
+  ReferenceOptions ref;
+  ref.max_sentences = r.pca_sentences;
+  ref.stride = r.pca_stride;
+  std::vector<int> states;
+  for (const VoiceSpec& v : s->voices) states.push_back(v.state);
+  std::sort(states.begin(), states.end());
+  states.erase(std::unique(states.begin(), states.end()), states.end());
+  if (!cache_base.empty()) {
+    std::string st;
+    for (int x : states) st += (st.empty() ? "" : "_") + std::to_string(x);
+    s->pca_cache = cache_base + "-pca-" + corpus_hash + "-n" + std::to_string(ref.max_sentences) + "-s" +
+                   std::to_string(ref.stride) + "-k" + std::to_string(ref.components) + "-t" +
+                   std::to_string(ref.max_tokens) + "-states" + st + ".json";
+    const std::string text = read_cache(s->pca_cache);
+    if (!text.empty()) {
+      auto cached = reference_pca_from_json(text, s->pca_cache);
+      if (cached.ok() && cached->corpus_hash == corpus_hash) {
+        s->pca = std::move(cached).value();
+        return Status::Ok();
+      }
+    }
+  }
+  SONIFY_ASSIGN_OR_RETURN(pca,
+                          reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states));
+  s->pca = std::move(pca);
+  if (!s->pca_cache.empty()) SONIFY_TRY(write_file_atomic(s->pca_cache, reference_pca_to_json(s->pca)));
+  return Status::Ok();
+}
+
+// The contrast direction, cached per model, method and pair-file hash.
+Status open_direction(ActivationSession* s, const std::string& cache_base) {
+  const ActivationRequest& r = s->request;
+  SONIFY_ASSIGN_OR_RETURN(set, contrast_set_read(r.direction));
+  const std::string path =
+      cache_base.empty() ? "" : cache_base + "-direction-" + r.direction_method + "-" + set.hash + ".json";
+  if (!path.empty()) {
+    const std::string text = read_cache(path);
+    if (!text.empty()) {
+      auto cached = contrast_direction_from_json(text, path);
+      if (cached.ok() && cached->set_hash == set.hash && cached->method == r.direction_method) {
+        s->direction = std::move(cached).value();
+        return Status::Ok();
+      }
+    }
+  }
+  SONIFY_ASSIGN_OR_RETURN(d, contrast_direction_fit(*s->runtime, *s->tokenizer, set, r.direction_method));
+  if (!path.empty()) SONIFY_TRY(write_file_atomic(path, contrast_direction_to_json(d)));
+  s->direction = std::move(d);
+  return Status::Ok();
+}
+
+nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens& tokens,
+                                  const std::vector<std::int64_t>& ids, const TrackResult& r,
+                                  bool key_from_settings) {
+  const ActivationRequest& q = s.request;
+  nlohmann::ordered_json j;
+  j["prompt"] = tokens.text;
+  j["model"] = q.model_path;
+  j["style"] = q.style;
+  j["seed"] = q.seed;
+  j["token_ids"] = ids;
+  j["pieces"] = tokens.pieces;
+  if (tokens.truncated_from > 0) j["truncated_from"] = tokens.truncated_from;
+  j["words"] = r.track.words.size();
+  if (q.style == "markov") {
+    // The markov composer's own record of what each part follows.
+    const TrackSource& lead = r.track.sources.at(0);
+    const TrackSource& celesta = r.track.sources.at(1);
+    nlohmann::ordered_json programs;
+    for (const TrackSource& src : r.track.sources) programs[src.part] = src.program;
+    j["markov"] = {{"lead_hidden_state", lead.hidden_state},
+                   {"attention_layer", lead.layer},
+                   {"mlp_layer", celesta.layer},
+                   {"programs", programs}};
+  } else {
+    nlohmann::ordered_json voices = nlohmann::ordered_json::array();
+    for (const VoiceSpec& v : s.voices) {
+      const Pca& p = s.pca.states[static_cast<std::size_t>(v.state)];
+      voices.push_back({{"name", v.name},
+                        {"program", v.program},
+                        {"hidden_state", v.state},
+                        {"layer", v.state == 0 ? "embeddings" : "block " + std::to_string(v.state - 1)},
+                        {"range", {v.lo, v.hi}},
+                        {"components", {"pitch", "velocity", "articulation"}},
+                        {"explained_variance_ratio", p.explained_variance_ratio}});
+    }
+    j["voices"] = voices;
+  }
+  nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+  for (const TrackSource& src : r.track.sources) {
+    nlohmann::ordered_json part = {{"part", src.part}, {"program", src.program}};
+    if (src.hidden_state >= 0) part["hidden_state"] = src.hidden_state;
+    if (src.layer >= 0) part["layer"] = src.layer;
+    part["statistic"] = src.statistic;
+    parts.push_back(part);
+  }
+  j["parts"] = parts;
+  j["pca"] = {{"corpus_hash", s.pca.corpus_hash},
+              {"sentences", s.pca.sentences},
+              {"stride", s.pca.options.stride},
+              {"max_sentences", s.pca.options.max_sentences},
+              {"samples", s.pca.samples},
+              {"components", s.pca.options.components},
+              {"cache", s.pca_cache}};
+  j["key"] = {{"root_midi", r.root_midi},
+              {"root", pitch_name(r.root_midi)},
+              {"mode", r.mode},
+              {"source", key_from_settings ? "group" : s.key_source}};
+  j["tempo_bpm"] = r.bpm;
+  if (s.direction) {
+    j["direction"] = {{"file", q.direction},
+                      {"name", s.direction->name},
+                      {"method", s.direction->method},
+                      {"hidden_states", s.direction->states},
+                      {"explained", s.direction->explained},
+                      {"tension", r.tension}};
+  } else {
+    j["direction"] = nullptr;
+  }
+  j["duration_seconds"] = r.track.score.length_seconds();
+  return j;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request) {
+  if (request.style != "voices" && request.style != "markov")
+    return fail("--style ", request.style, ": expected voices or markov");
+  if (request.direction_method != "mean" && request.direction_method != "pc1")
+    return fail("--direction-method ", request.direction_method, ": expected mean or pc1");
+  auto s = std::make_unique<ActivationSession>();
+  s->request = request;
+  SONIFY_ASSIGN_OR_RETURN(model, Model::open(request.model_path));
+  s->model = std::make_unique<Model>(std::move(model));
+  SONIFY_ASSIGN_OR_RETURN(tokenizer, Tokenizer::from_model_path(request.model_path));
+  s->tokenizer = std::move(tokenizer);
+  s->voices = default_voices(s->model->spec().n_layers);
+  SONIFY_TRY(apply_voice_options(request, s->model->spec().n_layers, &s->voices));
+
+  // The key comes from the weights (cached analysis).
+  AnalyzeOptions analyze;
+  analyze.threads = request.threads;
+  bool from_cache = false;
+  auto features = request.no_cache ? analyze_weights(*s->model, analyze)
+                                   : analyze_weights_cached(*s->model, analyze, &from_cache);
+  if (!features.ok()) return features.error();
+  s->root_midi = features->tonality.root_midi;
+  s->mode = features->tonality.mode;
+  s->key_source = "weights (" + features->tonality.source + ")";
+
+  RuntimeOptions runtime_options;
+  runtime_options.threads = request.threads;
+  SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(*s->model, runtime_options));
+  s->runtime = std::move(runtime);
+
+  std::string cache_base;
+  if (!request.no_cache) {
+    SONIFY_ASSIGN_OR_RETURN(dir, cache_dir());
+    SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(*s->model));
+    cache_base = dir + "/activation/" + model_stem(request.model_path) + "-" + id;
+    std::error_code ec;
+    std::filesystem::create_directories(dir + "/activation", ec);
+  }
+  SONIFY_TRY(open_pca(s.get(), cache_base));
+  if (!request.direction.empty()) SONIFY_TRY(open_direction(s.get(), cache_base));
+  return s;
+}
+
+PromptOptions prompt_of_text(const ActivationRequest& request, const std::string& text) {
+  PromptOptions p = request.prompt;
+  p.text = text;
+  p.ids.clear();
+  p.have_text = true;
+  p.have_ids = false;
+  return p;
+}
+
+Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions& prompt,
+                                       const TrackSettings& settings) {
+  const ModelSpec& spec = s.model->spec();
+  SONIFY_ASSIGN_OR_RETURN(tokens, prompt_tokens(prompt, &*s.tokenizer, spec.vocab_size, spec.context_length));
+  if (!tokens.from_text) prompt_text_from_ids(*s.tokenizer, &tokens);
+  std::vector<std::int64_t> ids(tokens.ids.begin(), tokens.ids.end());
+  SONIFY_TRY(runtime_check_ids(spec, ids));
+  const std::vector<WordSpan> words = group_words(tokens.text, tokens.offsets, tokens.special);
+  if (words.empty()) return fail("the prompt has no words (only spaces or special tokens)");
+  const bool markov = s.request.style == "markov";
+  SONIFY_ASSIGN_OR_RETURN(trace,
+                          s.runtime->forward(ids, markov ? markov_request() : hidden_states_request()));
+  SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(trace));
+
+  TrackResult r;
+  r.text = tokens.text;
+  r.notes = tokens.notes;
+  r.root_midi = settings.root_midi.value_or(s.root_midi);
+  r.mode = settings.mode.value_or(s.mode);
+  r.bpm = settings.bpm.value_or(84.0);
+  if (s.direction) r.tension = contrast_tension(*s.direction, h, tokens.special);
+  SONIFY_ASSIGN_OR_RETURN(mode, mode_from_name(r.mode));
+  const std::string title = tokens.text.substr(0, 120);
+  if (markov) {
+    SONIFY_ASSIGN_OR_RETURN(input, markov_input_from_trace(trace, s.direction ? &*s.direction : nullptr));
+    MarkovOptions mo;
+    mo.root_midi = r.root_midi;
+    mo.mode = mode;
+    mo.bpm = r.bpm;
+    mo.seed = s.request.seed;
+    mo.title = title;
+    SONIFY_ASSIGN_OR_RETURN(track, compose_markov(input, ids, words, mo));
+    r.track = std::move(track);
+  } else {
+    VoicesOptions vo;
+    vo.root_midi = r.root_midi;
+    vo.mode = mode;
+    vo.bpm = r.bpm;
+    vo.voices = s.voices;
+    vo.title = title;
+    SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
+    r.track = std::move(track);
+  }
+  r.timing_json = timing_to_json(r.track);
+  r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value()).dump(1);
+  return r;
+}
+
+Status activation_write(const TrackResult& result, const std::string& dir, const std::string& name,
+                        bool midi_only, int render_threads) {
+  SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(dir, name));
+  SONIFY_TRY(midi_write(result.track.score, set.temp_path(".mid")));
+  if (!midi_only) {
+    RenderOptions render;
+    render.synth.threads = render_threads;
+    auto wav = render_wav(result.track.score, render, set.temp_path(".wav"));
+    if (!wav.ok()) return wav.error();
+  }
+  SONIFY_TRY(set.write(".timing.json", result.timing_json + "\n"));
+  SONIFY_TRY(set.write(".json", result.provenance_json + "\n"));
+  // A WAV left by an earlier run would not match a --midi-only track.
+  return set.commit(midi_only ? std::vector<std::string>{".wav"} : std::vector<std::string>{});
+}
+
+}  // namespace sonify::pipeline
