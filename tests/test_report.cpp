@@ -168,7 +168,7 @@ TEST_CASE("sonify report: a 4-minute house page is valid HTML5, offline, < 2 MB,
   INFO(rep.out << rep.err);
   REQUIRE(rep.exit_code == 0);
   CHECK(rep.out.find("wrote " + out + "/house.html") != std::string::npos);
-  CHECK(rep.out.find("note: " + out + "/house.wav: missing") != std::string::npos);
+  CHECK(rep.err.find("sonify: note: " + out + "/house.wav: missing") != std::string::npos);
   const std::string page = out + "/house.html";
   auto html = oracle({"html", page, std::to_string(2 * 1024 * 1024)});
   INFO(html.err);
@@ -270,7 +270,7 @@ TEST_CASE("sonify report: a model that moved still gives a page with the roll an
   auto r = sonify_env(cache, {"report", out});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("note: model panel unavailable") != std::string::npos);
+  CHECK(r.err.find("sonify: note: model panel unavailable") != std::string::npos);
   const std::string text = read_file(out + "/suite.html");
   CHECK(text.find("No model panel") != std::string::npos);
   CHECK(text.find("<svg id=\"roll\"") != std::string::npos);
@@ -285,7 +285,7 @@ TEST_CASE("sonify weights --report writes the run's page with it") {
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("wrote " + out + "/acid.html") != std::string::npos);
-  CHECK(r.out.find("note: " + out + "/acid.wav: missing") != std::string::npos);
+  CHECK(r.err.find("sonify: note: " + out + "/acid.wav: missing") != std::string::npos);
   CHECK(list_dir(out) == std::vector<std::string>{"acid.html", "acid.json", "acid.mid"});
   CHECK(oracle({"roll", out + "/acid.html", out + "/acid.mid"}).exit_code == 0);
   // The same page as `sonify report` writes afterwards.

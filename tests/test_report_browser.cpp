@@ -179,18 +179,23 @@ TEST_CASE("report in Chromium: the word whose timing covers t is the one lit, at
   const std::string cache = dir.file("cache"), out = dir.file("run");
   fs::create_directories(out);
   auto run = sonify_env(cache, {"prompt", "Once upon a time, there was a little cat named Tom.", "--model",
-                                tiny(), "-o", out, "--name", "cat", "--pca-sentences", "64"});
-  INFO(run.err);
+                                tiny(), "-o", out, "--name", "cat", "--pca-sentences", "64", "--report"});
+  INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
-  auto rep = sonify_env(cache, {"report", out + "/cat.json"});
-  INFO(rep.err);
-  REQUIRE(rep.exit_code == 0);
+  CHECK(run.out.find("wrote " + out + "/cat.html") != std::string::npos);
   const std::string page = out + "/cat.html";
   CHECK(oracle({"html", page}).exit_code == 0);
   CHECK(oracle({"roll", page, out + "/cat.mid"}).exit_code == 0);
   const auto timing = json::parse(read_file(out + "/cat.timing.json"));
   const auto& words = timing["words"];
   REQUIRE(words.size() == 11);
+  // Each word's coordinates on the voices' PCs 1-3 are on the page, as the timing file has them.
+  REQUIRE(words[0]["pca"].size() == 3);
+  const json data = page_data(read_file(page));
+  const std::string flute = data["words"][0]["values"][0].get<std::string>();
+  const auto at = flute.find("(PCs 1-3: ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(flute.substr(at + 10)) == Approx(words[0]["pca"][0][0].get<double>()).margin(0.006));
   // Middle of word 4 ("time,"), then of the last word: the page lights exactly that word.
   for (std::size_t k : {std::size_t{3}, words.size() - 1}) {
     const double t = (words[k]["start"].get<double>() + words[k]["end"].get<double>()) / 2;
@@ -235,6 +240,10 @@ TEST_CASE("report in Chromium: an album index lights the track that plays and li
     CHECK(text.find("href=\"" + name + ".html\"") != std::string::npos);
     CHECK(oracle({"html", out + "/" + name + ".html"}).exit_code == 0);
     CHECK(read_file(out + "/" + name + ".html").find("href=\"index.html\"") != std::string::npos);
+    // Albums measure tension along the bundled contrast direction: each word's is on its page.
+    const auto timing = json::parse(read_file(out + "/" + name + ".timing.json"));
+    CHECK(timing["words"][0].contains("tension"));
+    CHECK(read_file(out + "/" + name + ".html").find(">tension</th>") != std::string::npos);
   }
   const auto& second = manifest["tracks"][1];
   const double t = second["start"].get<double>() + second["duration"].get<double>() / 2;

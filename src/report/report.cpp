@@ -432,50 +432,45 @@ void weights_bands(const Run& run, Roll* roll) {
 
 // ---- prompt runs --------------------------------------------------------------------
 
-// Provenance of a prompt track's parts, in the genres' shape, from NAME.json.
+// Provenance of a prompt track's parts, in the genres' shape, from NAME.json: its "parts"
+// (what each score track follows, as the composer recorded it), the voices' PCA and the
+// contrast direction.
 json prompt_provenance(const json& j) {
   json out = json::array();
-  const std::string layers_note = "hidden states: index 0 = embeddings, l = output of block l-1";
-  if (j.contains("voices") && j["voices"].is_array()) {
+  std::map<std::string, std::string> variance;  // voice -> explained variance of its PCs 1-3
+  if (j.contains("voices") && j["voices"].is_array())
     for (const json& v : j["voices"]) {
-      json evr = v.contains("explained_variance_ratio") ? v["explained_variance_ratio"] : json::array();
-      const auto ratio = [&](std::size_t i) {
-        return i < evr.size() && evr[i].is_number() ? num(evr[i].get<double>(), 3) : "?";
-      };
-      out.push_back(
-          {{"part", "track " + str(v, "name")},
-           {"tensors",
-            {"hidden state " + (v.contains("hidden_state") ? v["hidden_state"].dump() : "?") + " (" +
-             str(v, "layer") + ")"}},
-           {"statistics",
-            {"pitch: projection of each word's last token on PC1 of the reference PCA (explained variance " +
-                 ratio(0) + ")",
-             "velocity: PC2 (" + ratio(1) + ")", "articulation: PC3 (" + ratio(2) + ")", layers_note}}});
+      std::string ratios;
+      if (v.contains("explained_variance_ratio"))
+        for (std::size_t k = 0; k < 3 && k < v["explained_variance_ratio"].size(); ++k)
+          ratios += (ratios.empty() ? "" : ", ") + num(v["explained_variance_ratio"][k].get<double>(), 3);
+      variance[str(v, "name")] = ratios;
     }
+  if (j.contains("parts") && j["parts"].is_array()) {
+    for (const json& p : j["parts"]) {
+      json tensors = json::array();
+      if (p.contains("hidden_state")) {
+        const int state = p["hidden_state"].get<int>();
+        tensors.push_back(
+            "hidden state " + std::to_string(state) +
+            (state == 0 ? " (the embeddings)" : " (output of block " + std::to_string(state - 1) + ")"));
+      }
+      if (p.contains("layer")) tensors.push_back("block " + p["layer"].dump());
+      json statistics = json::array({str(p, "statistic")});
+      if (auto it = variance.find(str(p, "part")); it != variance.end() && !it->second.empty())
+        statistics.push_back("explained variance of PCs 1-3: " + it->second);
+      out.push_back({{"part", "track " + str(p, "part")}, {"tensors", tensors}, {"statistics", statistics}});
+    }
+  } else {
+    // Runs written before NAME.json recorded its parts: the voices, from their own entries.
+    for (const auto& [name, ratios] : variance)
+      out.push_back({{"part", "track " + name},
+                     {"tensors", json::array()},
+                     {"statistics",
+                      {"PCs 1-3 of the word's last token: pitch, velocity, articulation (explained "
+                       "variance " +
+                       ratios + ")"}}});
   }
-  if (j.contains("markov") && j["markov"].is_object()) {
-    const json& mk = j["markov"];
-    const auto n = [&](const char* key) { return mk.contains(key) ? mk[key].dump() : std::string("?"); };
-    out.push_back(
-        {{"part", "track lead"},
-         {"tensors", {"hidden state " + n("lead_hidden_state")}},
-         {"statistics",
-          {"Markov chain from block norms of the state, steered by a micro-LSTM from its SVD; seed " +
-           (j.contains("seed") ? j["seed"].dump() : std::string("?"))}}});
-    out.push_back(
-        {{"part", "track celesta"},
-         {"tensors", {"MLP activations of layer " + n("mlp_layer")}},
-         {"statistics", {"a note on tokens whose MLP activations are sparse (> 12 % of |a| < 0.1·std)"}}});
-    out.push_back({{"part", "track organ"},
-                   {"tensors", {"contrast direction"}},
-                   {"statistics", {"pitch and loudness follow each word's tension"}}});
-  }
-  const json key = j.contains("key") ? j["key"] : json::object();
-  out.push_back({{"part", "track drone"},
-                 {"tensors", json::array()},
-                 {"statistics",
-                  {"root and fifth of " + str(key, "root") + " " + str(key, "mode") + " (key from " +
-                   str(key, "source", "?") + ")"}}});
   if (j.contains("direction") && j["direction"].is_object()) {
     const json& d = j["direction"];
     out.push_back(
@@ -530,7 +525,7 @@ Words prompt_words(const Run& run, Roll* roll, std::vector<std::string>* notes) 
       std::string coords;
       if (v < pcs.size() && pcs[v].is_array())
         for (const auto& z : pcs[v]) coords += (coords.empty() ? "" : ", ") + num(z.get<double>(), 2);
-      if (!coords.empty()) value += " (PC1–3: " + coords + ")";
+      if (!coords.empty()) value += " (PCs 1-3: " + coords + ")";
       values.push_back(value);
       cells += "<td>" + esc(pitch_name(pitch)) +
                (coords.empty() ? "" : "<br><span class=\"hint\">" + esc(coords) + "</span>") + "</td>";

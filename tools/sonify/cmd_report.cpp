@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli_common.h"
+#include "prompt_input.h"
 #include "sonify/report.h"
 
 namespace sonify::cli {
@@ -25,12 +26,12 @@ void register_report(CLI::App& app, int* exit_code) {
   cmd->add_flag("--embed", o->report.embed_audio,
                 "Put the WAV inside the page (base64) instead of linking it");
   cmd->add_flag("--png", o->report.png, "Also write NAME.roll.png and, for weights runs, NAME.spectra.png");
-  cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
+  cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors and notes");
   cmd->callback([o, exit_code] {
     *exit_code = [&] {
       SONIFY_ASSIGN_OR_REPORT(out, report_write(o->path, o->report));
+      print_notes(out.notes);
       if (!o->quiet) {
-        for (const auto& note : out.notes) std::printf("note: %s\n", note.c_str());
         for (const auto& file : out.written) std::printf("wrote %s\n", file.c_str());
       }
       return 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "prompt_input.h"
 #include "sonify/pipeline_weights.h"
 
 namespace sonify::cli {
@@ -21,8 +22,8 @@ int run_weights_command(const Options& o) {
   request.genre_config_dir = genre_config_dir();
   SONIFY_ASSIGN_OR_REPORT(run, run_weights(request));
   for (const auto& w : run.warnings) std::fprintf(stderr, "sonify: warning: %s\n", w.c_str());
+  print_notes(run.notes);
   if (o.quiet) return 0;
-  for (const auto& note : run.notes) std::printf("note: %s\n", note.c_str());
   std::printf("%s: %s %s, %.0f BPM, %.1f s, %zu sections\n", run.genre.c_str(), run.key_root.c_str(),
               run.key_mode.c_str(), run.tempo_bpm, run.length_seconds, run.sections);
   for (const auto& f : run.files) std::printf("wrote %s\n", f.c_str());
