@@ -293,3 +293,22 @@ TEST_CASE("sonify weights --report writes the run's page with it") {
   REQUIRE(sonify_env(cache, {"report", out, "-q"}).exit_code == 0);
   CHECK(read_file(out + "/acid.html") == page);
 }
+
+TEST_CASE("sonify report --embed puts the WAV inside the page, byte for byte") {
+  TempDir dir;
+  const std::string cache = dir.file("cache"), out = dir.file("run");
+  auto run = sonify_env(
+      cache, {"weights", "--model", tiny(), "--genre", "acid", "--set", "bars=2", "-o", out, "-q"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  auto rep = sonify_env(cache, {"report", out, "--embed", "-o", dir.file("embedded.html")});
+  INFO(rep.err);
+  REQUIRE(rep.exit_code == 0);
+  auto check = oracle({"embedded", dir.file("embedded.html"), out + "/acid.wav"});
+  INFO(check.err);
+  CHECK(check.exit_code == 0);
+  CHECK(oracle({"html", dir.file("embedded.html")}).exit_code == 0);
+  // Without --embed the page links the WAV by its path relative to the page.
+  REQUIRE(sonify_env(cache, {"report", out, "-o", dir.file("linked.html")}).exit_code == 0);
+  CHECK(read_file(dir.file("linked.html")).find("src=\"run/acid.wav\"") != std::string::npos);
+}

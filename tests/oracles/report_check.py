@@ -4,6 +4,7 @@
   report_check.py html PAGE [MAX_BYTES]   strict HTML5 parse, no external URL, size; prints "ok BYTES"
   report_check.py roll PAGE MIDI          the roll's notes and geometry against mido; prints "ok NOTES"
   report_check.py selftest DUMP           the JSON the page's test hook wrote into #selftest (from --dump-dom)
+  report_check.py embedded PAGE WAV       the <audio> element's data: URI decodes to the WAV's bytes
   report_check.py png FILE W H            decodes with PIL, checks the size; prints "ok COLOURS"
   report_check.py nonblank FILE           a screenshot with content: prints "ok COLOURS DARK_FRACTION"
 Exit 1 with one line on stderr when a check fails.
@@ -121,6 +122,22 @@ def selftest(dump_path):
     print(json.dumps(json.loads(html.unescape(m.group(1)))))
 
 
+def embedded(path, wav_path):
+    import base64
+    _, doc = parse(path)
+    audio = next((el for el in doc.iter('audio') if el.get('id') == 'audio'), None)
+    if audio is None:
+        die(f'{path}: no <audio id="audio">')
+    src = audio.get('src')
+    prefix = 'data:audio/wav;base64,'
+    if not src.startswith(prefix):
+        die(f'{path}: the audio is not embedded ({src[:40]})')
+    with open(wav_path, 'rb') as f:
+        if base64.b64decode(src[len(prefix):], validate=True) != f.read():
+            die(f'{path}: the embedded audio differs from {wav_path}')
+    print('ok', len(src))
+
+
 def check_png(path, w, h):
     from PIL import Image
     img = Image.open(path)
@@ -149,6 +166,8 @@ def main():
         check_roll(sys.argv[2], sys.argv[3])
     elif cmd == 'selftest':
         selftest(sys.argv[2])
+    elif cmd == 'embedded':
+        embedded(sys.argv[2], sys.argv[3])
     elif cmd == 'png':
         check_png(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == 'nonblank':
