@@ -9,6 +9,7 @@ SONIFY_PACKAGES=(
   libglib2.0-dev         # GLib's log handler: keeps libinstpatch's messages off stderr
   libopenblas0-pthread   # replaces the reference BLAS that libtorch and LAPACK link (10-30x)
   fluid-soundfont-gm     # the General MIDI soundfont the renderer uses
+  libcairo2-dev          # PNG output of `sonify report --png`
 )
 
 log() { printf 'sonify-setup: %s\n' "$*" >&2; }

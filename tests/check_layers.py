@@ -28,7 +28,7 @@ DEPENDS = {
     "analysis": {"model", "music", "core"},
     "genres": {"analysis", "music", "core"},
     "activation": {"analysis", "music", "runtime", "tokenizer", "model", "core"},
-    "report": {"analysis", "music", "core"},
+    "report": {"analysis", "music", "model", "core"},
     "pipeline": {"activation", "genres", "analysis", "render", "music", "runtime", "train",
                  "tokenizer", "model", "core", "report"},
     "tools": {"pipeline", "activation", "genres", "analysis", "render", "music", "runtime", "train",

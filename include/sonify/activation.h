@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -157,6 +158,10 @@ struct WordTiming {
   double start_seconds = 0;
   double end_seconds = 0;    // the end of its longest note
   std::vector<int> pitches;  // one per voice
+  // Voices style, one per voice: the word's last token on PCs 1-3 of the voice's hidden
+  // state, in reference standard deviations (pitch, velocity, articulation come from them).
+  std::vector<std::vector<double>> components;
+  std::optional<double> tension;  // with a contrast direction: the tension of the word's last token
 };
 
 // What one part of a track follows, as its composer chose it (for the provenance JSON).

@@ -23,17 +23,20 @@ struct AlbumRequest {
   std::string mode = "album";
   int jobs = 1;
   double gap_seconds = 2.0;
-  int stop_after = 0;  // for tests: stop as if killed after N finished tracks (0: never)
+  int stop_after = 0;   // for tests: stop as if killed after N finished tracks (0: never)
+  bool report = false;  // then also OUT/index.html and a page per track (sonify/report.h)
   // Called after each finished track (from the thread that finished it, one call at a time).
   std::function<void(int done, int total)> on_progress;
 };
 
 struct AlbumRun {
   std::string manifest_path;
-  int tracks = 0;      // prompts in the list
-  int done = 0;        // tracks written or resumed
-  int failures = 0;    // prompts that failed (listed in the manifest)
-  double seconds = 0;  // album length without the trailing gap (0 in contrast mode)
+  int tracks = 0;                  // prompts in the list
+  int done = 0;                    // tracks written or resumed
+  int failures = 0;                // prompts that failed (listed in the manifest)
+  double seconds = 0;              // album length without the trailing gap (0 in contrast mode)
+  std::vector<std::string> pages;  // with report: index.html first, then the track pages
+  std::vector<std::string> notes;  // what the pages say is missing
 };
 
 // Runs the album. A failing prompt does not stop the others: it is counted in `failures`

@@ -45,6 +45,7 @@ struct PromptRequest {
   std::string mode;              // mode name, "" : detected from the weights
   std::optional<double> bpm;     // "" : 84
   int render_threads = 0;        // synth threads (0: one per CPU; the audio does not depend on it)
+  bool report = false;           // then also OUT/NAME.html, the track's page (sonify/report.h)
 };
 
 // What run_prompt wrote and chose.
@@ -58,6 +59,7 @@ struct PromptRun {
   std::optional<double> tension;   // with a contrast direction
   std::string provenance_json;     // what OUT/NAME.json holds
   std::vector<std::string> notes;  // one-line notes for the user (prompt truncated, ...)
+  std::vector<std::string> pages;  // with report: the page written
 };
 
 // Opens the model, fits or reads the caches, composes and writes the track. Fails with

@@ -19,6 +19,7 @@ struct WeightsRequest {
   std::string out_dir = ".";      // created when missing
   bool midi_only = false;         // no WAV; a WAV left by an earlier run is removed
   std::string soundfont;          // "" = $SONIFY_SOUNDFONT, then the system's GM soundfont
+  bool report = false;            // then also DIR/GENRE.html, the run's page (sonify/report.h)
 };
 
 // Wall-clock seconds of each stage; recorded in the JSON, not part of the music.
@@ -38,8 +39,9 @@ struct WeightsRun {
   double tempo_bpm = 0;
   double length_seconds = 0;
   std::size_t sections = 0;
-  std::vector<std::string> files;     // the committed paths: .mid, then .wav (unless midi_only), then .json
+  std::vector<std::string> files;     // the committed paths: .mid, .wav (unless midi_only), .json (, .html)
   std::vector<std::string> warnings;  // from the genre, also in the JSON
+  std::vector<std::string> notes;     // what the report page says is missing (with report)
   bool analysis_from_cache = false;
   WeightsTimings seconds;
 };

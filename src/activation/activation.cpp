@@ -489,6 +489,7 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
           std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(slot * legato)));
       score.tracks[static_cast<std::size_t>(voice_tracks[v])].note(cursor, length, pitch, velocity);
       timing.pitches.push_back(pitch);
+      timing.components.push_back(z);
       longest = std::max(longest, length);
     }
     score.mark(cursor, w.text);
@@ -523,6 +524,8 @@ std::string timing_to_json(const ActivationTrack& track) {
                      {"start", w.start_seconds},
                      {"end", w.end_seconds},
                      {"pitches", w.pitches}});
+    if (!w.components.empty()) words.back()["pca"] = w.components;
+    if (w.tension) words.back()["tension"] = *w.tension;
   }
   j["words"] = words;
   j["duration"] = track.score.length_seconds();

@@ -296,6 +296,12 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
     SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
     r.track = std::move(track);
   }
+  // A word's tension is its last token's, as its notes come from the last token.
+  if (s.direction && r.track.words.size() == words.size()) {
+    const std::vector<double> per_token = contrast_token_tension(*s.direction, h);
+    for (std::size_t i = 0; i < words.size(); ++i)
+      r.track.words[i].tension = per_token.at(words[i].tokens.back());
+  }
   r.timing_json = timing_to_json(r.track);
   r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value()).dump(1);
   return r;

@@ -16,6 +16,7 @@
 #include "sonify/midi.h"
 #include "sonify/pipeline_album.h"
 #include "sonify/render.h"
+#include "sonify/report.h"
 
 namespace sonify {
 namespace {
@@ -514,7 +515,13 @@ Result<AlbumRun> run_album(const AlbumRequest& request) {
     if (std::filesystem::exists(bundled, ec)) activation.direction = bundled;
   }
   AlbumRunner runner(request, std::move(activation));
-  return runner.run();
+  SONIFY_ASSIGN_OR_RETURN(run, runner.run());
+  if (request.report) {
+    SONIFY_ASSIGN_OR_RETURN(pages, report_write(run.manifest_path, ReportOptions{}));
+    run.pages = std::move(pages.written);
+    run.notes = std::move(pages.notes);
+  }
+  return run;
 }
 
 }  // namespace sonify

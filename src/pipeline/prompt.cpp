@@ -4,6 +4,7 @@
 #include "core/output_set.h"
 #include "pipeline/activation_session.h"
 #include "sonify/pipeline_prompt.h"
+#include "sonify/report.h"
 #include "sonify/scale.h"
 
 namespace sonify {
@@ -51,6 +52,11 @@ Result<PromptRun> run_prompt(const PromptRequest& request) {
   if (session->direction) run.tension = track.tension;
   run.provenance_json = std::move(track.provenance_json);
   run.notes = std::move(track.notes);
+  if (request.report) {
+    SONIFY_ASSIGN_OR_RETURN(page, report_write(run.base + ".json", ReportOptions{}));
+    run.pages = std::move(page.written);
+    run.notes.insert(run.notes.end(), page.notes.begin(), page.notes.end());
+  }
   return run;
 }
 

@@ -11,6 +11,7 @@
 #include "sonify/midi.h"
 #include "sonify/pipeline_weights.h"
 #include "sonify/render.h"
+#include "sonify/report.h"
 #include "sonify/scale.h"
 
 namespace sonify {
@@ -174,6 +175,11 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
   if (!req.midi_only) run.files.push_back(set.final_path(".wav"));
   run.files.push_back(set.final_path(".json"));
   run.warnings = out.warnings;
+  if (req.report) {
+    SONIFY_ASSIGN_OR_RETURN(page, report_write(set.final_path(".json"), ReportOptions{}));
+    run.files.insert(run.files.end(), page.written.begin(), page.written.end());
+    run.notes = std::move(page.notes);
+  }
   return run;
 }
 

@@ -35,11 +35,13 @@ int run_album_command(AlbumArgs& a) {
   if (Status s = resolve_activation(a.model, &a.request.activation); !s.ok()) return report(s.error());
   a.request.on_progress = progress;
   SONIFY_ASSIGN_OR_REPORT(run, run_album(a.request));
+  print_notes(run.notes);
   if (a.request.mode == "contrast")
     std::printf("%s: %d of %d tracks in pairs\n", a.request.out_dir.c_str(), run.done, run.tracks);
   else
     std::printf("%s: %d of %d tracks, %.1f s%s\n", a.request.out_dir.c_str(), run.done, run.tracks,
                 run.seconds, run.failures > 0 ? " (failures listed in manifest.json)" : "");
+  for (const auto& page : run.pages) std::printf("wrote %s\n", page.c_str());
   if (run.failures > 0)
     return report(fail(run.failures, " of ", run.tracks, " prompts failed (see ", run.manifest_path, ")"));
   return 0;
@@ -68,6 +70,7 @@ void register_album(CLI::App& app, int* exit_code) {
   cmd->add_option("--gap", r.gap_seconds, "Seconds between tracks in album.mid/album.wav")
       ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();
+  cmd->add_flag("--report", r.report, "Also write OUT/index.html and a page per track (sonify report)");
   cmd->add_option("--stop-after", r.stop_after, "(testing) stop after N finished tracks, as if interrupted")
       ->group("");
   cmd->callback([a, exit_code] { *exit_code = run_album_command(*a); });

@@ -37,6 +37,7 @@ int run_prompt_command(PromptArgs& a, bool tempo_given) {
               pitch_name(run.root_midi).c_str(), run.mode.c_str(), run.bpm);
   if (run.tension) std::printf(", tension %+.3f", *run.tension);
   std::printf(")\n");
+  for (const auto& page : run.pages) std::printf("wrote %s\n", page.c_str());
   return 0;
 }
 
@@ -57,6 +58,7 @@ void register_prompt(CLI::App& app, int* exit_code) {
   auto* tempo =
       cmd->add_option("--tempo", a->tempo, "Tempo in BPM (default 84)")->check(CLI::Range(20.0, 300.0));
   cmd->add_flag("--json", a->json, "Print the provenance JSON");
+  cmd->add_flag("--report", a->request.report, "Also write OUT/NAME.html, a page to see and hear the track");
   cmd->callback([a, tempo, exit_code] { *exit_code = run_prompt_command(*a, tempo->count() > 0); });
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "prompt_input.h"
 #include "sonify/pipeline_weights.h"
 
 namespace sonify::cli {
@@ -21,6 +22,7 @@ int run_weights_command(const Options& o) {
   request.genre_config_dir = genre_config_dir();
   SONIFY_ASSIGN_OR_REPORT(run, run_weights(request));
   for (const auto& w : run.warnings) std::fprintf(stderr, "sonify: warning: %s\n", w.c_str());
+  print_notes(run.notes);
   if (o.quiet) return 0;
   std::printf("%s: %s %s, %.0f BPM, %.1f s, %zu sections\n", run.genre.c_str(), run.key_root.c_str(),
               run.key_mode.c_str(), run.tempo_bpm, run.length_seconds, run.sections);
@@ -45,6 +47,8 @@ void register_weights(CLI::App& app, int* exit_code) {
   cmd->add_option("--soundfont", r.soundfont,
                   "SF2 soundfont (default: $SONIFY_SOUNDFONT, then Debian's FluidR3_GM)");
   cmd->add_option("--set", r.sets, "Genre parameter key=value (repeatable; see `sonify genres NAME`)");
+  cmd->add_flag("--report", r.report,
+                "Also write DIR/GENRE.html, a page to see and hear the run (sonify report)");
   cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors and warnings");
   cmd->callback([o, exit_code] { *exit_code = run_weights_command(*o); });
 }
