@@ -300,9 +300,10 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
        std::string(in.pull.empty() ? "" : "PC1 of the token (position-centred) pulls the degree; ") +
            "block norms -> Markov chain, SVD -> LSTM, steps weighted exp(-|step|/" +
            std::to_string(width).substr(0, 4) + " degrees): pitch; attention entropy: length" +
-           (options.tension ? "; token tension: velocity" : "")},
+           (in.tension.empty() ? "" : "; token tension: velocity")},
       {"celesta", 8, -1, in.mlp_layer,
-       "MLP sparsity > 0.12: a celesta note a tenth above the lead, softer when less sparse"},
+       "MLP sparsity > 0.12: a celesta note a third above the lead, one or two octaves up; louder when "
+       "sparser"},
       {"organ", 19, -1, -1,
        std::string("the lead's pitches per word -> the triad (I, V, IV, vi) holding most of them, "
                    "voice-led") +
@@ -312,7 +313,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
                                                                         : "every half beat") +
                                   ")"
                             : "")}};
-  const Scale high(options.root_midi, options.mode, 72, 100);
+  const Scale high(options.root_midi, options.mode, 72, 108);
   const Scale low(options.root_midi, options.mode, 45, 69);
   auto chord_pcs = [&](int root_degree) {
     std::vector<int> pcs;
@@ -351,8 +352,8 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
       const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
       const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
       const int pitch = scale.at(degree[t]);
-      const int vel =
-          static_cast<int>(std::lround(options.tension ? std::clamp(40 + 60 * rdp[t], 25.0, 110.0) : 72.0));
+      const int vel = static_cast<int>(
+          std::lround(in.tension.empty() ? 72.0 : std::clamp(40 + 60 * rdp[t], 25.0, 110.0)));
       score.tracks[static_cast<std::size_t>(lead)].note(cursor, std::max<std::int64_t>(1, len * 92 / 100),
                                                         pitch, vel);
       timing.pitches.push_back(pitch);
@@ -362,7 +363,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
       const double sp = t < in.mlp_sparsity.size() ? in.mlp_sparsity[t] : 0;
       if (sp > 0.12)
         score.tracks[static_cast<std::size_t>(celesta)].note(
-            cursor, score.ticks(0.5), high.step(high.snap(pitch + 12), 2),
+            cursor, score.ticks(0.5), high.step(high.snap(pitch + 12 * std::max(1, (83 - pitch) / 12)), 2),
             static_cast<int>(std::lround(std::clamp(20 + 80 * sp, 25.0, 80.0))));
       end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
       word_tension += rdp[t] / static_cast<double>(w.tokens.size());
@@ -383,7 +384,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     }
     voice_chord(chord);
     const int organ_velocity = static_cast<int>(
-        std::lround(options.tension ? std::clamp(30 + 50 * word_tension, 25.0, 100.0) : 56.0));
+        std::lround(in.tension.empty() ? 56.0 : std::clamp(30 + 50 * word_tension, 25.0, 100.0)));
     const std::int64_t span = cursor + rest - start;
     const std::int64_t step = organ_pulse_beats2 == 0 ? span : score.ticks(0.5 * organ_pulse_beats2);
     for (std::int64_t t0 = start; t0 < start + span; t0 += step) {

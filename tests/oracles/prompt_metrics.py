@@ -203,8 +203,11 @@ def failures(a, lead="lead"):
     r = [x for x in (a.get("r_density"), a.get("r_notes_per_second"), a.get("r_velocity")) if x is not None]
     if not r or max(r) < 0.6:
         bad.append(f"tension correlates < 0.6 with density and velocity ({r})")
-    if sum(1 for k in ("tempo", "mode", "density", "instruments") if a["distinct"][k] > 1) < 2:
-        bad.append(f"fewer than two of tempo/mode/density/instruments vary: {a['distinct']}")
+    # Density counts when it follows the tension (every track's density differs anyway).
+    follows = sum(1 for k in ("tempo", "mode", "instruments") if a["distinct"][k] > 1) + \
+        (1 if r and max(r[:2] if len(r) > 2 else r) >= 0.6 else 0)
+    if follows < 2:
+        bad.append(f"fewer than two of tempo/mode/density/instruments follow the prompts: {a['distinct']}, r {r}")
     for name, p in a["parts"].items():
         if name == "drone":
             continue
