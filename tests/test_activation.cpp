@@ -1,6 +1,7 @@
 // The activation-track core without a model: words from offsets, the voices
 // composition on hand-made hidden states and PCAs, the timing JSON against the MIDI
 // (mido oracle), contrast pair files and the tension formula.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -107,8 +108,11 @@ TEST_CASE("compose_voices: one note per word and voice, pitch from the first com
   REQUIRE(r.ok());
   const ActivationTrack& track = *r;
   REQUIRE(track.words.size() == 4);
-  // C major 72..84: 72 74 76 77 79 81 83 84 (8 pitches); f = 0.5 → index round(3.5) = 4 → 79.
+  // Word 0 ends on token 0, the attention sink: the tonic-chord tone nearest the middle
+  // of 72..84 (78): C E G → 79.
   CHECK(track.words[0].pitches[0] == 79);
+  CHECK(track.words[0].pitches[1] == 67);  // 60..72, middle 66: G
+  CHECK(track.words[0].pitches[2] == 55);  // 48..60, middle 54: G
   CHECK(track.words[1].pitches[0] == 84);
   CHECK(track.words[2].pitches[0] == 72);
   // Each word's slot: 1 beat at 120 BPM = 0.5 s; "down." has two tokens (1.5 beats).
@@ -118,7 +122,16 @@ TEST_CASE("compose_voices: one note per word and voice, pitch from the first com
   CHECK(track.words[3].token_ids == std::vector<std::int64_t>{13, 14});
   // Legato 0.8 of the slot with the third component at 0.
   CHECK(track.words[0].end_seconds == Approx(0.4));
-  for (int v = 0; v < 3; ++v) CHECK(track.score.tracks[static_cast<std::size_t>(v)].notes.size() == 4);
+  // One note per word and the cadence after the last word ("down." ends with a
+  // 1-beat rest) on a tonic-chord tone.
+  REQUIRE(track.tail_start_seconds);
+  CHECK(*track.tail_start_seconds == Approx(2.75));
+  for (int v = 0; v < 3; ++v) {
+    const Track& t = track.score.tracks[static_cast<std::size_t>(v)];
+    REQUIRE(t.notes.size() == 5);
+    const int pc = t.notes.back().pitch % 12;
+    CHECK((pc == 0 || pc == 4 || pc == 7));
+  }
   CHECK(track.score.tracks[3].name == "drone");
 
   // Same input, same bytes; other activations, other music.
@@ -237,18 +250,91 @@ TEST_CASE("compose_markov: seeded, one lead note per token, words in order, orga
   for (const auto& w : words) token_count += w.tokens.size();
   const Track& lead = a->score.tracks[0];
   CHECK(lead.name == "lead");
-  CHECK(lead.notes.size() == token_count);
-  CHECK(a->score.tracks[1].notes.size() > 0);  // celesta on sparse tokens
+  CHECK(lead.notes.size() == token_count + 1);  // and the cadence
+  CHECK(a->score.tracks[1].notes.size() > 0);   // celesta on sparse tokens
   REQUIRE(a->words.size() == words.size());
   for (std::size_t i = 1; i < a->words.size(); ++i)
     CHECK(a->words[i].start_seconds > a->words[i - 1].start_seconds);
-  // The organ is not stuck on one pitch (the notebook's bug): calm words low, tense words high.
+  // The organ is not stuck on one pitch (the notebook's bug) and follows tension: the
+  // calm first sentence soft, the tense second loud.
   const Track& organ = a->score.tracks[2];
-  REQUIRE(organ.notes.size() >= 2);
-  CHECK(organ.notes.front().pitch < organ.notes.back().pitch);
+  REQUIRE(organ.notes.size() >= 6);
+  std::vector<int> organ_pitches;
+  for (const Note& n : organ.notes) organ_pitches.push_back(n.pitch);
+  std::sort(organ_pitches.begin(), organ_pitches.end());
+  CHECK(std::unique(organ_pitches.begin(), organ_pitches.end()) - organ_pitches.begin() >= 3);
+  CHECK(organ.notes.front().velocity + 30 < organ.notes[organ.notes.size() - 5].velocity);
+  // The lead moves mostly by step (issue 13: median interval <= 4, >= 60 % within a fifth).
+  std::vector<int> steps;
+  for (std::size_t i = 1; i < lead.notes.size(); ++i)
+    steps.push_back(std::abs(lead.notes[i].pitch - lead.notes[i - 1].pitch));
+  std::vector<int> sorted_steps = steps;
+  std::sort(sorted_steps.begin(), sorted_steps.end());
+  CHECK(sorted_steps[sorted_steps.size() / 2] <= 4);
+  CHECK(std::count_if(steps.begin(), steps.end(), [](int s) { return s <= 7; }) >= 0.6 * steps.size());
+  // Celesta: more than one pitch.
+  const Track& celesta = a->score.tracks[1];
+  CHECK(std::any_of(celesta.notes.begin(), celesta.notes.end(),
+                    [&](const Note& n) { return n.pitch != celesta.notes.front().pitch; }));
   // Three tracks, three channels.
   auto channels = assign_channels(a->score);
   REQUIRE(channels.ok());
   CHECK((*channels)[0] != (*channels)[1]);
   CHECK((*channels)[1] != (*channels)[2]);
+}
+
+TEST_CASE("tension sets loudness, drone pulse and mode; motion sets tempo; positions are centred") {
+  const std::string text = "The cat sat down.";
+  std::vector<ByteRange> offsets = {{0, 3}, {3, 7}, {7, 11}, {11, 16}, {16, 17}};
+  const auto words = group_words(text, offsets, std::vector<bool>(5, false));
+  auto h = make_states(5, [](int s, int t, int d) { return d == t % 4 ? 0.3 * (s + 1) : 0.0; });
+  const std::vector<std::int64_t> ids = {10, 11, 12, 13, 14};
+  auto play = [&](double tension) {
+    VoicesOptions o = three_voices();
+    o.tension = tension;
+    auto r = compose_voices(h, ids, words, identity_pca(), o);
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  };
+  const ActivationTrack calm = play(-0.6), tense = play(0.6);
+  auto mean_velocity = [](const ActivationTrack& t) {
+    double sum = 0;
+    int n = 0;
+    for (const Track& tr : t.score.tracks)
+      for (const Note& note : tr.notes) sum += note.velocity, ++n;
+    return sum / n;
+  };
+  CHECK(mean_velocity(calm) + 15 < mean_velocity(tense));
+  // Level 0.05 → one drone strike a bar; 0.95 → eight. the words take 2.75 s at 120 BPM (bars of 2 s).
+  const Track& calm_drone = calm.score.tracks.back();
+  const Track& tense_drone = tense.score.tracks.back();
+  CHECK(calm_drone.name == "drone");
+  CHECK(calm_drone.notes.size() == 2 * 2 + 2);    // bars at 0 and 2 s, root + fifth, + cadence
+  CHECK(tense_drone.notes.size() == 2 * 11 + 2);  // 11 eighth-bar pulses before 2.75 s
+  // Modes from bright to dark, at the documented levels.
+  CHECK(mode_for_tension(-0.6) == Mode::major);
+  CHECK(mode_for_tension(-0.1) == Mode::mixolydian);
+  CHECK(mode_for_tension(0.2) == Mode::natural_minor);
+  CHECK(mode_for_tension(0.6) == Mode::phrygian);
+  CHECK(tension_level(0.0) == Approx(0.5));
+  CHECK(tempo_for_motion(0.0) == Approx(60));
+  CHECK(tempo_for_motion(1.0) == Approx(90));
+  CHECK(tempo_for_motion(5.0) == Approx(132));
+  // Motion: tokens 1..4 (token 0 skipped) at unit axes d = t % 4 scaled 0.3(s+1):
+  // consecutive distances over components 1-3 (d = 0, 1, 2 only).
+  std::vector<bool> skip = {true, false, false, false, false};
+  const std::vector<VoiceSpec> one = {{"flute", 73, 0, 72, 84}};
+  // State 0 (scale 0.3): t=1 (0,.3,0), t=2 (0,0,.3), t=3 (0,0,0), t=4 (.3,0,0):
+  // distances .3√2, .3, .3 → mean (0.4243 + 0.6) / 3.
+  CHECK(prompt_motion(h, identity_pca(), one, skip) ==
+        Approx((0.3 * std::sqrt(2.0) + 0.6) / 3 / 2.2567583341910251));
+  // Position centring: the position mean is taken away before the projection.
+  ReferencePca pca = identity_pca();
+  pca.position_means.assign(3, {});
+  pca.position_means[0] = {1, 0, 0, 0, 5, 0, 0, 0};  // positions 0 and 1, width 4
+  const float row[4] = {6, 0, 0, 0};
+  CHECK(reference_project(pca, 0, 1, row)[0] == Approx(1.0));
+  CHECK(reference_project(pca, 0, 9, row)[0] == Approx(1.0));  // beyond: the last position
+  CHECK(reference_project(pca, 0, 0, row)[0] == Approx(5.0));
+  CHECK(reference_project(pca, 1, 1, row)[0] == Approx(6.0));  // no means for state 1
 }

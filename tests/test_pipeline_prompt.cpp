@@ -67,7 +67,8 @@ TEST_CASE("run_prompt on the bundled model writes the set into a new directory, 
   CHECK(a->base == out + "/a");
   CHECK(a->words == 7);
   CHECK(a->seconds > 0);
-  CHECK_FALSE(a->tension.has_value());
+  // Prompts measure tension by default along the bundled calm-tense pairs (issue 13).
+  CHECK(a->tension.has_value());
   // Exactly the set's members, no temporary left over, no WAV with midi_only.
   CHECK(list_dir(out) == std::vector<std::string>{"a.json", "a.mid", "a.timing.json"});
   CHECK(read_file(out + "/a.json") == a->provenance_json + "\n");

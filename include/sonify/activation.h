@@ -61,14 +61,24 @@ struct ReferenceOptions {
 };
 
 // A PCA per hidden state (index as HiddenStates), fitted on the tokens of the reference
-// sentences (special tokens and position 0, the attention sink, left out).
+// sentences (special tokens and position 0, the attention sink, left out) after each
+// row's position mean is taken away: a small model's states carry their position so
+// strongly that PC1 is mostly "how far into the sentence", and every melody would fall.
 struct ReferencePca {
   std::string corpus_hash;  // FNV-1a 64 of the corpus file, hex
   ReferenceOptions options;
   int sentences = 0;  // sentences used
   int samples = 0;    // token rows per state
   std::vector<Pca> states;
+  // Per state: the mean row at each position 0..max_tokens-1, [positions * width]
+  // (empty: no position centring for that state).
+  std::vector<std::vector<double>> position_means;
 };
+
+// The projections of `state`'s row at token position `position` on components 1-3, in
+// reference standard deviations, after the position mean (the last one for positions
+// beyond it) and the PCA mean are taken away.
+std::vector<double> reference_project(const ReferencePca& pca, int state, int position, const float* row);
 
 std::string reference_pca_to_json(const ReferencePca& pca);
 Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::string& what);
@@ -140,6 +150,25 @@ struct VoiceSpec {
 // (middle), strings (last).
 std::vector<VoiceSpec> default_voices(int n_layers);
 
+// How tense a prompt sounds, 0..1, on an absolute scale: clamp(0.5 + 0.75·tension), so
+// the calm and tense sides of the pair file (about -0.5 and +0.5) land near 0.1 and 0.9.
+double tension_level(double tension);
+
+// The mode a tension asks for, brightest for the calmest: level < 0.25 major, < 0.5
+// mixolydian, < 0.75 natural minor, else phrygian.
+Mode mode_for_tension(double tension);
+
+// How far the prompt's representation travels from token to token: the mean distance
+// between consecutive tokens' standardised PCA coordinates (components 1-3) over the
+// voices' states, divided by its value for independent reference tokens (2·Γ(2)/Γ(3/2)
+// = 2.257), so 1 is "as far as two unrelated tokens". Tokens in `skip` (special tokens,
+// the attention sink) are left out. 0 with fewer than two tokens.
+double prompt_motion(const HiddenStates& h, const ReferencePca& pca, const std::vector<VoiceSpec>& voices,
+                     const std::vector<bool>& skip);
+
+// The tempo a motion asks for: 60 + 60·(motion - 0.5) BPM clamped to 60..132.
+double tempo_for_motion(double motion);
+
 // Everything the voices style needs besides the activations.
 struct VoicesOptions {
   int root_midi = 48;  // key of the drone and the scale
@@ -148,6 +177,9 @@ struct VoicesOptions {
   std::vector<VoiceSpec> voices;
   int drone_program = 43;  // contrabass
   std::string title;
+  // The prompt's contrast tension (no direction: nullopt): sets the loudness of every
+  // part and how often the drone pulses (1, 2, 4 or 8 times a bar).
+  std::optional<double> tension;
 };
 
 // Where one word sounds.
@@ -178,7 +210,13 @@ struct ActivationTrack {
   Score score;
   std::vector<WordTiming> words;
   std::vector<TrackSource> sources;  // one per score track, in track order
+  // Where the closing cadence (after the last word) starts: every voice plays one more
+  // note there. nullopt when the style writes none.
+  std::optional<double> tail_start_seconds;
 };
+
+// The tone of the tonic triad (scale degrees 1, 3, 5) of `scale` nearest to `target`.
+int tonic_chord_tone(const Scale& scale, int target);
 
 // The voices style: one note per word and voice; pitch from the word's last token
 // projected on the state's first component (in reference standard deviations,
@@ -197,6 +235,9 @@ struct MarkovInput {
   std::vector<double> attention_entropy;  // per token, mean over heads, / ln(keys): 0..1
   std::vector<double> mlp_sparsity;       // per token: share of |a| < 0.1·std(layer)
   std::vector<double> tension;            // contrast_token_tension, or empty without a direction
+  // Per token: PC1 of the lead state (position-centred, in reference standard
+  // deviations, reference_project), which pulls the melody towards its degree; empty: none.
+  std::vector<double> pull;
 };
 
 // The capture the markov style needs (hidden states, attention, MLP).
@@ -211,6 +252,7 @@ struct MarkovOptions {
   double bpm = 84;
   std::uint64_t seed = 0;
   std::string title;
+  std::optional<double> tension;  // the prompt's tension: loudness, organ pulse, leap width
 };
 
 // The markov style (SPEC-notebooks §15–16 with its bugs fixed): a lead whose scale degree
@@ -222,7 +264,8 @@ struct MarkovOptions {
 Result<ActivationTrack> compose_markov(const MarkovInput& input, const std::vector<std::int64_t>& token_ids,
                                        const std::vector<WordSpan>& words, const MarkovOptions& options);
 
-// The timing JSON: {"words":[{"index","text","bytes":[b,e],"token_ids","start","end","pitches"}],"duration"}.
+// The timing JSON: {"words":[{"index","text","bytes":[b,e],"token_ids","start","end","pitches"}],
+// "tail":{"start"} (when there is a cadence),"duration"}.
 std::string timing_to_json(const ActivationTrack& track);
 
 }  // namespace sonify

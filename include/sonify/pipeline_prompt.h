@@ -38,14 +38,16 @@ struct ActivationRequest {
 
 // One track from one prompt.
 struct PromptRequest {
-  ActivationRequest activation;  // activation.prompt holds the text or the ids
-  std::string out_dir = ".";     // created when missing
-  std::string name;              // file stem, "" : prompt_slug() of the text
-  std::string key;               // root pitch class ("D", "F#"), "" : detected from the weights
-  std::string mode;              // mode name, "" : detected from the weights
-  std::optional<double> bpm;     // "" : 84
-  int render_threads = 0;        // synth threads (0: one per CPU; the audio does not depend on it)
-  bool report = false;           // then also OUT/NAME.html, the track's page (sonify/report.h)
+  // activation.prompt holds the text or the ids; activation.direction "" :
+  // DATA_DIR/../configs/contrast/calm-tense.json when present (as for albums)
+  ActivationRequest activation;
+  std::string out_dir = ".";  // created when missing
+  std::string name;           // file stem, "" : prompt_slug() of the text
+  std::string key;            // root pitch class ("D", "F#"), "" : detected from the weights
+  std::string mode;           // mode name, "" : mode_for_tension (the weights' mode without a direction)
+  std::optional<double> bpm;  // nullopt: tempo_for_motion of the prompt
+  int render_threads = 0;     // synth threads (0: one per CPU; the audio does not depend on it)
+  bool report = false;        // then also OUT/NAME.html, the track's page (sonify/report.h)
 };
 
 // What run_prompt wrote and chose.

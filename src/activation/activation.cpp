@@ -3,6 +3,7 @@
 #include "sonify/activation.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -64,6 +65,40 @@ Result<HiddenStates> run_hidden(Runtime& runtime, const Tokenizer& tokenizer, co
 }
 
 }  // namespace
+
+std::vector<double> reference_project(const ReferencePca& pca, int state, int position, const float* r) {
+  const Pca& p = pca.states[static_cast<std::size_t>(state)];
+  const std::vector<double>* centre = nullptr;
+  if (state < static_cast<int>(pca.position_means.size()) &&
+      !pca.position_means[static_cast<std::size_t>(state)].empty())
+    centre = &pca.position_means[static_cast<std::size_t>(state)];
+  std::size_t at = 0;
+  if (centre != nullptr) {
+    const std::size_t positions = centre->size() / p.n_features;
+    at = std::min<std::size_t>(static_cast<std::size_t>(std::max(0, position)), positions - 1) * p.n_features;
+  }
+  std::vector<double> z(3, 0.0);
+  for (std::size_t k = 0; k < std::min<std::size_t>(3, p.components.size()); ++k) {
+    double dot = 0;
+    for (std::size_t i = 0; i < p.n_features; ++i)
+      dot += (r[i] - (centre != nullptr ? (*centre)[at + i] : 0.0) - p.mean[i]) * p.components[k][i];
+    z[k] = dot / std::sqrt(std::max(p.explained_variance[k], 1e-30));
+  }
+  return z;
+}
+
+int tonic_chord_tone(const Scale& scale, int target) {
+  int best = scale.snap(target);
+  int distance = 1 << 20;
+  for (int p : scale.pitches()) {
+    const int degree = scale.degree_of(p);
+    if ((degree == 0 || degree == 2 || degree == 4) && std::abs(p - target) < distance) {
+      distance = std::abs(p - target);
+      best = p;
+    }
+  }
+  return best;
+}
 
 std::vector<WordSpan> group_words(std::string_view text, const std::vector<ByteRange>& offsets,
                                   const std::vector<bool>& special) {
@@ -157,6 +192,7 @@ std::string reference_pca_to_json(const ReferencePca& pca) {
     states.push_back(p.n_features == 0 ? nlohmann::ordered_json(nullptr)
                                        : nlohmann::ordered_json::parse(pca_to_json(p)));
   j["states"] = states;
+  j["position_means"] = pca.position_means;
   return j.dump();
 }
 
@@ -180,6 +216,7 @@ Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::s
       SONIFY_ASSIGN_OR_RETURN(p, pca_from_json(s.dump(), what));
       pca.states.push_back(std::move(p));
     }
+    pca.position_means = j.at("position_means").get<std::vector<std::vector<double>>>();
     return pca;
   } catch (const nlohmann::json::exception& e) {
     return fail(what, ": bad reference PCA JSON (", e.what(), ")");
@@ -200,6 +237,7 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
     fit[static_cast<std::size_t>(s)] = true;
   }
   std::vector<std::vector<double>> data(static_cast<std::size_t>(states));
+  std::vector<int> positions;  // of each sample row
   ReferencePca out;
   out.corpus_hash = corpus_hash;
   out.options = options;
@@ -213,6 +251,7 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
     for (int t = 1; t < h.tokens; ++t) {
       if (t < static_cast<int>(special.size()) && special[static_cast<std::size_t>(t)]) continue;
       ++out.samples;
+      positions.push_back(t);
       for (int s = 0; s < states; ++s) {
         if (!fit[static_cast<std::size_t>(s)]) continue;
         const float* r = h.row(s, t);
@@ -222,8 +261,34 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
   }
   if (out.samples < 2) return fail("reference PCA: the corpus subset gave fewer than 2 token rows");
   out.states.resize(static_cast<std::size_t>(states));
+  out.position_means.resize(static_cast<std::size_t>(states));
+  const std::size_t n_pos = static_cast<std::size_t>(std::max(1, options.max_tokens));
+  const std::size_t w = static_cast<std::size_t>(width);
   for (int s = 0; s < states; ++s) {
     if (!fit[static_cast<std::size_t>(s)]) continue;
+    // Position means (a position seen in no sentence takes the one before it).
+    std::vector<double>& pm = out.position_means[static_cast<std::size_t>(s)];
+    pm.assign(n_pos * w, 0.0);
+    std::vector<int> count(n_pos, 0);
+    std::vector<double>& rows = data[static_cast<std::size_t>(s)];
+    for (std::size_t r = 0; r < positions.size(); ++r) {
+      const std::size_t at = static_cast<std::size_t>(positions[r]);
+      ++count[at];
+      for (std::size_t i = 0; i < w; ++i) pm[at * w + i] += rows[r * w + i];
+    }
+    for (std::size_t q = 0; q < n_pos; ++q)
+      for (std::size_t i = 0; i < w; ++i) {
+        if (count[q] > 0)
+          pm[q * w + i] /= count[q];
+        else if (q > 0)
+          pm[q * w + i] = pm[(q - 1) * w + i];
+      }
+    // Position 0 never enters (the sink is left out): it takes position 1's mean.
+    if (n_pos > 1 && count[0] == 0)
+      for (std::size_t i = 0; i < w; ++i) pm[i] = pm[w + i];
+    for (std::size_t r = 0; r < positions.size(); ++r)
+      for (std::size_t i = 0; i < w; ++i)
+        rows[r * w + i] -= pm[static_cast<std::size_t>(positions[r]) * w + i];
     SONIFY_ASSIGN_OR_RETURN(
         p, pca_fit(data[static_cast<std::size_t>(s)], static_cast<std::size_t>(out.samples),
                    static_cast<std::size_t>(width), static_cast<std::size_t>(options.components)));
@@ -421,6 +486,44 @@ std::vector<VoiceSpec> default_voices(int n_layers) {
   return {{"flute", 73, early, 72, 93}, {"clarinet", 71, middle, 58, 79}, {"strings", 48, last, 45, 67}};
 }
 
+double tension_level(double tension) { return clamp01(0.5 + 0.75 * tension); }
+
+Mode mode_for_tension(double tension) {
+  const double level = tension_level(tension);
+  return level < 0.25   ? Mode::major
+         : level < 0.5  ? Mode::mixolydian
+         : level < 0.75 ? Mode::natural_minor
+                        : Mode::phrygian;
+}
+
+double prompt_motion(const HiddenStates& h, const ReferencePca& pca, const std::vector<VoiceSpec>& voices,
+                     const std::vector<bool>& skip) {
+  double sum = 0;
+  int steps = 0;
+  for (const VoiceSpec& v : voices) {
+    if (v.state < 0 || v.state >= h.states || v.state >= static_cast<int>(pca.states.size())) continue;
+    const Pca& p = pca.states[static_cast<std::size_t>(v.state)];
+    if (p.n_features != static_cast<std::size_t>(h.width)) continue;
+    std::vector<double> prev;
+    for (int t = 0; t < h.tokens; ++t) {
+      if (t < static_cast<int>(skip.size()) && skip[static_cast<std::size_t>(t)]) continue;
+      std::vector<double> z = reference_project(pca, v.state, t, h.row(v.state, t));
+      if (!prev.empty()) {
+        double d = 0;
+        for (std::size_t k = 0; k < z.size(); ++k) d += (z[k] - prev[k]) * (z[k] - prev[k]);
+        sum += std::sqrt(d);
+        ++steps;
+      }
+      prev = std::move(z);
+    }
+  }
+  // E|x - y| for independent standard normal x, y in 3 dimensions: sqrt(2)·E[chi_3].
+  constexpr double kUnrelated = 2.2567583341910251;
+  return steps > 0 ? sum / steps / kUnrelated : 0.0;
+}
+
+double tempo_for_motion(double motion) { return std::clamp(60 + 60 * (motion - 0.5), 60.0, 132.0); }
+
 Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<std::int64_t>& token_ids,
                                        const std::vector<WordSpan>& words, const ReferencePca& pca,
                                        const VoicesOptions& options) {
@@ -434,6 +537,8 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     if (v.state >= static_cast<int>(pca.states.size()) ||
         pca.states[static_cast<std::size_t>(v.state)].n_features != static_cast<std::size_t>(h.width))
       return fail("voice ", v.name, ": no reference PCA for hidden state ", v.state);
+    if (Scale(options.root_midi, options.mode, v.lo, v.hi).empty())
+      return fail("voice ", v.name, ": no scale pitch in ", v.lo, "..", v.hi);
   }
   ActivationTrack out;
   Score& score = out.score;
@@ -441,27 +546,24 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   score.set_tempo(0, options.bpm);
   score.time_signatures.push_back({0, 4, 4});
   score.key_signatures.push_back(key_signature_for_mode(options.root_midi % 12, options.mode));
+  // Tension sets the loudness of every part and the drone's pulse; without a direction
+  // the track sits at the middle level with a held drone.
+  const double level = options.tension ? tension_level(*options.tension) : 0.5;
+  const double loud = options.tension ? 56 + 32 * level : 72;
+  const std::string loud_source =
+      options.tension ? "; contrast tension (level " + std::to_string(level).substr(0, 4) + "): loudness"
+                      : "";
   std::vector<int> voice_tracks;
   for (const VoiceSpec& v : options.voices) {
     const int track = score.add_track(v.name, v.program);
     score.tracks[static_cast<std::size_t>(track)].control(0, cc::kReverbSend, 60);
     voice_tracks.push_back(track);
     out.sources.push_back({v.name, v.program, v.state, -1,
-                           "PCA components 1-3 of the word's last token: pitch, velocity, articulation"});
+                           "PCA components 1-3 of the word's last token: pitch, velocity, articulation; "
+                           "position 0 (attention sink): a tonic-chord tone" +
+                               loud_source});
   }
-  // Standardised projections per voice and word: z[k] = projection / sqrt(variance_k).
-  auto project = [&](const VoiceSpec& v, std::size_t token) {
-    const Pca& p = pca.states[static_cast<std::size_t>(v.state)];
-    const float* r = h.row(v.state, static_cast<int>(token));
-    std::vector<double> z(3, 0.0);
-    for (std::size_t k = 0; k < std::min<std::size_t>(3, p.components.size()); ++k) {
-      double dot = 0;
-      for (std::size_t i = 0; i < p.n_features; ++i) dot += (r[i] - p.mean[i]) * p.components[k][i];
-      const double sd = std::sqrt(std::max(p.explained_variance[k], 1e-30));
-      z[k] = dot / sd;
-    }
-    return z;
-  };
+  std::vector<int> last_pitch(options.voices.size(), 0), last_velocity(options.voices.size(), 0);
   std::int64_t cursor = 0;
   for (const WordSpan& w : words) {
     const std::size_t last = w.tokens.back();
@@ -478,18 +580,27 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     std::int64_t longest = 0;
     for (std::size_t v = 0; v < options.voices.size(); ++v) {
       const VoiceSpec& spec = options.voices[v];
-      const std::vector<double> z = project(spec, last);
       const Scale scale(options.root_midi, options.mode, spec.lo, spec.hi);
-      if (scale.empty()) return fail("voice ", spec.name, ": no scale pitch in ", spec.lo, "..", spec.hi);
-      const double f = clamp01(0.5 + z[0] / 4.0);
-      const int pitch = scale.at(static_cast<int>(std::lround(f * (scale.size() - 1))));
-      const int velocity = static_cast<int>(std::lround(std::min(112.0, std::max(36.0, 72 + 16 * z[1]))));
+      int pitch = 0;
+      std::vector<double> z(3, 0.0);
+      if (last == 0) {
+        // Position 0 is the attention sink: its state is a constant of the model, not the
+        // word, and far outside the reference distribution. It opens on the home chord.
+        pitch = tonic_chord_tone(scale, (spec.lo + spec.hi) / 2);
+      } else {
+        z = reference_project(pca, spec.state, static_cast<int>(last),
+                              h.row(spec.state, static_cast<int>(last)));
+        pitch = scale.at(static_cast<int>(std::lround(clamp01(0.5 + z[0] / 4.0) * (scale.size() - 1))));
+      }
+      const int velocity = static_cast<int>(std::lround(std::clamp(loud + 14 * z[1], 30.0, 118.0)));
       const double legato = std::min(0.98, std::max(0.5, 0.8 + 0.1 * z[2]));
       const std::int64_t length =
           std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(slot * legato)));
       score.tracks[static_cast<std::size_t>(voice_tracks[v])].note(cursor, length, pitch, velocity);
       timing.pitches.push_back(pitch);
       timing.components.push_back(z);
+      last_pitch[v] = pitch;
+      last_velocity[v] = velocity;
       longest = std::max(longest, length);
     }
     score.mark(cursor, w.text);
@@ -498,16 +609,38 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     out.words.push_back(std::move(timing));
     cursor += slot + score.ticks(pause);
   }
-  // The drone: root and fifth below the voices, restruck every bar, over the whole track.
-  const int drone = score.add_track("drone", options.drone_program);
-  out.sources.push_back({"drone", options.drone_program, -1, -1, "the key's root and fifth"});
-  int root = options.root_midi % 12 + 36;
-  const std::int64_t bar = score.ticks(4);
-  for (std::int64_t t = 0; t < cursor; t += bar) {
-    const std::int64_t len = std::min(bar, cursor - t);
-    score.tracks[static_cast<std::size_t>(drone)].note(t, len, root, 50);
-    score.tracks[static_cast<std::size_t>(drone)].note(t, len, root + 7, 38);
+  // The cadence: every voice moves to the nearest tone of the tonic chord and fades.
+  const std::int64_t cadence = cursor;
+  const std::int64_t tail = score.ticks(3);
+  for (std::size_t v = 0; v < options.voices.size(); ++v) {
+    const VoiceSpec& spec = options.voices[v];
+    const Scale scale(options.root_midi, options.mode, spec.lo, spec.hi);
+    score.tracks[static_cast<std::size_t>(voice_tracks[v])].note(
+        cadence, tail, tonic_chord_tone(scale, last_pitch[v]), std::max(30, last_velocity[v] * 2 / 3));
   }
+  out.tail_start_seconds = score.seconds_at(cadence);
+  // The drone: root and fifth below the voices, pulsing 1, 2, 4 or 8 times a bar as the
+  // tension rises, then held under the cadence.
+  const int drone = score.add_track("drone", options.drone_program);
+  const int pulses =
+      options.tension ? std::array<int, 4>{1, 2, 4, 8}[std::min(3, static_cast<int>(4 * level))] : 1;
+  out.sources.push_back({"drone", options.drone_program, -1, -1,
+                         options.tension ? "the key's root and fifth; contrast tension: pulses per bar (" +
+                                               std::to_string(pulses) + ") and loudness"
+                                         : "the key's root and fifth, held a bar"});
+  const int root = options.root_midi % 12 + 36;
+  const int drone_velocity = static_cast<int>(std::lround(40 + 28 * level));
+  const std::int64_t bar = score.ticks(4);
+  const std::int64_t pulse = bar / pulses;
+  Track& dt = score.tracks[static_cast<std::size_t>(drone)];
+  for (std::int64_t t = 0; t < cadence; t += pulse) {
+    const std::int64_t len = std::min(pulses == 1 ? pulse : pulse * 7 / 8, cadence - t);
+    const int accent = pulses > 1 && t % bar == 0 ? 10 : 0;
+    dt.note(t, len, root, std::min(127, drone_velocity + accent));
+    dt.note(t, len, root + 7, std::min(127, drone_velocity - 12 + accent));
+  }
+  dt.note(cadence, tail, root, drone_velocity * 2 / 3);
+  dt.note(cadence, tail, root + 7, drone_velocity / 2);
   SONIFY_TRY(score_validate(score));
   return out;
 }
@@ -528,6 +661,7 @@ std::string timing_to_json(const ActivationTrack& track) {
     if (w.tension) words.back()["tension"] = *w.tension;
   }
   j["words"] = words;
+  if (track.tail_start_seconds) j["tail"] = {{"start", *track.tail_start_seconds}};
   j["duration"] = track.score.length_seconds();
   return j.dump(1);
 }

@@ -88,12 +88,15 @@ Result<MarkovInput> markov_input_from_trace(const Trace& trace, const ContrastDi
   }
   const Activation& mlp = trace.mlp_post[static_cast<std::size_t>(in.mlp_layer)];
   const auto width = static_cast<std::size_t>(mlp.shape.at(1));
+  // The threshold leaves out position 0 (the attention sink) when there is more.
+  const std::size_t from = t > 1 ? width : 0;
+  const std::size_t count = std::max<std::size_t>(1, mlp.values.size() - from);
   double mean = 0, sq = 0;
-  for (float v : mlp.values) mean += v;
-  mean /= static_cast<double>(std::max<std::size_t>(1, mlp.values.size()));
-  for (float v : mlp.values) sq += (v - mean) * (v - mean);
-  const double threshold =
-      0.1 * std::sqrt(sq / static_cast<double>(std::max<std::size_t>(1, mlp.values.size())));
+  for (std::size_t i = from; i < mlp.values.size(); ++i) mean += mlp.values[i];
+  mean /= static_cast<double>(count);
+  for (std::size_t i = from; i < mlp.values.size(); ++i)
+    sq += (mlp.values[i] - mean) * (mlp.values[i] - mean);
+  const double threshold = 0.1 * std::sqrt(sq / static_cast<double>(count));
   for (std::size_t q = 0; q < t; ++q) {
     std::size_t small = 0;
     for (std::size_t d = 0; d < width; ++d) small += std::abs(mlp.values[q * width + d]) < threshold;
@@ -121,12 +124,17 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
   };
 
+  // Position 0 is the attention sink: a huge, prompt-independent state that would
+  // dominate every norm and singular vector. The statistics start at the first real token.
+  const int first = T > 1 ? 1 : 0;
+  const double level = options.tension ? tension_level(*options.tension) : 0.5;
+
   // Markov matrix from block norms of the lead state.
   const int bs = std::max(1, D / SL);
   std::vector<double> bnorm(static_cast<std::size_t>(SL), 0.0);
   for (int i = 0; i < SL; ++i) {
     double s = 0;
-    for (int t = 0; t < T; ++t)
+    for (int t = first; t < T; ++t)
       for (int d = i * bs; d < std::min(D, (i + 1) * bs); ++d) s += std::pow(hs.row(in.lead_state, t)[d], 2);
     bnorm[static_cast<std::size_t>(i)] = std::sqrt(s);
   }
@@ -148,12 +156,13 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   // LSTM gate weights from the right singular vectors of the lead state (uncentred SVD
   // through the PCA of the rows and their negations).
   std::vector<double> rows;
-  for (int t = 0; t < T; ++t)
+  for (int t = first; t < T; ++t)
     for (int d = 0; d < D; ++d) rows.push_back(hs.row(in.lead_state, t)[d]);
-  for (int t = 0; t < T; ++t)
+  for (int t = first; t < T; ++t)
     for (int d = 0; d < D; ++d) rows.push_back(-hs.row(in.lead_state, t)[d]);
-  SONIFY_ASSIGN_OR_RETURN(svd, pca_fit(rows, static_cast<std::size_t>(2 * T), static_cast<std::size_t>(D),
-                                       static_cast<std::size_t>(std::min(4, T))));
+  SONIFY_ASSIGN_OR_RETURN(
+      svd, pca_fit(rows, static_cast<std::size_t>(2 * (T - first)), static_cast<std::size_t>(D),
+                   static_cast<std::size_t>(std::min(4, T - first))));
   Lstm lstm;
   for (int g = 0; g < 4; ++g)
     gate_weights(g < static_cast<int>(svd.components.size()) ? svd.components[static_cast<std::size_t>(g)]
@@ -168,14 +177,15 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   lstm.b[3] = 0;
 
   std::vector<double> token_norm;
-  for (int t = 0; t < T; ++t) {
+  for (int t = first; t < T; ++t) {
     double s = 0;
     for (int d = 0; d < D; ++d) s += std::pow(hs.row(in.lead_state, t)[d], 2);
     token_norm.push_back(std::sqrt(s));
   }
   const std::vector<double> tn = norm01(token_norm);
   double h[kHidden] = {}, c[kHidden] = {};
-  for (int i = 0; i < kHidden && i < T; ++i) h[i] = 0.25 * tn[static_cast<std::size_t>(i)];
+  for (int i = 0; i < kHidden && i < static_cast<int>(tn.size()); ++i)
+    h[i] = 0.25 * tn[static_cast<std::size_t>(i)];
   std::vector<std::vector<double>> proj(kHidden, std::vector<double>(static_cast<std::size_t>(SL)));
   for (int j = 0; j < SL; ++j) {
     double n = 0;
@@ -184,65 +194,95 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     for (int i = 0; i < kHidden; ++i)
       proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] /= std::sqrt(n) + 1e-12;
   }
-  const std::vector<double> rdp =
-      in.tension.empty() ? std::vector<double>(static_cast<std::size_t>(T), 0.0) : norm01(in.tension);
-  double mean_tension = 0;
-  for (double x : in.tension) mean_tension += x / static_cast<double>(in.tension.size());
-  const double temperature = std::clamp(0.6 + 1.5 * std::clamp(0.5 + 0.5 * mean_tension, 0.0, 1.0), 0.4, 2.5);
+  // Token tension on the absolute scale (tension_level), not rescaled within the prompt.
+  std::vector<double> rdp(static_cast<std::size_t>(T), 0.5);
+  for (int t = 0; t < T && t < static_cast<int>(in.tension.size()); ++t)
+    rdp[static_cast<std::size_t>(t)] = tension_level(in.tension[static_cast<std::size_t>(t)]);
+  const double temperature = std::clamp(0.6 + 1.5 * level, 0.4, 2.5);
+  // Melodies move mostly by step: the chain's probabilities are weighted by
+  // exp(-|degree step| / width), the width (in scale degrees) growing with tension.
+  const double width = 0.9 + 1.2 * level;
 
-  // One degree per token.
-  std::vector<int> degree(static_cast<std::size_t>(T));
-  int cur = static_cast<int>(std::floor(v[0] * (SL - 1)));
-  for (int t = 0; t < T; ++t) {
-    double x[kHidden] = {};
-    const std::vector<double> row = norm01(M[static_cast<std::size_t>(cur)]);
-    for (int i = 0; i < kHidden && i < SL; ++i) x[i] = row[static_cast<std::size_t>(i)];
-    x[0] = rdp[static_cast<std::size_t>(t)];
-    double xh[kHidden], gates[4][kHidden];
-    for (int i = 0; i < kHidden; ++i) xh[i] = x[i] + h[i];
-    for (int g = 0; g < 4; ++g)
+  // One degree per token. The walk runs twice: a trial from where the chain leans (the
+  // mean degree of the strongest block's row) finds the melody's register, and the
+  // melody then starts on the tonic-chord tone nearest the trial's median, so it opens
+  // in its own register instead of leaping into it.
+  const auto strongest = static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+  double lean = 0;
+  for (int j = 0; j < SL; ++j) lean += j * M[strongest][static_cast<std::size_t>(j)];
+  auto walk = [&](int cur, std::mt19937_64 r, double* hs_h, double* hs_c) {
+    auto draw = [&] { return static_cast<double>(r() >> 11) * 0x1.0p-53; };
+    std::vector<int> degree(static_cast<std::size_t>(T));
+    for (int t = 0; t < T; ++t) {
+      const int target =
+          static_cast<std::size_t>(t) < in.pull.size() && t >= first
+              ? static_cast<int>(std::lround(
+                    std::clamp(0.5 + in.pull[static_cast<std::size_t>(t)] / 4.0, 0.0, 1.0) * (SL - 1)))
+              : -1;
+      double x[kHidden] = {};
+      const std::vector<double> row = norm01(M[static_cast<std::size_t>(cur)]);
+      for (int i = 0; i < kHidden && i < SL; ++i) x[i] = row[static_cast<std::size_t>(i)];
+      x[0] = rdp[static_cast<std::size_t>(t)];
+      double xh[kHidden], gates[4][kHidden];
+      for (int i = 0; i < kHidden; ++i) xh[i] = x[i] + hs_h[i];
+      for (int g = 0; g < 4; ++g)
+        for (int i = 0; i < kHidden; ++i) {
+          double s = lstm.b[g];
+          for (int j = 0; j < kHidden; ++j) s += lstm.w[g][i][j] * xh[j];
+          gates[g][i] = g == 3 ? std::tanh(s) : sigmoid(s);
+        }
+      double hn = 0;
       for (int i = 0; i < kHidden; ++i) {
-        double s = lstm.b[g];
-        for (int j = 0; j < kHidden; ++j) s += lstm.w[g][i][j] * xh[j];
-        gates[g][i] = g == 3 ? std::tanh(s) : sigmoid(s);
+        hs_c[i] = gates[1][i] * hs_c[i] + gates[0][i] * gates[3][i];
+        hs_h[i] = gates[2][i] * std::tanh(std::clamp(hs_c[i], -5.0, 5.0));
+        hn += hs_h[i] * hs_h[i];
       }
-    double hn = 0;
-    for (int i = 0; i < kHidden; ++i) {
-      c[i] = gates[1][i] * c[i] + gates[0][i] * gates[3][i];
-      h[i] = gates[2][i] * std::tanh(std::clamp(c[i], -5.0, 5.0));
-      hn += h[i] * h[i];
-    }
-    const double temp = std::clamp(temperature / (0.4 + 0.7 * std::sqrt(hn)), 0.05, 5.0);
-    std::vector<double> lb(static_cast<std::size_t>(SL), 0.0);
-    for (int j = 0; j < SL; ++j)
-      for (int i = 0; i < kHidden; ++i)
-        lb[static_cast<std::size_t>(j)] +=
-            proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] * h[i];
-    lb = norm01(lb);
-    double lbs = 0;
-    for (double z : lb) lbs += z;
-    std::vector<double> p(static_cast<std::size_t>(SL));
-    double top = -1e300;
-    for (int j = 0; j < SL; ++j) {
-      const double q = 0.7 * M[static_cast<std::size_t>(cur)][static_cast<std::size_t>(j)] +
-                       0.3 * lb[static_cast<std::size_t>(j)] / (lbs + 1e-9);
-      p[static_cast<std::size_t>(j)] = std::log(q + 1e-12) / temp;
-      top = std::max(top, p[static_cast<std::size_t>(j)]);
-    }
-    double z = 0;
-    for (double& q : p) z += (q = std::exp(q - top));
-    degree[static_cast<std::size_t>(t)] = cur;
-    double u = uniform() * z;
-    int next = SL - 1;
-    for (int j = 0; j < SL; ++j) {
-      u -= p[static_cast<std::size_t>(j)];
-      if (u < 0) {
-        next = j;
-        break;
+      const double temp = std::clamp(temperature / (0.4 + 0.7 * std::sqrt(hn)), 0.05, 5.0);
+      std::vector<double> lb(static_cast<std::size_t>(SL), 0.0);
+      for (int j = 0; j < SL; ++j)
+        for (int i = 0; i < kHidden; ++i)
+          lb[static_cast<std::size_t>(j)] +=
+              proj[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] * hs_h[i];
+      lb = norm01(lb);
+      double lbs = 0;
+      for (double z : lb) lbs += z;
+      std::vector<double> p(static_cast<std::size_t>(SL));
+      double top = -1e300;
+      for (int j = 0; j < SL; ++j) {
+        const double q = 0.7 * M[static_cast<std::size_t>(cur)][static_cast<std::size_t>(j)] +
+                         0.3 * lb[static_cast<std::size_t>(j)] / (lbs + 1e-9);
+        p[static_cast<std::size_t>(j)] = std::log(q + 1e-12) / temp;
+        top = std::max(top, p[static_cast<std::size_t>(j)]);
       }
+      double z = 0;
+      for (int j = 0; j < SL; ++j) {
+        double& q = p[static_cast<std::size_t>(j)];
+        z += (q = std::exp(q - top) * (j == cur ? 0.3 : std::exp(-std::abs(j - cur) / width)) *
+                  (target < 0 ? 1.0 : std::exp(-std::abs(j - target) / (0.25 * SL))));
+      }
+      degree[static_cast<std::size_t>(t)] = cur;
+      double u = draw() * z;
+      int next = SL - 1;
+      for (int j = 0; j < SL; ++j) {
+        u -= p[static_cast<std::size_t>(j)];
+        if (u < 0) {
+          next = j;
+          break;
+        }
+      }
+      cur = next;
     }
-    cur = next;
-  }
+    return degree;
+  };
+  double h_trial[kHidden], c_trial[kHidden];
+  std::copy(h, h + kHidden, h_trial);
+  std::copy(c, c + kHidden, c_trial);
+  std::vector<int> trial =
+      walk(scale.nearest_index(scale.at(static_cast<int>(std::lround(lean)))), rng, h_trial, c_trial);
+  trial.erase(trial.begin(), trial.begin() + T / 2);
+  std::nth_element(trial.begin(), trial.begin() + static_cast<std::ptrdiff_t>(trial.size() / 2), trial.end());
+  int cur = scale.nearest_index(tonic_chord_tone(scale, scale.at(trial[trial.size() / 2])));
+  const std::vector<int> degree = walk(cur, rng, h, c);
 
   ActivationTrack out;
   Score& score = out.score;
@@ -253,10 +293,51 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   const int lead = score.add_track("lead", 81);
   const int celesta = score.add_track("celesta", 8);
   const int organ = score.add_track("organ", 19);
-  out.sources = {{"lead", 81, in.lead_state, in.attention_layer,
-                  "block norms -> Markov chain, SVD -> LSTM: pitch; attention entropy: length"},
-                 {"celesta", 8, -1, in.mlp_layer, "MLP sparsity: ornaments"},
-                 {"organ", 19, -1, -1, "contrast tension per word: pitch and loudness"}};
+  // The organ pulses with the prompt's tension: held, every beat, or every half beat.
+  const int organ_pulse_beats2 = level < 0.5 ? 0 : level < 0.75 ? 2 : 1;  // in half beats, 0: held
+  out.sources = {
+      {"lead", 81, in.lead_state, in.attention_layer,
+       std::string(in.pull.empty() ? "" : "PC1 of the token (position-centred) pulls the degree; ") +
+           "block norms -> Markov chain, SVD -> LSTM, steps weighted exp(-|step|/" +
+           std::to_string(width).substr(0, 4) + " degrees): pitch; attention entropy: length" +
+           (in.tension.empty() ? "" : "; token tension: velocity")},
+      {"celesta", 8, -1, in.mlp_layer,
+       "MLP sparsity > 0.12: a celesta note a third above the lead, one or two octaves up; louder when "
+       "sparser"},
+      {"organ", 19, -1, -1,
+       std::string("the lead's pitches per word -> the triad (I, V, IV, vi) holding most of them, "
+                   "voice-led") +
+           (options.tension ? "; contrast tension: loudness and pulse (" +
+                                  std::string(organ_pulse_beats2 == 0   ? "held"
+                                              : organ_pulse_beats2 == 2 ? "every beat"
+                                                                        : "every half beat") +
+                                  ")"
+                            : "")}};
+  const Scale high(options.root_midi, options.mode, 72, 108);
+  const Scale low(options.root_midi, options.mode, 45, 69);
+  auto chord_pcs = [&](int root_degree) {
+    std::vector<int> pcs;
+    for (int k = 0; k < 3; ++k)
+      pcs.push_back(((mode_degree_pitch(options.root_midi, options.mode, root_degree + 2 * k) % 12) + 12) %
+                    12);
+    return pcs;
+  };
+  std::vector<int> voicing = {low.snap(50), low.snap(55), low.snap(60)};
+  auto voice_chord = [&](int root_degree) {
+    const std::vector<int> pcs = chord_pcs(root_degree);
+    for (int k = 0; k < 3; ++k) {
+      int best = voicing[static_cast<std::size_t>(k)], dist = 1 << 20;
+      for (int p : low.pitches())
+        if (p % 12 == pcs[static_cast<std::size_t>(k)] &&
+            std::abs(p - voicing[static_cast<std::size_t>(k)]) < dist) {
+          dist = std::abs(p - voicing[static_cast<std::size_t>(k)]);
+          best = p;
+        }
+      voicing[static_cast<std::size_t>(k)] = best;
+    }
+  };
+  int chord = 0;
+  int last_pitch = scale.at(cur), last_velocity = 70;
   std::int64_t cursor = 0;
   for (const WordSpan& w : words) {
     WordTiming timing;
@@ -265,40 +346,74 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     const std::int64_t start = cursor;
     std::int64_t end = start;
     double word_tension = 0;
+    std::vector<int> pitches;
     for (std::size_t t : w.tokens) {
       timing.token_ids.push_back(token_ids.at(t));
       const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
       const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
       const int pitch = scale.at(degree[t]);
-      const int vel = static_cast<int>(std::lround(std::clamp(45 + 55 * rdp[t], 25.0, 110.0)));
+      const int vel = static_cast<int>(
+          std::lround(in.tension.empty() ? 72.0 : std::clamp(40 + 60 * rdp[t], 25.0, 110.0)));
       score.tracks[static_cast<std::size_t>(lead)].note(cursor, std::max<std::int64_t>(1, len * 92 / 100),
                                                         pitch, vel);
       timing.pitches.push_back(pitch);
+      pitches.push_back(pitch);
+      last_pitch = pitch;
+      last_velocity = vel;
       const double sp = t < in.mlp_sparsity.size() ? in.mlp_sparsity[t] : 0;
-      if (sp > 0.12) {
-        const int orn = scale.snap(scale.at(SL - 1) - static_cast<int>(std::floor(12 * sp)));
+      if (sp > 0.12)
         score.tracks[static_cast<std::size_t>(celesta)].note(
-            cursor, score.ticks(0.15), orn,
-            static_cast<int>(std::lround(std::clamp(20 + 50 * sp, 15.0, 65.0))));
-      }
+            cursor, score.ticks(0.5), high.step(high.snap(pitch + 12 * std::max(1, (83 - pitch) / 12)), 2),
+            static_cast<int>(std::lround(std::clamp(20 + 80 * sp, 25.0, 80.0))));
       end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
       word_tension += rdp[t] / static_cast<double>(w.tokens.size());
       cursor += len;
     }
-    if (!in.tension.empty() && word_tension >= 0.05) {
-      const Scale low(options.root_midi, options.mode, 36, 60);
-      const int pitch =
-          low.snap(options.root_midi % 12 + 36 + static_cast<int>(std::floor(12 * word_tension)));
-      score.tracks[static_cast<std::size_t>(organ)].note(
-          start, cursor - start, pitch,
-          static_cast<int>(std::lround(std::clamp(20 + 80 * word_tension, 15.0, 100.0))));
+    const char last = w.text.empty() ? ' ' : w.text.back();
+    const std::int64_t rest = last == '.' || last == '!' || last == '?' ? score.ticks(1) : 0;
+    // The triad holding most of the word's lead pitches; ties keep the chord.
+    int best = -1;
+    for (int candidate : {chord, 0, 4, 3, 5}) {
+      const std::vector<int> pcs = chord_pcs(candidate);
+      int hits = 0;
+      for (int p : pitches) hits += std::count(pcs.begin(), pcs.end(), p % 12) > 0;
+      if (best < 0 || hits > best) {
+        best = hits;
+        chord = candidate;
+      }
+    }
+    voice_chord(chord);
+    const int organ_velocity = static_cast<int>(
+        std::lround(in.tension.empty() ? 56.0 : std::clamp(30 + 50 * word_tension, 25.0, 100.0)));
+    const std::int64_t span = cursor + rest - start;
+    const std::int64_t step = organ_pulse_beats2 == 0 ? span : score.ticks(0.5 * organ_pulse_beats2);
+    for (std::int64_t t0 = start; t0 < start + span; t0 += step) {
+      const std::int64_t len = std::min(step, start + span - t0);
+      for (int p : voicing)
+        score.tracks[static_cast<std::size_t>(organ)].note(
+            t0, std::max<std::int64_t>(1, organ_pulse_beats2 ? len * 7 / 8 : len), p, organ_velocity);
     }
     score.mark(start, w.text);
     timing.start_seconds = score.seconds_at(start);
     timing.end_seconds = score.seconds_at(end);
     out.words.push_back(std::move(timing));
-    const char last = w.text.empty() ? ' ' : w.text.back();
-    if (last == '.' || last == '!' || last == '?') cursor += score.ticks(1);
+    cursor += rest;
+  }
+  // The cadence: the lead to the nearest tonic-chord tone, the organ to the tonic triad.
+  const std::int64_t tail = score.ticks(3);
+  score.tracks[static_cast<std::size_t>(lead)].note(cursor, tail, tonic_chord_tone(scale, last_pitch),
+                                                    std::max(30, last_velocity * 2 / 3));
+  voice_chord(0);
+  for (int p : voicing) score.tracks[static_cast<std::size_t>(organ)].note(cursor, tail, p, 40);
+  const int bass = *std::min_element(voicing.begin(), voicing.end());
+  score.tracks[static_cast<std::size_t>(organ)].note(
+      cursor, tail,
+      bass - ((bass - options.root_midi) % 12 + 12) % 12 - (bass % 12 == options.root_midi % 12 ? 12 : 0),
+      40);
+  out.tail_start_seconds = score.seconds_at(cursor);
+  if (score.tracks[static_cast<std::size_t>(celesta)].notes.empty()) {
+    score.tracks.erase(score.tracks.begin() + celesta);
+    out.sources.erase(out.sources.begin() + 1);
   }
   SONIFY_TRY(score_validate(score));
   return out;

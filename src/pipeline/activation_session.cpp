@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -86,7 +87,7 @@ Status open_pca(ActivationSession* s, const std::string& cache_base) {
   if (!cache_base.empty()) {
     std::string st;
     for (int x : states) st += (st.empty() ? "" : "_") + std::to_string(x);
-    s->pca_cache = cache_base + "-pca-" + corpus_hash + "-n" + std::to_string(ref.max_sentences) + "-s" +
+    s->pca_cache = cache_base + "-pca2-" + corpus_hash + "-n" + std::to_string(ref.max_sentences) + "-s" +
                    std::to_string(ref.stride) + "-k" + std::to_string(ref.components) + "-t" +
                    std::to_string(ref.max_tokens) + "-states" + st + ".json";
     const std::string text = read_cache(s->pca_cache);
@@ -143,13 +144,12 @@ nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens
   if (q.style == "markov") {
     // The markov composer's own record of what each part follows.
     const TrackSource& lead = r.track.sources.at(0);
-    const TrackSource& celesta = r.track.sources.at(1);
     nlohmann::ordered_json programs;
     for (const TrackSource& src : r.track.sources) programs[src.part] = src.program;
-    j["markov"] = {{"lead_hidden_state", lead.hidden_state},
-                   {"attention_layer", lead.layer},
-                   {"mlp_layer", celesta.layer},
-                   {"programs", programs}};
+    j["markov"] = {{"lead_hidden_state", lead.hidden_state}, {"attention_layer", lead.layer}};
+    for (const TrackSource& src : r.track.sources)
+      if (src.part == "celesta") j["markov"]["mlp_layer"] = src.layer;
+    j["markov"]["programs"] = programs;
   } else {
     nlohmann::ordered_json voices = nlohmann::ordered_json::array();
     for (const VoiceSpec& v : s.voices) {
@@ -184,7 +184,30 @@ nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens
               {"root", pitch_name(r.root_midi)},
               {"mode", r.mode},
               {"source", key_from_settings ? "group" : s.key_source}};
+  j["key"]["mode_source"] = r.mode_source;
   j["tempo_bpm"] = r.bpm;
+  // What follows the prompt's activations, each with its statistic.
+  nlohmann::ordered_json follows = {
+      {"tempo",
+       {{"statistic",
+         "motion: mean step between consecutive tokens' standardised PCA "
+         "coordinates / 2.257 (unrelated tokens = 1); tempo 60 + 60 (motion - 0.5), 60..132"},
+        {"value", r.motion},
+        {"source", r.tempo_source}}}};
+  if (s.direction) {
+    follows["mode"] = {{"statistic",
+                        "contrast tension level clamp(0.5 + 0.75 t): < 0.25 major, < 0.5 "
+                        "mixolydian, < 0.75 natural_minor, else phrygian"},
+                       {"value", tension_level(r.tension)},
+                       {"source", r.mode_source}};
+    follows["density"] = {
+        {"statistic", q.style == "markov" ? "contrast tension level: organ chord pulses per word slot"
+                                          : "contrast tension level: drone pulses per bar (1, 2, 4, 8)"},
+        {"value", tension_level(r.tension)}};
+    follows["loudness"] = {{"statistic", "contrast tension level: base velocity of every part"},
+                           {"value", tension_level(r.tension)}};
+  }
+  j["follows"] = follows;
   if (s.direction) {
     j["direction"] = {{"file", q.direction},
                       {"name", s.direction->name},
@@ -200,6 +223,13 @@ nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens
 }
 
 }  // namespace
+
+void default_direction(ActivationRequest* request) {
+  if (!request->direction.empty()) return;
+  const std::string bundled = request->data_dir + "/../configs/contrast/calm-tense.json";
+  std::error_code ec;
+  if (std::filesystem::exists(bundled, ec)) request->direction = bundled;
+}
 
 Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request) {
   if (request.style != "voices" && request.style != "markov")
@@ -271,19 +301,36 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
   r.text = tokens.text;
   r.notes = tokens.notes;
   r.root_midi = settings.root_midi.value_or(s.root_midi);
-  r.mode = settings.mode.value_or(s.mode);
-  r.bpm = settings.bpm.value_or(84.0);
+  // The prompt chooses mode and tempo unless the caller did: the mode from its tension
+  // (calm bright, tense dark), the tempo from how far its states move between tokens.
+  std::vector<bool> skip(tokens.special.begin(), tokens.special.end());
+  skip.resize(static_cast<std::size_t>(h.tokens), false);
+  if (h.tokens > 1) skip[0] = true;  // the attention sink
+  r.motion = prompt_motion(h, s.pca, s.voices, skip);
   if (s.direction) r.tension = contrast_tension(*s.direction, h, tokens.special);
+  r.mode = settings.mode.value_or(s.direction ? std::string(mode_name(mode_for_tension(r.tension))) : s.mode);
+  r.mode_source = settings.mode ? "given" : s.direction ? "contrast tension" : s.key_source;
+  r.bpm = settings.bpm.value_or(tempo_for_motion(r.motion));
+  r.tempo_source = settings.bpm ? "given" : "motion";
   SONIFY_ASSIGN_OR_RETURN(mode, mode_from_name(r.mode));
   const std::string title = tokens.text.substr(0, 120);
   if (markov) {
     SONIFY_ASSIGN_OR_RETURN(input, markov_input_from_trace(trace, s.direction ? &*s.direction : nullptr));
+    // The pull comes from the reference PCA of the lead state, or of the fitted state
+    // nearest to it (the PCA is fitted for the voices' states).
+    int pull_state = -1;
+    for (const VoiceSpec& v : s.voices)
+      if (pull_state < 0 || std::abs(v.state - input.lead_state) < std::abs(pull_state - input.lead_state))
+        pull_state = v.state;
+    for (int t = 0; pull_state >= 0 && t < h.tokens; ++t)
+      input.pull.push_back(reference_project(s.pca, pull_state, t, h.row(pull_state, t))[0]);
     MarkovOptions mo;
     mo.root_midi = r.root_midi;
     mo.mode = mode;
     mo.bpm = r.bpm;
     mo.seed = s.request.seed;
     mo.title = title;
+    if (s.direction) mo.tension = r.tension;
     SONIFY_ASSIGN_OR_RETURN(track, compose_markov(input, ids, words, mo));
     r.track = std::move(track);
   } else {
@@ -293,6 +340,7 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
     vo.bpm = r.bpm;
     vo.voices = s.voices;
     vo.title = title;
+    if (s.direction) vo.tension = r.tension;
     SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
     r.track = std::move(track);
   }

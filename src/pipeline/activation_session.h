@@ -31,6 +31,10 @@ struct ActivationSession {
   std::optional<ContrastDirection> direction;
 };
 
+// Tracks measure tension by default: an empty direction becomes the bundled pair file
+// DATA_DIR/../configs/contrast/calm-tense.json when it exists.
+void default_direction(ActivationRequest* request);
+
 // Opens the model, its runtime and tokenizer, detects the key, loads or fits the PCA
 // (and the direction when asked).
 Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request);
@@ -49,6 +53,9 @@ struct TrackResult {
   std::string provenance_json;
   std::string timing_json;
   double tension = 0;  // 0 without a direction
+  double motion = 0;   // prompt_motion
+  std::string mode_source;
+  std::string tempo_source;
   int root_midi = 0;
   std::string mode;
   double bpm = 0;

@@ -120,21 +120,52 @@ Result<Audio> read_wav_s16(const std::string& path) {
   return fail(path, ": no data chunk");
 }
 
-// Groups in order of first appearance set key and tempo (the notebook's categories).
-std::vector<TrackSettings> group_settings(const std::vector<Entry>& entries, int session_root) {
+// Groups in order of first appearance set the key (the notebook's root offsets) and a
+// mood: with a contrast direction the groups are ranked by their prompts' mean tension,
+// calmest major, then mixolydian, natural minor, and the tensest phrygian (so a group of
+// storms sounds darker than a group of lullabies because the model says so); without
+// one, the notebook's mode table. Tempo stays each prompt's own.
+std::vector<TrackSettings> group_settings(pipeline::ActivationSession& session,
+                                          const std::vector<Entry>& entries, int session_root) {
   static const int kRootOffsets[] = {0, 2, 5, 7, 3, 0, 2, 5};
   static const char* kModes[] = {"phrygian", "natural_minor", "dorian",     "phrygian",
                                  "dorian",   "natural_minor", "whole_tone", "phrygian"};
+  static const char* kMoods[] = {"major", "mixolydian", "natural_minor", "phrygian"};
   std::vector<std::string> groups;
-  std::vector<TrackSettings> settings(entries.size());
+  std::vector<int> group_of(entries.size(), -1);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& g = entries[i].group;
     if (g.empty()) continue;
     if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
-    const int gi = static_cast<int>(std::find(groups.begin(), groups.end(), g) - groups.begin());
+    group_of[i] = static_cast<int>(std::find(groups.begin(), groups.end(), g) - groups.begin());
+  }
+  std::vector<std::string> mood(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) mood[g] = kModes[g % 8];
+  if (session.direction && groups.size() > 1) {
+    std::vector<double> sum(groups.size(), 0.0);
+    std::vector<int> count(groups.size(), 0);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (group_of[i] < 0 || !entries[i].error.empty()) continue;
+      auto r = pipeline::activation_compose(session,
+                                            pipeline::prompt_of_text(session.request, entries[i].prompt), {});
+      if (!r.ok()) continue;
+      sum[static_cast<std::size_t>(group_of[i])] += r->tension;
+      ++count[static_cast<std::size_t>(group_of[i])];
+    }
+    std::vector<std::size_t> rank(groups.size());
+    for (std::size_t g = 0; g < groups.size(); ++g) rank[g] = g;
+    auto mean = [&](std::size_t g) { return count[g] > 0 ? sum[g] / count[g] : 0.0; };
+    std::stable_sort(rank.begin(), rank.end(),
+                     [&](std::size_t a, std::size_t b) { return mean(a) < mean(b); });
+    for (std::size_t k = 0; k < rank.size(); ++k)
+      mood[rank[k]] = kMoods[static_cast<int>(std::lround(3.0 * k / (rank.size() - 1)))];
+  }
+  std::vector<TrackSettings> settings(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const int gi = group_of[i];
+    if (gi < 0) continue;
     settings[i].root_midi = 48 + (session_root + kRootOffsets[gi % 8]) % 12;
-    settings[i].mode = kModes[gi % 8];
-    settings[i].bpm = std::min(115, std::max(60, 72 + 5 * gi));
+    settings[i].mode = mood[static_cast<std::size_t>(gi)];
   }
   return settings;
 }
@@ -214,7 +245,7 @@ class AlbumRunner {
     auto previous = read_text(manifest_path_);
     previous_ = nlohmann::json::parse(previous.ok() ? *previous : std::string(), nullptr, false);
     n_ = static_cast<int>(entries_.size());
-    settings_ = group_settings(entries_, session_->root_midi);
+    settings_ = group_settings(*session_, entries_, session_->root_midi);
     order_.resize(entries_.size());
     for (int i = 0; i < n_; ++i) order_[static_cast<std::size_t>(i)] = i;
     if (a_.mode == "dialogue") {
@@ -508,12 +539,7 @@ Result<AlbumRun> run_album(const AlbumRequest& request) {
   if (request.mode != "album" && request.mode != "dialogue" && request.mode != "contrast")
     return fail("--mode ", request.mode, ": expected album, dialogue or contrast");
   ActivationRequest activation = request.activation;
-  if (activation.direction.empty()) {
-    // Albums measure tension by default, when the bundled pair file is there.
-    const std::string bundled = activation.data_dir + "/../configs/contrast/calm-tense.json";
-    std::error_code ec;
-    if (std::filesystem::exists(bundled, ec)) activation.direction = bundled;
-  }
+  pipeline::default_direction(&activation);
   AlbumRunner runner(request, std::move(activation));
   SONIFY_ASSIGN_OR_RETURN(run, runner.run());
   if (request.report) {

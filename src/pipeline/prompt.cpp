@@ -37,8 +37,10 @@ Result<pipeline::TrackSettings> track_settings(const PromptRequest& r) {
 Result<PromptRun> run_prompt(const PromptRequest& request) {
   SONIFY_ASSIGN_OR_RETURN(settings, track_settings(request));
   SONIFY_TRY(ensure_output_dir(request.out_dir));
-  SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(request.activation));
-  SONIFY_ASSIGN_OR_RETURN(track, pipeline::activation_compose(*session, request.activation.prompt, settings));
+  ActivationRequest activation = request.activation;
+  pipeline::default_direction(&activation);
+  SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(activation));
+  SONIFY_ASSIGN_OR_RETURN(track, pipeline::activation_compose(*session, activation.prompt, settings));
   const std::string name = request.name.empty() ? prompt_slug(track.text) : request.name;
   SONIFY_TRY(pipeline::activation_write(track, request.out_dir, name, request.activation.midi_only,
                                         request.render_threads));

@@ -4,7 +4,8 @@ Debian's python3-mido (an independent MIDI parser and tempo map).
   activation_timing.py FILE.mid FILE.timing.json
 
 Every voice track (all tracks with notes except the one named "drone") must hold
-exactly one note per word, in word order; each word's start is its notes' onset and
+exactly one note per word, in word order (plus one at "tail.start", the cadence,
+when the timing has a tail); each word's start is its notes' onset and
 its end the latest of their offsets (within 1 ms); words follow one another. Prints
 "ok WORDS VOICES" or the first disagreement (exit 1).
 """
@@ -53,7 +54,15 @@ def main(mid_path, timing_path):
             voices.append((name, sorted(notes)))
     if not voices:
         return "no voice tracks"
+    # A closing cadence after the last word ("tail") adds one note per voice there.
+    tail = timing.get("tail")
     for name, notes in voices:
+        if tail is not None:
+            if not notes or abs(seconds(notes[-1][0]) - tail["start"]) > 1e-3:
+                return f"voice {name}: no cadence note at {tail['start']}"
+            if words and tail["start"] < words[-1]["start"]:
+                return "the cadence starts before the last word"
+            notes.pop()
         if len(notes) != len(words):
             return f"voice {name}: {len(notes)} notes for {len(words)} words"
     previous_end = -1.0

@@ -18,7 +18,7 @@ struct PromptArgs {
   std::string model;
   PromptInput prompt;
   PromptRequest request;
-  double tempo = 84;
+  double tempo = 0;
   bool json = false;
 };
 
@@ -54,9 +54,13 @@ void register_prompt(CLI::App& app, int* exit_code) {
   cmd->add_option("--name", a->request.name, "File name stem (default: the prompt's first words)");
   cmd->add_option("--key", a->request.key,
                   "Root pitch class, e.g. D or F# (default: detected from the weights)");
-  cmd->add_option("--mode", a->request.mode, "Mode, e.g. dorian (default: detected from the weights)");
+  cmd->add_option("--mode", a->request.mode,
+                  "Mode, e.g. dorian (default: from the prompt's contrast tension; the weights' mode without "
+                  "a direction)");
   auto* tempo =
-      cmd->add_option("--tempo", a->tempo, "Tempo in BPM (default 84)")->check(CLI::Range(20.0, 300.0));
+      cmd->add_option("--tempo", a->tempo,
+                      "Tempo in BPM (default: from how far the prompt's states move between tokens, 60..132)")
+          ->check(CLI::Range(20.0, 300.0));
   cmd->add_flag("--json", a->json, "Print the provenance JSON");
   cmd->add_flag("--report", a->request.report, "Also write OUT/NAME.html, a page to see and hear the track");
   cmd->callback([a, tempo, exit_code] { *exit_code = run_prompt_command(*a, tempo->count() > 0); });
