@@ -186,7 +186,9 @@ TEST_CASE("sonify report: a 4-minute house page is valid HTML5, offline, < 2 MB,
   CHECK(text.find("id=\"model-panel\"") != std::string::npos);
   CHECK(text.find("Singular-value spectra") != std::string::npos);
   CHECK(text.find("No model panel") == std::string::npos);
-  CHECK(prov["length_seconds"].get<double>() == Approx(240).margin(1));
+  // The size limit is the issue's "< 2 MB for a 4-minute house track": house's length now
+  // follows the model (issue 13), about 3.5 to 4 minutes.
+  CHECK(prov["length_seconds"].get<double>() >= 200);
   // The whole page is deterministic.
   const std::string first = read_file(page);
   REQUIRE(sonify_env(cache, {"report", out + "/house.json", "-q"}).exit_code == 0);
