@@ -113,7 +113,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       const auto& r = rows[li];
       for (int st = 0; st < 16; ++st) {
         if (st % 4 != 0 && r[static_cast<std::size_t>(st)] < 0.12) continue;
-        int pitch = mode_degree_pitch(key.root_midi - 12, mode, dv + static_cast<int>(r[static_cast<std::size_t>(st)] * 4.999));
+        int pitch = mode_degree_pitch(key.root_midi - 12, mode, dv + to_int_clamped(r[static_cast<std::size_t>(st)] * 4.999, 0, 4));
         if (st % 4 == 3) pitch += 12;
         const int vel = sc.bass_vel + (st == 0 || st == 8 ? 20 : 0);
         s.tracks[static_cast<std::size_t>(bass_i)].note(t0 + st * step, step * 85 / 100, pitch, vel);

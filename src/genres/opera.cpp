@@ -121,8 +121,8 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       const std::int64_t ct = (bar + m) * M;
       if (tension(l) > 0.55 && m >= entry) {
         const int h = sc.at_fraction(0.30 + 0.3 * gate_n[static_cast<std::size_t>(l)]);
-        add(kHn, ct, M, h, static_cast<int>(0.75 * vel * tension(l)), 0.88);
-        add(kHn, ct, M, sc.step(h, 2), static_cast<int>(0.75 * vel * tension(l)), 0.88);
+        add(kHn, ct, M, h, to_int_clamped(0.75 * vel * tension(l), 0, 127), 0.88);
+        add(kHn, ct, M, sc.step(h, 2), to_int_clamped(0.75 * vel * tension(l), 0, 127), 0.88);
       }
       if (prog > 0.4) {
         const int w = sc.at_fraction(0.40 + 0.3 * up_n[static_cast<std::size_t>(l)]);

@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +38,20 @@ void add_model_option(CLI::App* app, std::string* model) {
   app->add_option("-m,--model", *model,
                   "Model directory (config.json + *.safetensors) or .safetensors file; "
                   "default: the bundled sonify-tiny model");
+}
+
+void require_finite_floats(CLI::App* app) {
+  const CLI::Validator finite(
+      [](std::string& text) {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        return end != text.c_str() && !std::isfinite(v) ? std::string("must be a finite number, not ") + text
+                                                        : std::string();
+      },
+      "");
+  for (CLI::Option* opt : app->get_options())
+    if (opt->get_type_name().rfind("FLOAT", 0) == 0) opt->check(finite);
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) require_finite_floats(sub);
 }
 
 }  // namespace sonify::cli
