@@ -117,7 +117,7 @@ TEST_CASE("hostile inputs end in one clear line and leave nothing behind", "[hos
          return std::vector<std::string>{"analyze", "--no-cache", "--allow-nonfinite", "--model",
                                          m,         "-o",         d.file("f.json")};
        },
-       0, "1 tensors with NaN or Inf left out", nullptr,
+       0, "", nullptr,
        [](const TempDir& d) {
          const auto j = nlohmann::json::parse(read_file(d.file("f.json")));
          REQUIRE(j["skipped_nonfinite"].size() == 1);
@@ -214,13 +214,13 @@ TEST_CASE("hostile inputs end in one clear line and leave nothing behind", "[hos
        [](const TempDir&) {
          return std::vector<std::string>{"generate", "hello", "--temperature", "nan"};
        },
-       2, "must be a finite number"},
+       2, "must be finite, not "},
       {"album --gap nan",
        [](const TempDir& d) {
          write_file(d.file("list.txt"), "hello\n");
          return std::vector<std::string>{"album", d.file("list.txt"), "--gap", "nan", "-o", d.file("out")};
        },
-       2, "must be a finite number", "out"},
+       2, "must be finite, not ", "out"},
       {"a 40-byte MIDI asking for days is refused before rendering",
        [](const TempDir& d) {
          write_file(d.file("long.mid"), endless_midi());
@@ -233,7 +233,7 @@ TEST_CASE("hostile inputs end in one clear line and leave nothing behind", "[hos
          return std::vector<std::string>{"render", d.file("a.mid"), "--ceiling", "inf",
                                          "-o",     d.file("a.wav")};
        },
-       2, "must be a finite number", "a.wav"},
+       2, "must be finite, not ", "a.wav"},
   };
   for (const Row& row : rows) {
     DYNAMIC_SECTION(row.name) {

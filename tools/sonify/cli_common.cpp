@@ -40,17 +40,13 @@ void add_model_option(CLI::App* app, std::string* model) {
                   "default: the bundled sonify-tiny model");
 }
 
+static std::string finite_or_why(std::string& s) {
+  return std::isfinite(std::strtod(s.c_str(), nullptr)) ? "" : "must be finite, not " + s;
+}
+
 void require_finite_floats(CLI::App* app) {
-  const CLI::Validator finite(
-      [](std::string& text) {
-        char* end = nullptr;
-        const double v = std::strtod(text.c_str(), &end);
-        return end != text.c_str() && !std::isfinite(v) ? std::string("must be a finite number, not ") + text
-                                                        : std::string();
-      },
-      "");
   for (CLI::Option* opt : app->get_options())
-    if (opt->get_type_name().rfind("FLOAT", 0) == 0) opt->check(finite);
+    if (opt->get_type_name().rfind("FLOAT", 0) == 0) opt->check(CLI::Validator(finite_or_why, ""));
   for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) require_finite_floats(sub);
 }
 

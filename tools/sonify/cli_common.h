@@ -27,8 +27,7 @@ void add_model_option(CLI::App* app, std::string* model);
 
 // Subcommand registration; each returns nothing and sets its own callback, which stores
 // the exit code in *exit_code.
-// Makes every floating-point option of `app` and its subcommands refuse NaN and Inf
-// (CLI::Range lets NaN through, since every comparison with it is false).
+// Makes every float option of `app` and its subcommands refuse NaN and Inf (CLI::Range lets NaN through).
 void require_finite_floats(CLI::App* app);
 
 void register_doctor(CLI::App& app, int* exit_code);

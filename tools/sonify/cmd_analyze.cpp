@@ -38,8 +38,7 @@ int run_analyze(const Options& o) {
         fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with "
              "-DSONIFY_ANALYSIS_AVX2=OFF to analyse on this machine"));
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
-  if (!o.output.empty())
-    if (Status s = check_not_input(o.output, {path}); !s.ok()) return report(s.error());
+  if (Status s = check_not_input(o.output, {path}); !s.ok()) return report(s.error());
   SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
   AnalyzeOptions options;
   options.histogram_bins = o.bins;
@@ -48,21 +47,16 @@ int run_analyze(const Options& o) {
   options.svd = o.svd == "exact" ? SvdMethod::Exact : o.svd == "gram" ? SvdMethod::Gram : SvdMethod::Auto;
   if (!o.quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
   bool from_cache = false;
-  std::string cache_note;
-  SONIFY_ASSIGN_OR_REPORT(features, o.no_cache
-                                        ? analyze_weights(model, options)
-                                        : analyze_weights_cached(model, options, &from_cache, &cache_note));
-  if (!cache_note.empty()) std::fprintf(stderr, "sonify: note: %s\n", cache_note.c_str());
+  std::string note;
+  SONIFY_ASSIGN_OR_REPORT(features, o.no_cache ? analyze_weights(model, options)
+                                               : analyze_weights_cached(model, options, &from_cache, &note));
+  if (!note.empty()) std::fprintf(stderr, "sonify: note: %s\n", note.c_str());
   const std::string json = features_to_json(features);
   if (o.output.empty()) {
     std::fwrite(json.data(), 1, json.size(), stdout);
   } else if (Status s = write_file_atomic(o.output, json); !s.ok()) {
     return report(s.error());
   }
-  if (!features.skipped_nonfinite.empty())
-    std::fprintf(stderr,
-                 "sonify: warning: %zu tensors with NaN or Inf left out (listed in skipped_nonfinite)\n",
-                 features.skipped_nonfinite.size());
   if (!o.quiet && ::isatty(STDERR_FILENO) && from_cache)
     std::fprintf(stderr, "features from the cache (--no-cache to recompute)\n");
   return 0;
@@ -79,8 +73,7 @@ void register_analyze(CLI::App& app, int* exit_code) {
   cmd->add_flag("--no-cache", opts->no_cache, "Neither read nor write the features cache");
   cmd->add_flag("-q,--quiet", opts->quiet, "No progress bar");
   cmd->add_flag("--allow-nonfinite", opts->allow_nonfinite,
-                "Leave tensors holding NaN or Inf out of the features (listed in skipped_nonfinite) "
-                "instead of failing");
+                "Leave tensors holding NaN or Inf out (listed in skipped_nonfinite) instead of failing");
   cmd->add_option("--threads", opts->threads,
                   "Worker threads (default: all cores; the output does not depend on it)")
       ->check(CLI::Range(0, 1024));

@@ -75,8 +75,7 @@ void register_render(CLI::App& app, int* exit_code) {
   auto* loud = cmd->add_option("--loudness", a->loudness_lufs,
                                "Integrated loudness target in LUFS (EBU R128), limited to the ceiling");
   cmd->add_option("--ceiling", a->ceiling_dbfs, "Sample-peak ceiling in dBFS (default -1)");
-  cmd->add_option("--max-minutes", a->max_minutes,
-                  "Refuse a MIDI longer than this many minutes (default 120; memory grows with the length)")
+  cmd->add_option("--max-minutes", a->max_minutes, "Refuse a longer MIDI (default 120)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--synths", a->synths,
                   "Channel groups rendered by separate synths and mixed (default: up to 2; 1: one synth)")
