@@ -26,6 +26,9 @@ struct AnalyzeOptions {
   int histogram_bins = 32;
   SvdMethod svd = SvdMethod::Auto;
   int threads = 0;  // 0: all available cores. The result does not depend on it.
+  // A tensor holding NaN or Inf fails the analysis unless this is set; then it is left out
+  // of the features and listed in WeightFeatures::skipped_nonfinite.
+  bool allow_nonfinite = false;
   // Called after each finished matrix (from worker threads, one call at a time); may be empty.
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
@@ -48,9 +51,10 @@ Result<std::string> features_cache_path(const Model& model, const AnalyzeOptions
 // analyze_weights through the cache: returns the cached features when an entry for this
 // checkpoint identity and these options exists and parses; otherwise analyses and
 // stores the result (atomically). `*from_cache` says which happened. A corrupt or stale
-// entry is recomputed and overwritten.
+// entry is recomputed and overwritten; an entry that parses but does not describe this
+// model's tensors (layers, shapes, ranges) is too, and `*note` (when given) says why.
 Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options,
-                                              bool* from_cache);
+                                              bool* from_cache, std::string* note = nullptr);
 
 // True when this build's analysis code can run on this CPU (it may be compiled for AVX2).
 bool analysis_cpu_supported();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sonify/result.h"
@@ -118,6 +119,9 @@ struct WeightFeatures {
   std::vector<double> layer_trainedness;
   double trainedness = 0;
   Tonality tonality;
+  // Tensors left out because they hold NaN or Inf (AnalyzeOptions::allow_nonfinite), with
+  // the number of such values; empty for a finite model.
+  std::vector<std::pair<std::string, std::int64_t>> skipped_nonfinite;
 
   // The matrix of (layer, role), or nullptr. role "lm_head" of a tied model gives the embedding.
   const MatrixFeatures* matrix(int layer, std::string_view role) const;

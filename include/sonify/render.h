@@ -41,6 +41,9 @@ struct SynthOptions {
   // 64, for every preset: the SF2 default modulators have neither.
   bool filter_ccs = true;
   double tail_max_seconds = 5.0;  // rendered after the last event until voices die out
+  // A longer MIDI is refused before any audio is allocated: a 60-byte file with a slow
+  // tempo at 1 PPQ can ask for hours (2 h of stereo float at 44.1 kHz is 2.5 GB).
+  double max_minutes = 120;
   // Channel groups, each rendered by its own synth and summed. 0 = min(channels with
   // notes, 2). Fixed by the content, not the machine, so every machine writes the same
   // bytes; 1 renders everything in one synth. Each synth adds its own reverb and chorus

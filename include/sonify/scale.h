@@ -40,9 +40,17 @@ std::string_view mode_name(Mode mode);
 // "pentatonic_major". The error lists the known names.
 Result<Mode> mode_from_name(std::string_view name);
 
-// The pitch `degree` scale steps from `root` in `mode`, unbounded: degree 0 is the root,
-// degree 7 in a heptatonic mode is the root an octave up, degree -1 the step below it.
+// The pitch `degree` scale steps from `root` in `mode`: degree 0 is the root, degree 7 in
+// a heptatonic mode is the root an octave up, degree -1 the step below it. The degree is
+// clamped to +-kMaxScaleDegree, far outside MIDI's range, so the arithmetic cannot overflow.
+constexpr int kMaxScaleDegree = 1000;
 int mode_degree_pitch(int root, Mode mode, int degree);
+
+// static_cast<int>(x) (truncation toward zero) clamped to [lo, hi], defined for every
+// double: NaN gives lo, +-Inf the nearer bound. Every float->int conversion of a value
+// measured from weights goes through this, since a bare cast of NaN, Inf or a huge value
+// is undefined behaviour.
+int to_int_clamped(double x, int lo, int hi);
 
 // The pitches of a mode inside [lo, hi], built downward and upward from the root, so a
 // bass range below the root is filled (the notebooks built upward only). Immutable.

@@ -663,7 +663,9 @@ std::string timing_to_json(const ActivationTrack& track) {
   j["words"] = words;
   if (track.tail_start_seconds) j["tail"] = {{"start", *track.tail_start_seconds}};
   j["duration"] = track.score.length_seconds();
-  return j.dump(1);
+  // A prompt read with --replace-invalid keeps its invalid bytes (offsets point into
+  // them); JSON must be UTF-8, so they are written as U+FFFD here.
+  return j.dump(1, ' ', false, decltype(j)::error_handler_t::replace);
 }
 
 }  // namespace sonify

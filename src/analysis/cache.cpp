@@ -2,6 +2,8 @@
 // numeric files, so analysis_cpu_supported() runs anywhere.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "sonify/analysis.h"
+#include "sonify/scale.h"
 
 namespace sonify {
 namespace {
@@ -40,6 +43,8 @@ std::string cache_prefix(const Model& model, const AnalyzeOptions& options) {
   key.add(static_cast<std::uint64_t>(kAnalysisRevision));
   key.add(static_cast<std::uint64_t>(options.histogram_bins));
   key.add(std::string(svd_method_name(options.svd)));
+  // Added only when set, so the keys of finite analyses stay what they were.
+  if (options.allow_nonfinite) key.add(std::string("allow_nonfinite"));
   return "features-" + key.hex() + "-";
 }
 
@@ -52,6 +57,57 @@ void remove_stale(const std::string& path, const std::string& prefix) {
     const std::string name = e.path().filename().string();
     if (name.rfind(prefix, 0) == 0 && e.path() != keep) std::filesystem::remove(e.path(), ec);
   }
+}
+
+// A cache entry is input like any other file: it may have been edited, truncated by a
+// full disk or written by another build. Genres index layers, rows and pitch classes
+// with what it says, so it must describe exactly this model's tensors. Returns an empty
+// string when it does, else what is wrong.
+std::string cache_mismatch(const WeightFeatures& f, const Model& model, const AnalyzeOptions& options) {
+  const ModelSpec& spec = model.spec();
+  if (f.n_layers != spec.n_layers || f.hidden_size != spec.hidden_size) return "layers or hidden size differ";
+  if (f.tension.size() != static_cast<std::size_t>(spec.n_layers)) return "tension has the wrong length";
+  for (double t : f.tension)
+    if (!std::isfinite(t)) return "tension is not finite";
+  const Tonality& k = f.tonality;
+  if (k.root < 0 || k.root > 11 || k.root_midi < 0 || k.root_midi > 127 || !mode_from_name(k.mode).ok() ||
+      (k.chroma.size() != 12))
+    return "tonality out of range";
+  std::size_t mi = 0, vi = 0;
+  const RoleTensor* embed = model.find(-1, Role::Embed);
+  const bool tied = embed != nullptr &&
+                    (embed->tied || (model.find(-1, Role::LmHead) && model.find(-1, Role::LmHead)->tied));
+  if (!f.skipped_nonfinite.empty() && !options.allow_nonfinite)
+    return "tensors skipped without --allow-nonfinite";
+  auto skipped = [&](const RoleTensor& t) {
+    return std::any_of(f.skipped_nonfinite.begin(), f.skipped_nonfinite.end(),
+                       [&](const auto& s) { return s.first == t.source->name; });
+  };
+  for (const auto& t : model.tensors()) {
+    if (skipped(t)) continue;
+    if (t.part == Part::Weight && t.shape.size() == 2) {
+      if (t.role == Role::LmHead && tied) continue;
+      if (mi >= f.matrices.size()) return "matrices missing";
+      const MatrixFeatures& m = f.matrices[mi++];
+      if (m.layer != t.layer || m.role != role_name(t.role) || m.rows != t.shape[0] || m.cols != t.shape[1] ||
+          m.row_norms.size() != static_cast<std::size_t>(m.rows) ||
+          m.col_norms.size() != static_cast<std::size_t>(m.cols) ||
+          m.histogram.size() != static_cast<std::size_t>(options.histogram_bins) ||
+          m.spectrum.singular_values.size() > static_cast<std::size_t>(std::min(m.rows, m.cols)))
+        return "matrix " + m.tensor + " does not match the model";
+    } else {
+      if (vi >= f.vectors.size()) return "vectors missing";
+      const VectorFeatures& v = f.vectors[vi++];
+      if (v.layer != t.layer || v.role != role_name(t.role) ||
+          v.values.size() != static_cast<std::size_t>(t.numel()))
+        return "vector " + v.tensor + " does not match the model";
+    }
+  }
+  if (mi != f.matrices.size() || vi != f.vectors.size()) return "more tensors than the model has";
+  for (const auto& tr : f.transitions)
+    if (tr.from_layer < 0 || tr.to_layer >= spec.n_layers || tr.from_layer >= tr.to_layer)
+      return "a transition names layers the model does not have";
+  return "";
 }
 
 }  // namespace
@@ -101,7 +157,7 @@ Result<std::string> features_cache_path(const Model& model, const AnalyzeOptions
 }
 
 Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeOptions& options,
-                                              bool* from_cache) {
+                                              bool* from_cache, std::string* note) {
   *from_cache = false;
   SONIFY_ASSIGN_OR_RETURN(path, features_cache_path(model, options));
   SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
@@ -110,11 +166,17 @@ Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeO
     if (in) {
       const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       auto cached = features_from_json(text, path);
+      if (!cached.ok() && note != nullptr)
+        *note = cached.error().message + "; the cache entry was recomputed";
       // A stale or corrupt entry (unparsable, other checkpoint or options) is recomputed.
       if (cached.ok() && cached->checkpoint_id == id && cached->histogram_bins == options.histogram_bins &&
           cached->svd_option == svd_method_name(options.svd) && cached->model_path == model.path()) {
-        *from_cache = true;
-        return cached;
+        const std::string wrong = cache_mismatch(*cached, model, options);
+        if (wrong.empty()) {
+          *from_cache = true;
+          return cached;
+        }
+        if (note != nullptr) *note = "the features cache " + path + " is invalid (" + wrong + "); recomputed";
       }
     }
   }

@@ -113,6 +113,12 @@ std::string features_to_json(const WeightFeatures& f) {
                            {"wasserstein1", tr.wasserstein1},
                            {"spectral_delta", tr.spectral_delta}});
   j["transitions"] = transitions;
+  if (!f.skipped_nonfinite.empty()) {
+    ordered_json skipped = ordered_json::array();
+    for (const auto& [tensor, count] : f.skipped_nonfinite)
+      skipped.push_back({{"tensor", tensor}, {"nonfinite_values", count}});
+    j["skipped_nonfinite"] = skipped;
+  }
   ordered_json vectors = ordered_json::array();
   for (const auto& v : f.vectors) {
     ordered_json e;
@@ -190,6 +196,10 @@ Result<WeightFeatures> features_from_json(std::string_view text, const std::stri
       tr.spectral_delta = e.at("spectral_delta").get<double>();
       f.transitions.push_back(std::move(tr));
     }
+    if (j.contains("skipped_nonfinite"))
+      for (const json& e : j.at("skipped_nonfinite"))
+        f.skipped_nonfinite.emplace_back(e.at("tensor").get<std::string>(),
+                                         e.at("nonfinite_values").get<std::int64_t>());
     for (const json& e : j.at("vectors")) {
       VectorFeatures v;
       v.layer = e.at("layer").get<int>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace sonify::analysis {
 namespace {
@@ -252,6 +253,11 @@ QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean,
 
 double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.empty() || b.empty()) return 0;
+  // NaN compares unequal to itself, so the merge below would never advance past one.
+  auto finite = [](const std::vector<float>& v) {
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+  };
+  if (!finite(a) || !finite(b)) return std::numeric_limits<double>::quiet_NaN();
   // Integral of |F_a - F_b| over the merged breakpoints (scipy's _cdf_distance, p = 1).
   const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
   std::size_t i = 0, j = 0;

@@ -165,6 +165,23 @@ LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
   return tr;
 }
 
+std::int64_t count_nonfinite(const std::vector<float>& w) {
+  return std::count_if(w.begin(), w.end(), [](float x) { return !std::isfinite(x); });
+}
+
+// Every statistic of a tensor with NaN or Inf would be NaN (and sorting it is undefined),
+// so such a tensor is refused, or skipped when the options allow it. Returns true when the
+// tensor is to be measured.
+Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, const AnalyzeOptions& options,
+                          std::int64_t* nonfinite) {
+  *nonfinite = count_nonfinite(w);
+  if (*nonfinite == 0) return true;
+  if (!options.allow_nonfinite)
+    return fail("tensor ", t.source->name, " has ", *nonfinite, " non-finite values (NaN or Inf) of ",
+                w.size(), "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
+  return false;
+}
+
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
 
 }  // namespace
@@ -230,6 +247,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   }
   std::vector<std::vector<LayerTransition>> chain_transitions(chains.size());
   std::vector<std::optional<Error>> errors(matrices.size() + 1);
+  std::vector<std::int64_t> nonfinite(matrices.size(), 0);
   std::mutex progress_mutex;
   std::size_t done = 0;
   const std::size_t total = matrices.size() + 1;
@@ -251,6 +269,11 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     const RoleTensor& t = *matrices[slot];
     auto w = load(model, t, NormGain::Stored, threads);
     if (!w.ok()) return w.error();
+    SONIFY_ASSIGN_OR_RETURN(finite, check_finite(t, *w, options, &nonfinite[slot]));
+    if (!finite) {
+      tick();
+      continue;
+    }
     std::vector<double> gram;
     if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
       std::vector<std::vector<double>> parts(
@@ -302,6 +325,18 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         errors[slot] = w.error();
         return;
       }
+      auto finite = check_finite(t, *w, options, &nonfinite[slot]);
+      if (!finite.ok()) {
+        errors[slot] = finite.error();
+        return;
+      }
+      if (!*finite) {
+        // A transition across the skipped layer would compare non-adjacent layers.
+        if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
+        previous = nullptr;
+        tick();
+        continue;
+      }
       results[slot] = measure_matrix(t, std::move(*w), options, {});
       if (previous != nullptr) {
         chain_transitions[c].push_back(transition(*previous, results[slot]));
@@ -316,7 +351,12 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   for (const auto& e : errors)
     if (e) return *e;
 
-  for (auto& r : results) out.matrices.push_back(std::move(r.features));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (nonfinite[i] > 0)
+      out.skipped_nonfinite.emplace_back(matrices[i]->source->name, nonfinite[i]);
+    else
+      out.matrices.push_back(std::move(results[i].features));
+  }
   for (std::size_t c = 0; c < chains.size(); ++c)
     for (auto& tr : chain_transitions[c]) out.transitions.push_back(std::move(tr));
 
@@ -325,6 +365,12 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   for (const RoleTensor* t : vectors) {
     auto values = load(model, *t, NormGain::Stored);
     if (!values.ok()) return values.error();
+    std::int64_t bad = 0;
+    SONIFY_ASSIGN_OR_RETURN(finite, check_finite(*t, *values, options, &bad));
+    if (!finite) {
+      out.skipped_nonfinite.emplace_back(t->source->name, bad);
+      continue;
+    }
     VectorFeatures v;
     v.layer = t->layer;
     v.role = std::string(role_name(t->role));

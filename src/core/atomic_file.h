@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sonify/result.h"
 
@@ -36,6 +37,15 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
   bool committed_ = false;
 };
+
+// Fails with one line when `path` exists and is not a regular file (a symlink, a device
+// node, a FIFO, ...): renaming a new file over it would destroy what it is.
+Status check_replaceable(const std::string& path);
+
+// Fails with one line when `output` is one of the files of `inputs` (compared by device
+// and inode, so links and other spellings of the path are seen through); a directory in
+// `inputs` stands for every file directly inside it (a model directory).
+Status check_not_input(const std::string& output, const std::vector<std::string>& inputs);
 
 // Writes `contents` to `path` atomically.
 Status write_file_atomic(const std::string& path, std::string_view contents);

@@ -1,18 +1,95 @@
 #include "core/mapped_file.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
+#include "core/partial_files.h"
+
 namespace sonify {
+namespace {
+
+// Mapped ranges and their paths in a fixed table, so the SIGBUS handler can name the file
+// that shrank under its mapping (another process truncated or rewrote it in place)
+// without allocating or locking. Reading past the new end raises SIGBUS, which would
+// otherwise end the process with no message.
+constexpr int kMaps = 256;
+struct MapSlot {
+  std::atomic<int> state{0};  // 0 free, 1 being written, 2 ready
+  std::uintptr_t begin = 0, end = 0;
+  char path[PATH_MAX];
+};
+MapSlot g_maps[kMaps];
+
+void write_all(const char* s) {
+  std::size_t n = std::strlen(s);
+  while (n > 0) {
+    const ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w, n -= static_cast<std::size_t>(w);
+  }
+}
+
+void on_sigbus(int sig, siginfo_t* info, void*) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  for (const MapSlot& m : g_maps)
+    if (m.state.load() == 2 && addr >= m.begin && addr < m.end) {
+      write_all("sonify: error: ");
+      write_all(m.path);
+      write_all(": the file shrank while it was being read (was it rewritten during the run?)\n");
+      partial_files_unlink_registered();
+      ::_exit(1);
+    }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void map_register(const std::string& path, const unsigned char* data, std::uint64_t size) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction old {};
+    if (::sigaction(SIGBUS, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) return;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+  if (path.size() >= PATH_MAX) return;
+  for (MapSlot& m : g_maps) {
+    int expected = 0;
+    if (!m.state.compare_exchange_strong(expected, 1)) continue;
+    m.begin = reinterpret_cast<std::uintptr_t>(data);
+    m.end = m.begin + size;
+    std::memcpy(m.path, path.c_str(), path.size() + 1);
+    m.state.store(2);
+    return;
+  }
+}
+
+void map_unregister(const unsigned char* data) {
+  for (MapSlot& m : g_maps)
+    if (m.state.load() == 2 && m.begin == reinterpret_cast<std::uintptr_t>(data)) {
+      m.state.store(0);
+      return;
+    }
+}
+
+}  // namespace
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; fstat
+  // below then refuses it like any other non-regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -35,6 +112,7 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
       return fail(path, ": cannot map: ", std::strerror(err));
     }
     file.data_ = static_cast<const unsigned char*>(p);
+    map_register(path, file.data_, file.size_);
   }
   ::close(fd);  // the mapping keeps the file alive
   return file;
@@ -59,7 +137,10 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 MappedFile::~MappedFile() { reset(); }
 
 void MappedFile::reset() {
-  if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
+  if (data_ != nullptr) {
+    map_unregister(data_);
+    ::munmap(const_cast<unsigned char*>(data_), size_);
+  }
   data_ = nullptr;
   size_ = 0;
 }

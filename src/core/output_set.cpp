@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/atomic_file.h"
+#include "core/partial_files.h"
 
 namespace sonify {
 namespace fs = std::filesystem;
@@ -33,13 +34,17 @@ Result<OutputSet> OutputSet::open(const std::string& dir, const std::string& nam
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     return fail("output name '", name, "' must be a plain file name (no '/', not '.' or '..')");
   SONIFY_TRY(ensure_output_dir(dir));
+  partial_files_sweep(dir);
   return OutputSet(dir, name);
 }
 
 OutputSet::~OutputSet() {
   if (committed_) return;
   std::error_code ec;
-  for (const auto& ext : exts_) fs::remove(temp_of(ext), ec);
+  for (const auto& ext : exts_) {
+    fs::remove(temp_of(ext), ec);
+    partial_file_remove(temp_of(ext));
+  }
 }
 
 std::string OutputSet::final_path(const std::string& ext) const {
@@ -52,7 +57,10 @@ std::string OutputSet::temp_of(const std::string& ext) const {
 }
 
 std::string OutputSet::temp_path(const std::string& ext) {
-  if (std::find(exts_.begin(), exts_.end(), ext) == exts_.end()) exts_.push_back(ext);
+  if (std::find(exts_.begin(), exts_.end(), ext) == exts_.end()) {
+    exts_.push_back(ext);
+    partial_file_add(temp_of(ext));
+  }
   return temp_of(ext);
 }
 
@@ -61,10 +69,12 @@ Status OutputSet::write(const std::string& ext, std::string_view bytes) {
 }
 
 Status OutputSet::commit(const std::vector<std::string>& stale) {
+  for (const auto& ext : exts_) SONIFY_TRY(check_replaceable(final_path(ext)));
   for (const auto& ext : exts_) {
     std::error_code ec;
     fs::rename(temp_of(ext), final_path(ext), ec);
     if (ec) return fail(final_path(ext), ": cannot write: ", ec.message());
+    partial_file_remove(temp_of(ext));
   }
   committed_ = true;
   std::error_code ec;

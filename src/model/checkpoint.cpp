@@ -216,6 +216,27 @@ bool is_plain_file_name(const std::string& name) {
   return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
 }
 
+// A file of a model directory may be a symlink (HF caches and hand-made shard sets use
+// them), but it must resolve inside the directory, or into the `blobs` folder of a
+// Hugging Face cache when the directory is one of its snapshots (M/snapshots/REV ->
+// M/blobs). Anything else would let an index or a link read an unrelated file.
+Status check_resolves_inside(const fs::path& dir, const fs::path& file) {
+  std::error_code ec;
+  const fs::path real_dir = fs::canonical(dir, ec);
+  if (ec) return Status::Ok();  // the open that follows reports the problem
+  const fs::path real = fs::canonical(file, ec);
+  if (ec) return Status::Ok();
+  auto under = [](const fs::path& p, const fs::path& root) {
+    const auto rel = p.lexically_relative(root);
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  if (under(real, real_dir)) return Status::Ok();
+  const fs::path snapshots = real_dir.parent_path();
+  if (snapshots.filename() == "snapshots" && under(real, snapshots.parent_path() / "blobs")) return Status::Ok();
+  return fail(file.string(), ": resolves to ", real.string(),
+              ", outside the model directory (only links into it or into an HF cache's blobs are followed)");
+}
+
 }  // namespace
 
 Result<Checkpoint> Checkpoint::open(const std::string& path) {
@@ -239,6 +260,7 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
     if (names_by_shard.empty()) return fail(index_path.string(), ": weight_map is empty");
     auto impl = std::make_unique<Impl>();
     for (const auto& [shard, names] : names_by_shard) {
+      SONIFY_TRY(check_resolves_inside(dir, dir / shard));
       SONIFY_ASSIGN_OR_RETURN(map, MappedFile::open((dir / shard).string()));
       SONIFY_TRY(impl->add(std::move(map)));
     }
@@ -254,12 +276,18 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
     return checkpoint;
   }
   const fs::path single = dir / "model.safetensors";
-  if (fs::exists(single, ec)) return open_file(single.string());
+  if (fs::exists(single, ec)) {
+    SONIFY_TRY(check_resolves_inside(dir, single));
+    return open_file(single.string());
+  }
 
   std::vector<fs::path> candidates;
   for (const auto& entry : fs::directory_iterator(dir, ec))
     if (entry.path().extension() == ".safetensors") candidates.push_back(entry.path());
-  if (candidates.size() == 1) return open_file(candidates.front().string());
+  if (candidates.size() == 1) {
+    SONIFY_TRY(check_resolves_inside(dir, candidates.front()));
+    return open_file(candidates.front().string());
+  }
   if (candidates.empty())
     return fail(path, ": no model.safetensors or model.safetensors.index.json in this directory");
   return fail(path, ": several .safetensors files but no model.safetensors.index.json to join them");

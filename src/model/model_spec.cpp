@@ -2,6 +2,7 @@
 // family (GPT2Config, LlamaConfig, MistralConfig, Qwen2Config, Gemma3TextConfig,
 // Phi3Config); the dimensions themselves are required, so a truncated config is an
 // error that names the missing field rather than a silently wrong model.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -127,6 +128,11 @@ Status read_heads(const ConfigReader& r, const char* heads_key, int default_head
   }
   SONIFY_ASSIGN_OR_RETURN(head_dim, r.dim_or("head_dim", default_head_dim));
   spec->head_dim = head_dim;
+  // Both factors are at most kMaxDim, so the product fits in 64 bits; the projections'
+  // width must stay within the same bound as every other dimension.
+  const std::int64_t width = std::int64_t{heads} * head_dim;
+  if (width > kMaxDim)
+    return fail(r.what(), ": heads x head_dim (", heads, " x ", head_dim, " = ", width, ") exceeds ", kMaxDim);
   return Status::Ok();
 }
 
@@ -138,7 +144,8 @@ Result<ModelSpec> parse_gpt2(const ConfigReader& r) {
   SONIFY_ASSIGN_OR_RETURN(vocab, r.dim("vocab_size"));
   SONIFY_ASSIGN_OR_RETURN(ctx_default, r.dim_or("n_ctx", 1024));
   SONIFY_ASSIGN_OR_RETURN(ctx, r.dim_or("n_positions", ctx_default));
-  SONIFY_ASSIGN_OR_RETURN(inner, r.dim_or("n_inner", 4 * hidden));
+  SONIFY_ASSIGN_OR_RETURN(
+      inner, r.dim_or("n_inner", static_cast<int>(std::min<std::int64_t>(4 * std::int64_t{hidden}, kMaxDim))));
   SONIFY_ASSIGN_OR_RETURN(eps, r.positive_or("layer_norm_epsilon", 1e-5));
   SONIFY_ASSIGN_OR_RETURN(act, r.string_or("activation_function", "gelu_new"));
   SONIFY_ASSIGN_OR_RETURN(tie, r.bool_or("tie_word_embeddings", true));
@@ -148,7 +155,7 @@ Result<ModelSpec> parse_gpt2(const ConfigReader& r) {
   s.context_length = ctx;
   s.intermediate_size = inner;
   SONIFY_TRY(read_heads(r, "n_head", 0, &s));
-  if (s.n_kv_heads != s.n_heads || s.head_dim * s.n_heads != hidden)
+  if (s.n_kv_heads != s.n_heads || std::int64_t{s.head_dim} * s.n_heads != hidden)
     return fail(r.what(), ": GPT-2 needs n_embd divisible by n_head and no grouped KV heads");
   s.norm_eps = eps;
   s.layer_norm = true;

@@ -69,10 +69,17 @@ Result<Mode> mode_from_name(std::string_view name) {
 }
 
 int mode_degree_pitch(int root, Mode mode, int degree) {
+  degree = std::clamp(degree, -kMaxScaleDegree, kMaxScaleDegree);
   const auto& iv = mode_intervals(mode);
   const int n = static_cast<int>(iv.size());
   const int octave = floor_div(degree, n);
   return root + 12 * octave + iv[static_cast<std::size_t>(degree - octave * n)];
+}
+
+int to_int_clamped(double x, int lo, int hi) {
+  if (std::isnan(x) || x <= lo) return lo;
+  if (x >= hi) return hi;
+  return static_cast<int>(x);
 }
 
 Scale::Scale(int root, Mode mode, int lo, int hi) : root_(root), mode_(mode) {

@@ -351,7 +351,9 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
       r.track.words[i].tension = per_token.at(words[i].tokens.back());
   }
   r.timing_json = timing_to_json(r.track);
-  r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value()).dump(1);
+  // Invalid bytes of a --replace-invalid prompt become U+FFFD: JSON must be UTF-8.
+  r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value())
+                          .dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "core/atomic_file.h"
@@ -256,6 +257,7 @@ class AlbumRunner {
     rows_.resize(entries_.size());
     rendered_.resize(entries_.size());
     composed_.resize(entries_.size());
+    pending_hash_.resize(entries_.size());
     compose_all();
     render_all();
     AlbumRun run;
@@ -340,7 +342,8 @@ class AlbumRunner {
       if (!r.is_null()) tracks.push_back(r);
     }
     m["tracks"] = tracks;
-    return write_file_atomic(manifest_path_, m.dump(1) + "\n");
+    return write_file_atomic(manifest_path_,
+                             m.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   }
 
   // Pass 1 (sequential): forward passes and composition; tracks already done are kept.
@@ -371,21 +374,30 @@ class AlbumRunner {
         continue;
       }
       const nlohmann::json* prev = previous_track(name);
+      // A kept track must be readable too: a corrupt .mid is rendered again rather than
+      // silently left out of album.mid.
+      std::optional<Score> kept;
       if (prev != nullptr && prev->value("hash", "") == hash && !prev->contains("error") &&
           files_exist(base)) {
+        auto midi = midi_read(base + ".mid");
+        auto score = midi.ok() ? score_from_midi(*midi) : Result<Score>(midi.error());
+        if (score.ok()) kept = std::move(score).value();
+      }
+      if (kept) {
         for (const char* key : {"tension", "key", "mode", "tempo", "duration"})
           if (prev->contains(key)) row[key] = (*prev)[key];
         row["resumed"] = true;
         rows_[at(i)] = row;
-        auto midi = midi_read(base + ".mid");
-        auto score = midi.ok() ? score_from_midi(*midi) : Result<Score>(midi.error());
-        if (score.ok()) {
-          rendered_[at(i)].ok = true;
-          rendered_[at(i)].score = std::move(score).value();
-        }
+        rendered_[at(i)].ok = true;
+        rendered_[at(i)].score = std::move(*kept);
         finished();
         continue;
       }
+      // The manifest may be written (after another track) before this one's files are
+      // committed; a run killed then must not take the old files for this prompt's music,
+      // so the hash is recorded only once the files are in place.
+      row["hash"] = "";
+      pending_hash_[at(i)] = hash;
       auto r = pipeline::activation_compose(*session_, pipeline::prompt_of_text(options_, e.prompt), st);
       if (!r.ok()) {
         row["error"] = printable(r.error().message);
@@ -423,6 +435,7 @@ class AlbumRunner {
           ++failures_;
           continue;
         }
+        rows_[at(i)]["hash"] = pending_hash_[at(i)];
         rendered_[at(i)].ok = true;
         rendered_[at(i)].score = composed_[at(i)].track.score;
         finished();
@@ -527,6 +540,7 @@ class AlbumRunner {
   std::vector<nlohmann::ordered_json> rows_;
   std::vector<Rendered> rendered_;
   std::vector<TrackResult> composed_;
+  std::vector<std::string> pending_hash_;  // a composed track's hash, recorded once its files are committed
   std::vector<int> to_render_;
   int done_ = 0;
   int failures_ = 0;

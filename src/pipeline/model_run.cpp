@@ -117,6 +117,8 @@ Result<TraceRun> run_trace(const TraceRequest& request) {
   if (out.extension().empty() || out.extension() == ".json")
     return fail(request.out, ": give the trace an extension other than .json, e.g. trace.safetensors (the ",
                 "sidecar beside it gets .json)");
+  SONIFY_TRY(check_not_input(request.out, {request.model_path}));
+  SONIFY_TRY(check_not_input(trace_sidecar_path(request.out), {request.model_path}));
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(request.model_path));
   SONIFY_ASSIGN_OR_RETURN(prompt, model_prompt(request.prompt, request.model_path, model));
   const std::optional<Tokenizer> tokenizer = tokenizer_if_present(request.model_path);
@@ -145,8 +147,16 @@ Result<TraceRun> run_trace(const TraceRequest& request) {
   run.ids = prompt.ids;
   run.pieces = prompt.tokens.pieces;
   run.threads = runtime->threads();
-  if (request.top_k > 0) run.top = top_predictions(trace, request.top_k, tokenizer);
   run.notes = std::move(prompt.tokens.notes);
+  // The trace of a damaged model is still worth keeping (it shows where NaN appears), but
+  // its predictions are meaningless and NaN breaks their ordering.
+  const auto& logits = trace.logits.values;
+  const auto bad = std::count_if(logits.begin(), logits.end(), [](float x) { return !std::isfinite(x); });
+  if (bad > 0)
+    run.notes.push_back("the logits hold " + std::to_string(bad) +
+                        " non-finite values (NaN or Inf): the weights are damaged; no top predictions");
+  else if (request.top_k > 0)
+    run.top = top_predictions(trace, request.top_k, tokenizer);
   return run;
 }
 

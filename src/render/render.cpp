@@ -477,6 +477,10 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
     return fail("sample rate ", options.sample_rate_hz, " Hz is outside 8000..96000 (use 44100 or 48000)");
   if (!(options.tail_max_seconds >= 0 && options.tail_max_seconds <= 60))
     return fail("tail of ", options.tail_max_seconds, " s is outside 0..60");
+  const double minutes = midi_length_seconds(file) / 60;
+  if (!(minutes <= options.max_minutes))
+    return fail("the MIDI lasts ", minutes, " minutes, more than the limit of ", options.max_minutes,
+                " (render --max-minutes raises it)");
   SONIFY_ASSIGN_OR_RETURN(soundfont, soundfont_find(options.soundfont));
   std::int64_t end_frame = 0;
   const auto events = synth_events(file, options.sample_rate_hz, &end_frame);

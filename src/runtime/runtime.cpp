@@ -74,6 +74,19 @@ std::int64_t sample_next(const std::vector<float>& logits, const GenerateOptions
   return order.back();
 }
 
+namespace {
+
+// Sampling from NaN logits picks id 0 every time (every comparison is false), so a damaged
+// model would print plausible-looking output; it is refused instead.
+Status check_finite_logits(const std::vector<float>& logits, int step) {
+  const auto bad = std::count_if(logits.begin(), logits.end(), [](float x) { return !std::isfinite(x); });
+  if (bad == 0) return Status::Ok();
+  return fail("the model gave ", bad, " non-finite logits (NaN or Inf) of ", logits.size(), " at step ", step,
+              "; its weights are damaged (sonify analyze names the tensors)");
+}
+
+}  // namespace
+
 Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& prompt,
                             const GenerateOptions& options) {
   const ModelSpec& spec = runtime.spec();
@@ -85,6 +98,7 @@ Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& p
   std::vector<float> logits = std::move(first);
   out.stop_reason = "max_tokens";
   for (int step = 0; step < options.max_tokens; ++step) {
+    SONIFY_TRY(check_finite_logits(logits, step));
     const std::int64_t next = sample_next(logits, options, &rng_state);
     out.ids.push_back(next);
     if (options.stop_at_eos &&

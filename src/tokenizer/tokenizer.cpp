@@ -214,7 +214,9 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 
 Result<std::string> read_text(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return fail(path, ": no such file");
+  const auto st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st)) return fail(path, ": no such file");
+  if (!std::filesystem::is_regular_file(st)) return fail(path, ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(path, ": cannot open for reading");
   std::ostringstream ss;

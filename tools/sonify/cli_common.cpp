@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +38,16 @@ void add_model_option(CLI::App* app, std::string* model) {
   app->add_option("-m,--model", *model,
                   "Model directory (config.json + *.safetensors) or .safetensors file; "
                   "default: the bundled sonify-tiny model");
+}
+
+static std::string finite_or_why(std::string& s) {
+  return std::isfinite(std::strtod(s.c_str(), nullptr)) ? "" : "must be finite, not " + s;
+}
+
+void require_finite_floats(CLI::App* app) {
+  for (CLI::Option* opt : app->get_options())
+    if (opt->get_type_name().rfind("FLOAT", 0) == 0) opt->check(CLI::Validator(finite_or_why, ""));
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) require_finite_floats(sub);
 }
 
 }  // namespace sonify::cli

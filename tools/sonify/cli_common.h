@@ -27,6 +27,9 @@ void add_model_option(CLI::App* app, std::string* model);
 
 // Subcommand registration; each returns nothing and sets its own callback, which stores
 // the exit code in *exit_code.
+// Makes every float option of `app` and its subcommands refuse NaN and Inf (CLI::Range lets NaN through).
+void require_finite_floats(CLI::App* app);
+
 void register_doctor(CLI::App& app, int* exit_code);
 void register_inspect(CLI::App& app, int* exit_code);
 void register_render(CLI::App& app, int* exit_code);

@@ -26,6 +26,7 @@ struct Options {
   std::string output;
   bool no_cache = false;
   bool quiet = false;
+  bool allow_nonfinite = false;
   int threads = 0;
   int bins = 32;
   std::string svd = "auto";
@@ -37,15 +38,19 @@ int run_analyze(const Options& o) {
         fail("this sonify was built for CPUs with AVX2 and FMA; rebuild with "
              "-DSONIFY_ANALYSIS_AVX2=OFF to analyse on this machine"));
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
+  if (Status s = check_not_input(o.output, {path}); !s.ok()) return report(s.error());
   SONIFY_ASSIGN_OR_REPORT(model, Model::open(path));
   AnalyzeOptions options;
   options.histogram_bins = o.bins;
   options.threads = o.threads;
+  options.allow_nonfinite = o.allow_nonfinite;
   options.svd = o.svd == "exact" ? SvdMethod::Exact : o.svd == "gram" ? SvdMethod::Gram : SvdMethod::Auto;
   if (!o.quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
   bool from_cache = false;
+  std::string note;
   SONIFY_ASSIGN_OR_REPORT(features, o.no_cache ? analyze_weights(model, options)
-                                               : analyze_weights_cached(model, options, &from_cache));
+                                               : analyze_weights_cached(model, options, &from_cache, &note));
+  if (!note.empty()) std::fprintf(stderr, "sonify: note: %s\n", note.c_str());
   const std::string json = features_to_json(features);
   if (o.output.empty()) {
     std::fwrite(json.data(), 1, json.size(), stdout);
@@ -67,6 +72,8 @@ void register_analyze(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", opts->output, "Write the features JSON here (default: stdout)");
   cmd->add_flag("--no-cache", opts->no_cache, "Neither read nor write the features cache");
   cmd->add_flag("-q,--quiet", opts->quiet, "No progress bar");
+  cmd->add_flag("--allow-nonfinite", opts->allow_nonfinite,
+                "Leave tensors holding NaN or Inf out (listed in skipped_nonfinite) instead of failing");
   cmd->add_option("--threads", opts->threads,
                   "Worker threads (default: all cores; the output does not depend on it)")
       ->check(CLI::Range(0, 1024));

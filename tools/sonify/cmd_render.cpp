@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli_common.h"
+#include "core/atomic_file.h"
 #include "sonify/midi.h"
 #include "sonify/render.h"
 
@@ -19,6 +20,7 @@ struct RenderArgs {
   int sample_rate_hz = 44100;
   double loudness_lufs = 0;
   double ceiling_dbfs = -1.0;
+  double max_minutes = 120;
   int threads = 0;
   int synths = 0;
   bool no_reverb = false;
@@ -32,6 +34,7 @@ int run_render(const RenderArgs& a, bool loudness) {
   options.format = format;
   options.synth.soundfont = a.soundfont;
   options.synth.sample_rate_hz = a.sample_rate_hz;
+  options.synth.max_minutes = a.max_minutes;
   options.synth.threads = a.threads;
   options.synth.synths = a.synths;
   options.synth.reverb = !a.no_reverb;
@@ -41,6 +44,7 @@ int run_render(const RenderArgs& a, bool loudness) {
   options.master.loudness_lufs = a.loudness_lufs;
   const std::string output =
       a.output.empty() ? std::filesystem::path(a.input).replace_extension(".wav").string() : a.output;
+  if (Status s = check_not_input(output, {a.input}); !s.ok()) return report(s.error());
   SONIFY_ASSIGN_OR_REPORT(midi, midi_read(a.input));
   SONIFY_ASSIGN_OR_REPORT(r, render_wav(midi, options, output));
   if (a.json) {
@@ -71,6 +75,8 @@ void register_render(CLI::App& app, int* exit_code) {
   auto* loud = cmd->add_option("--loudness", a->loudness_lufs,
                                "Integrated loudness target in LUFS (EBU R128), limited to the ceiling");
   cmd->add_option("--ceiling", a->ceiling_dbfs, "Sample-peak ceiling in dBFS (default -1)");
+  cmd->add_option("--max-minutes", a->max_minutes, "Refuse a longer MIDI (default 120)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--synths", a->synths,
                   "Channel groups rendered by separate synths and mixed (default: up to 2; 1: one synth)")
       ->check(CLI::Range(0, 16));

@@ -1,0 +1,100 @@
+#include "core/partial_files.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+namespace sonify {
+namespace {
+
+// A fixed table, so the signal handler reads it without allocating or locking: a slot is
+// Free, being Written by one thread, or Ready to be unlinked.
+enum SlotState : int { kFree = 0, kWriting = 1, kReady = 2 };
+constexpr int kSlots = 512;
+struct Slot {
+  std::atomic<int> state{kFree};
+  char path[PATH_MAX];
+};
+Slot g_slots[kSlots];
+
+void on_signal(int sig) {
+  partial_files_unlink_registered();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) continue;  // ignored or owned
+      struct sigaction sa {};
+      sa.sa_handler = on_signal;
+      sigemptyset(&sa.sa_mask);
+      ::sigaction(sig, &sa, nullptr);
+    }
+  });
+}
+
+// The PID in a partial file's name, or 0 when the name is not one.
+pid_t owner_pid(const std::string& name) {
+  if (name.empty() || name[0] != '.') return 0;
+  for (const char* marker : {".partial-", ".tmp-"}) {
+    const std::size_t at = name.rfind(marker);
+    if (at == std::string::npos) continue;
+    std::size_t i = at + std::strlen(marker), end = i;
+    while (end < name.size() && name[end] >= '0' && name[end] <= '9') ++end;
+    if (end == i || end - i > 9) continue;
+    if (end != name.size() && name[end] != '.') continue;
+    return static_cast<pid_t>(std::stol(name.substr(i, end - i)));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void partial_files_unlink_registered() {
+  for (Slot& s : g_slots)
+    if (s.state.load() == kReady) ::unlink(s.path);
+}
+
+void partial_file_add(const std::string& path) {
+  if (path.size() >= PATH_MAX) return;
+  install_handlers();
+  for (Slot& s : g_slots) {
+    int expected = kFree;
+    if (!s.state.compare_exchange_strong(expected, kWriting)) continue;
+    std::memcpy(s.path, path.c_str(), path.size() + 1);
+    s.state.store(kReady);
+    return;
+  }
+}
+
+void partial_file_remove(const std::string& path) {
+  for (Slot& s : g_slots)
+    if (s.state.load() == kReady && path == s.path) {
+      s.state.store(kFree);
+      return;
+    }
+}
+
+void partial_files_sweep(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.empty() ? "." : dir, ec)) {
+    const pid_t pid = owner_pid(e.path().filename().string());
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to probe)
+    std::error_code rm;
+    if (e.is_regular_file(rm)) fs::remove(e.path(), rm);
+  }
+}
+
+}  // namespace sonify

@@ -1,0 +1,28 @@
+// Hidden partial files (the temporaries of AtomicFile and OutputSet) are removed when the
+// process is ended by SIGINT, SIGTERM or SIGHUP, and the ones a SIGKILLed run left are
+// removed by the next run that writes into the same directory.
+#pragma once
+
+#include <string>
+
+namespace sonify {
+
+// Registers `path` for removal should the process die of SIGINT, SIGTERM or SIGHUP (the
+// handlers are installed on first use, only where the signal's action is the default;
+// after removing the files they re-raise the signal with the default action). Paths
+// beyond the registry's capacity (512) are not registered, only left for the sweep.
+void partial_file_add(const std::string& path);
+
+// Forgets `path` (committed or removed by its owner).
+void partial_file_remove(const std::string& path);
+
+// Unlinks every registered partial file. Async-signal-safe, for handlers of fatal signals
+// that end the process themselves (SIGBUS on a shrunk mapping).
+void partial_files_unlink_registered();
+
+// Removes the partial files in `dir` (names "." NAME ".partial-PID..." or "." NAME
+// ".tmp-PID") whose process no longer exists on this machine. Errors are ignored: this
+// is housekeeping.
+void partial_files_sweep(const std::string& dir);
+
+}  // namespace sonify

@@ -1,0 +1,408 @@
+// Hostile and careless inputs (issue 20), one row each: the input is built in a fresh
+// directory, the command runs under a time limit (a hang fails the row instead of the
+// suite), and the row asserts the exit code, a substring of the single error line and
+// that no output file was left behind.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "core/mapped_file.h"
+#include "test_support.h"
+
+using sonify::test::read_file;
+using sonify::test::TempDir;
+using sonify::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Copies a fixture model into `dir`/name, writable.
+std::string copy_model(const TempDir& dir, const std::string& fixture, const std::string& name = "m") {
+  const std::string dst = dir.file(name);
+  fs::copy(sonify::test::fixtures_dir() + "/models/" + fixture, dst);
+  for (const auto& e : fs::directory_iterator(dst))
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  return dst;
+}
+
+// Overwrites `count` F32 values of the first F32 tensor whose name contains `part` with `value`
+// (every value when count < 0).
+void poison_f32(const std::string& file, const std::string& part, float value, long count) {
+  std::string bytes = read_file(file);
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const auto header = nlohmann::json::parse(bytes.substr(8, n));
+  for (const auto& [name, t] : header.items()) {
+    if (name == "__metadata__" || name.find(part) == std::string::npos || t["dtype"] != "F32") continue;
+    const std::uint64_t begin = t["data_offsets"][0], end = t["data_offsets"][1];
+    const std::uint64_t values = (end - begin) / 4;
+    const std::uint64_t k = count < 0 ? values : std::min<std::uint64_t>(values, count);
+    for (std::uint64_t i = 0; i < k; ++i) std::memcpy(&bytes[8 + n + begin + 4 * i], &value, 4);
+    write_file(file, bytes);
+    return;
+  }
+  FAIL("no F32 tensor matching " << part << " in " << file);
+}
+
+// A one-note type-1 MIDI file at 96 PPQ.
+std::string tiny_midi() {
+  const std::string track = std::string("\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00", 12);
+  return std::string("MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60", 14) + "MTrk" +
+         std::string("\x00\x00\x00", 3) + static_cast<char>(track.size()) + track;
+}
+
+// 60 bytes that ask for hours: tempo 0xFFFFFF (16.8 s per quarter) at 1 tick per quarter,
+// then a note after a delta of 0x0FFFFFFF ticks.
+std::string endless_midi() {
+  const std::string track = std::string("\x00\xff\x51\x03\xff\xff\xff", 7) +
+                            std::string("\xff\xff\xff\x7f\x90\x3c\x40", 7) +
+                            std::string("\x01\x80\x3c\x40\x00\xff\x2f\x00", 8);
+  return std::string("MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x01", 14) + "MTrk" +
+         std::string("\x00\x00\x00", 3) + static_cast<char>(track.size()) + track;
+}
+
+struct Row {
+  const char* name;
+  // Builds the input in `dir` and returns the sonify arguments.
+  std::function<std::vector<std::string>(const TempDir& dir)> setup;
+  int exit_code;
+  const char* error;                     // substring of the one stderr line
+  const char* must_not_exist = nullptr;  // a path relative to dir that must not appear
+  // A check of what is left in dir after the run (the input must survive, for example).
+  std::function<void(const TempDir& dir)> after = nullptr;
+};
+
+sonify::test::RunResult run_limited(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/timeout", "-s", "KILL", "60", SONIFY_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sonify::test::run_program(argv);
+}
+
+}  // namespace
+
+TEST_CASE("hostile inputs end in one clear line and leave nothing behind", "[hostile][fixtures]") {
+  const std::vector<Row> rows = {
+      {"NaN weights: analyze refuses naming the tensor",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         poison_f32(m + "/model.safetensors", "h.1.mlp.c_fc.weight", std::nanf(""), 1);
+         return std::vector<std::string>{"analyze", "--no-cache", "--model", m, "-o", d.file("f.json")};
+       },
+       1, "h.1.mlp.c_fc.weight has 1 non-finite values", "f.json"},
+      {"all-NaN weights: a genre refuses instead of hanging",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         poison_f32(m + "/model.safetensors", "h.0.attn.c_attn.weight", std::nanf(""), -1);
+         return std::vector<std::string>{"weights", "--model",     m,    "-g",
+                                         "acid",    "--midi-only", "-o", d.file("out")};
+       },
+       1, "non-finite values (NaN or Inf)", "out/acid.mid"},
+      {"Inf weights: analyze refuses",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         poison_f32(m + "/model.safetensors", "h.2.mlp.c_proj.weight", INFINITY, 3);
+         return std::vector<std::string>{"analyze", "--no-cache", "--model", m, "-o", d.file("f.json")};
+       },
+       1, "has 3 non-finite values", "f.json"},
+      {"NaN weights with --allow-nonfinite: skipped and listed",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         poison_f32(m + "/model.safetensors", "h.1.mlp.c_fc.weight", std::nanf(""), 2);
+         return std::vector<std::string>{"analyze", "--no-cache", "--allow-nonfinite", "--model",
+                                         m,         "-o",         d.file("f.json")};
+       },
+       0, "", nullptr,
+       [](const TempDir& d) {
+         const auto j = nlohmann::json::parse(read_file(d.file("f.json")));
+         REQUIRE(j["skipped_nonfinite"].size() == 1);
+         CHECK(j["skipped_nonfinite"][0]["tensor"] == "transformer.h.1.mlp.c_fc.weight");
+         CHECK(j["skipped_nonfinite"][0]["nonfinite_values"] == 2);
+         for (const auto& m : j["matrices"]) CHECK(m["tensor"] != "transformer.h.1.mlp.c_fc.weight");
+       }},
+      {"config with heads x head_dim beyond 2^24",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "TinyStories-656K");
+         auto config = nlohmann::json::parse(read_file(m + "/config.json"));
+         config["num_attention_heads"] = 1 << 24;
+         config["num_key_value_heads"] = 1 << 24;
+         config["head_dim"] = 1 << 24;
+         write_file(m + "/config.json", config.dump());
+         return std::vector<std::string>{"inspect", "--model", m};
+       },
+       1, "exceeds 16777216"},
+      {"FIFO as model.safetensors is refused, not waited on",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         fs::remove(m + "/model.safetensors");
+         REQUIRE(::mkfifo((m + "/model.safetensors").c_str(), 0600) == 0);
+         return std::vector<std::string>{"inspect", "--model", m};
+       },
+       1, "not a regular file"},
+      {"FIFO as tokenizer.json is refused, not reported missing",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "TinyStories-656K");
+         fs::remove(m + "/tokenizer.json");
+         REQUIRE(::mkfifo((m + "/tokenizer.json").c_str(), 0600) == 0);
+         return std::vector<std::string>{"tokenize", "--model", m, "hello"};
+       },
+       1, "not a regular file"},
+      {"shard symlink outside the model directory",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         fs::rename(m + "/model.safetensors", d.file("elsewhere.safetensors"));
+         fs::create_symlink(d.file("elsewhere.safetensors"), m + "/model.safetensors");
+         return std::vector<std::string>{"inspect", "--model", m};
+       },
+       1, "outside the model directory"},
+      {"render a.mid -o a.mid keeps the MIDI",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), tiny_midi());
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o", d.file("a.mid")};
+       },
+       1, "is the input", nullptr,
+       [](const TempDir& d) { CHECK(read_file(d.file("a.mid")) == tiny_midi()); }},
+      {"render -o through a symlink to the input",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), tiny_midi());
+         fs::create_symlink(d.file("a.mid"), d.file("link.wav"));
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o", d.file("link.wav")};
+       },
+       1, "is the input", nullptr,
+       [](const TempDir& d) {
+         CHECK(read_file(d.file("a.mid")) == tiny_midi());
+         CHECK(fs::is_symlink(d.file("link.wav")));
+       }},
+      {"render -o a symlink to another file is not replaced",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), tiny_midi());
+         write_file(d.file("keep.txt"), "keep");
+         fs::create_symlink(d.file("keep.txt"), d.file("out.wav"));
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o", d.file("out.wav")};
+       },
+       1, "is a symbolic link", nullptr,
+       [](const TempDir& d) {
+         CHECK(fs::is_symlink(d.file("out.wav")));
+         CHECK(read_file(d.file("keep.txt")) == "keep");
+       }},
+      {"analyze -o M/model.safetensors keeps the weights",
+       [](const TempDir& d) {
+         const std::string m = copy_model(d, "tiny-gpt2-random");
+         return std::vector<std::string>{"analyze", "--no-cache", "--model",
+                                         m,         "-o",         m + "/model.safetensors"};
+       },
+       1, "a file of the input", nullptr,
+       [](const TempDir& d) {
+         CHECK(read_file(d.file("m/model.safetensors")) ==
+               read_file(sonify::test::fixtures_dir() + "/models/tiny-gpt2-random/model.safetensors"));
+       }},
+#ifdef SONIFY_HOSTILE_TORCH  // prompt runs the model before it writes
+      {"prompt --name ../../x stays inside -o",
+       [](const TempDir& d) {
+         fs::create_directories(d.file("a/b"));
+         return std::vector<std::string>{"prompt",  "hello", "--midi-only",    "--name",
+                                         "../../x", "-o",    d.file("a/b/out")};
+       },
+       1, "must be a plain file name", "a/x.mid"},
+#endif
+      {"generate --temperature nan",
+       [](const TempDir&) {
+         return std::vector<std::string>{"generate", "hello", "--temperature", "nan"};
+       },
+       2, "must be finite, not "},
+      {"album --gap nan",
+       [](const TempDir& d) {
+         write_file(d.file("list.txt"), "hello\n");
+         return std::vector<std::string>{"album", d.file("list.txt"), "--gap", "nan", "-o", d.file("out")};
+       },
+       2, "must be finite, not ", "out"},
+      {"a 40-byte MIDI asking for days is refused before rendering",
+       [](const TempDir& d) {
+         write_file(d.file("long.mid"), endless_midi());
+         return std::vector<std::string>{"render", d.file("long.mid"), "-o", d.file("long.wav")};
+       },
+       1, "more than the limit of 120", "long.wav"},
+      {"render --ceiling inf",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), tiny_midi());
+         return std::vector<std::string>{"render", d.file("a.mid"), "--ceiling", "inf",
+                                         "-o",     d.file("a.wav")};
+       },
+       2, "must be finite, not ", "a.wav"},
+  };
+  for (const Row& row : rows) {
+    DYNAMIC_SECTION(row.name) {
+      TempDir dir;
+      const auto args = row.setup(dir);
+      const auto r = run_limited(args);
+      INFO(r.err);
+      REQUIRE(r.exit_code != 137);  // killed by the time limit: a hang
+      CHECK(r.exit_code == row.exit_code);
+      CHECK(r.err.find(row.error) != std::string::npos);
+      if (row.exit_code != 0) {
+        CHECK(r.err.rfind("sonify: error: ", 0) == 0);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+      }
+      if (row.must_not_exist != nullptr) CHECK_FALSE(fs::exists(dir.file(row.must_not_exist)));
+      for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+        CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+      if (row.after) row.after(dir);
+    }
+  }
+}
+
+#ifdef SONIFY_HOSTILE_TORCH
+TEST_CASE("prompt --replace-invalid writes valid JSON", "[hostile][fixtures]") {
+  TempDir dir;
+  const std::string model = sonify::test::fixtures_dir() + "/models/TinyStories-656K";
+  const auto r = run_limited({"prompt", "--model", model, "--midi-only", "--replace-invalid", "--name", "t",
+                              "-o", dir.path(), std::string("Once upon a \xff time")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(read_file(dir.file("t.json")));
+  CHECK(j["prompt"].get<std::string>().find("\xef\xbf\xbd") != std::string::npos);  // U+FFFD
+  CHECK_NOTHROW(nlohmann::json::parse(read_file(dir.file("t.timing.json"))));
+}
+#endif
+
+TEST_CASE("an edited features cache is recomputed with a note", "[hostile][fixtures]") {
+  TempDir dir, cache;
+  const std::string m = copy_model(dir, "tiny-gpt2-random");
+  ::setenv("XDG_CACHE_HOME", cache.path().c_str(), 1);
+  const auto first = run_limited({"analyze", "--model", m, "-o", dir.file("a.json")});
+  REQUIRE(first.exit_code == 0);
+  const auto entries = sonify::test::list_dir(cache.path() + "/sonify");
+  REQUIRE(entries.size() == 1);
+  const std::string entry = cache.path() + "/sonify/" + entries[0];
+  for (const auto& edit : std::vector<std::function<void(nlohmann::json&)>>{
+           [](nlohmann::json& j) { j["n_layers"] = 50; },
+           [](nlohmann::json& j) { j["tonality"]["root"] = 99; },
+           [](nlohmann::json& j) { j["matrices"][0]["row_norms"] = nlohmann::json::array(); },
+           [](nlohmann::json& j) { j["transitions"][0]["to_layer"] = 7; }}) {
+    auto j = nlohmann::json::parse(read_file(entry));
+    edit(j);
+    write_file(entry, j.dump(1));
+    const auto again = run_limited({"analyze", "--model", m, "-o", dir.file("b.json")});
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(again.err.find("recomputed") != std::string::npos);
+    CHECK(read_file(dir.file("b.json")) == read_file(dir.file("a.json")));
+  }
+  ::unsetenv("XDG_CACHE_HOME");
+}
+
+namespace {
+
+// A MIDI holding one note for `minutes` at 120 BPM, 96 PPQ: rendering it takes a while.
+std::string held_note_midi(int minutes) {
+  const std::uint32_t ticks = static_cast<std::uint32_t>(minutes) * 120 * 96;
+  std::string vlq;
+  for (int shift = 21; shift > 0; shift -= 7)
+    if (ticks >> shift) vlq += static_cast<char>(0x80 | ((ticks >> shift) & 0x7F));
+  vlq += static_cast<char>(ticks & 0x7F);
+  const std::string track =
+      std::string("\x00\x90\x3c\x40", 4) + vlq + std::string("\x80\x3c\x40\x00\xff\x2f\x00", 7);
+  return std::string("MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60", 14) + "MTrk" +
+         std::string("\x00\x00\x00", 3) + static_cast<char>(track.size()) + track;
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM and SIGINT mid-render leave no hidden partial file", "[hostile][fixtures]") {
+  for (const char* sig : {"TERM", "INT"}) {
+    TempDir dir;
+    write_file(dir.file("a.mid"), held_note_midi(10));
+    // (A shell ignores SIGINT in its background jobs; env gives the render the default back.)
+    // The shell starts the render, waits until the WAV's partial file exists (it is written
+    // after the synthesis), then signals it.
+    const std::string script = std::string("env --default-signal=INT '") + SONIFY_BIN + "' render '" +
+                               dir.file("a.mid") + "' -o '" + dir.file("a.wav") +
+                               "' & pid=$!; found=0; for i in $(seq 3000); do if ls -A '" + dir.path() +
+                               "' | grep -q 'a.wav.tmp-'; then found=1; break; fi; sleep 0.02; done; kill -" +
+                               sig + " $pid; wait $pid; rc=$?; echo \"$found $rc\"";
+    const auto r = sonify::test::run_program({"/bin/sh", "-c", script});
+    INFO(sig << ": " << r.out << r.err);
+    CHECK(r.out == (std::string(sig) == "TERM" ? "1 143\n" : "1 130\n"));  // seen, then died of the signal
+    CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"a.mid"});
+  }
+}
+
+TEST_CASE("partial files of a dead process are removed by the next run", "[hostile][fixtures]") {
+  TempDir dir;
+  // A PID that is not running: a child that has exited and been reaped.
+  const auto probe = sonify::test::run_program({"/bin/sh", "-c", "sh -c 'echo $$'"});
+  const std::string dead = probe.out.substr(0, probe.out.find('\n'));
+  write_file(dir.file(".old.wav.tmp-" + dead), "partial");
+  write_file(dir.file(".t.partial-" + dead + ".mid"), "partial");
+  write_file(dir.file(".keep.tmp-" + std::to_string(::getpid())), "alive");  // this test's own PID
+  write_file(dir.file("a.mid"), tiny_midi());
+  const auto r = sonify::test::run_sonify({"render", dir.file("a.mid"), "-o", dir.file("a.wav")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(sonify::test::list_dir(dir.path()) ==
+        std::vector<std::string>{".keep.tmp-" + std::to_string(::getpid()), "a.mid", "a.wav"});
+}
+
+TEST_CASE("a checkpoint shrinking under its mapping ends in one line, not SIGBUS", "[hostile]") {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  write_file(path, std::string(1 << 16, 'x'));
+  int err[2];
+  REQUIRE(::pipe(err) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(err[1], STDERR_FILENO);
+    auto map = sonify::MappedFile::open(path);
+    if (!map.ok() || ::truncate(path.c_str(), 0) != 0) ::_exit(3);
+    volatile unsigned char last = map->data()[map->size() - 1];  // past the new end: SIGBUS
+    ::_exit(last == 'x' ? 4 : 5);
+  }
+  ::close(err[1]);
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  INFO(text);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(text == "sonify: error: " + path +
+                    ": the file shrank while it was being read (was it rewritten during the run?)\n");
+}
+
+#ifdef SONIFY_HOSTILE_TORCH
+TEST_CASE("album resume after an edited list and a killed run renders the new prompts",
+          "[hostile][fixtures]") {
+  TempDir dir;
+  const std::string model = sonify::test::fixtures_dir() + "/models/TinyStories-656K";
+  auto album = [&](const std::vector<std::string>& extra, int exit_code) {
+    std::vector<std::string> args = {"album", dir.file("list.txt"), "--model", model, "--midi-only",
+                                     "-o",    dir.file("out")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_limited(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == exit_code);
+  };
+  write_file(dir.file("list.txt"), "The cat sat.\nA dog ran far.\nBirds sing at dawn.\n");
+  album({}, 0);
+  write_file(dir.file("list.txt"), "Rain fell on the hill.\nThe sea was calm.\nStars came out.\n");
+  album({"--stop-after", "1"}, 1);  // as if killed after the first new track
+  album({}, 0);
+  const auto manifest = nlohmann::json::parse(read_file(dir.file("out/manifest.json")));
+  for (const auto& track : manifest["tracks"]) {
+    const std::string name = track["name"];
+    const auto provenance = nlohmann::json::parse(read_file(dir.file("out/" + name + ".json")));
+    CHECK(provenance["prompt"] == track["prompt"]);  // the files hold the new prompt's music
+  }
+  CHECK(manifest["tracks"][0].value("resumed", false));  // rendered by the stopped run, kept
+  CHECK_FALSE(manifest["tracks"][1].value("resumed", false));
+  CHECK_FALSE(manifest["tracks"][2].value("resumed", false));
+}
+#endif
