@@ -34,10 +34,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const long rss_after = status_kb("VmRSS");
-  std::printf("{\"seconds\": %.6f, \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"peak_kb\": %ld, "
-              "\"tensors\": %zu, \"parameters\": %lld, \"bytes_on_disk\": %llu}\n",
-              std::chrono::duration<double>(t1 - t0).count(), rss_before, rss_after, status_kb("VmHWM"),
-              model->tensors().size(), static_cast<long long>(model->parameter_count()),
-              static_cast<unsigned long long>(model->checkpoint().bytes_on_disk()));
+  std::printf(
+      "{\"seconds\": %.6f, \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"peak_kb\": %ld, "
+      "\"tensors\": %zu, \"parameters\": %lld, \"bytes_on_disk\": %llu}\n",
+      std::chrono::duration<double>(t1 - t0).count(), rss_before, rss_after, status_kb("VmHWM"),
+      model->tensors().size(), static_cast<long long>(model->parameter_count()),
+      static_cast<unsigned long long>(model->checkpoint().bytes_on_disk()));
   return 0;
 }

@@ -2,7 +2,6 @@
 // alphabet and the tokenizer.json it writes.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
 #include <set>
 
 #include "sonify/bpe_train.h"

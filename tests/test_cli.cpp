@@ -1,14 +1,13 @@
 // The command line end to end: `sonify inspect` on the fixtures, and every bad input
 // ending in one stderr line and a non-zero exit, never a crash or a partial file.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
-using sonify::test::run_sonify;
 using sonify::test::le64;
+using sonify::test::run_sonify;
 using sonify::test::TempDir;
 
 namespace {
@@ -68,7 +67,8 @@ TEST_CASE("inspect --json describes each fixture model", "[cli][fixtures]") {
 
 TEST_CASE("bad model inputs end in one clear error line", "[cli]") {
   TempDir dir;
-  const std::string cfg = R"({"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":4,"n_positions":4})";
+  const std::string cfg =
+      R"({"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":4,"n_positions":4})";
   auto model_dir = [&](const std::string& name, const std::string& config, const std::string& weights) {
     const std::string d = dir.file(name);
     std::filesystem::create_directories(d);
@@ -107,27 +107,42 @@ TEST_CASE("bad model inputs end in one clear error line", "[cli]") {
   const std::vector<Row> rows = {
       {"missing path", dir.file("nowhere"), "no such file or directory"},
       {"directory without config.json", model_dir("noconfig", "", good), "no config.json in this directory"},
-      {"unknown model_type", model_dir("bert", R"({"model_type":"bert"})", good), "unknown model_type 'bert'"},
-      {"config missing a field", model_dir("nofield", R"({"model_type":"gpt2","n_layer":1})", good), "missing required field 'n_embd'"},
+      {"unknown model_type", model_dir("bert", R"({"model_type":"bert"})", good),
+       "unknown model_type 'bert'"},
+      {"config missing a field", model_dir("nofield", R"({"model_type":"gpt2","n_layer":1})", good),
+       "missing required field 'n_embd'"},
       {"config not JSON", model_dir("badcfg", "{nope", good), "invalid JSON"},
       {"empty safetensors", model_dir("empty", cfg, "\x01"), "too short for a header"},
-      {"truncated safetensors", model_dir("trunc", cfg, good.substr(0, good.size() - 5)), "run past the data section"},
+      {"truncated safetensors", model_dir("trunc", cfg, good.substr(0, good.size() - 5)),
+       "run past the data section"},
       {"huge header length", model_dir("huge", cfg, le64(1ull << 50) + "{}"), "exceeds the 100 MB limit"},
       {"bad JSON header", model_dir("badjson", cfg, le64(5) + "{\"a\":"), "invalid JSON"},
-      {"offset out of range", model_dir("range", cfg, [&] {
-         const std::string h = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,999]}})";
-         return le64(h.size()) + h + std::string(16, '\0');
-       }()), "run past the data section"},
-      {"overlapping tensors", model_dir("overlap", cfg, [&] {
-         const std::string h = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})";
-         return le64(h.size()) + h + std::string(24, '\0');
-       }()), "overlaps the previous tensor"},
-      {"shape and bytes disagree", model_dir("mismatch", cfg, [&] {
-         const std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})";
-         return le64(h.size()) + h + std::string(16, '\0');
-       }()), "need 12 bytes but data_offsets span 16"},
+      {"offset out of range",
+       model_dir("range", cfg,
+                 [&] {
+                   const std::string h = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,999]}})";
+                   return le64(h.size()) + h + std::string(16, '\0');
+                 }()),
+       "run past the data section"},
+      {"overlapping tensors",
+       model_dir(
+           "overlap", cfg,
+           [&] {
+             const std::string h =
+                 R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})";
+             return le64(h.size()) + h + std::string(24, '\0');
+           }()),
+       "overlaps the previous tensor"},
+      {"shape and bytes disagree",
+       model_dir("mismatch", cfg,
+                 [&] {
+                   const std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})";
+                   return le64(h.size()) + h + std::string(16, '\0');
+                 }()),
+       "need 12 bytes but data_offsets span 16"},
       {"valid file, wrong tensors for the config", model_dir("wrong", cfg, good), "no token embedding"},
-      {"missing layer tensor", model_dir("nolayer", cfg, gpt2_without_ln1), "no attn_norm weight for layer 0"},
+      {"missing layer tensor", model_dir("nolayer", cfg, gpt2_without_ln1),
+       "no attn_norm weight for layer 0"},
       {"no safetensors at all", model_dir("noweights", cfg, ""), "no model.safetensors"},
   };
   for (const auto& row : rows) {
@@ -181,6 +196,7 @@ TEST_CASE("synth-checkpoint leaves no partial output when it cannot write", "[cl
                     "no such file");
   check_clean_error(run_sonify({"synth-checkpoint", "--arch", arch, "-o", dir.file("m"), "--dtype", "Q4"}),
                     "unknown dtype 'Q4'");
-  check_clean_error(run_sonify({"synth-checkpoint", "--arch", arch, "-o", dir.file("m"), "--seed", "-1"}), "--seed", 2);
+  check_clean_error(run_sonify({"synth-checkpoint", "--arch", arch, "-o", dir.file("m"), "--seed", "-1"}),
+                    "--seed", 2);
   CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"blocker"});
 }

@@ -3,7 +3,6 @@
 // and thousands of seeded byte flips of a valid file parse or fail cleanly (ASan
 // watches for out-of-bounds reads).
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <random>
 
@@ -54,9 +53,11 @@ Score rich_score() {
   }
   a.bend(s.ticks(3), -2048);
   a.bend(s.ticks(3.5), 0);
-  for (int b = 0; b < 16; ++b) s.tracks[static_cast<std::size_t>(drums)].note(s.ticks(b), s.ticks(0.1), 36, 110);
+  for (int b = 0; b < 16; ++b)
+    s.tracks[static_cast<std::size_t>(drums)].note(s.ticks(b), s.ticks(0.1), 36, 110);
   // Same pitch back to back: the note-off must come before the next note-on.
-  for (int b = 0; b < 4; ++b) s.tracks[static_cast<std::size_t>(pad)].note(s.ticks(4 * b), s.ticks(4), 60, 50);
+  for (int b = 0; b < 4; ++b)
+    s.tracks[static_cast<std::size_t>(pad)].note(s.ticks(4 * b), s.ticks(4), 60, 50);
   return s;
 }
 
@@ -66,9 +67,10 @@ TEST_CASE("writer: exact bytes of a small score", "[midi]") {
   auto file = sonify::midi_from_score(tiny_score());
   REQUIRE(file.ok());
   const std::string expected =
-      "MThd" + bytes({0, 0, 0, 6, 0, 1, 0, 2, 0, 96}) +
-      "MTrk" + bytes({0, 0, 0, 16, 0, 0xFF, 3, 1, 't', 0, 0xFF, 0x51, 3, 0x07, 0xA1, 0x20, 0, 0xFF, 0x2F, 0}) +
-      "MTrk" + bytes({0, 0, 0, 20, 0, 0xFF, 3, 1, 'p', 0, 0xC0, 1, 0, 0x90, 60, 100, 0x60, 0x80, 60, 0, 0, 0xFF, 0x2F, 0});
+      "MThd" + bytes({0, 0, 0, 6, 0, 1, 0, 2, 0, 96}) + "MTrk" +
+      bytes({0, 0, 0, 16, 0, 0xFF, 3, 1, 't', 0, 0xFF, 0x51, 3, 0x07, 0xA1, 0x20, 0, 0xFF, 0x2F, 0}) +
+      "MTrk" + bytes({0, 0,    0,  20,  0,    0xFF, 3,  1, 'p', 0,    0xC0, 1,
+                      0, 0x90, 60, 100, 0x60, 0x80, 60, 0, 0,   0xFF, 0x2F, 0});
   CHECK(sonify::midi_encode(*file) == expected);
 }
 
@@ -154,17 +156,21 @@ TEST_CASE("reader: malformed files give clear errors", "[midi]") {
       {"division 0", "MThd" + bytes({0, 0, 0, 6, 0, 1, 0, 1, 0, 0}), "0 ticks per quarter"},
       {"format 0, two tracks", "MThd" + bytes({0, 0, 0, 6, 0, 0, 0, 2, 0, 96}), "format 0 with 2 tracks"},
       {"missing track", head, "header says 1 tracks but the file ends after 0"},
-      {"chunk too long", head + track(bytes({0, 0xFF, 0x2F, 0}), 1000), "has length 1000 but only 4 bytes remain"},
+      {"chunk too long", head + track(bytes({0, 0xFF, 0x2F, 0}), 1000),
+       "has length 1000 but only 4 bytes remain"},
       {"truncated note", head + track(bytes({0, 0x90, 60})), "truncated channel event"},
       {"truncated delta", head + track(bytes({0x81})), "truncated delta time"},
       {"long delta", head + track(bytes({0x81, 0x81, 0x81, 0x81, 0x01, 0x90, 60, 1})), "longer than 4 bytes"},
       {"running status at start", head + track(bytes({0, 60, 100, 0, 0xFF, 0x2F, 0})), "running status"},
       {"running status after meta",
-       head + track(bytes({0, 0x90, 60, 100, 0, 0xFF, 0x01, 0, 0, 62, 100, 0, 0xFF, 0x2F, 0})), "running status"},
+       head + track(bytes({0, 0x90, 60, 100, 0, 0xFF, 0x01, 0, 0, 62, 100, 0, 0xFF, 0x2F, 0})),
+       "running status"},
       {"status in data", head + track(bytes({0, 0x90, 60, 0x90, 0, 0xFF, 0x2F, 0})), "data byte 0x90"},
-      {"meta too long", head + track(bytes({0, 0xFF, 0x01, 50, 'a'})), "meta event at offset 23 has length 50"},
+      {"meta too long", head + track(bytes({0, 0xFF, 0x01, 50, 'a'})),
+       "meta event at offset 23 has length 50"},
       {"sysex too long", head + track(bytes({0, 0xF0, 9, 1, 2})), "SysEx at offset 23 has length 9"},
-      {"bad tempo", head + track(bytes({0, 0xFF, 0x51, 2, 1, 2, 0, 0xFF, 0x2F, 0})), "tempo event at offset 23 has 2"},
+      {"bad tempo", head + track(bytes({0, 0xFF, 0x51, 2, 1, 2, 0, 0xFF, 0x2F, 0})),
+       "tempo event at offset 23 has 2"},
       {"system status", head + track(bytes({0, 0xF8, 0, 0xFF, 0x2F, 0})), "status byte 0xF8"},
   };
   for (const auto& c : cases) {

@@ -2,7 +2,6 @@
 // (notes, tempos, programs, channels, controllers, bends, markers, signatures), and
 // sonify reads type 0 and type 1 files that mido writes (with running status).
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "sonify/midi.h"
@@ -34,7 +33,8 @@ json sonify_summary(const sonify::MidiFile& file) {
   j["markers"] = json::array();
   for (const auto& m : score->markers) j["markers"].push_back({m.tick, m.text});
   j["time_signatures"] = json::array();
-  for (const auto& t : score->time_signatures) j["time_signatures"].push_back({t.tick, t.numerator, t.denominator});
+  for (const auto& t : score->time_signatures)
+    j["time_signatures"].push_back({t.tick, t.numerator, t.denominator});
   std::vector<std::vector<std::int64_t>> notes, controls, bends;
   for (const auto& t : score->tracks) {
     for (const auto& n : t.notes)
@@ -72,7 +72,8 @@ TEST_CASE("mido reads what sonify writes", "[midi][mido]") {
                                                  30 + (n * 5 + t) % 70, 20 + (n * 13) % 100);
   }
   const int d = s.add_drum_track("drums");
-  for (int b = 0; b < 32; ++b) s.tracks[static_cast<std::size_t>(d)].note(s.ticks(b), s.ticks(0.1), 36 + b % 10, 100);
+  for (int b = 0; b < 32; ++b)
+    s.tracks[static_cast<std::size_t>(d)].note(s.ticks(b), s.ticks(0.1), 36 + b % 10, 100);
   auto& acid = s.tracks[0];
   for (int k = 0; k < 16; ++k) acid.control(s.ticks(0.25 * k), sonify::cc::kCutoff, k * 8);
   acid.control(0, sonify::cc::kPortamento, 127);
@@ -107,7 +108,8 @@ TEST_CASE("mido reads what sonify writes", "[midi][mido]") {
   for (std::size_t i = 0; i < s.tracks.size(); ++i) {
     for (const auto& n : s.tracks[i].notes)
       notes.push_back({(*channels)[i], n.pitch, n.start_ticks, n.start_ticks + n.length_ticks, n.velocity});
-    for (const auto& c : s.tracks[i].controls) controls.push_back({(*channels)[i], c.tick, c.controller, c.value});
+    for (const auto& c : s.tracks[i].controls)
+      controls.push_back({(*channels)[i], c.tick, c.controller, c.value});
     for (const auto& b : s.tracks[i].bends) bends.push_back({(*channels)[i], b.tick, b.value});
   }
   std::sort(notes.begin(), notes.end());
@@ -131,7 +133,8 @@ TEST_CASE("sonify reads what mido writes, type 0 and type 1", "[midi][mido]") {
     auto file = sonify::midi_read(path);
     REQUIRE(file.ok());
     const json ours = sonify_summary(*file);
-    for (const char* key : {"type", "ticks_per_beat", "tempos", "markers", "time_signatures", "notes", "controls", "bends"}) {
+    for (const char* key :
+         {"type", "ticks_per_beat", "tempos", "markers", "time_signatures", "notes", "controls", "bends"}) {
       INFO(key);
       CHECK(ours[key] == m[key]);
     }

@@ -2,12 +2,10 @@
 // role tensor equals what an independent numpy reader (tests/oracles/role_tensors.py)
 // cuts from the same file.
 #include <catch2/catch.hpp>
-
 #include <cmath>
-#include <nlohmann/json.hpp>
-
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "sonify/checkpoint_write.h"
 #include "sonify/model.h"
@@ -19,7 +17,8 @@ using nlohmann::json;
 namespace {
 
 json oracle(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/role_tensors.py"};
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/role_tensors.py"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = sonify::test::run_program(argv);
   INFO(r.err);
@@ -105,7 +104,8 @@ TEST_CASE("GPT-2 without the transformer. prefix and with attn.bias buffers", "[
   REQUIRE(original.ok());
   const Checkpoint& src = original->checkpoint();
   std::vector<TensorDecl> decls;
-  for (const auto& t : src.tensors()) decls.push_back({t.name.substr(std::string("transformer.").size()), t.dtype, t.shape});
+  for (const auto& t : src.tensors())
+    decls.push_back({t.name.substr(std::string("transformer.").size()), t.dtype, t.shape});
   for (int layer = 0; layer < 3; ++layer)
     decls.push_back({"h." + std::to_string(layer) + ".attn.bias", DType::F32, {1, 1, 64, 64}});
   sonify::test::TempDir dir;
@@ -116,7 +116,8 @@ TEST_CASE("GPT-2 without the transformer. prefix and with attn.bias buffers", "[
   REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
   auto renamed = Model::open(dir.path());
   REQUIRE(renamed.ok());
-  CHECK(renamed->ignored_tensors() == std::vector<std::string>{"h.0.attn.bias", "h.1.attn.bias", "h.2.attn.bias"});
+  CHECK(renamed->ignored_tensors() ==
+        std::vector<std::string>{"h.0.attn.bias", "h.1.attn.bias", "h.2.attn.bias"});
   REQUIRE(renamed->tensors().size() == original->tensors().size());
   CHECK(renamed->parameter_count() == original->parameter_count());
   for (std::size_t i = 0; i < renamed->tensors().size(); ++i) {

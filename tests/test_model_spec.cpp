@@ -1,6 +1,5 @@
 // config.json → ModelSpec for every family, and the errors for broken configs.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "sonify/model.h"
@@ -8,7 +7,8 @@
 using namespace sonify;
 
 TEST_CASE("GPT-2 configs take Hugging Face's defaults", "[spec]") {
-  auto s = model_spec_parse(R"({"model_type":"gpt2","n_embd":768,"n_layer":12,"n_head":12,"vocab_size":50257})", "c");
+  auto s = model_spec_parse(
+      R"({"model_type":"gpt2","n_embd":768,"n_layer":12,"n_head":12,"vocab_size":50257})", "c");
   REQUIRE(s.ok());
   CHECK(s->family == Family::GPT2);
   CHECK(s->intermediate_size == 3072);
@@ -22,8 +22,12 @@ TEST_CASE("GPT-2 configs take Hugging Face's defaults", "[spec]") {
 }
 
 TEST_CASE("Llama-style configs: GQA, head_dim, qwen2 biases, rope scaling", "[spec]") {
-  const std::string base = R"("hidden_size":64,"num_hidden_layers":2,"intermediate_size":128,"vocab_size":100,"max_position_embeddings":256,"num_attention_heads":8)";
-  auto llama = model_spec_parse(R"({"model_type":"llama","num_key_value_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0},)" + base + "}", "c");
+  const std::string base =
+      R"("hidden_size":64,"num_hidden_layers":2,"intermediate_size":128,"vocab_size":100,"max_position_embeddings":256,"num_attention_heads":8)";
+  auto llama = model_spec_parse(
+      R"({"model_type":"llama","num_key_value_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0},)" +
+          base + "}",
+      "c");
   REQUIRE(llama.ok());
   CHECK(llama->n_kv_heads == 2);
   CHECK(llama->head_dim == 8);
@@ -33,7 +37,8 @@ TEST_CASE("Llama-style configs: GQA, head_dim, qwen2 biases, rope scaling", "[sp
   CHECK(llama->norm_eps == 1e-6);
   CHECK_FALSE(llama->tie_word_embeddings);
 
-  auto qwen = model_spec_parse(R"({"model_type":"qwen2","tie_word_embeddings":true,"sliding_window":32,)" + base + "}", "c");
+  auto qwen = model_spec_parse(
+      R"({"model_type":"qwen2","tie_word_embeddings":true,"sliding_window":32,)" + base + "}", "c");
   REQUIRE(qwen.ok());
   CHECK(qwen->qkv_bias);
   CHECK_FALSE(qwen->o_bias);
@@ -53,7 +58,8 @@ TEST_CASE("Llama-style configs: GQA, head_dim, qwen2 biases, rope scaling", "[sp
 }
 
 TEST_CASE("Gemma 3 configs: pattern, local RoPE base, nested text_config", "[spec]") {
-  const std::string text = R"("hidden_size":640,"num_hidden_layers":12,"intermediate_size":2048,"vocab_size":262144,"max_position_embeddings":32768,"num_attention_heads":4,"num_key_value_heads":1)";
+  const std::string text =
+      R"("hidden_size":640,"num_hidden_layers":12,"intermediate_size":2048,"vocab_size":262144,"max_position_embeddings":32768,"num_attention_heads":4,"num_key_value_heads":1)";
   auto g = model_spec_parse(R"({"model_type":"gemma3_text",)" + text + "}", "c");
   REQUIRE(g.ok());
   CHECK(g->head_dim == 256);
@@ -67,7 +73,10 @@ TEST_CASE("Gemma 3 configs: pattern, local RoPE base, nested text_config", "[spe
   expected[5] = expected[11] = false;  // every sixth layer is global
   CHECK(g->layer_is_sliding == expected);
 
-  auto mm = model_spec_parse(R"({"model_type":"gemma3","eos_token_id":[1,106],"text_config":{"model_type":"gemma3_text",)" + text + "}}", "c");
+  auto mm = model_spec_parse(
+      R"({"model_type":"gemma3","eos_token_id":[1,106],"text_config":{"model_type":"gemma3_text",)" + text +
+          "}}",
+      "c");
   REQUIRE(mm.ok());
   CHECK(mm->family == Family::Gemma3);
   CHECK(mm->hidden_size == 640);
@@ -83,18 +92,32 @@ TEST_CASE("broken configs name the problem", "[spec]") {
   const std::vector<Row> rows = {
       {"no model_type", R"({"n_embd":4})", "missing required field 'model_type'"},
       {"unknown model_type", R"({"model_type":"bert"})", "unknown model_type 'bert' (supported: gpt2, llama"},
-      {"missing dimension", R"({"model_type":"gpt2","n_layer":2,"n_head":2,"vocab_size":9})", "missing required field 'n_embd'"},
-      {"missing llama field", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":2})", "missing required field 'intermediate_size'"},
-      {"negative dimension", R"({"model_type":"gpt2","n_embd":-8,"n_layer":2,"n_head":2,"vocab_size":9})", "'n_embd' must be a positive integer"},
-      {"string dimension", R"({"model_type":"gpt2","n_embd":"8","n_layer":2,"n_head":2,"vocab_size":9})", "'n_embd' must be a positive integer"},
-      {"indivisible heads", R"({"model_type":"gpt2","n_embd":10,"n_layer":2,"n_head":4,"vocab_size":9})", "not divisible"},
-      {"kv heads", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"intermediate_size":8,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":4,"num_key_value_heads":3})", "not a multiple of num_key_value_heads"},
-      {"layer_types length", R"({"model_type":"gemma3_text","hidden_size":8,"num_hidden_layers":2,"intermediate_size":8,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":2,"layer_types":["full_attention"]})", "one type per layer"},
+      {"missing dimension", R"({"model_type":"gpt2","n_layer":2,"n_head":2,"vocab_size":9})",
+       "missing required field 'n_embd'"},
+      {"missing llama field",
+       R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":2})",
+       "missing required field 'intermediate_size'"},
+      {"negative dimension", R"({"model_type":"gpt2","n_embd":-8,"n_layer":2,"n_head":2,"vocab_size":9})",
+       "'n_embd' must be a positive integer"},
+      {"string dimension", R"({"model_type":"gpt2","n_embd":"8","n_layer":2,"n_head":2,"vocab_size":9})",
+       "'n_embd' must be a positive integer"},
+      {"indivisible heads", R"({"model_type":"gpt2","n_embd":10,"n_layer":2,"n_head":4,"vocab_size":9})",
+       "not divisible"},
+      {"kv heads",
+       R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,"intermediate_size":8,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":4,"num_key_value_heads":3})",
+       "not a multiple of num_key_value_heads"},
+      {"layer_types length",
+       R"({"model_type":"gemma3_text","hidden_size":8,"num_hidden_layers":2,"intermediate_size":8,"vocab_size":9,"max_position_embeddings":8,"num_attention_heads":2,"layer_types":["full_attention"]})",
+       "one type per layer"},
       {"gemma3 without text_config", R"({"model_type":"gemma3"})", "no 'text_config'"},
-      {"bad eps", R"({"model_type":"gpt2","n_embd":8,"n_layer":2,"n_head":2,"vocab_size":9,"layer_norm_epsilon":0})", "'layer_norm_epsilon' must be positive"},
+      {"bad eps",
+       R"({"model_type":"gpt2","n_embd":8,"n_layer":2,"n_head":2,"vocab_size":9,"layer_norm_epsilon":0})",
+       "'layer_norm_epsilon' must be positive"},
       {"not an object", R"([1])", "not a JSON object"},
       {"duplicate key", R"({"model_type":"gpt2","model_type":"llama"})", "duplicate key \"model_type\""},
-      {"bad eos", R"({"model_type":"gpt2","n_embd":8,"n_layer":2,"n_head":2,"vocab_size":9,"eos_token_id":"x"})", "'eos_token_id' must be an integer"},
+      {"bad eos",
+       R"({"model_type":"gpt2","n_embd":8,"n_layer":2,"n_head":2,"vocab_size":9,"eos_token_id":"x"})",
+       "'eos_token_id' must be an integer"},
   };
   for (const auto& row : rows) {
     INFO(row.what);

@@ -28,7 +28,8 @@ TEST_CASE("channels: drums on 10, melodic tracks on the other 15", "[music][scor
   full.add_track("one too many", 20);
   auto bad = sonify::assign_channels(full);
   REQUIRE_FALSE(bad.ok());
-  CHECK_THAT(bad.error().message, Catch::Contains("16 melodic tracks") && Catch::Contains("15 melodic MIDI channels"));
+  CHECK_THAT(bad.error().message,
+             Catch::Contains("16 melodic tracks") && Catch::Contains("15 melodic MIDI channels"));
 }
 
 TEST_CASE("channels: explicit choices and conflicts", "[music][score]") {
@@ -94,10 +95,26 @@ TEST_CASE("note helpers clamp like pretty_midi, validation catches the rest", "[
       {"length", [](Score& s) { s.tracks[0].notes[0].length_ticks = 0; }, "has length 0"},
       {"velocity", [](Score& s) { s.tracks[0].notes[0].velocity = 0; }, "velocity 0"},
       {"program", [](Score& s) { s.tracks[0].program = 128; }, "program 128"},
-      {"time signature", [](Score& s) { s.time_signatures.push_back({0, 3, 6}); }, "time signature 3/6"},
-      {"key", [](Score& s) { s.key_signatures.push_back({0, 8, false}); }, "8 sharps"},
-      {"tempo", [](Score& s) { s.tempos.push_back({0, 0}); }, "tempo at tick 0"},
-      {"bend", [](Score& s) { s.tracks[0].bends.push_back({0, -9000}); }, "pitch bend -9000"},
+      {"time signature",
+       [](Score& s) {
+         s.time_signatures.push_back({0, 3, 6});
+       },
+       "time signature 3/6"},
+      {"key",
+       [](Score& s) {
+         s.key_signatures.push_back({0, 8, false});
+       },
+       "8 sharps"},
+      {"tempo",
+       [](Score& s) {
+         s.tempos.push_back({0, 0});
+       },
+       "tempo at tick 0"},
+      {"bend",
+       [](Score& s) {
+         s.tracks[0].bends.push_back({0, -9000});
+       },
+       "pitch bend -9000"},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -115,22 +132,22 @@ TEST_CASE("note helpers clamp like pretty_midi, validation catches the rest", "[
 TEST_CASE("key signatures from root and mode", "[music][score]") {
   CHECK(sonify::key_signature_for(60, false) == sonify::KeySignature{0, 0, false});  // C major
   CHECK(sonify::key_signature_for(57, true) == sonify::KeySignature{0, 0, true});    // A minor
-  CHECK(sonify::key_signature_for(64, true).sharps == 1);                             // E minor
-  CHECK(sonify::key_signature_for(62, false).sharps == 2);                            // D major
-  CHECK(sonify::key_signature_for(65, false).sharps == -1);                           // F major
-  CHECK(sonify::key_signature_for(65, true).sharps == -4);                            // F minor
+  CHECK(sonify::key_signature_for(64, true).sharps == 1);                            // E minor
+  CHECK(sonify::key_signature_for(62, false).sharps == 2);                           // D major
+  CHECK(sonify::key_signature_for(65, false).sharps == -1);                          // F major
+  CHECK(sonify::key_signature_for(65, true).sharps == -4);                           // F minor
 }
 
 TEST_CASE("key_signature_for_mode names church modes by their parent major (hand-worked)") {
+  using sonify::key_signature_for_mode;
   using sonify::KeySignature;
   using sonify::Mode;
-  using sonify::key_signature_for_mode;
-  CHECK(key_signature_for_mode(2, Mode::dorian) == KeySignature{0, 0, false});       // D dorian: C major
-  CHECK(key_signature_for_mode(4, Mode::phrygian) == KeySignature{0, 0, false});     // E phrygian: C major
-  CHECK(key_signature_for_mode(11, Mode::phrygian) == KeySignature{0, 1, false});    // B phrygian: G major
-  CHECK(key_signature_for_mode(5, Mode::lydian) == KeySignature{0, 0, false});       // F lydian: C major
-  CHECK(key_signature_for_mode(7, Mode::mixolydian) == KeySignature{0, 0, false});   // G mixolydian: C major
-  CHECK(key_signature_for_mode(11, Mode::locrian) == KeySignature{0, 0, false});     // B locrian: C major
+  CHECK(key_signature_for_mode(2, Mode::dorian) == KeySignature{0, 0, false});      // D dorian: C major
+  CHECK(key_signature_for_mode(4, Mode::phrygian) == KeySignature{0, 0, false});    // E phrygian: C major
+  CHECK(key_signature_for_mode(11, Mode::phrygian) == KeySignature{0, 1, false});   // B phrygian: G major
+  CHECK(key_signature_for_mode(5, Mode::lydian) == KeySignature{0, 0, false});      // F lydian: C major
+  CHECK(key_signature_for_mode(7, Mode::mixolydian) == KeySignature{0, 0, false});  // G mixolydian: C major
+  CHECK(key_signature_for_mode(11, Mode::locrian) == KeySignature{0, 0, false});    // B locrian: C major
   CHECK(key_signature_for_mode(2, Mode::natural_minor) == KeySignature{0, -1, true});  // D minor: 1 flat
   CHECK(key_signature_for_mode(9, Mode::harmonic_minor) == KeySignature{0, 0, true});  // A minor
 }

@@ -3,7 +3,6 @@
 // scale, and is byte-identical across runs; parallel synths match one synth; bad
 // soundfonts and output paths end in one line and leave no file behind.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -21,7 +20,8 @@ using sonify::test::TempDir;
 namespace {
 
 void require_soundfont() {
-  if (!sonify::soundfont_find("").ok()) sonify::test::skip_test("no GM soundfont: apt-get install fluid-soundfont-gm");
+  if (!sonify::soundfont_find("").ok())
+    sonify::test::skip_test("no GM soundfont: apt-get install fluid-soundfont-gm");
 }
 
 // Two seconds at 120 BPM: a piano chord pattern, a bass line and drums.
@@ -32,7 +32,8 @@ Score short_score() {
   const int bass = s.add_track("bass", 38);
   const int drums = s.add_drum_track("drums");
   for (int beat = 0; beat < 4; ++beat) {
-    for (int p : {60, 64, 67}) s.tracks[static_cast<std::size_t>(piano)].note(s.ticks(beat), s.ticks(0.9), p + beat, 90);
+    for (int p : {60, 64, 67})
+      s.tracks[static_cast<std::size_t>(piano)].note(s.ticks(beat), s.ticks(0.9), p + beat, 90);
     s.tracks[static_cast<std::size_t>(bass)].note(s.ticks(beat), s.ticks(0.5), 36 + beat * 2, 100);
     s.tracks[static_cast<std::size_t>(drums)].note(s.ticks(beat), s.ticks(0.1), beat % 2 ? 38 : 36, 110);
     s.tracks[static_cast<std::size_t>(drums)].note(s.ticks(beat + 0.5), s.ticks(0.1), 42, 80);
@@ -93,8 +94,8 @@ TEST_CASE("render: duration, level, determinism", "[render]") {
   CHECK(std::fabs(seconds - (s.length_seconds() + tail)) < 0.05);
   CHECK(tail > 0.05);  // the last notes ring on
   CHECK(tail <= 5.05);
-  CHECK(info["rms"].get<double>() > 0.01);                   // not silent
-  CHECK(info["full_scale_samples"] == 0);                     // nothing at full scale
+  CHECK(info["rms"].get<double>() > 0.01);  // not silent
+  CHECK(info["full_scale_samples"] == 0);   // nothing at full scale
   CHECK(info["peak"].get<double>() == Approx(std::pow(10.0, -1.0 / 20)).margin(2e-4));  // -1 dBFS ceiling
   CHECK(report["peak_dbfs"].get<double>() == Approx(-1.0).margin(0.01));
   CHECK(report["loudness_lufs"].is_number());
@@ -107,8 +108,9 @@ TEST_CASE("render: duration, level, determinism", "[render]") {
 TEST_CASE("render: MIDI files written by mido (type 0, running status)", "[render]") {
   require_soundfont();
   TempDir dir;
-  auto w = sonify::test::run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py",
-                                      "write", dir.file("m.mid"), "0"});
+  auto w = sonify::test::run_program({"/usr/bin/python3",
+                                      std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/midi_mido.py", "write",
+                                      dir.file("m.mid"), "0"});
   REQUIRE(w.exit_code == 0);
   auto r = run_sonify({"render", dir.file("m.mid"), "--json"});  // writes m.wav beside it
   INFO(r.err);
@@ -142,14 +144,16 @@ TEST_CASE("render: formats, sample rate, loudness target", "[render]") {
   require_soundfont();
   TempDir dir;
   REQUIRE(sonify::midi_write(short_score(), dir.file("in.mid")).ok());
-  auto f = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("f.wav"), "--format", "f32", "--sample-rate", "48000"});
+  auto f = run_sonify(
+      {"render", dir.file("in.mid"), "-o", dir.file("f.wav"), "--format", "f32", "--sample-rate", "48000"});
   REQUIRE(f.exit_code == 0);
   const json fi = wav_info(dir.file("f.wav"));
   CHECK(fi["rate"] == 48000);
   CHECK(fi["dtype"] == "float32");
   CHECK(fi["peak"].get<double>() <= std::pow(10.0, -1.0 / 20) + 1e-6);
 
-  auto l = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("l.wav"), "--format", "s24", "--loudness", "-16", "--json"});
+  auto l = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("l.wav"), "--format", "s24", "--loudness",
+                       "-16", "--json"});
   INFO(l.err);
   REQUIRE(l.exit_code == 0);
   const json report = json::parse(l.out);
@@ -161,7 +165,8 @@ TEST_CASE("render: formats, sample rate, loudness target", "[render]") {
   CHECK(li["peak"].get<double>() <= std::pow(10.0, -1.0 / 20) + 1e-4);
 
   // A loud target forces the limiter; the ceiling still holds.
-  auto hot = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("h.wav"), "--loudness", "-6", "--json"});
+  auto hot =
+      run_sonify({"render", dir.file("in.mid"), "-o", dir.file("h.wav"), "--loudness", "-6", "--json"});
   REQUIRE(hot.exit_code == 0);
   const json hr = json::parse(hot.out);
   CHECK(hr["limited"] == true);
@@ -216,7 +221,8 @@ TEST_CASE("render: CC74/CC71 filter modulators are neutral at 64 and audible bel
   require_soundfont();
   Score s;
   const int t = s.add_track("saw", 81);
-  for (int i = 0; i < 4; ++i) s.tracks[static_cast<std::size_t>(t)].note(s.ticks(i * 0.5), s.ticks(0.45), 48 + i * 3, 100);
+  for (int i = 0; i < 4; ++i)
+    s.tracks[static_cast<std::size_t>(t)].note(s.ticks(i * 0.5), s.ticks(0.45), 48 + i * 3, 100);
   auto plain = sonify::midi_from_score(s);
   REQUIRE(plain.ok());
   sonify::SynthOptions with, without;
@@ -250,7 +256,8 @@ double f0_hz(const sonify::Audio& a, double from_seconds) {
   const std::size_t n = 2048, lo = a.sample_rate_hz / 600, hi = a.sample_rate_hz / 60;
   std::vector<double> c(hi + 2, 0.0);
   for (std::size_t lag = lo; lag <= hi + 1; ++lag)
-    for (std::size_t i = 0; i < n; ++i) c[lag] += a.samples[2 * (start + i)] * a.samples[2 * (start + i + lag)];
+    for (std::size_t i = 0; i < n; ++i)
+      c[lag] += a.samples[2 * (start + i)] * a.samples[2 * (start + i + lag)];
   const double best = *std::max_element(c.begin() + static_cast<long>(lo), c.end());
   for (std::size_t lag = lo + 1; lag <= hi; ++lag)
     if (c[lag] >= 0.9 * best && c[lag] >= c[lag - 1] && c[lag] >= c[lag + 1])
@@ -279,7 +286,7 @@ TEST_CASE("render: portamento glides between overlapping notes", "[render]") {
   const auto jump = render(false), slide = render(true);
   CHECK(f0_hz(jump, 0.3) == Approx(130.8).epsilon(0.03));   // C3
   CHECK(f0_hz(jump, 0.62) == Approx(261.6).epsilon(0.03));  // C4 right away
-  CHECK(f0_hz(slide, 0.62) < 240);                           // still on its way up
+  CHECK(f0_hz(slide, 0.62) < 240);                          // still on its way up
   CHECK(f0_hz(slide, 0.62) > 135);
   CHECK(f0_hz(slide, 1.2) == Approx(261.6).epsilon(0.03));  // arrived after 512 ms
 }
@@ -290,15 +297,21 @@ TEST_CASE("render: bad soundfonts, MIDI and output paths leave no file", "[rende
   REQUIRE(sonify::midi_write(short_score(), dir.file("in.mid")).ok());
   using namespace std::string_literals;
   sonify::test::write_file(dir.file("bad.sf2"), "RIFF\x10\x00\x00\x00sfbkLIST\x04\x00\x00\x00INFO"s);
-  sonify::test::write_file(dir.file("bad.mid"), "MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrk\x00\x00\x01\x00"s);
+  sonify::test::write_file(dir.file("bad.mid"),
+                           "MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrk\x00\x00\x01\x00"s);
   const std::vector<std::string> inputs = {"bad.mid", "bad.sf2", "in.mid"};
-  check_clean_error(run_sonify({"render", dir.file("in.mid"), "-o", dir.file("o.wav"), "--soundfont", dir.file("none.sf2")}),
+  check_clean_error(run_sonify({"render", dir.file("in.mid"), "-o", dir.file("o.wav"), "--soundfont",
+                                dir.file("none.sf2")}),
                     "none.sf2: soundfont not found");
-  check_clean_error(run_sonify({"render", dir.file("in.mid"), "-o", dir.file("o.wav"), "--soundfont", dir.file("bad.sf2")}),
-                    "bad.sf2: FluidSynth cannot load this soundfont");
-  check_clean_error(run_sonify({"render", dir.file("in.mid"), "-o", dir.file("missing/o.wav")}), "does not exist");
-  check_clean_error(run_sonify({"render", dir.file("bad.mid"), "-o", dir.file("o.wav")}), "bad.mid: chunk 'MTrk' at offset 14 has length 256");
-  check_clean_error(run_sonify({"render", dir.file("nothere.mid"), "-o", dir.file("o.wav")}), "nothere.mid: cannot open");
+  check_clean_error(
+      run_sonify({"render", dir.file("in.mid"), "-o", dir.file("o.wav"), "--soundfont", dir.file("bad.sf2")}),
+      "bad.sf2: FluidSynth cannot load this soundfont");
+  check_clean_error(run_sonify({"render", dir.file("in.mid"), "-o", dir.file("missing/o.wav")}),
+                    "does not exist");
+  check_clean_error(run_sonify({"render", dir.file("bad.mid"), "-o", dir.file("o.wav")}),
+                    "bad.mid: chunk 'MTrk' at offset 14 has length 256");
+  check_clean_error(run_sonify({"render", dir.file("nothere.mid"), "-o", dir.file("o.wav")}),
+                    "nothere.mid: cannot open");
   ::setenv("SONIFY_SOUNDFONT", dir.file("gone.sf2").c_str(), 1);
   auto env = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("o.wav")});
   ::unsetenv("SONIFY_SOUNDFONT");

@@ -349,17 +349,18 @@ TEST_CASE("text prompts: the tokenizer and the forward pass together reproduce l
   const json ref = reference("tinystories-656k.json");
   const json& c = ref["cases"][0];
   REQUIRE(c["bos_prepended"] == true);
-  auto r = run_sonify({"generate", "--model", model_dir("TinyStories-656K"), c["prompt_text"].get<std::string>(),
-                       "--max-tokens", "40", "--no-stop", "--json"});
+  auto r = run_sonify({"generate", "--model", model_dir("TinyStories-656K"),
+                       c["prompt_text"].get<std::string>(), "--max-tokens", "40", "--no-stop", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json j = json::parse(r.out);
   CHECK(j["prompt_ids"].get<std::vector<std::int64_t>>() == ids_of(c));
-  CHECK(j["ids"].get<std::vector<std::int64_t>>() == c["greedy_continuation_ids"].get<std::vector<std::int64_t>>());
+  CHECK(j["ids"].get<std::vector<std::int64_t>>() ==
+        c["greedy_continuation_ids"].get<std::vector<std::int64_t>>());
   CHECK(j["text"].get<std::string>().size() > 40);
   // Without --json the decoded story is printed: prompt, then continuation.
-  auto plain = run_sonify({"generate", "--model", model_dir("TinyStories-656K"), c["prompt_text"].get<std::string>(),
-                           "--max-tokens", "40", "--no-stop"});
+  auto plain = run_sonify({"generate", "--model", model_dir("TinyStories-656K"),
+                           c["prompt_text"].get<std::string>(), "--max-tokens", "40", "--no-stop"});
   REQUIRE(plain.exit_code == 0);
   CHECK(plain.out.rfind(c["prompt_text"].get<std::string>(), 0) == 0);
 }

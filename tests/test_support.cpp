@@ -6,14 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <catch2/catch.hpp>
 
 extern char** environ;
 
@@ -42,8 +41,10 @@ void skip_test(const std::string& reason) {
 
 std::string fixtures_dir() {
   std::string dir;
-  if (const char* env = std::getenv("SONIFY_FIXTURES"); env != nullptr && *env != '\0') dir = env;
-  else dir = std::string(SONIFY_SOURCE_DIR) + "/../shared/fixtures";
+  if (const char* env = std::getenv("SONIFY_FIXTURES"); env != nullptr && *env != '\0')
+    dir = env;
+  else
+    dir = std::string(SONIFY_SOURCE_DIR) + "/../shared/fixtures";
   std::error_code ec;
   if (!fs::is_directory(dir + "/models", ec))
     skip_test("test fixtures not found at " + dir + " (set SONIFY_FIXTURES)");

@@ -29,7 +29,7 @@ std::string fixtures_dir();
 [[noreturn]] void skip_test(const std::string& reason);
 
 struct RunResult {
-  int exit_code = -1;     // -1 when killed by a signal
+  int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
   std::string out;
   std::string err;

@@ -1,6 +1,5 @@
 // Synthetic checkpoints: written in HF layout, read back to the same roles, seeded.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "sonify/checkpoint_write.h"
@@ -43,11 +42,20 @@ TEST_CASE("synthetic checkpoints of every family read back to the same roles", "
     DType dtype;
   };
   const std::vector<Row> rows = {
-      {"gpt2", R"({"model_type":"gpt2","n_embd":32,"n_layer":2,"n_head":4,"vocab_size":50,"n_positions":16})", DType::F32},
-      {"llama", R"({"model_type":"llama","hidden_size":32,"num_hidden_layers":3,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":2})", DType::BF16},
-      {"qwen2", R"({"model_type":"qwen2","hidden_size":32,"num_hidden_layers":2,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":1,"tie_word_embeddings":true})", DType::F16},
-      {"gemma3", R"({"model_type":"gemma3_text","hidden_size":24,"num_hidden_layers":3,"intermediate_size":40,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":8,"sliding_window_pattern":2})", DType::BF16},
-      {"phi3", R"({"model_type":"phi3","hidden_size":32,"num_hidden_layers":2,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":2})", DType::F32},
+      {"gpt2", R"({"model_type":"gpt2","n_embd":32,"n_layer":2,"n_head":4,"vocab_size":50,"n_positions":16})",
+       DType::F32},
+      {"llama",
+       R"({"model_type":"llama","hidden_size":32,"num_hidden_layers":3,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":2})",
+       DType::BF16},
+      {"qwen2",
+       R"({"model_type":"qwen2","hidden_size":32,"num_hidden_layers":2,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":1,"tie_word_embeddings":true})",
+       DType::F16},
+      {"gemma3",
+       R"({"model_type":"gemma3_text","hidden_size":24,"num_hidden_layers":3,"intermediate_size":40,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":8,"sliding_window_pattern":2})",
+       DType::BF16},
+      {"phi3",
+       R"({"model_type":"phi3","hidden_size":32,"num_hidden_layers":2,"intermediate_size":48,"vocab_size":50,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":2})",
+       DType::F32},
   };
   for (const auto& row : rows) {
     INFO(row.family);
@@ -79,7 +87,8 @@ TEST_CASE("synthetic checkpoints of every family read back to the same roles", "
 
 TEST_CASE("synthetic checkpoints are deterministic in the seed", "[synthetic]") {
   TempDir dir;
-  const std::string cfg = R"({"model_type":"gpt2","n_embd":16,"n_layer":1,"n_head":2,"vocab_size":20,"n_positions":8})";
+  const std::string cfg =
+      R"({"model_type":"gpt2","n_embd":16,"n_layer":1,"n_head":2,"vocab_size":20,"n_positions":8})";
   sonify::test::write_file(dir.file("arch.json"), cfg);
   REQUIRE(synthetic_checkpoint_write(dir.file("arch.json"), dir.file("a"), DType::BF16, 7).ok());
   REQUIRE(synthetic_checkpoint_write(dir.file("arch.json"), dir.file("b"), DType::BF16, 7).ok());

@@ -23,9 +23,9 @@ struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;
   std::vector<std::int64_t> shape;
-  std::uint64_t offset = 0;   // byte offset in the file (header included)
+  std::uint64_t offset = 0;  // byte offset in the file (header included)
   std::uint64_t nbytes = 0;
-  int file_index = 0;         // index into Checkpoint::files()
+  int file_index = 0;  // index into Checkpoint::files()
 
   std::int64_t numel() const;
 };
@@ -40,8 +40,8 @@ struct TensorBytes {
 struct CheckpointFile {
   std::string path;
   std::uint64_t size_bytes = 0;
-  std::uint64_t header_bytes = 0;                 // the JSON header length
-  std::map<std::string, std::string> metadata;    // "__metadata__", kept as written
+  std::uint64_t header_bytes = 0;               // the JSON header length
+  std::map<std::string, std::string> metadata;  // "__metadata__", kept as written
 };
 
 // A validated, memory-mapped checkpoint. Move-only; the mappings close with it.

@@ -41,7 +41,7 @@ Status safetensors_write_from(const std::string& path, const std::vector<TensorD
 // (a copy of `config_path`) and OUT_DIR/model.safetensors. Linear and embedding weights
 // are N(0, 0.02²) scaled per layer, biases N(0, 0.02²), norm gains 1 + N(0, 0.05²)
 // (stored as w for Gemma). `dtype` is F32, BF16 or F16. OUT_DIR is created if missing.
-Status synthetic_checkpoint_write(const std::string& config_path, const std::string& out_dir,
-                                  DType dtype, std::uint64_t seed);
+Status synthetic_checkpoint_write(const std::string& config_path, const std::string& out_dir, DType dtype,
+                                  std::uint64_t seed);
 
 }  // namespace sonify

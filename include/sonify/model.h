@@ -25,7 +25,7 @@ std::string_view supported_model_types();
 // classes for each family; anything a forward pass needs is here.
 struct ModelSpec {
   Family family = Family::Llama;
-  std::string model_type;          // as written in config.json
+  std::string model_type;  // as written in config.json
   int n_layers = 0;
   int hidden_size = 0;
   int n_heads = 0;
@@ -33,24 +33,24 @@ struct ModelSpec {
   int head_dim = 0;
   int intermediate_size = 0;
   int vocab_size = 0;
-  int context_length = 0;          // n_positions / max_position_embeddings
-  bool layer_norm = false;         // LayerNorm with bias (GPT-2); otherwise RMSNorm
+  int context_length = 0;   // n_positions / max_position_embeddings
+  bool layer_norm = false;  // LayerNorm with bias (GPT-2); otherwise RMSNorm
   double norm_eps = 1e-5;
-  double norm_weight_offset = 0;   // Gemma stores RMSNorm gains as w, applies 1 + w
-  std::string activation;          // gelu_new, silu, gelu_pytorch_tanh, ...
-  bool gated_mlp = true;           // down(act(gate(x)) * up(x)) versus down(act(up(x)))
+  double norm_weight_offset = 0;  // Gemma stores RMSNorm gains as w, applies 1 + w
+  std::string activation;         // gelu_new, silu, gelu_pytorch_tanh, ...
+  bool gated_mlp = true;          // down(act(gate(x)) * up(x)) versus down(act(up(x)))
   bool qkv_bias = false;
   bool o_bias = false;
   bool mlp_bias = false;
   bool tie_word_embeddings = false;
   bool learned_positions = false;  // GPT-2's wpe instead of RoPE
   double rope_theta = 10000;
-  double rope_local_theta = 0;     // Gemma 3 sliding layers; 0 when unused
+  double rope_local_theta = 0;  // Gemma 3 sliding layers; 0 when unused
   double partial_rotary_factor = 1;
-  std::string rope_scaling_type;   // empty when none; "linear", "llama3", "longrope", ...
+  std::string rope_scaling_type;  // empty when none; "linear", "llama3", "longrope", ...
   double rope_scaling_factor = 1;
-  std::string rope_scaling_json;   // the whole rope_scaling object, for the runtime
-  int sliding_window = 0;          // 0: no sliding window anywhere
+  std::string rope_scaling_json;       // the whole rope_scaling object, for the runtime
+  int sliding_window = 0;              // 0: no sliding window anywhere
   std::vector<bool> layer_is_sliding;  // one per layer
   double query_pre_attn_scalar = 0;    // 0: scale scores by head_dim^-0.5
   double embedding_multiplier = 1;     // Gemma: sqrt(hidden_size)
@@ -72,18 +72,33 @@ Result<ModelSpec> model_spec_read(const std::string& path);
 // the MLP input (GPT-2 ln_2, Llama post_attention_layernorm, Gemma pre_feedforward);
 // post_attn_norm and post_mlp_norm are Gemma's norms on the sublayer outputs.
 enum class Role {
-  Embed, PosEmbed, Q, K, V, O, Gate, Up, Down,
-  AttnNorm, PostAttnNorm, MlpNorm, PostMlpNorm, QNorm, KNorm, FinalNorm, LmHead
+  Embed,
+  PosEmbed,
+  Q,
+  K,
+  V,
+  O,
+  Gate,
+  Up,
+  Down,
+  AttnNorm,
+  PostAttnNorm,
+  MlpNorm,
+  PostMlpNorm,
+  QNorm,
+  KNorm,
+  FinalNorm,
+  LmHead
 };
 enum class Part { Weight, Bias };
 
-std::string_view role_name(Role role);   // "q", "attn_norm", "lm_head", ...
+std::string_view role_name(Role role);  // "q", "attn_norm", "lm_head", ...
 bool role_is_norm(Role role);
 
 // One logical tensor, mapped from its stored form. Matrices are in nn.Linear layout
 // [out, in] whatever the file holds; fused tensors are sliced along `out`.
 struct RoleTensor {
-  int layer = -1;                      // -1 for model-level tensors
+  int layer = -1;  // -1 for model-level tensors
   Role role = Role::Embed;
   Part part = Part::Weight;
   const TensorInfo* source = nullptr;  // the stored tensor (owned by the Checkpoint)
@@ -130,8 +145,7 @@ class Model {
   std::int64_t parameter_count() const;
 
   // The tensor converted to float32 in its logical layout. Reads only this tensor.
-  Result<std::vector<float>> load_f32(const RoleTensor& tensor,
-                                      NormGain gain = NormGain::Effective) const;
+  Result<std::vector<float>> load_f32(const RoleTensor& tensor, NormGain gain = NormGain::Effective) const;
 
  private:
   Model(ModelSpec spec, Checkpoint checkpoint, std::string path);

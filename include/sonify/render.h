@@ -23,8 +23,8 @@ Result<SampleFormat> sample_format_from_name(const std::string& name);
 // 2.4+ sound alike. Defaults are FluidSynth 2.3's own, except gain (mastering sets the
 // level) and polyphony.
 struct SynthOptions {
-  std::string soundfont;          // empty: soundfont_find("") ($SONIFY_SOUNDFONT, Debian's)
-  int sample_rate_hz = 44100;     // 44100 or 48000 (any 8000..96000 accepted)
+  std::string soundfont;       // empty: soundfont_find("") ($SONIFY_SOUNDFONT, Debian's)
+  int sample_rate_hz = 44100;  // 44100 or 48000 (any 8000..96000 accepted)
   double gain = 0.2;
   int polyphony = 1024;
   bool reverb = true;
@@ -49,7 +49,7 @@ struct SynthOptions {
   // bytes; 1 renders everything in one synth. Each synth adds its own reverb and chorus
   // (about 10% of one synth's CPU time), so more groups only pay on more cores.
   int synths = 0;
-  int threads = 0;                // synths rendered at once; 0 = one per CPU. Never changes the audio.
+  int threads = 0;  // synths rendered at once; 0 = one per CPU. Never changes the audio.
 };
 
 // Stereo float audio, interleaved L R, nominal full scale ±1.
@@ -63,10 +63,10 @@ struct Audio {
 // What a render produced, for the run's JSON.
 struct RenderStats {
   std::string soundfont;
-  double midi_seconds = 0;   // last MIDI event
-  double tail_seconds = 0;   // rendered after it
-  int synths = 0;            // parallel synths used
-  int peak_voices = 0;       // most voices sounding at once, summed over synths
+  double midi_seconds = 0;                // last MIDI event
+  double tail_seconds = 0;                // rendered after it
+  int synths = 0;                         // parallel synths used
+  int peak_voices = 0;                    // most voices sounding at once, summed over synths
   std::vector<double> synth_cpu_seconds;  // CPU time each synth spent rendering (timing only)
 };
 
@@ -113,8 +113,10 @@ struct RenderReport {
   double audio_seconds = 0;
   double wall_seconds = 0;
 };
-Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& options, const std::string& wav_path);
-Result<RenderReport> render_wav(const Score& score, const RenderOptions& options, const std::string& wav_path);
+Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& options,
+                                const std::string& wav_path);
+Result<RenderReport> render_wav(const Score& score, const RenderOptions& options,
+                                const std::string& wav_path);
 
 // The report as a JSON object (one line), for run records.
 std::string render_report_json(const RenderReport& report, const RenderOptions& options);

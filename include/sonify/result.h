@@ -23,21 +23,33 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -52,7 +64,10 @@ class [[nodiscard]] Status {
 
   bool ok() const { return !error_.has_value(); }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { assert(!ok()); return *error_; }
+  const Error& error() const {
+    assert(!ok());
+    return *error_;
+  }
 
  private:
   std::optional<Error> error_;
@@ -62,7 +77,9 @@ inline std::string to_message_part(std::string s) { return s; }
 inline std::string to_message_part(std::string_view s) { return std::string(s); }
 inline std::string to_message_part(const char* s) { return s; }
 template <class N, class = std::enable_if_t<std::is_arithmetic_v<N>>>
-std::string to_message_part(N n) { return std::to_string(n); }
+std::string to_message_part(N n) {
+  return std::to_string(n);
+}
 
 // Builds an Error from pieces: fail("config.json: missing field '", name, "'").
 template <class... Parts>
@@ -75,15 +92,14 @@ Error fail(const Parts&... parts) {
 }  // namespace sonify
 
 // Propagates an error out of the enclosing function returning Result<..> or Status.
-#define SONIFY_TRY(expr)                              \
-  do {                                                \
-    auto sonify_try_status_ = (expr);                 \
-    if (!sonify_try_status_.ok())                     \
-      return sonify_try_status_.error();              \
+#define SONIFY_TRY(expr)                                             \
+  do {                                                               \
+    auto sonify_try_status_ = (expr);                                \
+    if (!sonify_try_status_.ok()) return sonify_try_status_.error(); \
   } while (0)
 
 // Declares `var` from a Result-returning expression, propagating its error.
-#define SONIFY_ASSIGN_OR_RETURN(var, expr)            \
-  auto var##_result_ = (expr);                        \
+#define SONIFY_ASSIGN_OR_RETURN(var, expr)               \
+  auto var##_result_ = (expr);                           \
   if (!var##_result_.ok()) return var##_result_.error(); \
   auto var = std::move(var##_result_).value()

@@ -20,17 +20,17 @@ constexpr int kDrumChannel = 9;
 // Controller numbers the genres use (MIDI 1.0 and GM2 assignments).
 namespace cc {
 constexpr int kModulation = 1;
-constexpr int kPortamentoTime = 5;    // glide time; FluidSynth honours it with kPortamento on
+constexpr int kPortamentoTime = 5;  // glide time; FluidSynth honours it with kPortamento on
 constexpr int kVolume = 7;
-constexpr int kPan = 10;               // 0 left, 64 centre, 127 right
+constexpr int kPan = 10;  // 0 left, 64 centre, 127 right
 constexpr int kExpression = 11;
 constexpr int kSustain = 64;
-constexpr int kPortamento = 65;       // >= 64 on
-constexpr int kResonance = 71;        // 64 neutral; the renderer maps it to filter Q
+constexpr int kPortamento = 65;  // >= 64 on
+constexpr int kResonance = 71;   // 64 neutral; the renderer maps it to filter Q
 constexpr int kRelease = 72;
 constexpr int kAttack = 73;
-constexpr int kCutoff = 74;           // 64 neutral; the renderer maps it to filter cutoff
-constexpr int kPortamentoControl = 84; // source pitch of the next note's glide
+constexpr int kCutoff = 74;             // 64 neutral; the renderer maps it to filter cutoff
+constexpr int kPortamentoControl = 84;  // source pitch of the next note's glide
 constexpr int kReverbSend = 91;
 constexpr int kChorusSend = 93;
 }  // namespace cc
@@ -77,9 +77,9 @@ struct PitchBend {
 // the GM kit `program` (0 = Standard) on channel 10.
 struct Track {
   std::string name;
-  int program = 0;      // 0..127
+  int program = 0;  // 0..127
   bool drums = false;
-  int channel = -1;     // 0..15, or -1 to let assign_channels() choose
+  int channel = -1;  // 0..15, or -1 to let assign_channels() choose
   std::vector<Note> notes;
   std::vector<ControlChange> controls;
   std::vector<PitchBend> bends;
@@ -131,7 +131,7 @@ struct Marker {
 struct Score {
   std::string title;
   int ppq = kDefaultPpq;
-  std::vector<TempoChange> tempos;          // empty means 120 BPM
+  std::vector<TempoChange> tempos;  // empty means 120 BPM
   std::vector<TimeSignature> time_signatures;
   std::vector<KeySignature> key_signatures;
   std::vector<Marker> markers;

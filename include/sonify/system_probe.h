@@ -8,10 +8,10 @@ namespace sonify {
 
 struct BlasInfo {
   bool found = false;
-  std::string library;   // resolved path of the libblas.so.3 in use
-  std::string kind;      // "OpenBLAS", "reference", "BLIS", "MKL", "ATLAS" or "unknown"
-  std::string config;    // OpenBLAS build configuration string, when OpenBLAS
-  int threads = 0;       // OpenBLAS threads, 0 when unknown
+  std::string library;  // resolved path of the libblas.so.3 in use
+  std::string kind;     // "OpenBLAS", "reference", "BLIS", "MKL", "ATLAS" or "unknown"
+  std::string config;   // OpenBLAS build configuration string, when OpenBLAS
+  int threads = 0;      // OpenBLAS threads, 0 when unknown
   bool is_reference() const { return kind == "reference"; }
 };
 

@@ -16,9 +16,9 @@ class Runtime;
 struct RuntimeOptions;
 
 struct TorchInfo {
-  std::string version;     // e.g. "1.13.0"
+  std::string version;  // e.g. "1.13.0"
   int intra_op_threads = 0;
-  bool mkldnn = false;     // oneDNN kernels compiled in
+  bool mkldnn = false;  // oneDNN kernels compiled in
 };
 
 // The plugin's entry points, looked up by name after dlopen.

@@ -15,36 +15,36 @@ namespace sonify {
 
 // Hyper-parameters of one training run. Defaults train a ~2 M-parameter GPT-2.
 struct TrainConfig {
-  std::string arch = "gpt2";        // "gpt2" or "llama"
+  std::string arch = "gpt2";  // "gpt2" or "llama"
   int layers = 4;
   int dim = 192;
   int heads = 6;
   int context = 128;
-  int vocab = 0;                    // set from the tokenizer
+  int vocab = 0;  // set from the tokenizer
   int steps = 1000;
   int batch = 16;
-  double lr = 3e-3;                 // peak learning rate
-  int warmup = 0;                   // 0: 5% of the steps
-  double min_lr_ratio = 0.1;        // cosine decays to lr * min_lr_ratio
-  double weight_decay = 0.1;        // AdamW, matrices only (not biases, norms)
-  double grad_clip = 1.0;           // global L2 norm
-  int eval_every = 0;               // 0: 20 evaluations over the run
+  double lr = 3e-3;           // peak learning rate
+  int warmup = 0;             // 0: 5% of the steps
+  double min_lr_ratio = 0.1;  // cosine decays to lr * min_lr_ratio
+  double weight_decay = 0.1;  // AdamW, matrices only (not biases, norms)
+  double grad_clip = 1.0;     // global L2 norm
+  int eval_every = 0;         // 0: 20 evaluations over the run
   int eval_batches = 8;
   std::uint64_t seed = 0;
-  int threads = 0;                  // 0: all cores
+  int threads = 0;  // 0: all cores
   double norm_eps = 1e-5;
-  double rope_theta = 10000.0;      // llama only
-  int bos_id = 0;                   // written into config.json
+  double rope_theta = 10000.0;  // llama only
+  int bos_id = 0;               // written into config.json
   int eos_id = 0;
 };
 
 // One evaluation point.
 struct TrainEval {
   int step = 0;
-  double train_loss = 0;            // mean over the steps since the last evaluation
+  double train_loss = 0;  // mean over the steps since the last evaluation
   double val_loss = 0;
   double lr = 0;
-  double seconds = 0;               // wall time since the start
+  double seconds = 0;  // wall time since the start
 };
 
 // A trained tensor in Hugging Face layout and naming, float32, row-major.
@@ -58,7 +58,7 @@ struct TrainResult {
   std::vector<NamedTensor> tensors;
   std::vector<TrainEval> history;
   int steps_done = 0;
-  bool interrupted = false;         // stopped early by the stop flag (Ctrl-C)
+  bool interrupted = false;  // stopped early by the stop flag (Ctrl-C)
   double seconds = 0;
   double tokens_per_second = 0;
   std::int64_t parameters = 0;

@@ -18,11 +18,9 @@ struct DuplicateKey {
 }  // namespace
 
 Result<nlohmann::json> json_parse_strict(std::string_view text, const std::string& what) {
-  if (auto bad = utf8_first_invalid(text))
-    return fail(what, ": invalid UTF-8 at byte ", *bad);
+  if (auto bad = utf8_first_invalid(text)) return fail(what, ": invalid UTF-8 at byte ", *bad);
   std::vector<std::set<std::string>> open_objects;
-  auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event,
-                      nlohmann::json& parsed) {
+  auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
     if (event == E::object_start) {
       open_objects.emplace_back();

@@ -2,10 +2,9 @@
 // refused (nlohmann would silently keep the last), errors as one-line messages.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "sonify/result.h"
 

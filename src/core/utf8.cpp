@@ -18,17 +18,21 @@ std::optional<std::size_t> utf8_first_invalid(std::string_view text) {
     if (c >= 0xC2 && c <= 0xDF) {
       len = 2;
     } else if (c == 0xE0) {
-      len = 3; lo = 0xA0;
+      len = 3;
+      lo = 0xA0;
     } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
       len = 3;
     } else if (c == 0xED) {
-      len = 3; hi = 0x9F;
+      len = 3;
+      hi = 0x9F;
     } else if (c == 0xF0) {
-      len = 4; lo = 0x90;
+      len = 4;
+      lo = 0x90;
     } else if (c >= 0xF1 && c <= 0xF3) {
       len = 4;
     } else if (c == 0xF4) {
-      len = 4; hi = 0x8F;
+      len = 4;
+      hi = 0x8F;
     } else {
       return i;
     }

@@ -47,9 +47,8 @@ struct ParsedFile {
   std::vector<TensorInfo> tensors;
 };
 
-Result<TensorInfo> parse_entry(const std::string& path, const std::string& name,
-                               const nlohmann::json& entry, std::uint64_t data_start,
-                               std::uint64_t data_size) {
+Result<TensorInfo> parse_entry(const std::string& path, const std::string& name, const nlohmann::json& entry,
+                               std::uint64_t data_start, std::uint64_t data_size) {
   const std::string where = path + ": tensor '" + name + "'";
   if (!entry.is_object()) return fail(where, ": entry is not an object");
   for (const char* key : {"dtype", "shape", "data_offsets"})
@@ -78,8 +77,7 @@ Result<TensorInfo> parse_entry(const std::string& path, const std::string& name,
     info.shape.push_back(static_cast<std::int64_t>(dim));
   }
   const std::uint64_t elem = dtype_size(info.dtype);
-  if (numel > std::numeric_limits<std::uint64_t>::max() / elem)
-    return fail(where, ": byte size overflows");
+  if (numel > std::numeric_limits<std::uint64_t>::max() / elem) return fail(where, ": byte size overflows");
   const std::uint64_t expected_bytes = numel * elem;
 
   const auto& offsets = entry["data_offsets"];
@@ -89,8 +87,8 @@ Result<TensorInfo> parse_entry(const std::string& path, const std::string& name,
     return fail(where, ": data_offsets must be two non-negative integers");
   if (end < begin) return fail(where, ": data_offsets end before they begin");
   if (end > data_size)
-    return fail(where, ": data_offsets [", begin, ", ", end,
-                ") run past the data section (", data_size, " bytes)");
+    return fail(where, ": data_offsets [", begin, ", ", end, ") run past the data section (", data_size,
+                " bytes)");
   if (end - begin != expected_bytes)
     return fail(where, ": shape and dtype need ", expected_bytes, " bytes but data_offsets span ",
                 end - begin);
@@ -102,15 +100,13 @@ Result<TensorInfo> parse_entry(const std::string& path, const std::string& name,
 Result<ParsedFile> parse_file(const MappedFile& map) {
   const std::string& path = map.path();
   const std::uint64_t size = map.size();
-  if (size < 8)
-    return fail(path, ": not a safetensors file: ", size, " bytes, too short for a header");
+  if (size < 8) return fail(path, ": not a safetensors file: ", size, " bytes, too short for a header");
   const std::uint64_t header_len = read_u64_le(map.data());
   if (header_len > kMaxHeaderBytes)
-    return fail(path, ": not a safetensors file: header length ", header_len,
-                " exceeds the 100 MB limit");
+    return fail(path, ": not a safetensors file: header length ", header_len, " exceeds the 100 MB limit");
   if (header_len > size - 8)
-    return fail(path, ": truncated or not safetensors: header length ", header_len,
-                " but the file has only ", size - 8, " bytes after it");
+    return fail(path, ": truncated or not safetensors: header length ", header_len, " but the file has only ",
+                size - 8, " bytes after it");
   std::string_view header(reinterpret_cast<const char*>(map.data() + 8), header_len);
   if (header.empty() || header.front() != '{')
     return fail(path, ": not a safetensors file: header does not start with '{'");
@@ -147,10 +143,9 @@ Result<ParsedFile> parse_file(const MappedFile& map) {
   std::uint64_t expected = data_start;
   for (const TensorInfo* t : by_offset) {
     if (t->offset != expected) {
-      const char* what = t->offset < expected ? "overlaps the previous tensor"
-                                              : "leaves a gap before it";
-      return fail(path, ": tensor '", t->name, "' at data offset ", t->offset - data_start, " ",
-                  what, " (expected offset ", expected - data_start, ")");
+      const char* what = t->offset < expected ? "overlaps the previous tensor" : "leaves a gap before it";
+      return fail(path, ": tensor '", t->name, "' at data offset ", t->offset - data_start, " ", what,
+                  " (expected offset ", expected - data_start, ")");
     }
     expected += t->nbytes;
   }
@@ -190,8 +185,8 @@ struct Checkpoint::Impl {
               [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
     for (std::size_t i = 1; i < tensors.size(); ++i)
       if (tensors[i].name == tensors[i - 1].name)
-        return fail(files[tensors[i].file_index].path, ": tensor '", tensors[i].name,
-                    "' is also in ", files[tensors[i - 1].file_index].path);
+        return fail(files[tensors[i].file_index].path, ": tensor '", tensors[i].name, "' is also in ",
+                    files[tensors[i - 1].file_index].path);
     return Status::Ok();
   }
 };
@@ -232,7 +227,8 @@ Status check_resolves_inside(const fs::path& dir, const fs::path& file) {
   };
   if (under(real, real_dir)) return Status::Ok();
   const fs::path snapshots = real_dir.parent_path();
-  if (snapshots.filename() == "snapshots" && under(real, snapshots.parent_path() / "blobs")) return Status::Ok();
+  if (snapshots.filename() == "snapshots" && under(real, snapshots.parent_path() / "blobs"))
+    return Status::Ok();
   return fail(file.string(), ": resolves to ", real.string(),
               ", outside the model directory (only links into it or into an HF cache's blobs are followed)");
 }
@@ -315,8 +311,8 @@ TensorBytes Checkpoint::bytes(const TensorInfo& info) const {
 
 Result<std::vector<float>> Checkpoint::to_f32(const TensorInfo& info) const {
   if (!dtype_is_float(info.dtype))
-    return fail(impl_->files[info.file_index].path, ": tensor '", info.name, "' is ",
-                dtype_name(info.dtype), ", not a floating-point type");
+    return fail(impl_->files[info.file_index].path, ": tensor '", info.name, "' is ", dtype_name(info.dtype),
+                ", not a floating-point type");
   std::vector<float> out(static_cast<std::size_t>(info.numel()));
   convert_to_f32(info.dtype, bytes(info).data, out.size(), out.data());
   return out;

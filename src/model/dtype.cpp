@@ -14,11 +14,16 @@ struct DTypeRow {
 };
 
 constexpr std::array<DTypeRow, 10> kDTypes = {{
-    {DType::F32, "F32", 4, true},   {DType::F16, "F16", 2, true},
-    {DType::BF16, "BF16", 2, true}, {DType::F64, "F64", 8, true},
-    {DType::I64, "I64", 8, false},  {DType::I32, "I32", 4, false},
-    {DType::I16, "I16", 2, false},  {DType::I8, "I8", 1, false},
-    {DType::U8, "U8", 1, false},    {DType::Bool, "BOOL", 1, false},
+    {DType::F32, "F32", 4, true},
+    {DType::F16, "F16", 2, true},
+    {DType::BF16, "BF16", 2, true},
+    {DType::F64, "F64", 8, true},
+    {DType::I64, "I64", 8, false},
+    {DType::I32, "I32", 4, false},
+    {DType::I16, "I16", 2, false},
+    {DType::I8, "I8", 1, false},
+    {DType::U8, "U8", 1, false},
+    {DType::Bool, "BOOL", 1, false},
 }};
 
 const DTypeRow& row(DType dtype) { return kDTypes[static_cast<std::size_t>(dtype)]; }

@@ -55,10 +55,10 @@ struct NameRule {
 };
 
 struct FamilyNames {
-  std::string canonical_prefix;               // what writers use
-  std::vector<std::string> body_prefixes;     // tried in order before matching
-  std::vector<std::string> head_names;        // lm_head spellings, matched whole
-  std::string layer_prefix;                   // "h." or "layers."
+  std::string canonical_prefix;            // what writers use
+  std::vector<std::string> body_prefixes;  // tried in order before matching
+  std::vector<std::string> head_names;     // lm_head spellings, matched whole
+  std::string layer_prefix;                // "h." or "layers."
   std::vector<NameRule> model_rules;
   std::vector<NameRule> layer_rules;
   std::vector<std::string> ignored_suffixes;  // buffers inside a layer
@@ -120,7 +120,8 @@ FamilyNames llama_like_names(const ModelSpec& s) {
     const std::int64_t q = std::int64_t{s.n_heads} * s.head_dim;
     const std::int64_t kv = std::int64_t{s.n_kv_heads} * s.head_dim;
     const std::int64_t i = s.intermediate_size;
-    l.push_back({"self_attn.qkv_proj.weight", Part::Weight, false, {{Role::Q, q}, {Role::K, kv}, {Role::V, kv}}});
+    l.push_back(
+        {"self_attn.qkv_proj.weight", Part::Weight, false, {{Role::Q, q}, {Role::K, kv}, {Role::V, kv}}});
     l.push_back({"mlp.gate_up_proj.weight", Part::Weight, false, {{Role::Gate, i}, {Role::Up, i}}});
   } else {
     linear(&l, "self_attn.q_proj", Role::Q);
@@ -146,9 +147,7 @@ FamilyNames family_names(const ModelSpec& s) {
   return s.family == Family::GPT2 ? gpt2_names(s) : llama_like_names(s);
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Splits "h.12.attn.c_proj.weight" (after the layer prefix) into 12 and the rest.
 bool split_layer(std::string_view rest, int* layer, std::string_view* suffix) {
@@ -177,15 +176,37 @@ std::vector<std::int64_t> expected_shape(const ModelSpec& s, Role role, Part par
   const std::int64_t kv = std::int64_t{s.n_kv_heads} * s.head_dim;
   std::vector<std::int64_t> w;
   switch (role) {
-    case Role::Embed: case Role::LmHead: w = {v, d}; break;
-    case Role::PosEmbed: w = {s.context_length, d}; break;
-    case Role::Q: w = {q, d}; break;
-    case Role::K: case Role::V: w = {kv, d}; break;
-    case Role::O: w = {d, q}; break;
-    case Role::Gate: case Role::Up: w = {i, d}; break;
-    case Role::Down: w = {d, i}; break;
-    case Role::QNorm: case Role::KNorm: w = {s.head_dim}; break;
-    default: w = {d}; break;  // the other norms
+    case Role::Embed:
+    case Role::LmHead:
+      w = {v, d};
+      break;
+    case Role::PosEmbed:
+      w = {s.context_length, d};
+      break;
+    case Role::Q:
+      w = {q, d};
+      break;
+    case Role::K:
+    case Role::V:
+      w = {kv, d};
+      break;
+    case Role::O:
+      w = {d, q};
+      break;
+    case Role::Gate:
+    case Role::Up:
+      w = {i, d};
+      break;
+    case Role::Down:
+      w = {d, i};
+      break;
+    case Role::QNorm:
+    case Role::KNorm:
+      w = {s.head_dim};
+      break;
+    default:
+      w = {d};
+      break;  // the other norms
   }
   if (part == Part::Bias) return {w.front()};
   return w;
@@ -246,7 +267,8 @@ std::vector<LayoutEntry> model_layout(const ModelSpec& s) {
     shape[0] = rows;
     if (rule.transposed) std::swap(shape[0], shape[1]);
     const std::string layer_part = layer < 0 ? "" : names.layer_prefix + std::to_string(layer) + ".";
-    out.push_back({names.canonical_prefix + layer_part + rule.suffix, shape, rule.pieces[0].role, rule.part, layer});
+    out.push_back(
+        {names.canonical_prefix + layer_part + rule.suffix, shape, rule.pieces[0].role, rule.part, layer});
   };
   auto model_wanted = required_in_model(s);
   model_wanted.emplace_back(Role::Embed, Part::Weight);
@@ -262,10 +284,14 @@ std::vector<LayoutEntry> model_layout(const ModelSpec& s) {
 
 std::string_view family_name(Family family) {
   switch (family) {
-    case Family::GPT2: return "gpt2";
-    case Family::Llama: return "llama";
-    case Family::Gemma3: return "gemma3";
-    case Family::Phi3: return "phi3";
+    case Family::GPT2:
+      return "gpt2";
+    case Family::Llama:
+      return "llama";
+    case Family::Gemma3:
+      return "gemma3";
+    case Family::Phi3:
+      return "phi3";
   }
   return "?";
 }
@@ -286,8 +312,8 @@ Result<Model> Model::open(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail(path, ": no such file or directory");
   const bool is_dir = fs::is_directory(path, ec);
-  const fs::path config = is_dir ? fs::path(path) / "config.json"
-                                 : fs::path(path).parent_path() / "config.json";
+  const fs::path config =
+      is_dir ? fs::path(path) / "config.json" : fs::path(path).parent_path() / "config.json";
   if (!fs::exists(config, ec))
     return fail(path, is_dir ? ": no config.json in this directory (expected a Hugging Face model directory)"
                              : ": no config.json beside this file");
@@ -304,8 +330,8 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
   std::map<std::tuple<int, Role, Part>, RoleTensor> mapped;
 
   auto add = [&](const TensorInfo& info, int layer, const NameRule& rule) -> Status {
-    const bool vector = rule.part == Part::Bias ||
-                        (rule.pieces.size() == 1 && role_is_norm(rule.pieces[0].role));
+    const bool vector =
+        rule.part == Part::Bias || (rule.pieces.size() == 1 && role_is_norm(rule.pieces[0].role));
     const std::string where = file0 + ": tensor '" + info.name + "'";
     if (!dtype_is_float(info.dtype))
       return fail(where, " is ", dtype_name(info.dtype), ", expected a floating-point type");
@@ -382,12 +408,13 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
   const bool has_embed = mapped.count(key(Role::Embed)) > 0;
   const bool has_head = mapped.count(key(Role::LmHead)) > 0;
   if (!has_embed && !has_head)
-    return fail(model.path_, ": no token embedding in the checkpoint (", family_name(s.family),
-                " names it ", s.family == Family::GPT2 ? "'wte.weight'" : "'model.embed_tokens.weight'", ")");
+    return fail(model.path_, ": no token embedding in the checkpoint (", family_name(s.family), " names it ",
+                s.family == Family::GPT2 ? "'wte.weight'" : "'model.embed_tokens.weight'", ")");
   if (!has_head || !has_embed) {
     if (!s.tie_word_embeddings)
-      return fail(model.path_, has_head ? ": no token embedding in the checkpoint and tie_word_embeddings is false"
-                                        : ": no lm_head.weight in the checkpoint and tie_word_embeddings is false");
+      return fail(model.path_,
+                  has_head ? ": no token embedding in the checkpoint and tie_word_embeddings is false"
+                           : ": no lm_head.weight in the checkpoint and tie_word_embeddings is false");
     RoleTensor copy = mapped.at(key(has_head ? Role::LmHead : Role::Embed));
     copy.role = has_head ? Role::Embed : Role::LmHead;
     copy.tied = true;
@@ -396,9 +423,10 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
 
   const auto model_required = required_in_model(s);
   auto missing = [&](int layer, Role role, Part part) -> Error {
-    return fail(model.path_, ": checkpoint has no ", role_name(role), part == Part::Bias ? " bias" : " weight",
-                layer >= 0 ? " for layer " + std::to_string(layer) : std::string(),
-                " (expected for ", family_name(s.family), " with this config.json)");
+    return fail(model.path_, ": checkpoint has no ", role_name(role),
+                part == Part::Bias ? " bias" : " weight",
+                layer >= 0 ? " for layer " + std::to_string(layer) : std::string(), " (expected for ",
+                family_name(s.family), " with this config.json)");
   };
   for (const auto& [role, part] : model_required)
     if (!mapped.count({-1, role, part})) return missing(-1, role, part);
@@ -408,10 +436,11 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
       if (!mapped.count({layer, role, part})) return missing(layer, role, part);
 
   for (auto& [k, t] : mapped) model.tensors_.push_back(std::move(t));
-  std::stable_sort(model.tensors_.begin(), model.tensors_.end(), [](const RoleTensor& a, const RoleTensor& b) {
-    return std::make_tuple(sort_group(a), a.layer, a.role, a.part) <
-           std::make_tuple(sort_group(b), b.layer, b.role, b.part);
-  });
+  std::stable_sort(model.tensors_.begin(), model.tensors_.end(),
+                   [](const RoleTensor& a, const RoleTensor& b) {
+                     return std::make_tuple(sort_group(a), a.layer, a.role, a.part) <
+                            std::make_tuple(sort_group(b), b.layer, b.role, b.part);
+                   });
   return model;
 }
 
@@ -442,15 +471,16 @@ Result<std::vector<float>> Model::load_f32(const RoleTensor& t, NormGain gain) c
   if (!t.transposed) {
     // Rows of the logical matrix are rows of the stored one: convert the block directly.
     const std::int64_t row_len = t.shape.size() == 2 ? t.shape[1] : 1;
-    convert_to_f32(src.dtype, base + static_cast<std::size_t>(t.slice_begin * row_len) * elem,
-                   out.size(), out.data());
+    convert_to_f32(src.dtype, base + static_cast<std::size_t>(t.slice_begin * row_len) * elem, out.size(),
+                   out.data());
   } else {
     SONIFY_ASSIGN_OR_RETURN(whole, checkpoint_.to_f32(src));
     const std::int64_t in = src.shape[0], cols = src.shape[1];
     const std::int64_t rows = t.slice_end - t.slice_begin;
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t c = 0; c < in; ++c)
-        out[static_cast<std::size_t>(r * in + c)] = whole[static_cast<std::size_t>(c * cols + t.slice_begin + r)];
+        out[static_cast<std::size_t>(r * in + c)] =
+            whole[static_cast<std::size_t>(c * cols + t.slice_begin + r)];
   }
   if (gain == NormGain::Effective && role_is_norm(t.role) && t.part == Part::Weight &&
       spec_.norm_weight_offset != 0)

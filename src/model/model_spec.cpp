@@ -111,15 +111,14 @@ Status read_rope_scaling(const ConfigReader& r, ModelSpec* spec) {
   return Status::Ok();
 }
 
-Status read_heads(const ConfigReader& r, const char* heads_key, int default_head_dim,
-                  ModelSpec* spec) {
+Status read_heads(const ConfigReader& r, const char* heads_key, int default_head_dim, ModelSpec* spec) {
   SONIFY_ASSIGN_OR_RETURN(heads, r.dim(heads_key));
   SONIFY_ASSIGN_OR_RETURN(kv, r.dim_or("num_key_value_heads", heads));
   spec->n_heads = heads;
   spec->n_kv_heads = kv;
   if (heads % kv != 0)
-    return fail(r.what(), ": num_attention_heads (", heads,
-                ") is not a multiple of num_key_value_heads (", kv, ")");
+    return fail(r.what(), ": num_attention_heads (", heads, ") is not a multiple of num_key_value_heads (",
+                kv, ")");
   if (default_head_dim == 0) {
     if (spec->hidden_size % heads != 0 && !r.has("head_dim"))
       return fail(r.what(), ": hidden_size (", spec->hidden_size,
@@ -132,7 +131,8 @@ Status read_heads(const ConfigReader& r, const char* heads_key, int default_head
   // width must stay within the same bound as every other dimension.
   const std::int64_t width = std::int64_t{heads} * head_dim;
   if (width > kMaxDim)
-    return fail(r.what(), ": heads x head_dim (", heads, " x ", head_dim, " = ", width, ") exceeds ", kMaxDim);
+    return fail(r.what(), ": heads x head_dim (", heads, " x ", head_dim, " = ", width, ") exceeds ",
+                kMaxDim);
   return Status::Ok();
 }
 
@@ -145,7 +145,8 @@ Result<ModelSpec> parse_gpt2(const ConfigReader& r) {
   SONIFY_ASSIGN_OR_RETURN(ctx_default, r.dim_or("n_ctx", 1024));
   SONIFY_ASSIGN_OR_RETURN(ctx, r.dim_or("n_positions", ctx_default));
   SONIFY_ASSIGN_OR_RETURN(
-      inner, r.dim_or("n_inner", static_cast<int>(std::min<std::int64_t>(4 * std::int64_t{hidden}, kMaxDim))));
+      inner,
+      r.dim_or("n_inner", static_cast<int>(std::min<std::int64_t>(4 * std::int64_t{hidden}, kMaxDim))));
   SONIFY_ASSIGN_OR_RETURN(eps, r.positive_or("layer_norm_epsilon", 1e-5));
   SONIFY_ASSIGN_OR_RETURN(act, r.string_or("activation_function", "gelu_new"));
   SONIFY_ASSIGN_OR_RETURN(tie, r.bool_or("tie_word_embeddings", true));
@@ -169,8 +170,7 @@ Result<ModelSpec> parse_gpt2(const ConfigReader& r) {
 }
 
 // Llama, Mistral, Qwen2, Gemma 3 and Phi-3 share the Llama field names.
-Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family,
-                                   const std::string& model_type) {
+Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family, const std::string& model_type) {
   ModelSpec s;
   s.family = family;
   const bool gemma = family == Family::Gemma3;
@@ -245,9 +245,12 @@ Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family,
         return fail(r.what(), ": field 'layer_types' must list one type per layer (", layers, ")");
       for (int i = 0; i < layers; ++i) {
         const json& t = types[i];
-        if (t == "sliding_attention") s.layer_is_sliding[i] = true;
-        else if (t == "full_attention") s.layer_is_sliding[i] = false;
-        else return fail(r.what(), ": layer_types[", i, "] must be \"sliding_attention\" or \"full_attention\"");
+        if (t == "sliding_attention")
+          s.layer_is_sliding[i] = true;
+        else if (t == "full_attention")
+          s.layer_is_sliding[i] = false;
+        else
+          return fail(r.what(), ": layer_types[", i, "] must be \"sliding_attention\" or \"full_attention\"");
       }
     } else {
       SONIFY_ASSIGN_OR_RETURN(pattern, r.dim_or("sliding_window_pattern", 6));
@@ -259,9 +262,7 @@ Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family,
 
 }  // namespace
 
-std::string_view supported_model_types() {
-  return "gpt2, llama, mistral, qwen2, gemma3_text, gemma3, phi3";
-}
+std::string_view supported_model_types() { return "gpt2, llama, mistral, qwen2, gemma3_text, gemma3, phi3"; }
 
 namespace {
 
@@ -292,8 +293,7 @@ Result<ModelSpec> model_spec_from_json(const json& root, const std::string& what
       spec->tie_word_embeddings = tie;
     }
   } else {
-    return fail(what, ": unknown model_type '", model_type, "' (supported: ",
-                supported_model_types(), ")");
+    return fail(what, ": unknown model_type '", model_type, "' (supported: ", supported_model_types(), ")");
   }
   if (!spec.ok()) return spec;
   spec->model_type = model_type;

@@ -4,15 +4,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/splitmix64.h"
 #include "core/atomic_file.h"
 #include "core/json_strict.h"
+#include "core/splitmix64.h"
 #include "sonify/checkpoint_write.h"
 #include "sonify/model.h"
 
 namespace sonify {
 namespace {
-
 
 std::uint64_t hash_name(const std::string& s) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
@@ -33,8 +32,8 @@ std::uint16_t f32_to_f16(float f) {
   const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
   const int exponent = static_cast<int>((bits >> 23) & 0xFF) - 127 + 15;
   std::uint32_t mantissa = bits & 0x7FFFFFu;
-  if (exponent >= 31) return sign | 0x7C00u;          // overflow → inf
-  if (exponent <= 0) {                                 // subnormal or zero
+  if (exponent >= 31) return sign | 0x7C00u;  // overflow → inf
+  if (exponent <= 0) {                        // subnormal or zero
     if (exponent < -10) return sign;
     mantissa |= 0x800000u;
     const int shift = 14 - exponent;
@@ -70,7 +69,8 @@ Status safetensors_write_with(const std::string& path, const std::vector<TensorD
                               const std::map<std::string, std::string>& metadata, WriteTensor write_tensor) {
   std::vector<std::size_t> order(tensors.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
 
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -81,13 +81,15 @@ Status safetensors_write_with(const std::string& path, const std::vector<TensorD
     std::uint64_t n = dtype_size(t.dtype);
     for (auto d : t.shape) n *= static_cast<std::uint64_t>(d);
     sizes[i] = n;
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
+    header[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
     offset += n;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   unsigned char len_bytes[8];
-  for (int b = 0; b < 8; ++b) len_bytes[b] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * b));
+  for (int b = 0; b < 8; ++b)
+    len_bytes[b] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * b));
 
   SONIFY_ASSIGN_OR_RETURN(file, AtomicFile::create(path));
   SONIFY_TRY(file.write(len_bytes, 8));
@@ -101,22 +103,23 @@ Status safetensors_write_with(const std::string& path, const std::vector<TensorD
 Status safetensors_write(const std::string& path, const std::vector<TensorDecl>& tensors,
                          const std::map<std::string, std::string>& metadata, const TensorFill& fill) {
   std::vector<unsigned char> buffer;
-  return safetensors_write_with(path, tensors, metadata, [&](std::size_t i, AtomicFile& file, std::uint64_t n) {
-    buffer.assign(n, 0);
-    fill(i, buffer.data(), buffer.size());
-    return file.write(buffer.data(), buffer.size());
-  });
+  return safetensors_write_with(path, tensors, metadata,
+                                [&](std::size_t i, AtomicFile& file, std::uint64_t n) {
+                                  buffer.assign(n, 0);
+                                  fill(i, buffer.data(), buffer.size());
+                                  return file.write(buffer.data(), buffer.size());
+                                });
 }
 
 Status safetensors_write_from(const std::string& path, const std::vector<TensorDecl>& tensors,
                               const std::map<std::string, std::string>& metadata, const TensorData& data) {
-  return safetensors_write_with(path, tensors, metadata, [&](std::size_t i, AtomicFile& file, std::uint64_t n) {
-    return file.write(data(i), n);
-  });
+  return safetensors_write_with(
+      path, tensors, metadata,
+      [&](std::size_t i, AtomicFile& file, std::uint64_t n) { return file.write(data(i), n); });
 }
 
-Status synthetic_checkpoint_write(const std::string& config_path, const std::string& out_dir,
-                                  DType dtype, std::uint64_t seed) {
+Status synthetic_checkpoint_write(const std::string& config_path, const std::string& out_dir, DType dtype,
+                                  std::uint64_t seed) {
   if (dtype != DType::F32 && dtype != DType::BF16 && dtype != DType::F16)
     return fail("synthetic checkpoints are F32, BF16 or F16, not ", dtype_name(dtype));
   SONIFY_ASSIGN_OR_RETURN(spec, model_spec_read(config_path));
@@ -143,7 +146,8 @@ Status synthetic_checkpoint_write(const std::string& config_path, const std::str
       const double r = std::sqrt(-2.0 * std::log(rng.uniform()));
       const double a = 2.0 * M_PI * rng.uniform();
       store(dtype, static_cast<float>(mean + stddev * r * std::cos(a)), dst + k * elem);
-      if (k + 1 < count) store(dtype, static_cast<float>(mean + stddev * r * std::sin(a)), dst + (k + 1) * elem);
+      if (k + 1 < count)
+        store(dtype, static_cast<float>(mean + stddev * r * std::sin(a)), dst + (k + 1) * elem);
     }
   };
   SONIFY_TRY(safetensors_write((fs::path(out_dir) / "model.safetensors").string(), decls,

@@ -68,7 +68,8 @@ std::uint32_t be(std::string_view s) {
   return v;
 }
 
-Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t base, const std::string& where) {
+Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t base,
+                                           const std::string& where) {
   Cursor c(body, base);
   std::vector<MidiEvent> events;
   std::int64_t tick = 0;
@@ -79,7 +80,8 @@ Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t ba
   while (!c.done()) {
     std::uint32_t delta = 0;
     if (int r = c.vlq(&delta); r != 0)
-      return r == 1 ? truncated("delta time") : fail(where, ": delta time longer than 4 bytes at offset ", c.offset());
+      return r == 1 ? truncated("delta time")
+                    : fail(where, ": delta time longer than 4 bytes at offset ", c.offset());
     tick += delta;
     const std::size_t at = c.offset();
     std::uint8_t status = 0;
@@ -89,8 +91,10 @@ Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t ba
       (void)c.byte(&skip);
     } else {
       if (running == 0)
-        return fail(where, ": data byte ", hex(status), " without a status byte (running status with no "
-                    "previous channel event) at offset ", at);
+        return fail(where, ": data byte ", hex(status),
+                    " without a status byte (running status with no "
+                    "previous channel event) at offset ",
+                    at);
       status = running;
     }
     MidiEvent e;
@@ -102,9 +106,11 @@ Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t ba
       std::string_view data;
       if (!c.byte(&e.meta)) return truncated("meta event");
       if (int r = c.vlq(&len); r != 0)
-        return r == 1 ? truncated("meta event length") : fail(where, ": meta length longer than 4 bytes at offset ", at);
+        return r == 1 ? truncated("meta event length")
+                      : fail(where, ": meta length longer than 4 bytes at offset ", at);
       if (!c.take(len, &data))
-        return fail(where, ": meta event at offset ", at, " has length ", len, " but only ", c.left(), " bytes remain");
+        return fail(where, ": meta event at offset ", at, " has length ", len, " but only ", c.left(),
+                    " bytes remain");
       e.data = std::string(data);
       if (e.meta == meta::kTempo && e.data.size() != 3)
         return fail(where, ": tempo event at offset ", at, " has ", e.data.size(), " data bytes, not 3");
@@ -115,9 +121,11 @@ Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t ba
       std::uint32_t len = 0;
       std::string_view data;
       if (int r = c.vlq(&len); r != 0)
-        return r == 1 ? truncated("SysEx length") : fail(where, ": SysEx length longer than 4 bytes at offset ", at);
+        return r == 1 ? truncated("SysEx length")
+                      : fail(where, ": SysEx length longer than 4 bytes at offset ", at);
       if (!c.take(len, &data))
-        return fail(where, ": SysEx at offset ", at, " has length ", len, " but only ", c.left(), " bytes remain");
+        return fail(where, ": SysEx at offset ", at, " has length ", len, " but only ", c.left(),
+                    " bytes remain");
       e.data = std::string(data);
       events.push_back(std::move(e));
     } else if (status >= 0xF0) {
@@ -159,21 +167,25 @@ Result<MidiFile> midi_parse(std::string_view bytes, const std::string& name) {
   const std::uint32_t division = be(header.substr(4, 2));
   if (file.format == 2) return fail(name, ": SMF format 2 (independent sequences) is not supported");
   if (file.format > 2) return fail(name, ": unknown SMF format ", file.format);
-  if (division & 0x8000) return fail(name, ": SMPTE time division is not supported (only ticks per quarter note)");
+  if (division & 0x8000)
+    return fail(name, ": SMPTE time division is not supported (only ticks per quarter note)");
   if (division == 0) return fail(name, ": time division is 0 ticks per quarter note");
-  if (file.format == 0 && ntracks != 1) return fail(name, ": SMF format 0 with ", ntracks, " tracks (must be 1)");
+  if (file.format == 0 && ntracks != 1)
+    return fail(name, ": SMF format 0 with ", ntracks, " tracks (must be 1)");
   file.ppq = static_cast<int>(division);
   while (file.tracks.size() < ntracks) {
     const std::size_t at = c.offset();
-    if (!c.take(4, &id)) return fail(name, ": header says ", ntracks, " tracks but the file ends after ", file.tracks.size());
+    if (!c.take(4, &id))
+      return fail(name, ": header says ", ntracks, " tracks but the file ends after ", file.tracks.size());
     if (!c.take(4, &len_bytes)) return fail(name, ": truncated chunk header at offset ", at);
     const std::uint32_t len = be(len_bytes);
     std::string_view body;
     if (!c.take(len, &body))
-      return fail(name, ": chunk '", std::string(id), "' at offset ", at, " has length ", len, " but only ", c.left(),
-                  " bytes remain");
+      return fail(name, ": chunk '", std::string(id), "' at offset ", at, " has length ", len, " but only ",
+                  c.left(), " bytes remain");
     if (id != "MTrk") continue;  // unknown chunks are skipped, as the SMF spec asks
-    SONIFY_ASSIGN_OR_RETURN(events, parse_track(body, at + 8, name + ": track " + std::to_string(file.tracks.size() + 1)));
+    SONIFY_ASSIGN_OR_RETURN(
+        events, parse_track(body, at + 8, name + ": track " + std::to_string(file.tracks.size() + 1)));
     file.tracks.push_back(std::move(events));
   }
   return file;
@@ -192,8 +204,10 @@ MidiTempoMap::MidiTempoMap(const MidiFile& file) {
   std::vector<std::pair<std::int64_t, std::uint32_t>> tempos;
   for (const auto& track : file.tracks)
     for (const auto& e : track)
-      if (e.status == 0xFF && e.meta == meta::kTempo && e.data.size() == 3) tempos.emplace_back(e.tick, be(e.data));
-  std::stable_sort(tempos.begin(), tempos.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      if (e.status == 0xFF && e.meta == meta::kTempo && e.data.size() == 3)
+        tempos.emplace_back(e.tick, be(e.data));
+  std::stable_sort(tempos.begin(), tempos.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   const double ppq = file.ppq;
   segments_.push_back({0, 0.0, 0.5 / ppq});
   for (const auto& [tick, us] : tempos) {
@@ -229,7 +243,8 @@ Result<Score> score_from_midi(const MidiFile& file) {
     std::string name;
     std::map<int, Track> by_channel;
     std::map<int, bool> has_program;
-    std::map<std::pair<int, int>, std::deque<std::pair<std::int64_t, int>>> open;  // (ch, pitch) -> (start, vel)
+    std::map<std::pair<int, int>, std::deque<std::pair<std::int64_t, int>>>
+        open;  // (ch, pitch) -> (start, vel)
     std::int64_t end = 0;
     for (const auto& e : events) {
       end = std::max(end, e.tick);
@@ -238,7 +253,8 @@ Result<Score> score_from_midi(const MidiFile& file) {
         if (e.meta == meta::kTrackName && name.empty()) name = d;
         if (e.meta == meta::kTempo) score.tempos.push_back({e.tick, static_cast<int>(be(d))});
         if (e.meta == meta::kTimeSignature && d.size() >= 2 && static_cast<std::uint8_t>(d[1]) < 8)
-          score.time_signatures.push_back({e.tick, static_cast<std::uint8_t>(d[0]), 1 << static_cast<std::uint8_t>(d[1])});
+          score.time_signatures.push_back(
+              {e.tick, static_cast<std::uint8_t>(d[0]), 1 << static_cast<std::uint8_t>(d[1])});
         if (e.meta == meta::kKeySignature && d.size() >= 2)
           score.key_signatures.push_back({e.tick, static_cast<signed char>(d[0]), d[1] != 0});
         if (e.meta == meta::kMarker) score.markers.push_back({e.tick, d});
@@ -266,18 +282,24 @@ Result<Score> score_from_midi(const MidiFile& file) {
           t.notes.push_back({start, std::max<std::int64_t>(e.tick - start, 1), d1, vel});
           break;
         }
-        case 0xB0: t.controls.push_back({e.tick, d1, d2}); break;
+        case 0xB0:
+          t.controls.push_back({e.tick, d1, d2});
+          break;
         case 0xC0:
           if (!has_program[ch]) t.program = d1;
           has_program[ch] = true;
           break;
-        case 0xE0: t.bends.push_back({e.tick, (d1 | (d2 << 7)) - 8192}); break;
-        default: break;
+        case 0xE0:
+          t.bends.push_back({e.tick, (d1 | (d2 << 7)) - 8192});
+          break;
+        default:
+          break;
       }
     }
     for (auto& [key, q] : open)
       for (const auto& [start, vel] : q)
-        by_channel[key.first].notes.push_back({start, std::max<std::int64_t>(end - start, 1), key.second, vel});
+        by_channel[key.first].notes.push_back(
+            {start, std::max<std::int64_t>(end - start, 1), key.second, vel});
     if (by_channel.empty() && ti == 0 && file.format == 1) score.title = name;
     for (auto& [ch, t] : by_channel) {
       if (t.notes.empty() && t.controls.empty() && t.bends.empty()) continue;
@@ -287,7 +309,8 @@ Result<Score> score_from_midi(const MidiFile& file) {
       score.tracks.push_back(std::move(t));
     }
   }
-  std::stable_sort(score.tempos.begin(), score.tempos.end(), [](const auto& a, const auto& b) { return a.tick < b.tick; });
+  std::stable_sort(score.tempos.begin(), score.tempos.end(),
+                   [](const auto& a, const auto& b) { return a.tick < b.tick; });
   return score;
 }
 

@@ -72,7 +72,8 @@ Result<MidiFile> midi_from_score(const Score& score) {
     conductor.push_back({1, meta_event(ts.tick, meta::kTimeSignature, d)});
   }
   for (const auto& ks : score.key_signatures) {
-    std::string d{static_cast<char>(static_cast<signed char>(ks.sharps)), static_cast<char>(ks.minor ? 1 : 0)};
+    std::string d{static_cast<char>(static_cast<signed char>(ks.sharps)),
+                  static_cast<char>(ks.minor ? 1 : 0)};
     conductor.push_back({2, meta_event(ks.tick, meta::kKeySignature, d)});
   }
   for (const auto& t : score.tempos) {
@@ -89,7 +90,8 @@ Result<MidiFile> midi_from_score(const Score& score) {
     std::vector<Tagged> events;
     events.push_back({0, meta_event(0, meta::kTrackName, track.name)});
     events.push_back({1, channel_event(0, 0xC0 | ch, track.program)});
-    for (const auto& c : track.controls) events.push_back({2, channel_event(c.tick, 0xB0 | ch, c.controller, c.value)});
+    for (const auto& c : track.controls)
+      events.push_back({2, channel_event(c.tick, 0xB0 | ch, c.controller, c.value)});
     for (const auto& b : track.bends) {
       const int v = b.value + 8192;
       events.push_back({3, channel_event(b.tick, 0xE0 | ch, v & 0x7F, (v >> 7) & 0x7F)});

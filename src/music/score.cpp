@@ -39,7 +39,8 @@ void Track::note(std::int64_t start_ticks, std::int64_t length_ticks, int pitch,
 }
 
 void Track::control(std::int64_t tick, int controller, int value) {
-  controls.push_back({std::max<std::int64_t>(tick, 0), std::clamp(controller, 0, 127), std::clamp(value, 0, 127)});
+  controls.push_back(
+      {std::max<std::int64_t>(tick, 0), std::clamp(controller, 0, 127), std::clamp(value, 0, 127)});
 }
 
 void Track::bend(std::int64_t tick, int value) {
@@ -47,8 +48,8 @@ void Track::bend(std::int64_t tick, int value) {
 }
 
 void Track::bend_range(std::int64_t tick, int semitones) {
-  for (const auto& [controller, value] : {std::pair{101, 0}, {100, 0}, {6, std::clamp(semitones, 0, 24)}, {38, 0},
-                                          {101, 127}, {100, 127}})
+  for (const auto& [controller, value] :
+       {std::pair{101, 0}, {100, 0}, {6, std::clamp(semitones, 0, 24)}, {38, 0}, {101, 127}, {100, 127}})
     control(tick, controller, value);
 }
 
@@ -62,7 +63,8 @@ void Score::set_tempo(std::int64_t tick, double bpm) {
       return;
     }
   tempos.push_back({tick, us});
-  std::stable_sort(tempos.begin(), tempos.end(), [](const auto& a, const auto& b) { return a.tick < b.tick; });
+  std::stable_sort(tempos.begin(), tempos.end(),
+                   [](const auto& a, const auto& b) { return a.tick < b.tick; });
 }
 
 int Score::add_track(std::string name, int program) {
@@ -124,17 +126,25 @@ KeySignature key_signature_for(int root_pitch, bool minor, std::int64_t tick) {
 
 KeySignature key_signature_for_mode(int root_pc, Mode mode, std::int64_t tick) {
   switch (mode) {
-    case Mode::major: return key_signature_for(root_pc, false, tick);
-    case Mode::dorian: return key_signature_for((root_pc + 10) % 12, false, tick);
-    case Mode::phrygian: return key_signature_for((root_pc + 8) % 12, false, tick);
-    case Mode::lydian: return key_signature_for((root_pc + 7) % 12, false, tick);
-    case Mode::mixolydian: return key_signature_for((root_pc + 5) % 12, false, tick);
-    case Mode::locrian: return key_signature_for((root_pc + 1) % 12, false, tick);
+    case Mode::major:
+      return key_signature_for(root_pc, false, tick);
+    case Mode::dorian:
+      return key_signature_for((root_pc + 10) % 12, false, tick);
+    case Mode::phrygian:
+      return key_signature_for((root_pc + 8) % 12, false, tick);
+    case Mode::lydian:
+      return key_signature_for((root_pc + 7) % 12, false, tick);
+    case Mode::mixolydian:
+      return key_signature_for((root_pc + 5) % 12, false, tick);
+    case Mode::locrian:
+      return key_signature_for((root_pc + 1) % 12, false, tick);
     case Mode::natural_minor:
     case Mode::harmonic_minor:
     case Mode::melodic_minor:
-    case Mode::minor_pentatonic: return key_signature_for(root_pc, true, tick);
-    default: return key_signature_for(root_pc, false, tick);
+    case Mode::minor_pentatonic:
+      return key_signature_for(root_pc, true, tick);
+    default:
+      return key_signature_for(root_pc, false, tick);
   }
 }
 
@@ -155,11 +165,14 @@ Status score_validate(const Score& score) {
     if (m.tick < 0) return fail("score: marker '", m.text, "' has a negative tick");
   for (const auto& track : score.tracks) {
     const std::string where = "score: track '" + track.name + "': ";
-    if (track.program < 0 || track.program > 127) return fail(where, "program ", track.program, " is outside 0..127");
-    if (track.channel < -1 || track.channel > 15) return fail(where, "channel ", track.channel, " is outside 0..15");
+    if (track.program < 0 || track.program > 127)
+      return fail(where, "program ", track.program, " is outside 0..127");
+    if (track.channel < -1 || track.channel > 15)
+      return fail(where, "channel ", track.channel, " is outside 0..15");
     for (const auto& n : track.notes) {
       if (n.start_ticks < 0 || n.length_ticks <= 0)
-        return fail(where, "note at tick ", n.start_ticks, " has length ", n.length_ticks, " (must start >= 0, last > 0)");
+        return fail(where, "note at tick ", n.start_ticks, " has length ", n.length_ticks,
+                    " (must start >= 0, last > 0)");
       if (n.pitch < 0 || n.pitch > 127 || n.velocity < 1 || n.velocity > 127)
         return fail(where, "note at tick ", n.start_ticks, " has pitch ", n.pitch, " velocity ", n.velocity,
                     " (pitch 0..127, velocity 1..127)");
@@ -180,9 +193,10 @@ Result<std::vector<int>> assign_channels(const Score& score) {
   std::vector<std::string> owner(16);
   auto claim = [&](std::size_t i, int ch) -> Status {
     const Track& t = score.tracks[i];
-    if (program_of[static_cast<std::size_t>(ch)] >= 0 && program_of[static_cast<std::size_t>(ch)] != t.program)
-      return fail("score: tracks '", owner[static_cast<std::size_t>(ch)], "' and '", t.name, "' share channel ", ch + 1,
-                  " with different programs");
+    if (program_of[static_cast<std::size_t>(ch)] >= 0 &&
+        program_of[static_cast<std::size_t>(ch)] != t.program)
+      return fail("score: tracks '", owner[static_cast<std::size_t>(ch)], "' and '", t.name,
+                  "' share channel ", ch + 1, " with different programs");
     program_of[static_cast<std::size_t>(ch)] = t.program;
     owner[static_cast<std::size_t>(ch)] = t.name;
     channels[i] = ch;
@@ -208,7 +222,8 @@ Result<std::vector<int>> assign_channels(const Score& score) {
     if (channels[i] >= 0) continue;
     while (next < 16 && (next == kDrumChannel || program_of[static_cast<std::size_t>(next)] >= 0)) ++next;
     if (next >= 16)
-      return fail("score: ", melodic, " melodic tracks need more than the 15 melodic MIDI channels; "
+      return fail("score: ", melodic,
+                  " melodic tracks need more than the 15 melodic MIDI channels; "
                   "merge tracks or give tracks with the same program the same channel");
     SONIFY_TRY(claim(i, next));
   }

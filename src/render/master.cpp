@@ -1,13 +1,13 @@
 // Mastering: one gain to a sample-peak ceiling, or to an EBU R128 loudness target with
 // a look-ahead limiter that keeps every sample under the ceiling.
+#include "render/master.h"
+
 #include <ebur128.h>
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <memory>
-
-#include "render/master.h"
 
 namespace sonify {
 namespace {
@@ -77,10 +77,12 @@ Result<double> loudness_lufs(const Audio& audio) {
   std::unique_ptr<ebur128_state, EburDeleter> st(
       ebur128_init(2, static_cast<unsigned long>(audio.sample_rate_hz), EBUR128_MODE_I));
   if (!st) return fail("libebur128: cannot initialise");
-  if (audio.frames() > 0 && ebur128_add_frames_float(st.get(), audio.samples.data(), audio.frames()) != EBUR128_SUCCESS)
+  if (audio.frames() > 0 &&
+      ebur128_add_frames_float(st.get(), audio.samples.data(), audio.frames()) != EBUR128_SUCCESS)
     return fail("libebur128: cannot measure loudness");
   double lufs = 0;
-  if (ebur128_loudness_global(st.get(), &lufs) != EBUR128_SUCCESS) return fail("libebur128: cannot measure loudness");
+  if (ebur128_loudness_global(st.get(), &lufs) != EBUR128_SUCCESS)
+    return fail("libebur128: cannot measure loudness");
   return std::isfinite(lufs) ? lufs : -1000.0;
 }
 

@@ -5,34 +5,35 @@
 // and the groups are summed in a fixed order: FluidSynth's voices, reverb and chorus
 // are linear, so the mix equals one synth's render up to float rounding, and the same
 // input gives the same samples on every run.
+#include "sonify/render.h"
+
 #include <fluidsynth.h>
 #include <glib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
-#include <tuple>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
-#include "sonify/render.h"
 #include "sonify/soundfont.h"
 #include "sonify/system_probe.h"
 
 namespace sonify {
 namespace {
 
-constexpr int kBlock = 64;                 // FluidSynth's internal block (FLUID_BUFSIZE)
-constexpr int kChunk = 1024 * kBlock;      // frames rendered per group between mixes (1.5 s)
-constexpr int kTailChunk = 16 * kBlock;    // tail rendered in chunks of this many frames
-constexpr float kSilence = 1e-4f;          // tail ends when a chunk stays below this (-80 dBFS)
-constexpr int kMaxSynths = 2;              // default channel groups (see channel_groups)
+constexpr int kBlock = 64;               // FluidSynth's internal block (FLUID_BUFSIZE)
+constexpr int kChunk = 1024 * kBlock;    // frames rendered per group between mixes (1.5 s)
+constexpr int kTailChunk = 16 * kBlock;  // tail rendered in chunks of this many frames
+constexpr float kSilence = 1e-4f;        // tail ends when a chunk stays below this (-80 dBFS)
+constexpr int kMaxSynths = 2;            // default channel groups (see channel_groups)
 
 // FluidSynth reports errors through a global log function; keep the last error of the
 // calling thread to put into our one-line message, print nothing.
@@ -45,7 +46,8 @@ void fluid_log(int level, const char* message, void*) {
 // Debian's FluidSynth tries libinstpatch's DLS loader on files its SF2 loader refuses,
 // and libinstpatch reports through GLib's default log handler, straight to stderr.
 void glib_log(const gchar*, GLogLevelFlags level, const gchar* message, gpointer) {
-  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) != 0 && message != nullptr && g_fluid_error.empty())
+  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) != 0 && message != nullptr &&
+      g_fluid_error.empty())
     g_fluid_error = message;
 }
 
@@ -91,13 +93,16 @@ class Synth {
     fluid_settings_t* s = synth->settings_.get();
     Status st = Status::Ok();
     auto num = [&](const char* name, double v) {
-      if (st.ok() && fluid_settings_setnum(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+      if (st.ok() && fluid_settings_setnum(s, name, v) != FLUID_OK)
+        st = fail("fluidsynth: cannot set ", name, " = ", v);
     };
     auto integer = [&](const char* name, int v) {
-      if (st.ok() && fluid_settings_setint(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+      if (st.ok() && fluid_settings_setint(s, name, v) != FLUID_OK)
+        st = fail("fluidsynth: cannot set ", name, " = ", v);
     };
     auto str = [&](const char* name, const char* v) {
-      if (st.ok() && fluid_settings_setstr(s, name, v) != FLUID_OK) st = fail("fluidsynth: cannot set ", name, " = ", v);
+      if (st.ok() && fluid_settings_setstr(s, name, v) != FLUID_OK)
+        st = fail("fluidsynth: cannot set ", name, " = ", v);
     };
     num("synth.sample-rate", o.sample_rate_hz);
     num("synth.gain", o.gain);
@@ -154,22 +159,35 @@ class Synth {
     fluid_synth_t* s = synth_.get();
     const int ch = e.status & 0x0F;
     switch (e.status & 0xF0) {
-      case 0x80: fluid_synth_noteoff(s, ch, e.d1); break;
+      case 0x80:
+        fluid_synth_noteoff(s, ch, e.d1);
+        break;
       case 0x90:
         if (e.d2 > 0)
           fluid_synth_noteon(s, ch, e.d1, e.d2);
         else
           fluid_synth_noteoff(s, ch, e.d1);
         break;
-      case 0xA0: fluid_synth_key_pressure(s, ch, e.d1, e.d2); break;
-      case 0xB0: fluid_synth_cc(s, ch, e.d1, e.d2); break;
-      case 0xC0: fluid_synth_program_change(s, ch, e.d1); break;
-      case 0xD0: fluid_synth_channel_pressure(s, ch, e.d1); break;
-      case 0xE0: fluid_synth_pitch_bend(s, ch, e.d1 | (e.d2 << 7)); break;
+      case 0xA0:
+        fluid_synth_key_pressure(s, ch, e.d1, e.d2);
+        break;
+      case 0xB0:
+        fluid_synth_cc(s, ch, e.d1, e.d2);
+        break;
+      case 0xC0:
+        fluid_synth_program_change(s, ch, e.d1);
+        break;
+      case 0xD0:
+        fluid_synth_channel_pressure(s, ch, e.d1);
+        break;
+      case 0xE0:
+        fluid_synth_pitch_bend(s, ch, e.d1 | (e.d2 << 7));
+        break;
       case 0xF0:
         fluid_synth_sysex(s, e.sysex.data(), static_cast<int>(e.sysex.size()), nullptr, nullptr, nullptr, 0);
         break;
-      default: break;
+      default:
+        break;
     }
     peak_voices_ = std::max(peak_voices_, fluid_synth_get_active_voice_count(s));
   }
@@ -185,10 +203,12 @@ class Synth {
     const std::size_t at = left_.size();
     left_.resize(at + static_cast<std::size_t>(frames));
     right_.resize(at + static_cast<std::size_t>(frames));
-    fluid_synth_write_float(synth_.get(), static_cast<int>(frames), left_.data() + at, 0, 1, right_.data() + at, 0, 1);
+    fluid_synth_write_float(synth_.get(), static_cast<int>(frames), left_.data() + at, 0, 1,
+                            right_.data() + at, 0, 1);
     frames_ += frames;
     float peak = 0;
-    for (std::size_t i = at; i < left_.size(); ++i) peak = std::max({peak, std::fabs(left_[i]), std::fabs(right_[i])});
+    for (std::size_t i = at; i < left_.size(); ++i)
+      peak = std::max({peak, std::fabs(left_[i]), std::fabs(right_[i])});
     return peak;
   }
 
@@ -212,7 +232,8 @@ class Synth {
       ++count;
       // An unlooped sample (drums, plucks) ends by itself: count about half a second.
       const bool looped = static_cast<int>(fluid_voice_gen_get(v, GEN_SAMPLEMODE)) & 1;
-      release = std::max(release, looped ? std::pow(2.0, fluid_voice_gen_get(v, GEN_VOLENVRELEASE) / 1200.0) : -0.5);
+      release = std::max(release,
+                         looped ? std::pow(2.0, fluid_voice_gen_get(v, GEN_VOLENVRELEASE) / 1200.0) : -0.5);
     }
     fluid_synth_all_sounds_off(s, channel);
     return {count, release};
@@ -238,7 +259,8 @@ class Synth {
     for (const Row& row : {Row{74, GEN_FILTERFC, 4800.0}, Row{71, GEN_FILTERQ, 200.0}}) {
       fluid_mod_t* mod = new_fluid_mod();
       if (mod == nullptr) return fail("fluidsynth: out of memory");
-      fluid_mod_set_source1(mod, row.cc, FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_BIPOLAR | FLUID_MOD_POSITIVE);
+      fluid_mod_set_source1(mod, row.cc,
+                            FLUID_MOD_CC | FLUID_MOD_LINEAR | FLUID_MOD_BIPOLAR | FLUID_MOD_POSITIVE);
       fluid_mod_set_source2(mod, FLUID_MOD_NONE, 0);
       fluid_mod_set_dest(mod, row.dest);
       fluid_mod_set_amount(mod, row.amount);
@@ -278,7 +300,8 @@ std::vector<SynthEvent> synth_events(const MidiFile& file, int sample_rate_hz, s
       timed.emplace_back(e.tick, std::move(se));
     }
   }
-  std::stable_sort(timed.begin(), timed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(timed.begin(), timed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<SynthEvent> events;
   events.reserve(timed.size());
   for (auto& [tick, e] : timed) {
@@ -293,8 +316,8 @@ std::vector<SynthEvent> synth_events(const MidiFile& file, int sample_rate_hz, s
 // onto the least loaded group. A note's work is estimated as the voices it starts times
 // its length plus its release (capped at 4 s), as FluidSynth reports them for that
 // program, key and velocity on `probe`, a synth that never renders.
-std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& events, int sample_rate_hz, int groups,
-                                             Synth& probe) {
+std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& events, int sample_rate_hz,
+                                             int groups, Synth& probe) {
   std::vector<double> cost(16, 0.0);
   std::vector<bool> used(16, false);
   struct Open {
@@ -317,7 +340,8 @@ std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& even
     Open& o = open[static_cast<std::size_t>(ch * 128 + e.d1)];
     if (o.frame >= 0) {
       const double held = static_cast<double>(e.frame - o.frame) / sample_rate_hz;
-      cost[static_cast<std::size_t>(ch)] += o.weight * (o.release < 0 ? 0.5 : held + std::min(o.release, 4.0));
+      cost[static_cast<std::size_t>(ch)] +=
+          o.weight * (o.release < 0 ? 0.5 : held + std::min(o.release, 4.0));
     }
     o.frame = -1;
     if (kind == 0x90 && e.d2 > 0) {
@@ -330,8 +354,9 @@ std::vector<std::vector<int>> channel_groups(const std::vector<SynthEvent>& even
   std::vector<int> order;
   for (int ch = 0; ch < 16; ++ch)
     if (used[static_cast<std::size_t>(ch)]) order.push_back(ch);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return cost[static_cast<std::size_t>(a)] > cost[static_cast<std::size_t>(b)]; });
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return cost[static_cast<std::size_t>(a)] > cost[static_cast<std::size_t>(b)];
+  });
   groups = std::max(1, std::min(groups, static_cast<int>(order.size())));
   std::vector<std::vector<int>> out(static_cast<std::size_t>(groups));
   std::vector<double> load(static_cast<std::size_t>(groups), 0.0);
@@ -416,7 +441,8 @@ void play_pipelined(std::vector<Group>& gs, const std::vector<SynthEvent>& event
         std::unique_lock<std::mutex> lock(m);
         cv.wait(lock, [&] { return k < mixed + kAhead; });
       }
-      for (std::size_t g = static_cast<std::size_t>(t); g < gs.size(); g += static_cast<std::size_t>(threads)) {
+      for (std::size_t g = static_cast<std::size_t>(t); g < gs.size();
+           g += static_cast<std::size_t>(threads)) {
         const double start = thread_cpu_seconds();
         Synth& synth = *gs[g].synth;
         synth.begin_chunk();
@@ -436,7 +462,9 @@ void play_pipelined(std::vector<Group>& gs, const std::vector<SynthEvent>& event
   for (std::int64_t k = 0; k < chunks; ++k) {
     {
       std::unique_lock<std::mutex> lock(m);
-      cv.wait(lock, [&] { return std::all_of(produced.begin(), produced.end(), [&](std::int64_t p) { return p > k; }); });
+      cv.wait(lock, [&] {
+        return std::all_of(produced.begin(), produced.end(), [&](std::int64_t p) { return p > k; });
+      });
     }
     const std::size_t frames = slots[0][static_cast<std::size_t>(k % kAhead)].left.size();
     const std::size_t at = out.size();
@@ -490,9 +518,11 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   // function), so the data is read and held once.
   SONIFY_ASSIGN_OR_RETURN(probe, Synth::create(options, soundfont));
   const auto groups = channel_groups(events, options.sample_rate_hz, wanted, *probe);
-  const int threads = std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
-  const auto max_tail = static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) /
-                        kBlock * kBlock;
+  const int threads =
+      std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
+  const auto max_tail =
+      static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) / kBlock *
+      kBlock;
 
   // Groups render in chunks, in parallel; after each chunk the main thread sums them in
   // group order, so memory stays one chunk per group plus the output, and which thread

@@ -28,8 +28,9 @@ Result<std::string> soundfont_find(const std::string& explicit_path) {
     return fail(env, ": soundfont named by $SONIFY_SOUNDFONT not found");
   for (const auto& path : soundfont_search_path())
     if (std::filesystem::is_regular_file(path, ec)) return path;
-  return fail("no soundfont found: pass --soundfont FILE, set $SONIFY_SOUNDFONT, or install "
-              "Debian's fluid-soundfont-gm (apt-get install fluid-soundfont-gm)");
+  return fail(
+      "no soundfont found: pass --soundfont FILE, set $SONIFY_SOUNDFONT, or install "
+      "Debian's fluid-soundfont-gm (apt-get install fluid-soundfont-gm)");
 }
 
 std::string fluidsynth_version() {

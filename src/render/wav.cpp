@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "render/master.h"
@@ -28,9 +28,12 @@ std::int32_t quantise(float x, double full_scale) {
 
 const char* sample_format_name(SampleFormat format) {
   switch (format) {
-    case SampleFormat::s16: return "s16";
-    case SampleFormat::s24: return "s24";
-    case SampleFormat::f32: return "f32";
+    case SampleFormat::s16:
+      return "s16";
+    case SampleFormat::s24:
+      return "s24";
+    case SampleFormat::f32:
+      return "f32";
   }
   return "?";
 }
@@ -93,7 +96,8 @@ Status wav_write(const std::string& path, const Audio& audio, SampleFormat forma
   return file.commit();
 }
 
-Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& options, const std::string& wav_path) {
+Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& options,
+                                const std::string& wav_path) {
   const auto start = std::chrono::steady_clock::now();
   RenderReport report;
   // Check the output location before the (long) render.
@@ -117,13 +121,16 @@ Result<RenderReport> render_wav(const MidiFile& file, const RenderOptions& optio
   return report;
 }
 
-Result<RenderReport> render_wav(const Score& score, const RenderOptions& options, const std::string& wav_path) {
+Result<RenderReport> render_wav(const Score& score, const RenderOptions& options,
+                                const std::string& wav_path) {
   SONIFY_ASSIGN_OR_RETURN(file, midi_from_score(score));
   return render_wav(file, options, wav_path);
 }
 
 std::string render_report_json(const RenderReport& report, const RenderOptions& options) {
-  auto level = [](double v) { return v > -999 ? nlohmann::json(std::round(v * 100) / 100) : nlohmann::json(nullptr); };
+  auto level = [](double v) {
+    return v > -999 ? nlohmann::json(std::round(v * 100) / 100) : nlohmann::json(nullptr);
+  };
   nlohmann::ordered_json j;
   j["soundfont"] = report.render.soundfont;
   j["sample_rate_hz"] = options.synth.sample_rate_hz;

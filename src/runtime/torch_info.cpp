@@ -1,9 +1,9 @@
 // Built into the plugin libsonify_torch.so, the only library that links libtorch.
+#include "sonify/torch_info.h"
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
-
-#include "sonify/torch_info.h"
 
 extern "C" __attribute__((visibility("default"))) sonify::TorchInfo sonify_torch_info() {
   sonify::TorchInfo info;

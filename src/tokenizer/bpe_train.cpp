@@ -1,9 +1,8 @@
 #include "sonify/bpe_train.h"
 
 #include <algorithm>
-#include <unordered_map>
-
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "tokenizer/tokenizer_internal.h"
 
@@ -54,7 +53,8 @@ Result<BpeVocabulary> bpe_train(const std::map<std::string, std::int64_t>& word_
                                 const std::vector<std::string>& special) {
   const int base = 256 + static_cast<int>(special.size());
   if (vocab_size < base)
-    return fail("vocabulary size ", vocab_size, " is below the ", base, " tokens every byte-level vocabulary has");
+    return fail("vocabulary size ", vocab_size, " is below the ", base,
+                " tokens every byte-level vocabulary has");
   BpeVocabulary out;
   std::vector<std::string> bytes_of;  // raw bytes of every token, by id
   for (int b = 0; b < 256; ++b) {
@@ -78,7 +78,8 @@ Result<BpeVocabulary> bpe_train(const std::map<std::string, std::int64_t>& word_
     std::unordered_map<std::uint64_t, std::int64_t> counts;
     for (const Word& w : words)
       for (std::size_t i = 0; i + 1 < w.symbols.size(); ++i)
-        counts[(static_cast<std::uint64_t>(w.symbols[i]) << 32) | static_cast<std::uint32_t>(w.symbols[i + 1])] += w.count;
+        counts[(static_cast<std::uint64_t>(w.symbols[i]) << 32) |
+               static_cast<std::uint32_t>(w.symbols[i + 1])] += w.count;
     if (counts.empty()) break;  // every word is one token: nothing left to merge
     std::uint64_t best = 0;
     std::int64_t best_n = -1;
@@ -129,14 +130,19 @@ std::string bpe_tokenizer_json(const BpeVocabulary& vocab) {
   ordered_json added = ordered_json::array();
   const std::size_t first_special = vocab.tokens.size() - vocab.special.size();
   for (std::size_t i = 0; i < vocab.special.size(); ++i)
-    added.push_back({{"id", first_special + i}, {"content", vocab.special[i]}, {"single_word", false},
-                     {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
+    added.push_back({{"id", first_special + i},
+                     {"content", vocab.special[i]},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
   ordered_json v = ordered_json::object();
   for (std::size_t i = 0; i < vocab.tokens.size(); ++i) v[vocab.tokens[i]] = i;
   ordered_json merges = ordered_json::array();
   for (const auto& [a, b] : vocab.merges) merges.push_back(a + " " + b);
-  const ordered_json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-                                   {"use_regex", true}};
+  const ordered_json byte_level = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
   // Every training document starts after the first special token (the document
   // separator), so a prompt gets it too: the template puts it in front.
   ordered_json post = byte_level;
@@ -145,23 +151,31 @@ std::string bpe_tokenizer_json(const BpeVocabulary& vocab) {
     const ordered_json first = {{"SpecialToken", {{"id", sep}, {"type_id", 0}}}};
     post = {{"type", "TemplateProcessing"},
             {"single", {first, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-            {"pair", {first, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, first,
-                      {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+            {"pair",
+             {first,
+              {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+              first,
+              {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
             {"special_tokens", {{sep, {{"id", sep}, {"ids", {first_special}}, {"tokens", {sep}}}}}}};
   }
-  ordered_json j = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", added},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", byte_level},
-      {"post_processor", post},
-      {"decoder", byte_level},
-      {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
-        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", v},
-        {"merges", merges}}}};
+  ordered_json j = {{"version", "1.0"},
+                    {"truncation", nullptr},
+                    {"padding", nullptr},
+                    {"added_tokens", added},
+                    {"normalizer", nullptr},
+                    {"pre_tokenizer", byte_level},
+                    {"post_processor", post},
+                    {"decoder", byte_level},
+                    {"model",
+                     {{"type", "BPE"},
+                      {"dropout", nullptr},
+                      {"unk_token", nullptr},
+                      {"continuing_subword_prefix", ""},
+                      {"end_of_word_suffix", ""},
+                      {"fuse_unk", false},
+                      {"byte_fallback", false},
+                      {"vocab", v},
+                      {"merges", merges}}}};
   return j.dump(1) + "\n";
 }
 

@@ -5,10 +5,10 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <limits>
-#include <memory>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,11 +21,10 @@
 namespace sonify {
 namespace {
 
-
 struct Param {
-  std::string name;      // Hugging Face name
+  std::string name;  // Hugging Face name
   torch::Tensor tensor;
-  bool decay = false;    // weight decay applies (matrices and embeddings)
+  bool decay = false;  // weight decay applies (matrices and embeddings)
 };
 
 class Net {
@@ -164,7 +163,8 @@ class Llama final : public Net {
       auto y = causal_attention(q, k, v).transpose(1, 2).reshape({B, T, D});
       x = x + torch::matmul(y, L.o.t());
       h = rms(x, L.post_norm);
-      x = x + torch::matmul(torch::silu(torch::matmul(h, L.gate.t())) * torch::matmul(h, L.up.t()), L.down.t());
+      x = x +
+          torch::matmul(torch::silu(torch::matmul(h, L.gate.t())) * torch::matmul(h, L.up.t()), L.down.t());
     }
     return torch::matmul(rms(x, norm_), embed_.t());  // tied lm_head
   }
@@ -181,7 +181,8 @@ class Llama final : public Net {
 };
 
 // Windows of context + 1 tokens: inputs are the first `context`, targets the last.
-torch::Tensor windows(const std::vector<std::int32_t>& ids, const std::vector<std::int64_t>& starts, int context) {
+torch::Tensor windows(const std::vector<std::int32_t>& ids, const std::vector<std::int64_t>& starts,
+                      int context) {
   auto out = torch::empty({static_cast<std::int64_t>(starts.size()), context + 1}, torch::kInt64);
   auto* p = out.data_ptr<std::int64_t>();
   for (std::size_t b = 0; b < starts.size(); ++b)
@@ -192,7 +193,8 @@ torch::Tensor windows(const std::vector<std::int32_t>& ids, const std::vector<st
 torch::Tensor loss_of(Net& net, const torch::Tensor& batch) {
   const auto T = batch.size(1) - 1;
   auto logits = net.forward(batch.slice(1, 0, T));
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.slice(1, 1, T + 1).reshape({-1}));
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                              batch.slice(1, 1, T + 1).reshape({-1}));
 }
 
 double evaluate(Net& net, const std::vector<std::int32_t>& ids, const TrainConfig& c) {
@@ -215,17 +217,21 @@ Status validate(const TrainRequest& r) {
   if (c.arch != "gpt2" && c.arch != "llama") return fail("unknown --arch '", c.arch, "' (gpt2 or llama)");
   if (c.layers < 1 || c.dim < 8 || c.heads < 1 || c.dim % c.heads != 0)
     return fail("--dim (", c.dim, ") must be a positive multiple of --heads (", c.heads, ")");
-  if (c.arch == "llama" && (c.dim / c.heads) % 2 != 0) return fail("llama needs an even head size (--dim / --heads)");
+  if (c.arch == "llama" && (c.dim / c.heads) % 2 != 0)
+    return fail("llama needs an even head size (--dim / --heads)");
   if (c.context < 2 || c.steps < 1 || c.batch < 1 || c.vocab < 2 || !(c.lr > 0))
     return fail("context, steps, batch and lr must be positive");
   if (r.train_ids.size() < static_cast<std::size_t>(c.context) + 1)
-    return fail("training text has ", r.train_ids.size(), " tokens, fewer than one context window (", c.context + 1, ")");
+    return fail("training text has ", r.train_ids.size(), " tokens, fewer than one context window (",
+                c.context + 1, ")");
   if (r.val_ids.size() < static_cast<std::size_t>(c.context) + 1)
-    return fail("validation text has ", r.val_ids.size(), " tokens, fewer than one context window (", c.context + 1, ")");
+    return fail("validation text has ", r.val_ids.size(), " tokens, fewer than one context window (",
+                c.context + 1, ")");
   for (const auto* s : {&r.train_ids, &r.val_ids, &r.check_ids})
     for (std::int32_t id : *s)
       if (id < 0 || id >= c.vocab) return fail("token id ", id, " outside the vocabulary (", c.vocab, ")");
-  if (r.check_ids.size() > static_cast<std::size_t>(c.context)) return fail("check sequence longer than the context");
+  if (r.check_ids.size() > static_cast<std::size_t>(c.context))
+    return fail("check sequence longer than the context");
   return {};
 }
 
@@ -234,13 +240,16 @@ Result<TrainResult> train(const TrainRequest& request) {
   TrainConfig c = request.config;
   if (c.warmup <= 0) c.warmup = std::max(1, c.steps / 20);
   if (c.eval_every <= 0) c.eval_every = std::max(1, c.steps / 20);
-  const int threads = c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   configure_threads(threads);
   torch::manual_seed(c.seed);
 
   std::unique_ptr<Net> net;
-  if (c.arch == "gpt2") net = std::make_unique<Gpt2>(c);
-  else net = std::make_unique<Llama>(c);
+  if (c.arch == "gpt2")
+    net = std::make_unique<Gpt2>(c);
+  else
+    net = std::make_unique<Llama>(c);
 
   std::vector<torch::Tensor> decay, no_decay, all;
   std::int64_t parameters = 0;
@@ -250,10 +259,12 @@ Result<TrainResult> train(const TrainRequest& request) {
     parameters += p.tensor.numel();
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(c.lr).betas({0.9, 0.95}).eps(1e-8).weight_decay(c.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(c.lr).betas({0.9, 0.95}).eps(1e-8).weight_decay(0.0)));
+  groups.emplace_back(
+      decay, std::make_unique<torch::optim::AdamWOptions>(
+                 torch::optim::AdamWOptions(c.lr).betas({0.9, 0.95}).eps(1e-8).weight_decay(c.weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(c.lr).betas({0.9, 0.95}).eps(1e-8).weight_decay(0.0)));
   torch::optim::AdamW opt(groups);
 
   SplitMix64 rng{c.seed ^ 0x5EEDBA7C4ull};
@@ -308,8 +319,8 @@ Result<TrainResult> train(const TrainRequest& request) {
   // An interrupted run still reports where it ended.
   if (result.interrupted && result.steps_done > 0 &&
       (result.history.empty() || result.history.back().step != result.steps_done)) {
-    TrainEval e{result.steps_done, since_eval_n ? since_eval / since_eval_n : 0.0, evaluate(*net, request.val_ids, c), 0.0,
-                seconds()};
+    TrainEval e{result.steps_done, since_eval_n ? since_eval / since_eval_n : 0.0,
+                evaluate(*net, request.val_ids, c), 0.0, seconds()};
     result.history.push_back(e);
   }
   result.seconds = seconds();
