@@ -45,7 +45,7 @@ PUBLIC = {
     "midi.h": "music", "scale.h": "music", "score.h": "music",
     "render.h": "render", "soundfont.h": "render",
     "analysis.h": "analysis", "features.h": "analysis", "activation_stats.h": "analysis",
-    "genres.h": "genres",
+    "genres.h": "genres", "compare.h": "analysis",
     "activation.h": "activation",
     "report.h": "report",
 }

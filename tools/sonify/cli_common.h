@@ -44,6 +44,7 @@ void register_genres(CLI::App& app, int* exit_code);
 void register_prompt(CLI::App& app, int* exit_code);
 void register_album(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
+void register_compare(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
 
