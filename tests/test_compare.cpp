@@ -149,8 +149,9 @@ TEST_CASE("compare: an edited copy ranks the two edited tensors first, with nump
   // sides, and then the channels hold the same samples.
   if (read_file(dir.file("out/compare.a.mid")) == read_file(dir.file("out/compare.b.mid")))
     CHECK(left_equals_right(dir.file("out/compare.wav")));
-  CHECK(list_dir(dir.file("out")) ==
-        std::vector<std::string>{"compare.a.mid", "compare.b.mid", "compare.diff.mid", "compare.json", "compare.wav"});
+  CHECK(list_dir(dir.file("out")) == std::vector<std::string>{"compare.a.mid", "compare.b.mid",
+                                                              "compare.diff.mid", "compare.json",
+                                                              "compare.wav"});
 }
 
 TEST_CASE("compare: an abliterated copy changes o and down in every layer by a rank-one ΔW",
@@ -172,7 +173,8 @@ TEST_CASE("compare: an abliterated copy changes o and down in every layer by a r
   }
 }
 
-TEST_CASE("compare: a model against itself changes nothing and the change voice is silent", "[compare][fixtures]") {
+TEST_CASE("compare: a model against itself changes nothing and the change voice is silent",
+          "[compare][fixtures]") {
   private_cache();
   TempDir dir;
   auto r = run_sonify({"compare", base_model(), base_model(), "-o", dir.path(), "-q"});

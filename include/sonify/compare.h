@@ -14,16 +14,16 @@ namespace sonify {
 
 // How one logical tensor changed from model A to model B (ΔW = W_B - W_A, in float64).
 struct TensorChange {
-  int layer = -1;         // -1 for model-level tensors
-  std::string role;       // role_name()
-  std::string part;       // "weight" or "bias"
-  std::string tensor;     // stored name in A
+  int layer = -1;      // -1 for model-level tensors
+  std::string role;    // role_name()
+  std::string part;    // "weight" or "bias"
+  std::string tensor;  // stored name in A
   std::vector<std::int64_t> shape;
-  double norm_a = 0;      // ||W_A||_F
-  double norm_b = 0;      // ||W_B||_F
-  double delta_norm = 0;  // ||ΔW||_F
-  double relative = 0;    // ||ΔW||_F / ||W_A||_F (0 when both are 0; ||ΔW||_F when only A is)
-  double cosine = 1;      // <W_A, W_B> / (||W_A|| ||W_B||); 1 when both are 0
+  double norm_a = 0;         // ||W_A||_F
+  double norm_b = 0;         // ||W_B||_F
+  double delta_norm = 0;     // ||ΔW||_F
+  double relative = 0;       // ||ΔW||_F / ||W_A||_F (0 when both are 0; ||ΔW||_F when only A is)
+  double cosine = 1;         // <W_A, W_B> / (||W_A|| ||W_B||); 1 when both are 0
   std::int64_t changed = 0;  // entries with W_B != W_A
   // Matrices only (0 for vectors): the largest singular value of ΔW and its stable rank
   // ||ΔW||_F² / σ1² (1 for a rank-one edit such as an orthogonalised direction).

@@ -20,16 +20,16 @@ struct CompareRequest {
   std::vector<std::string> sets;  // genre parameter overrides for both pieces
   std::string genre_config_dir;   // where GENRE.json overrides are looked for ("" = none)
   std::string out_dir = ".";
-  std::string name = "compare";   // the set's file name stem (a plain name)
+  std::string name = "compare";  // the set's file name stem (a plain name)
   bool midi_only = false;
   std::string soundfont;
 };
 
 struct CompareRun {
-  std::vector<std::string> files;     // committed paths
-  std::size_t tensors = 0;            // tensors compared
-  std::size_t changed_tensors = 0;    // with any entry changed
-  std::vector<std::string> top;       // "layer 1 down weight: 0.0312" for the most changed, at most 5
+  std::vector<std::string> files;   // committed paths
+  std::size_t tensors = 0;          // tensors compared
+  std::size_t changed_tensors = 0;  // with any entry changed
+  std::vector<std::string> top;     // "layer 1 down weight: 0.0312" for the most changed, at most 5
   double length_seconds = 0;
 };
 

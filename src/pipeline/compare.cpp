@@ -1,10 +1,11 @@
+#include "sonify/compare.h"
+
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/output_set.h"
 #include "sonify/analysis.h"
-#include "sonify/compare.h"
 #include "sonify/genres.h"
 #include "sonify/midi.h"
 #include "sonify/pipeline_compare.h"
@@ -92,11 +93,16 @@ Audio mix(const Audio& a, const Audio& b, const Audio* change) {
 }
 
 json change_json(const TensorChange& c, const WeightFeatures& fa, const WeightFeatures& fb) {
-  json j = {{"layer", c.layer},           {"role", c.role},
-            {"part", c.part},             {"tensor", c.tensor},
-            {"shape", c.shape},           {"relative_change", c.relative},
-            {"delta_frobenius", c.delta_norm}, {"frobenius_a", c.norm_a},
-            {"frobenius_b", c.norm_b},    {"cosine", c.cosine},
+  json j = {{"layer", c.layer},
+            {"role", c.role},
+            {"part", c.part},
+            {"tensor", c.tensor},
+            {"shape", c.shape},
+            {"relative_change", c.relative},
+            {"delta_frobenius", c.delta_norm},
+            {"frobenius_a", c.norm_a},
+            {"frobenius_b", c.norm_b},
+            {"cosine", c.cosine},
             {"changed_entries", c.changed}};
   if (c.shape.size() == 2) {
     j["delta_sigma1"] = c.delta_sigma1;
