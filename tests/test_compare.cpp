@@ -210,3 +210,45 @@ TEST_CASE("compare: models of another shape or a missing model are one line, and
     CHECK(!fs::exists(out));
   }
 }
+
+#ifdef SONIFY_COMPARE_TORCH
+TEST_CASE("compare --direction: a copy abliterated against the fitted direction keeps its projection flat",
+          "[compare][fixtures][runtime]") {
+  // Orthogonalising every o and down against r stops every block writing along r, so in
+  // B the residual stream's r-component stays what the embedding put there, at every
+  // state and for every token, while A's moves. The architecture guarantees it; numpy
+  // makes the copy from the vector sonify reports.
+  private_cache();
+  TempDir dir;
+  const std::string set = std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/calm-tense.json";
+  const std::string prompt = "The dog growled at the stranger by the gate.";
+  auto first = run_sonify({"compare", base_model(), base_model(), "--direction", set, "--prompt", prompt,
+                           "-o", dir.file("self"), "--midi-only", "-q"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  const json self = json::parse(read_file(dir.file("self/compare.json")))["direction"];
+  CHECK(self["projection_a"] == self["projection_b"]);
+  const int state = self["state"];
+  CHECK(state >= 1);
+
+  const std::string b = dir.file("abliterated");
+  auto made = run_program(
+      {"/usr/bin/python3", kOracle, "make", base_model(), b, "abliterate", dir.file("self/compare.json")});
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  auto r = run_sonify(
+      {"compare", base_model(), b, "--direction", set, "--prompt", prompt, "-o", dir.file("out"), "-q"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json d = json::parse(read_file(dir.file("out/compare.json")))["direction"];
+  CHECK(d["vector"] == self["vector"]);
+  CHECK(d["projection_a"] == self["projection_a"]);
+  const auto& pb = d["projection_b"];
+  const double embed = pb[0];
+  const double spread = d["spread"][state];
+  for (std::size_t s = 1; s < pb.size(); ++s) CHECK(std::abs(pb[s].get<double>() - embed) < 1e-4 * spread);
+  // ... while A's moves by more than the set's own spread at the direction's state.
+  CHECK(std::abs(d["projection_a"][state].get<double>() - embed) > spread);
+  CHECK(list_dir(dir.file("out")).size() == 7);  // a, b, diff, direction MIDI; both WAVs; JSON
+}
+#endif

@@ -3,7 +3,8 @@
 // genre piece of A plays in the left channel and the same genre's piece of B in the right,
 // so unchanged layers sound centred and changed ones pull apart; a choir voice sings in
 // each layer's span as loud and as dissonant as that layer changed. Committed together:
-// DIR/NAME.a.mid, NAME.b.mid, NAME.diff.mid, NAME.wav and NAME.json (the ranking).
+// DIR/NAME.a.mid, NAME.b.mid, NAME.diff.mid, NAME.wav and NAME.json (the ranking), and
+// with a direction NAME.direction.mid and NAME.direction.wav.
 #pragma once
 
 #include <string>
@@ -23,6 +24,12 @@ struct CompareRequest {
   std::string name = "compare";  // the set's file name stem (a plain name)
   bool midi_only = false;
   std::string soundfont;
+  // The activation side: a contrast set (configs/contrast/*.json) whose difference of means
+  // in model A gives one direction, and the prompt whose residual stream in both models is
+  // projected on it (the set's first B prompt when empty). Adds NAME.direction.mid/.wav.
+  std::string direction;
+  std::string prompt;
+  int direction_layer = -1;  // hidden state of the direction; -1: the best separated block
 };
 
 struct CompareRun {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "compare_direction.h"
 #include "core/output_set.h"
 #include "sonify/analysis.h"
 #include "sonify/genres.h"
@@ -139,6 +141,16 @@ Result<CompareRun> run_compare(const CompareRequest& req) {
   SONIFY_ASSIGN_OR_RETURN(piece_a, genre->compose(fa, params));
   SONIFY_ASSIGN_OR_RETURN(piece_b, genre->compose(fb, params));
   const Score change = change_score(piece_a, fa, diff);
+  std::optional<pipeline::DirectionComparison> direction;
+  std::optional<MidiFile> midi_direction;
+  if (!req.direction.empty()) {
+    SONIFY_ASSIGN_OR_RETURN(
+        d, pipeline::compare_direction(a, b, req.model_a, req.direction, req.prompt, req.direction_layer));
+    SONIFY_ASSIGN_OR_RETURN(
+        m, midi_from_score(pipeline::direction_score(d, fa.tonality.root_midi, fa.tonality.mode)));
+    direction = std::move(d);
+    midi_direction = std::move(m);
+  }
   SONIFY_ASSIGN_OR_RETURN(midi_a, midi_from_score(piece_a.score));
   SONIFY_ASSIGN_OR_RETURN(midi_b, midi_from_score(piece_b.score));
   SONIFY_ASSIGN_OR_RETURN(midi_change, midi_from_score(change));
@@ -167,6 +179,12 @@ Result<CompareRun> run_compare(const CompareRequest& req) {
     master.loudness = true;
     SONIFY_ASSIGN_OR_RETURN(stats, master_audio(mixed, master));
     SONIFY_TRY(wav_write(set.temp_path(".wav"), mixed, SampleFormat::s16));
+    if (midi_direction) {
+      SONIFY_ASSIGN_OR_RETURN(voices, render_audio(*midi_direction, synth));
+      SONIFY_ASSIGN_OR_RETURN(voices_master, master_audio(voices, master));
+      render["direction_loudness_lufs"] = voices_master.loudness_lufs;
+      SONIFY_TRY(wav_write(set.temp_path(".direction.wav"), voices, SampleFormat::s16));
+    }
     render = {{"seconds", mixed.seconds()},
               {"loudness_lufs", stats.loudness_lufs},
               {"peak_dbfs", stats.peak_dbfs},
@@ -175,6 +193,7 @@ Result<CompareRun> run_compare(const CompareRequest& req) {
   SONIFY_TRY(set.write(".a.mid", midi_encode(midi_a)));
   SONIFY_TRY(set.write(".b.mid", midi_encode(midi_b)));
   SONIFY_TRY(set.write(".diff.mid", midi_encode(midi_change)));
+  if (midi_direction) SONIFY_TRY(set.write(".direction.mid", midi_encode(*midi_direction)));
 
   json j;
   j["model_a"] = {{"path", req.model_a}, {"family", fa.family}, {"checkpoint_id", fa.checkpoint_id}};
@@ -198,12 +217,36 @@ Result<CompareRun> run_compare(const CompareRequest& req) {
                              {"start_seconds", piece_a.score.seconds_at(s.first_bar * bar)}});
   j["length_seconds"] = std::max(piece_a.score.length_seconds(), piece_b.score.length_seconds());
   j["render"] = render;
+  if (direction) {
+    const auto& d = *direction;
+    j["direction"] = {{"set", d.set_name},
+                      {"set_hash", d.set_hash},
+                      {"sides", {d.label_a, d.label_b}},
+                      {"state", d.state},
+                      {"separation", d.separation},
+                      {"vector", d.direction},
+                      {"centre", d.centre},
+                      {"spread", d.spread},
+                      {"prompt", d.prompt},
+                      {"pieces", d.pieces},
+                      {"projection_a", d.projection_a},
+                      {"projection_b", d.projection_b}};
+  }
   SONIFY_TRY(set.write(".json", j.dump(2) + "\n"));
-  SONIFY_TRY(set.commit({".wav"}));
+  // Members an earlier run in DIR may have left and this one did not write.
+  std::vector<std::string> stale;
+  if (req.midi_only || !midi_direction) stale.push_back(".direction.wav");
+  if (req.midi_only) stale.push_back(".wav");
+  if (!midi_direction) stale.push_back(".direction.mid");
+  SONIFY_TRY(set.commit(stale));
 
   CompareRun run;
   for (const char* ext : {".a.mid", ".b.mid", ".diff.mid"}) run.files.push_back(set.final_path(ext));
   if (!req.midi_only) run.files.push_back(set.final_path(".wav"));
+  if (midi_direction) {
+    run.files.push_back(set.final_path(".direction.mid"));
+    if (!req.midi_only) run.files.push_back(set.final_path(".direction.wav"));
+  }
   run.files.push_back(set.final_path(".json"));
   run.tensors = diff.tensors.size();
   run.changed_tensors = static_cast<std::size_t>(diff.changed_tensors);

@@ -6,6 +6,8 @@
   compare_pair.py make BASE_DIR OUT_DIR abliterate  -> a copy whose o_proj and down_proj in
       every layer are orthogonalised against one unit direction r of the residual stream
       (W <- W - r r^T W, as refusal-direction abliteration does)
+  compare_pair.py make BASE_DIR OUT_DIR abliterate COMPARE_JSON -> the same against the
+      direction `sonify compare --direction` fitted (its "direction"."vector")
   compare_pair.py expect A_DIR B_DIR               -> JSON: per stored tensor that differs,
       relative change ||B-A||_F/||A||_F, sigma_1 of B-A and its stable rank, in float64
 
@@ -52,7 +54,7 @@ def write(path, tensors, metadata):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def make(base, out, kind):
+def make(base, out, kind, direction_json=None):
     # Plain copies, writable: the fixtures are read-only and the copy must not be.
     shutil.copytree(base, out, copy_function=shutil.copyfile)
     os.chmod(out, 0o755)
@@ -67,7 +69,10 @@ def make(base, out, kind):
         t[d] = (t[d] + 0.05 * np.std(t[d]) * rng.standard_normal(t[d].shape)).astype(np.float32)
     elif kind == "abliterate":
         hidden = t["model.norm.weight"].shape[0]
-        r = rng.standard_normal(hidden)
+        if direction_json:
+            r = np.array(json.load(open(direction_json))["direction"]["vector"], dtype=np.float64)
+        else:
+            r = rng.standard_normal(hidden)
         r /= np.linalg.norm(r)
         for name in list(t):
             if name.endswith("self_attn.o_proj.weight") or name.endswith("mlp.down_proj.weight"):
@@ -98,8 +103,8 @@ def expect(a_dir, b_dir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "make":
-        make(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "make":
+        make(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "expect":
         expect(sys.argv[2], sys.argv[3])
     else:

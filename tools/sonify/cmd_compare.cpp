@@ -39,6 +39,11 @@ void register_compare(CLI::App& app, int* exit_code) {
   cmd->add_flag("--midi-only", r.midi_only, "Write the MIDI and JSON only, no rendering");
   cmd->add_option("--soundfont", r.soundfont, "SF2 soundfont (default: $SONIFY_SOUNDFONT, then Debian's)");
   cmd->add_option("--set", r.sets, "Genre parameter key=value for both pieces (repeatable)");
+  cmd->add_option("--direction", r.direction,
+                  "Contrast set (configs/contrast/*.json): project a prompt in both models on its direction");
+  cmd->add_option("--prompt", r.prompt, "Prompt for --direction (default: the set's first B prompt)");
+  cmd->add_option("--direction-layer", r.direction_layer,
+                  "Hidden state of the direction: 0 embedding, N after block N-1 (default: best separated)");
   cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   cmd->callback([o, exit_code] { *exit_code = run_compare_command(*o); });
 }
