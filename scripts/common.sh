@@ -10,6 +10,7 @@ SONIFY_PACKAGES=(
   libopenblas0-pthread   # replaces the reference BLAS that libtorch and LAPACK link (10-30x)
   fluid-soundfont-gm     # the General MIDI soundfont the renderer uses
   libcairo2-dev          # PNG output of `sonify report --png`
+  libfftw3-dev           # convolution reverb of the direct synthesis styles
 )
 
 log() { printf 'sonify-setup: %s\n' "$*" >&2; }

@@ -29,10 +29,11 @@ DEPENDS = {
     "genres": {"analysis", "music", "core"},
     "activation": {"analysis", "music", "runtime", "tokenizer", "model", "core"},
     "report": {"analysis", "music", "model", "core"},
+    "synth": {"analysis", "render", "core"},
     "pipeline": {"activation", "genres", "analysis", "render", "music", "runtime", "train",
-                 "tokenizer", "model", "core", "report"},
+                 "tokenizer", "model", "core", "report", "synth"},
     "tools": {"pipeline", "activation", "genres", "analysis", "render", "music", "runtime", "train",
-              "tokenizer", "model", "core", "report"},
+              "tokenizer", "model", "core", "report", "synth"},
 }
 
 # Public header (include/sonify/NAME) -> the layer that implements it.
@@ -47,7 +48,7 @@ PUBLIC = {
     "analysis.h": "analysis", "features.h": "analysis", "activation_stats.h": "analysis",
     "genres.h": "genres", "compare.h": "analysis",
     "activation.h": "activation",
-    "report.h": "report",
+    "report.h": "report", "synth.h": "synth",
 }
 # Public headers whose name starts with one of these belong to that layer.
 PUBLIC_PREFIX = {"pipeline": "pipeline", "report": "report", "inspect": "pipeline"}
@@ -61,6 +62,7 @@ HEAVY = {
     "Eigen/": {"analysis"},
     "fluidsynth": {"render"},
     "cairo": {"report"},
+    "fftw3": {"synth"},
     "CLI/": {"tools"},
 }
 

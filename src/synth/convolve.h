@@ -1,0 +1,12 @@
+// Full linear convolution through FFTW (one real transform pair of the next power of two).
+#pragma once
+
+#include <vector>
+
+namespace sonify::synth {
+
+// y = x * h, of length x.size() + h.size() - 1 (empty when either is empty). Planned with
+// FFTW_ESTIMATE, so the plan and hence every output bit is the same on every run.
+std::vector<double> convolve(const std::vector<double>& x, const std::vector<double>& h);
+
+}  // namespace sonify::synth
