@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "sonify/synth.h"
@@ -131,3 +132,68 @@ TEST_CASE("direct synthesis refuses inconsistent or non-finite hidden states in 
   CHECK(r.error().message.find("NaN") != std::string::npos);
   CHECK(!sonify::direct_style_from_name("opera").ok());
 }
+
+#ifdef SONIFY_DIRECT_TORCH
+TEST_CASE("sonify prompt --style thinking|operatic|sines: the WAV is the oracle's audio from the same trace",
+          "[synth][runtime]") {
+  // The oracle reads the hidden states from `sonify trace`, so the test checks the whole
+  // path: forward pass, partials, synthesis, mastering (a gain; the limiter must not act).
+  TempDir dir;
+  const std::string text = "Once upon a time, a little dog found a big red ball.";
+  auto traced = sonify::test::run_sonify({"trace", text, "-o", dir.file("t.safetensors")});
+  INFO(traced.err);
+  REQUIRE(traced.exit_code == 0);
+  for (const std::string style : {"thinking", "operatic", "sines"}) {
+    INFO(style);
+    auto r = sonify::test::run_sonify(
+        {"prompt", text, "--style", style, "--seed", "3", "-o", dir.file(style), "--name", "p"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(sonify::test::list_dir(dir.file(style)) ==
+          std::vector<std::string>{"p.json", "p.timing.json", "p.wav"});
+    auto o =
+        run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/direct_synth.py",
+                     "--trace", style, dir.file("t.safetensors"), "3", dir.file(style + ".f64")});
+    INFO(o.err);
+    REQUIRE(o.exit_code == 0);
+    const json want = json::parse(o.out);
+    const json got = json::parse(read_file(dir.file(style + "/p.json")));
+    sonify::PartialTable table;
+    table.frequency_hz = got["partials"]["frequency_hz"].get<std::vector<std::vector<double>>>();
+    table.amplitude = got["partials"]["amplitude"].get<std::vector<std::vector<double>>>();
+    table.phase = got["partials"]["phase"].get<std::vector<std::vector<double>>>();
+    if (got["partials"].contains("dimensions"))
+      table.dimensions = got["partials"]["dimensions"].get<std::vector<int>>();
+    check_table(table, want);
+    CHECK(got["seed"] == 3);
+
+    const std::string wav = read_file(dir.file(style + "/p.wav"));
+    std::vector<std::int16_t> pcm((wav.size() - 44) / 2);
+    std::memcpy(pcm.data(), wav.data() + 44, pcm.size() * 2);
+    const std::string ref_bytes = read_file(dir.file(style + ".f64"));
+    std::vector<double> ref(ref_bytes.size() / sizeof(double));
+    std::memcpy(ref.data(), ref_bytes.data(), ref.size() * sizeof(double));
+    REQUIRE(pcm.size() == ref.size());
+    double xy = 0, yy = 0;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+      xy += pcm[i] / 32768.0 * ref[i];
+      yy += ref[i] * ref[i];
+    }
+    const double gain = xy / yy;
+    double worst = 0;
+    for (std::size_t i = 0; i < ref.size(); ++i)
+      worst = std::max(worst, std::abs(pcm[i] / 32768.0 - gain * ref[i]));
+    // 16-bit rounding is 1.5e-5; where the -14 LUFS mastering had to limit peaks (the sines'
+    // aligned phases make a high crest factor), the waveform still follows the oracle's.
+    if (!got["render"]["limited"].get<bool>()) CHECK(worst < 1e-4);
+    double xx = 0;
+    for (auto v : pcm) xx += (v / 32768.0) * (v / 32768.0);
+    CHECK(xy / std::sqrt(xx * yy) > 0.98);
+  }
+  auto bad =
+      sonify::test::run_sonify({"prompt", text, "--style", "sines", "--midi-only", "-o", dir.file("none")});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err == "sonify: error: --midi-only: the sines style synthesises audio and writes no MIDI\n");
+  CHECK(!std::filesystem::exists(dir.file("none")));
+}
+#endif

@@ -19,7 +19,7 @@ namespace sonify {
 struct ActivationRequest {
   std::string model_path;                 // a model directory or .safetensors file (with a tokenizer.json)
   std::string data_dir;                   // bundled data: corpus/sentences.txt, ../configs/contrast/
-  std::string style = "voices";           // voices or markov
+  std::string style = "voices";           // voices or markov; prompt also: thinking, operatic, sines
   std::string direction;                  // contrast pair file, "" for none
   std::string direction_method = "mean";  // mean or pc1
   std::string corpus;                     // "" : DATA_DIR/corpus/sentences.txt
@@ -62,6 +62,7 @@ struct PromptRun {
   std::string provenance_json;     // what OUT/NAME.json holds
   std::vector<std::string> notes;  // one-line notes for the user (prompt truncated, ...)
   std::vector<std::string> pages;  // with report: the page written
+  bool direct = false;             // a direct style (thinking, operatic, sines): .wav, no .mid
 };
 
 // Opens the model, fits or reads the caches, composes and writes the track. Fails with

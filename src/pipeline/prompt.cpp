@@ -3,6 +3,7 @@
 
 #include "core/output_set.h"
 #include "pipeline/activation_session.h"
+#include "pipeline/prompt_direct.h"
 #include "sonify/pipeline_prompt.h"
 #include "sonify/report.h"
 #include "sonify/scale.h"
@@ -35,6 +36,7 @@ Result<pipeline::TrackSettings> track_settings(const PromptRequest& r) {
 }  // namespace
 
 Result<PromptRun> run_prompt(const PromptRequest& request) {
+  if (pipeline::is_direct_style(request.activation.style)) return pipeline::run_prompt_direct(request);
   SONIFY_ASSIGN_OR_RETURN(settings, track_settings(request));
   SONIFY_TRY(ensure_output_dir(request.out_dir));
   ActivationRequest activation = request.activation;

@@ -8,8 +8,11 @@ unit energy whose tail is kept. PCA phases through scikit-learn, convolution thr
       reads float32 hidden states [STATES, TOKENS, WIDTH], writes the stereo audio as
       interleaved float64 (peak 0.5, as sonify before mastering) to OUT.f64 and prints the
       partial table as JSON.
+  direct_synth.py --trace STYLE TRACE.safetensors SEED OUT.f64
+      the same from a `sonify trace` file: hook_embed, then blocks.N.hook_resid_post.
 """
 import json
+import struct
 import sys
 
 import numpy as np
@@ -159,9 +162,28 @@ def sines(h):
     return out, out, table
 
 
+def read_trace(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+
+    def tensor(name):
+        e = header[name]
+        b, end = e["data_offsets"]
+        return np.frombuffer(data[8 + n + b:8 + n + end], dtype="<f4").reshape(e["shape"])
+
+    blocks = sorted(int(k.split(".")[1]) for k in header if k.endswith(".hook_resid_post"))
+    return np.stack([tensor("hook_embed")] + [tensor("blocks.%d.hook_resid_post" % b) for b in blocks])
+
+
 def main():
-    style, path, s, t, w, seed, out = sys.argv[1:8]
-    h = np.fromfile(path, dtype="<f4").reshape(int(s), int(t), int(w))
+    if sys.argv[1] == "--trace":
+        style, path, seed, out = sys.argv[2:6]
+        h = read_trace(path)
+    else:
+        style, path, s, t, w, seed, out = sys.argv[1:8]
+        h = np.fromfile(path, dtype="<f4").reshape(int(s), int(t), int(w))
     if style == "thinking":
         left, right, table = thinking(h)
     elif style == "operatic":

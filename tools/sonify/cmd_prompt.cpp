@@ -32,6 +32,11 @@ int run_prompt_command(PromptArgs& a, bool tempo_given) {
     std::printf("%s\n", run.provenance_json.c_str());
     return 0;
   }
+  if (run.direct) {
+    std::printf("%s.wav (%s, %zu tokens, %.2f s)\n", run.base.c_str(), a.request.activation.style.c_str(),
+                run.words, run.seconds);
+    return 0;
+  }
   std::printf("%s.mid%s (%zu words, %.2f s, key %s %s, %.0f BPM", run.base.c_str(),
               a.request.activation.midi_only ? "" : " + .wav", run.words, run.seconds,
               pitch_name(run.root_midi).c_str(), run.mode.c_str(), run.bpm);

@@ -37,8 +37,9 @@ void add_activation_options(CLI::App* cmd, std::string* model, ActivationRequest
   add_model_option(cmd, model);
   cmd->add_option(
          "--style", o->style,
-         "Composition: voices (PCA voices over a drone) or markov (Markov/LSTM lead, celesta, organ)")
-      ->check(CLI::IsMember({"voices", "markov"}))
+         "Composition: voices (PCA voices over a drone), markov (Markov/LSTM lead, celesta, organ); prompt "
+         "only: thinking, operatic, sines (audio synthesised from the hidden states, no MIDI)")
+      ->check(CLI::IsMember({"voices", "markov", "thinking", "operatic", "sines"}))
       ->capture_default_str();
   cmd->add_option("--direction", o->direction,
                   "Contrast pair file (JSON, A versus B) whose direction measures tension, e.g. "

@@ -1,0 +1,85 @@
+#include "prompt_direct.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/output_set.h"
+#include "sonify/activation.h"
+#include "sonify/model.h"
+#include "sonify/render.h"
+#include "sonify/runtime.h"
+#include "sonify/synth.h"
+
+namespace sonify::pipeline {
+
+using nlohmann::json;
+
+bool is_direct_style(const std::string& style) { return direct_style_from_name(style).ok(); }
+
+Result<PromptRun> run_prompt_direct(const PromptRequest& request) {
+  const ActivationRequest& q = request.activation;
+  SONIFY_ASSIGN_OR_RETURN(style, direct_style_from_name(q.style));
+  if (q.midi_only) return fail("--midi-only: the ", q.style, " style synthesises audio and writes no MIDI");
+  SONIFY_TRY(ensure_output_dir(request.out_dir));
+  SONIFY_ASSIGN_OR_RETURN(model, Model::open(q.model_path));
+  SONIFY_ASSIGN_OR_RETURN(prompt, model_prompt(q.prompt, q.model_path, model));
+  RuntimeOptions runtime_options;
+  runtime_options.threads = q.threads;
+  SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, runtime_options));
+  SONIFY_ASSIGN_OR_RETURN(trace, runtime->forward(prompt.ids, hidden_states_request()));
+  SONIFY_ASSIGN_OR_RETURN(hidden, hidden_states_from_trace(trace));
+
+  HiddenStack stack{hidden.states, hidden.tokens, hidden.width, std::move(hidden.values)};
+  DirectOptions options;
+  options.style = style;
+  options.seed = q.seed;
+  SONIFY_ASSIGN_OR_RETURN(synth, direct_synthesize(stack, options));
+  MasterOptions master;
+  master.loudness = true;
+  SONIFY_ASSIGN_OR_RETURN(mastered, master_audio(synth.audio, master));
+
+  const std::string text = prompt.tokens.text;
+  const std::string name = request.name.empty() ? prompt_slug(text.empty() ? "prompt" : text) : request.name;
+  json timing = json::array();
+  for (std::size_t s = 0; s < synth.section_start_seconds.size(); ++s) {
+    const std::string what = style == DirectStyle::Sines ? "token " + std::to_string(s)
+                             : s == 0                    ? std::string("embedding")
+                                                         : "after block " + std::to_string(s - 1);
+    timing.push_back({{"section", what},
+                      {"start", synth.section_start_seconds[s]},
+                      {"end", synth.section_start_seconds[s] + synth.section_seconds}});
+  }
+  json j;
+  j["style"] = q.style;
+  j["model"] = {{"path", q.model_path}, {"family", family_name(model.spec().family)}};
+  j["prompt"] = {{"text", text}, {"ids", prompt.tokens.ids}, {"pieces", prompt.tokens.pieces}};
+  j["seed"] = q.seed;
+  j["states"] = stack.states;
+  j["section_seconds"] = synth.section_seconds;
+  j["fade_seconds"] = synth.fade_seconds;
+  j["partials"] = {{"frequency_hz", synth.partials.frequency_hz},
+                   {"amplitude", synth.partials.amplitude},
+                   {"phase", synth.partials.phase}};
+  if (!synth.partials.dimensions.empty()) j["partials"]["dimensions"] = synth.partials.dimensions;
+  j["render"] = {{"seconds", synth.audio.seconds()},
+                 {"loudness_lufs", mastered.loudness_lufs},
+                 {"peak_dbfs", mastered.peak_dbfs},
+                 {"gain_db", mastered.gain_db},
+                 {"limited", mastered.limited}};
+
+  SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(request.out_dir, name));
+  SONIFY_TRY(wav_write(set.temp_path(".wav"), synth.audio, SampleFormat::s16));
+  SONIFY_TRY(set.write(".timing.json", json{{"sections", timing}}.dump(2) + "\n"));
+  SONIFY_TRY(set.write(".json", j.dump(2) + "\n"));
+  SONIFY_TRY(set.commit({".mid"}));
+
+  PromptRun run;
+  run.base = request.out_dir + "/" + name;
+  run.words = prompt.tokens.ids.size();
+  run.seconds = synth.audio.seconds();
+  run.provenance_json = j.dump(2);
+  run.notes = prompt.tokens.notes;
+  run.direct = true;
+  return run;
+}
+
+}  // namespace sonify::pipeline
