@@ -43,7 +43,7 @@ PUBLIC = {
     "tokenizer.h": "tokenizer", "bpe_train.h": "tokenizer",
     "runtime.h": "runtime", "torch_info.h": "runtime",
     "train.h": "train",
-    "midi.h": "music", "scale.h": "music", "score.h": "music",
+    "midi.h": "music", "midi_tokens.h": "music", "scale.h": "music", "score.h": "music",
     "render.h": "render", "soundfont.h": "render",
     "analysis.h": "analysis", "features.h": "analysis", "activation_stats.h": "analysis",
     "genres.h": "genres", "compare.h": "analysis",
