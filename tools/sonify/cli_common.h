@@ -43,6 +43,8 @@ void register_weights(CLI::App& app, int* exit_code);
 void register_genres(CLI::App& app, int* exit_code);
 void register_prompt(CLI::App& app, int* exit_code);
 void register_album(CLI::App& app, int* exit_code);
+// `album merge DIR` under `album`; returns it so album's own callback can stand aside.
+CLI::App* register_album_merge(CLI::App* album, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
