@@ -3,8 +3,6 @@
 // same bytes as -j 1; finished tracks whose input hash matches the manifest are kept.
 // `--shard K/N` renders one part for `album merge` (cmd_album_merge.cpp); `album prepare
 // FILE` fits the caches and the plan once. The work is run_album (sonify/pipeline_album.h).
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -19,20 +17,9 @@ namespace {
 struct AlbumArgs {
   std::string model;
   std::string shard;
+  std::string progress = "auto";
   AlbumRequest request;
 };
-
-void progress(int done, int total) {
-  if (!isatty(STDERR_FILENO)) {
-    std::fprintf(stderr, "album: %d/%d tracks\n", done, total);
-    return;
-  }
-  const int width = 30;
-  const int filled = total > 0 ? done * width / total : width;
-  std::fprintf(stderr, "\r[%s%s] %d/%d tracks", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), done, total);
-  if (done == total) std::fprintf(stderr, "\n");
-}
 
 int run_album_command(AlbumArgs& a) {
   AlbumRequest& r = a.request;
@@ -40,7 +27,7 @@ int run_album_command(AlbumArgs& a) {
   if (!a.shard.empty())
     if (Status s = parse_shard(a.shard, &r.shard, &r.shards); !s.ok()) return report(s.error());
   if (Status s = resolve_activation(a.model, &r.activation); !s.ok()) return report(s.error());
-  r.on_progress = progress;
+  r.on_progress = progress_printer(a.progress, "album", "tracks");
   r.version = SONIFY_VERSION;
   SONIFY_ASSIGN_OR_REPORT(run, run_album(r));
   print_notes(run.notes);
@@ -84,6 +71,10 @@ void register_album(CLI::App& app, int* exit_code) {
   cmd->add_option("--master", r.master,
                   "album: one gain for the whole album (-14 LUFS, tracks keep their relative loudness), "
                   "true peak <= -1 dBTP; per-track: each track normalised alone")
+      ->capture_default_str();
+  cmd->add_option("--progress", a->progress,
+                  "auto (a bar on a terminal, lines otherwise) or json (one line a track)")
+      ->check(CLI::IsMember({"auto", "json"}))
       ->capture_default_str();
   cmd->add_option("--shard", a->shard,
                   "Render part K of N (0 <= K < N) into -o for `album merge` (doc/batch.md)");
