@@ -8,7 +8,7 @@ source "$ROOT/scripts/common.sh"
 
 # The test oracles run on Debian's Python with numpy/scipy/sklearn/mido; the report tests
 # load pages in headless Chromium and check them with html5lib and PIL.
-ensure_packages "${SONIFY_PACKAGES[@]}" python3 python3-numpy python3-scipy python3-sklearn python3-mido python3-regex \
+ensure_packages "${SONIFY_PACKAGES[@]}" python3 python3-numpy python3-scipy python3-sklearn python3-mido python3-regex python3-yaml \
   chromium python3-html5lib python3-pil clang-format
 
 # Every C++ file follows the checked-in .clang-format.

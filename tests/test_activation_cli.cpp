@@ -227,14 +227,14 @@ TEST_CASE("sonify album: -j 2 equals -j 1, resume keeps finished tracks, a bad l
   // Interrupted after two tracks, then resumed: the two finished tracks are not redone.
   auto stopped = album("r", "1", {"--stop-after", "2"});
   CHECK(stopped.exit_code == 1);
-  CHECK(std::filesystem::exists(dir.file("r/track_02.wav")));
+  CHECK(std::filesystem::exists(dir.file("r/track_02.raw.wav")));
   CHECK_FALSE(std::filesystem::exists(dir.file("r/track_04.mid")));
   CHECK_FALSE(std::filesystem::exists(dir.file("r/album.wav")));
-  const auto t1 = std::filesystem::last_write_time(dir.file("r/track_01.wav"));
+  const auto t1 = std::filesystem::last_write_time(dir.file("r/track_01.raw.wav"));
   const auto t2 = std::filesystem::last_write_time(dir.file("r/track_02.mid"));
   auto resumed = album("r", "1");
   CHECK(resumed.exit_code == 1);
-  CHECK(std::filesystem::last_write_time(dir.file("r/track_01.wav")) == t1);
+  CHECK(std::filesystem::last_write_time(dir.file("r/track_01.raw.wav")) == t1);
   CHECK(std::filesystem::last_write_time(dir.file("r/track_02.mid")) == t2);
   CHECK(read_file(dir.file("r/track_05.mid")) == read_file(dir.file("j1/track_05.mid")));
   CHECK(read_file(dir.file("r/track_01.wav")) == read_file(dir.file("j1/track_01.wav")));

@@ -84,14 +84,25 @@ struct MasterOptions {
 // What mastering did and achieved (measured on the final samples).
 struct MasterStats {
   double gain_db = 0;
-  double peak_dbfs = -1000;      // achieved sample peak; -1000 when silent
-  double loudness_lufs = -1000;  // achieved integrated loudness; -1000 when silent/too short
-  bool limited = false;          // the limiter reduced some peaks
+  double peak_dbfs = -1000;       // achieved sample peak; -1000 when silent
+  double loudness_lufs = -1000;   // achieved integrated loudness; -1000 when silent/too short
+  bool limited = false;           // the limiter reduced some peaks
+  double true_peak_dbtp = -1000;  // achieved true peak (master_to_true_peak only)
 };
 
 // Scales (and, for a loudness target, limits with a 5 ms look-ahead) `audio` in place.
 // Audio whose peak is below -90 dBFS counts as silence and is left as it is.
 Result<MasterStats> master_audio(Audio& audio, const MasterOptions& options);
+
+// Album mastering, one piece at a time: scales `audio` by `gain_db` (the album's one
+// gain), then limits it (5 ms look-ahead on the 4x oversampled peak) so its true peak is
+// at most `ceiling_dbtp`, and measures loudness, sample peak and true peak. Audio below
+// -90 dBFS is left as it is.
+Result<MasterStats> master_to_true_peak(Audio& audio, double gain_db, double ceiling_dbtp);
+
+// True peak (dBTP): the highest |value| of the audio 4x oversampled as ITU-R BS.1770-4
+// Annex 2 describes, measured by libebur128; -1000 when silent.
+Result<double> true_peak_dbtp(const Audio& audio);
 
 // Integrated loudness (LUFS, EBU R128 via libebur128) and sample peak (dBFS).
 Result<double> loudness_lufs(const Audio& audio);

@@ -51,9 +51,10 @@ std::string OutputSet::final_path(const std::string& ext) const {
   return (fs::path(dir_) / (name_ + ext)).string();
 }
 
-// Hidden, and unique per process, so concurrent runs into one directory never collide.
+// Hidden, and unique per process and host, so concurrent runs into one directory (on a
+// shared file system too) never collide.
 std::string OutputSet::temp_of(const std::string& ext) const {
-  return (fs::path(dir_) / ("." + name_ + ".partial-" + std::to_string(::getpid()) + ext)).string();
+  return (fs::path(dir_) / ("." + name_ + ".partial-" + partial_tag() + ext)).string();
 }
 
 std::string OutputSet::temp_path(const std::string& ext) {

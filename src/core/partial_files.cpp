@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -43,8 +45,20 @@ void install_handlers() {
   });
 }
 
-// The PID in a partial file's name, or 0 when the name is not one.
+std::string host_hash() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::uint32_t h = 2166136261u;
+  for (const char* c = host; *c != '\0'; ++c) h = (h ^ static_cast<unsigned char>(*c)) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return hex;
+}
+
+// The PID in a partial file's name, or 0 when the name is not one or carries another
+// host's tag.
 pid_t owner_pid(const std::string& name) {
+  static const std::string kHostTag = "-h" + host_hash();
   if (name.empty() || name[0] != '.') return 0;
   for (const char* marker : {".partial-", ".tmp-"}) {
     const std::size_t at = name.rfind(marker);
@@ -52,13 +66,24 @@ pid_t owner_pid(const std::string& name) {
     std::size_t i = at + std::strlen(marker), end = i;
     while (end < name.size() && name[end] >= '0' && name[end] <= '9') ++end;
     if (end == i || end - i > 9) continue;
+    const std::size_t digits_end = end;
+    if (name.compare(end, 2, "-h") == 0) {
+      if (name.compare(end, kHostTag.size(), kHostTag) != 0) return 0;
+      end += kHostTag.size();
+    }
     if (end != name.size() && name[end] != '.') continue;
+    end = digits_end;
     return static_cast<pid_t>(std::stol(name.substr(i, end - i)));
   }
   return 0;
 }
 
 }  // namespace
+
+const std::string& partial_tag() {
+  static const std::string tag = std::to_string(::getpid()) + "-h" + host_hash();
+  return tag;
+}
 
 void partial_files_unlink_registered() {
   for (Slot& s : g_slots)

@@ -20,9 +20,16 @@ void partial_file_remove(const std::string& path);
 // that end the process themselves (SIGBUS on a shrunk mapping).
 void partial_files_unlink_registered();
 
-// Removes the partial files in `dir` (names "." NAME ".partial-PID..." or "." NAME
-// ".tmp-PID") whose process no longer exists on this machine. Errors are ignored: this
-// is housekeeping.
+// The tag in this process's partial file names: "PID-hHOST" (HOST: 8 hex digits hashed
+// from the host name), so two machines writing into one shared directory (album shards on
+// NFS) never pick the same temporary name, and a sweep never takes another machine's live
+// temporary for a dead process's leftover.
+const std::string& partial_tag();
+
+// Removes the partial files in `dir` (names "." NAME ".partial-TAG..." or "." NAME
+// ".tmp-TAG", TAG as partial_tag() or a bare PID) whose process no longer exists on this
+// machine; files tagged with another host are left alone. Errors are ignored: this is
+// housekeeping.
 void partial_files_sweep(const std::string& dir);
 
 }  // namespace sonify

@@ -12,8 +12,11 @@
 
 #include "core/atomic_file.h"
 #include "core/output_set.h"
+#include "core/sha256.h"
 #include "core/text_file.h"
 #include "pipeline/activation_session.h"
+#include "pipeline/album_assemble.h"
+#include "sonify/analysis.h"
 #include "sonify/midi.h"
 #include "sonify/pipeline_album.h"
 #include "sonify/render.h"
@@ -88,37 +91,6 @@ std::string printable(const std::string& s) {
     }
   }
   return out;
-}
-
-Result<Audio> read_wav_s16(const std::string& path) {
-  SONIFY_ASSIGN_OR_RETURN(b, read_text(path));
-  if (b.size() < 12 || b.compare(0, 4, "RIFF") != 0 || b.compare(8, 4, "WAVE") != 0)
-    return fail(path, ": not a RIFF/WAVE file");
-  auto le = [&](std::size_t at, int n) {
-    std::uint32_t v = 0;
-    for (int k = 0; k < n; ++k)
-      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + k])) << (8 * k);
-    return v;
-  };
-  Audio audio;
-  bool fmt_ok = false;
-  for (std::size_t at = 12; at + 8 <= b.size();) {
-    const std::string id = b.substr(at, 4);
-    const std::uint32_t size = le(at + 4, 4);
-    if (at + 8 + size > b.size()) return fail(path, ": truncated chunk");
-    if (id == "fmt ") {
-      fmt_ok = le(at + 8, 2) == 1 && le(at + 10, 2) == 2 && le(at + 22, 2) == 16;
-      audio.sample_rate_hz = static_cast<int>(le(at + 12, 4));
-    } else if (id == "data") {
-      if (!fmt_ok) return fail(path, ": expected 16-bit stereo PCM");
-      audio.samples.resize(size / 2);
-      for (std::size_t i = 0; i < audio.samples.size(); ++i)
-        audio.samples[i] = static_cast<float>(static_cast<std::int16_t>(le(at + 8 + 2 * i, 2)) / 32767.0);
-      return audio;
-    }
-    at += 8 + size + (size & 1);
-  }
-  return fail(path, ": no data chunk");
 }
 
 // Groups in order of first appearance set the key (the notebook's root offsets) and a
@@ -204,14 +176,18 @@ std::vector<int> dialogue_order(pipeline::ActivationSession& session, const std:
   return arc;
 }
 
-// Contrast: consecutive prompts pair up (A, B); the shorter track of a pair is played
-// faster or slower so both last exactly as long (tempo scales every time in a track).
-void contrast_tempos(pipeline::ActivationSession& session, const std::string& file,
-                     std::vector<Entry>* entries, std::vector<TrackSettings>* settings) {
-  const int n = static_cast<int>(entries->size());
-  if (n % 2 == 1 && entries->back().error.empty())
+// Contrast: consecutive prompts pair up (A, B); an odd last prompt has no partner.
+void mark_unpaired(const std::string& file, std::vector<Entry>* entries) {
+  if (entries->size() % 2 == 1 && entries->back().error.empty())
     entries->back().error = file + ":" + std::to_string(entries->back().line) +
                             ": contrast mode pairs consecutive prompts (A then B); this A has no B";
+}
+
+// Contrast: the shorter track of a pair is played faster or slower so both last exactly
+// as long (tempo scales every time in a track).
+void contrast_tempos(pipeline::ActivationSession& session, std::vector<Entry>* entries,
+                     std::vector<TrackSettings>* settings) {
+  const int n = static_cast<int>(entries->size());
   for (int k = 0; k + 1 < n; k += 2) {
     const Entry& ea = (*entries)[static_cast<std::size_t>(k)];
     const Entry& eb = (*entries)[static_cast<std::size_t>(k + 1)];
@@ -230,6 +206,33 @@ void contrast_tempos(pipeline::ActivationSession& session, const std::string& fi
   }
 }
 
+// SHA-256 of the model's weight files, cached by checkpoint identity in the same file
+// `sonify weights` uses: shards on other machines see other paths and mtimes, so the
+// content is what they compare.
+Result<std::string> model_sha256(const Model& model) {
+  SONIFY_ASSIGN_OR_RETURN(identity, checkpoint_identity(model));
+  std::string cache_path;
+  if (auto dir = cache_dir(); dir.ok()) cache_path = *dir + "/sha256-" + identity + ".json";
+  nlohmann::json files = nlohmann::json::array();
+  if (auto text = read_text(cache_path); !cache_path.empty() && text.ok())
+    files = nlohmann::json::parse(*text, nullptr, false);
+  if (!files.is_array() || files.size() != model.checkpoint().files().size()) {
+    files = nlohmann::json::array();
+    for (const auto& f : model.checkpoint().files()) {
+      SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path));
+      files.push_back({{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", hash}});
+    }
+    if (!cache_path.empty()) (void)write_file_atomic(cache_path, files.dump());
+  }
+  std::string all;
+  for (const auto& f : files) {
+    if (!f.is_object() || !f.contains("sha256") || !f["sha256"].is_string())
+      return fail(cache_path, ": not a list of weight hashes (delete it)");
+    all += f["sha256"].get<std::string>();
+  }
+  return files.size() == 1 ? all : sha256_hex(all);
+}
+
 // The state of one album run, shared by its passes.
 class AlbumRunner {
  public:
@@ -239,54 +242,63 @@ class AlbumRunner {
   Result<AlbumRun> run() {
     SONIFY_ASSIGN_OR_RETURN(entries, read_entries(a_.file));
     entries_ = std::move(entries);
+    SONIFY_ASSIGN_OR_RETURN(list_text, read_text(a_.file));
+    list_sha256_ = sha256_hex(list_text);
     SONIFY_TRY(ensure_output_dir(a_.out_dir));
     SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(options_));
     session_ = std::move(session);
-    manifest_path_ = a_.out_dir + "/manifest.json";
+    SONIFY_ASSIGN_OR_RETURN(model_hash, model_sha256(*session_->model));
+    model_sha256_ = std::move(model_hash);
+    manifest_path_ = sharded() ? pipeline::album_shard_path(a_.out_dir, a_.shard, a_.shards)
+                               : a_.out_dir + "/manifest.json";
     auto previous = read_text(manifest_path_);
-    previous_ = nlohmann::json::parse(previous.ok() ? *previous : std::string(), nullptr, false);
+    previous_ = nlohmann::ordered_json::parse(previous.ok() ? *previous : std::string(), nullptr, false);
     n_ = static_cast<int>(entries_.size());
-    settings_ = group_settings(*session_, entries_, session_->root_midi);
-    order_.resize(entries_.size());
-    for (int i = 0; i < n_; ++i) order_[static_cast<std::size_t>(i)] = i;
-    if (a_.mode == "dialogue") {
-      if (!session_->direction) return fail("--mode dialogue needs a contrast direction (--direction FILE)");
-      order_ = dialogue_order(*session_, entries_, &settings_);
+    if (contrast()) mark_unpaired(a_.file, &entries_);
+    SONIFY_TRY(plan());
+    AlbumRun run;
+    run.tracks = n_;
+    if (a_.prepare) {
+      run.manifest_path = plan_path();
+      return run;
     }
-    if (contrast()) contrast_tempos(*session_, a_.file, &entries_, &settings_);
+    for (int i = 0; i < n_; ++i) shard_total_ += mine(i) ? 1 : 0;
     rows_.resize(entries_.size());
-    rendered_.resize(entries_.size());
     composed_.resize(entries_.size());
     pending_hash_.resize(entries_.size());
     compose_all();
     render_all();
-    AlbumRun run;
     run.manifest_path = manifest_path_;
-    run.tracks = n_;
+    run.tracks = shard_total_;
     if (stop_) {
       (void)write_manifest(false);
       return fail("stopped after ", done_, " tracks (--stop-after)");
     }
-    if (contrast()) {
-      SONIFY_TRY(write_pairs());
-    } else {
-      SONIFY_ASSIGN_OR_RETURN(seconds, write_album());
-      run.seconds = seconds;
+    if (!sharded()) {
+      std::vector<nlohmann::ordered_json> ordered = ordered_rows();
+      SONIFY_ASSIGN_OR_RETURN(assembly, pipeline::album_assemble(layout(), &ordered));
+      for (int k = 0; k < n_; ++k) rows_[at(order_[at(k)])] = ordered[at(k)];
+      run.seconds = assembly.seconds;
+      master_report_ = assembly.master;
     }
     SONIFY_TRY(write_manifest(true));
     run.done = done_;
     run.failures = failures_;
+    run.kept = kept_;
+    run.redone = redone_;
     return run;
   }
 
  private:
-  struct Rendered {
-    bool ok = false;
-    Score score;  // for album.mid
-  };
-
   bool contrast() const { return a_.mode == "contrast"; }
+  bool sharded() const { return a_.shards > 1; }
+  bool mine(int entry) const { return entry % a_.shards == a_.shard; }
   std::size_t at(int i) const { return static_cast<std::size_t>(i); }
+  std::string plan_path() const { return a_.out_dir + "/album-plan.json"; }
+
+  pipeline::AlbumLayout layout() const {
+    return {a_.out_dir, a_.mode, a_.gap_seconds, options_.midi_only, contrast() ? "per-track" : a_.master};
+  }
 
   std::string track_name(int k) const {
     const int digits = n_ >= 100 ? 3 : 2;
@@ -299,19 +311,81 @@ class AlbumRunner {
     return std::string("track_") + num;
   }
 
+  // Everything but the prompt that a track depends on; shards must agree on it.
+  std::string session_key() const {
+    const ActivationRequest& o = options_;
+    return o.model_path + "|" + session_->pca.corpus_hash + "|" + o.direction + o.direction_method + "|" +
+           o.layers + "|" + o.programs + "|" + std::to_string(o.pca_sentences) + "|" +
+           std::to_string(o.pca_stride) + "|" + (o.midi_only ? "midi" : "wav") + "|" +
+           std::to_string(o.seed) + "|" + layout().master;
+  }
+
   // The identity of everything a track depends on.
   std::string track_hash(const Entry& e, const TrackSettings& st) const {
-    const ActivationRequest& o = options_;
-    const std::string session_key = o.model_path + "|" + session_->pca.corpus_hash + "|" + o.direction +
-                                    o.direction_method + "|" + o.layers + "|" + o.programs + "|" +
-                                    std::to_string(o.pca_sentences) + "|" + std::to_string(o.pca_stride) +
-                                    "|" + (o.midi_only ? "midi" : "wav") + "|" + std::to_string(o.seed);
-    return fnv1a_hex(session_key + "|" + e.prompt + "|" + e.title + "|" + e.group + "|" + a_.mode + "|" +
+    return fnv1a_hex(session_key() + "|" + e.prompt + "|" + e.title + "|" + e.group + "|" + a_.mode + "|" +
                      std::to_string(st.root_midi.value_or(-1)) + "|" + st.mode.value_or("") + "|" +
                      std::to_string(st.bpm.value_or(0)));
   }
 
-  const nlohmann::json* previous_track(const std::string& name) const {
+  // The album plan: each prompt's key, mode and tempo and the track order. Groups,
+  // dialogue and contrast need forward passes over the whole list, so `prepare` stores
+  // the plan once and every shard reads it instead of recomputing it (and a shard on a
+  // machine whose float rounding differs still agrees with the others).
+  Status plan() {
+    if (load_plan()) return Status::Ok();
+    settings_ = group_settings(*session_, entries_, session_->root_midi);
+    order_.resize(entries_.size());
+    for (int i = 0; i < n_; ++i) order_[at(i)] = i;
+    if (a_.mode == "dialogue") {
+      if (!session_->direction) return fail("--mode dialogue needs a contrast direction (--direction FILE)");
+      order_ = dialogue_order(*session_, entries_, &settings_);
+    }
+    if (contrast()) contrast_tempos(*session_, &entries_, &settings_);
+    if (!a_.prepare) return Status::Ok();
+    nlohmann::ordered_json p;
+    p["list_sha256"] = list_sha256_;
+    p["options"] = session_key();
+    p["mode"] = a_.mode;
+    p["order"] = order_;
+    nlohmann::ordered_json settings = nlohmann::ordered_json::array();
+    for (const TrackSettings& st : settings_)
+      settings.push_back({st.root_midi ? nlohmann::ordered_json(*st.root_midi) : nullptr,
+                          st.mode ? nlohmann::ordered_json(*st.mode) : nullptr,
+                          st.bpm ? nlohmann::ordered_json(*st.bpm) : nullptr});
+    p["settings"] = settings;
+    return write_file_atomic(plan_path(), p.dump(1) + "\n");
+  }
+
+  bool load_plan() {
+    if (a_.prepare) return false;
+    auto text = read_text(plan_path());
+    if (!text.ok()) return false;
+    const auto p = nlohmann::json::parse(*text, nullptr, false);
+    if (!p.is_object() || p.value("list_sha256", "") != list_sha256_ ||
+        p.value("options", "") != session_key() || p.value("mode", "") != a_.mode || !p.contains("order") ||
+        !p.contains("settings") || p["order"].size() != entries_.size() ||
+        p["settings"].size() != entries_.size())
+      return false;
+    try {
+      order_ = p["order"].get<std::vector<int>>();
+      settings_.assign(entries_.size(), {});
+      for (std::size_t i = 0; i < entries_.size(); ++i) {
+        const auto& st = p["settings"][i];
+        if (!st[0].is_null()) settings_[i].root_midi = st[0].get<int>();
+        if (!st[1].is_null()) settings_[i].mode = st[1].get<std::string>();
+        if (!st[2].is_null()) settings_[i].bpm = st[2].get<double>();
+      }
+    } catch (const nlohmann::json::exception&) {
+      return false;
+    }
+    std::vector<int> sorted = order_;
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < n_; ++i)
+      if (sorted[at(i)] != i) return false;
+    return true;
+  }
+
+  const nlohmann::ordered_json* previous_track(const std::string& name) const {
     if (previous_.is_discarded() || !previous_.is_object() || !previous_.contains("tracks")) return nullptr;
     for (const auto& t : previous_["tracks"])
       if (t.is_object() && t.value("name", "") == name) return &t;
@@ -320,36 +394,80 @@ class AlbumRunner {
 
   bool files_exist(const std::string& base) const {
     std::error_code ec;
-    for (const char* ext : {".mid", ".json", ".timing.json"})
+    for (const std::string& ext : pipeline::album_track_exts(layout()))
       if (!std::filesystem::exists(base + ext, ec)) return false;
-    return options_.midi_only || std::filesystem::exists(base + ".wav", ec);
+    return true;
+  }
+
+  // The SHA-256 of a finished track's files, recorded so a resume or a merge notices a
+  // file that changed or was cut short after its track was done.
+  Result<nlohmann::ordered_json> file_hashes(const std::string& base) const {
+    nlohmann::ordered_json h;
+    for (const std::string& ext : pipeline::album_track_exts(layout())) {
+      SONIFY_ASSIGN_OR_RETURN(sum, sha256_file(base + ext));
+      h[ext.substr(1)] = sum;
+    }
+    return h;
   }
 
   void finished() {
     ++done_;
-    if (a_.on_progress) a_.on_progress(done_, n_);
+    if (a_.on_progress) a_.on_progress(done_, shard_total_);
+  }
+
+  std::vector<nlohmann::ordered_json> ordered_rows() const {
+    std::vector<nlohmann::ordered_json> out;
+    for (int k = 0; k < n_; ++k) out.push_back(rows_[at(order_[at(k)])]);
+    return out;
   }
 
   Status write_manifest(bool final_write) const {
+    if (!sharded())
+      return write_file_atomic(manifest_path_,
+                               pipeline::album_manifest_text(options_.model_path, layout(), master_report_,
+                                                             final_write, ordered_rows()));
     nlohmann::ordered_json m;
+    m["sonify"] = a_.version;
+    m["shard"] = a_.shard;
+    m["shards"] = a_.shards;
+    m["list"] = a_.file;
+    m["list_sha256"] = list_sha256_;
     m["model"] = options_.model_path;
+    m["model_sha256"] = model_sha256_;
+    m["options"] = session_key();
     m["mode"] = a_.mode;
     m["gap_seconds"] = a_.gap_seconds;
+    m["midi_only"] = options_.midi_only;
+    m["master"] = layout().master;
+    m["tracks_total"] = n_;
     m["complete"] = final_write;
     nlohmann::ordered_json tracks = nlohmann::ordered_json::array();
-    for (int k = 0; k < n_; ++k) {
-      const auto& r = rows_[at(order_[at(k)])];
+    for (const auto& r : ordered_rows())
       if (!r.is_null()) tracks.push_back(r);
-    }
     m["tracks"] = tracks;
     return write_file_atomic(manifest_path_,
                              m.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  }
+
+  // A finished track of an earlier run is kept when its inputs are the same and its
+  // files are all there and unchanged (or, from a manifest without hashes, its MIDI
+  // reads back): a corrupt file is rendered again rather than left out of the album.
+  bool keep(const nlohmann::ordered_json* prev, const std::string& hash, const std::string& base) const {
+    if (prev == nullptr || prev->value("hash", "") != hash || prev->contains("error") || !files_exist(base))
+      return false;
+    if (prev->contains("sha256")) {
+      auto now = file_hashes(base);
+      return now.ok() && *now == (*prev)["sha256"];
+    }
+    auto midi = midi_read(base + ".mid");
+    return midi.ok() && score_from_midi(*midi).ok();
   }
 
   // Pass 1 (sequential): forward passes and composition; tracks already done are kept.
   void compose_all() {
     for (int k = 0; k < n_; ++k) {
       const int i = order_[at(k)];
+      if (!mine(i)) continue;
       const Entry& e = entries_[at(i)];
       const std::string name = track_name(k);
       const TrackSettings& st = settings_[at(i)];
@@ -373,26 +491,19 @@ class AlbumRunner {
         ++failures_;
         continue;
       }
-      const nlohmann::json* prev = previous_track(name);
-      // A kept track must be readable too: a corrupt .mid is rendered again rather than
-      // silently left out of album.mid.
-      std::optional<Score> kept;
-      if (prev != nullptr && prev->value("hash", "") == hash && !prev->contains("error") &&
-          files_exist(base)) {
-        auto midi = midi_read(base + ".mid");
-        auto score = midi.ok() ? score_from_midi(*midi) : Result<Score>(midi.error());
-        if (score.ok()) kept = std::move(score).value();
-      }
-      if (kept) {
-        for (const char* key : {"tension", "key", "mode", "tempo", "duration"})
+      const nlohmann::ordered_json* prev = previous_track(name);
+      if (keep(prev, hash, base)) {
+        for (const char* key : {"tension", "key", "mode", "tempo", "duration", "notes", "sha256"})
           if (prev->contains(key)) row[key] = (*prev)[key];
         row["resumed"] = true;
         rows_[at(i)] = row;
-        rendered_[at(i)].ok = true;
-        rendered_[at(i)].score = std::move(*kept);
+        ++kept_;
         finished();
         continue;
       }
+      // Redone: an earlier run finished this track (its hash is recorded only then), or
+      // left its files, but they no longer fit; a track the earlier run never reached is new.
+      if ((prev != nullptr && !prev->value("hash", "").empty()) || files_exist(base)) ++redone_;
       // The manifest may be written (after another track) before this one's files are
       // committed; a run killed then must not take the old files for this prompt's music,
       // so the hash is recorded only once the files are in place.
@@ -417,6 +528,23 @@ class AlbumRunner {
     }
   }
 
+  // With album mastering a track keeps the synth's own level (NAME.raw.wav, float) until
+  // the album's gain is known; per-track, activation_write masters it alone.
+  Status write_track(const TrackResult& r, const std::string& name) const {
+    if (options_.midi_only || layout().master != "album")
+      return pipeline::activation_write(r, a_.out_dir, name, options_.midi_only, 1);
+    SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(a_.out_dir, name));
+    SONIFY_TRY(midi_write(r.track.score, set.temp_path(".mid")));
+    SONIFY_ASSIGN_OR_RETURN(file, midi_from_score(r.track.score));
+    SynthOptions synth;
+    synth.threads = 1;
+    SONIFY_ASSIGN_OR_RETURN(audio, render_audio(file, synth));
+    SONIFY_TRY(wav_write(set.temp_path(".raw.wav"), audio, SampleFormat::f32));
+    SONIFY_TRY(set.write(".timing.json", r.timing_json + "\n"));
+    SONIFY_TRY(set.write(".json", r.provenance_json + "\n"));
+    return set.commit({".wav"});  // written by the assembly, from this raw render
+  }
+
   // Pass 2 (parallel): writing and rendering, one synth thread per render.
   void render_all() {
     std::atomic<std::size_t> next{0};
@@ -428,16 +556,18 @@ class AlbumRunner {
         if (idx >= to_render_.size()) return;
         const int i = to_render_[idx];
         const std::string name = rows_[at(i)]["name"].get<std::string>();
-        Status s = pipeline::activation_write(composed_[at(i)], a_.out_dir, name, options_.midi_only, 1);
+        Status s = write_track(composed_[at(i)], name);
+        auto hashes =
+            s.ok() ? file_hashes(a_.out_dir + "/" + name) : Result<nlohmann::ordered_json>(s.error());
         std::lock_guard<std::mutex> lock(mu);
-        if (!s.ok()) {
-          rows_[at(i)]["error"] = printable(s.error().message);
+        if (!hashes.ok()) {
+          rows_[at(i)]["error"] = printable(hashes.error().message);
           ++failures_;
           continue;
         }
         rows_[at(i)]["hash"] = pending_hash_[at(i)];
-        rendered_[at(i)].ok = true;
-        rendered_[at(i)].score = composed_[at(i)].track.score;
+        rows_[at(i)]["sha256"] = *hashes;
+        composed_[at(i)] = {};
         finished();
         (void)write_manifest(false);
         if (a_.stop_after > 0 && done_ >= a_.stop_after) stop_ = true;
@@ -448,110 +578,56 @@ class AlbumRunner {
     for (auto& t : threads) t.join();
   }
 
-  // One stereo WAV per pair: A (mixed to mono) on the left, B on the right.
-  Status write_pairs() {
-    for (int k = 0; k + 1 < n_; k += 2) {
-      if (options_.midi_only || !rendered_[at(k)].ok || !rendered_[at(k + 1)].ok) continue;
-      const std::string na = rows_[at(k)]["name"].get<std::string>();
-      const std::string nb = rows_[at(k + 1)]["name"].get<std::string>();
-      SONIFY_ASSIGN_OR_RETURN(wa, read_wav_s16(a_.out_dir + "/" + na + ".wav"));
-      SONIFY_ASSIGN_OR_RETURN(wb, read_wav_s16(a_.out_dir + "/" + nb + ".wav"));
-      Audio stereo;
-      stereo.sample_rate_hz = wa.sample_rate_hz;
-      stereo.samples.assign(std::max(wa.frames(), wb.frames()) * 2, 0.0f);
-      for (std::size_t f = 0; f < wa.frames(); ++f)
-        stereo.samples[2 * f] = 0.5f * (wa.samples[2 * f] + wa.samples[2 * f + 1]);
-      for (std::size_t f = 0; f < wb.frames(); ++f)
-        stereo.samples[2 * f + 1] = 0.5f * (wb.samples[2 * f] + wb.samples[2 * f + 1]);
-      const std::string pair_name = na.substr(0, na.size() - 2);
-      SONIFY_TRY(wav_write(a_.out_dir + "/" + pair_name + ".wav", stereo, SampleFormat::s16));
-      rows_[at(k)]["stereo"] = pair_name + ".wav";
-      rows_[at(k + 1)]["stereo"] = pair_name + ".wav";
-    }
-    return Status::Ok();
-  }
-
-  // The album: tracks in order with a gap, tempo and key changes at each start. Returns
-  // its length in seconds without the trailing gap.
-  Result<double> write_album() {
-    Score album;
-    album.title = "sonify album";
-    Audio audio;
-    bool have_audio = false;
-    std::int64_t cursor = 0;
-    double seconds = 0;
-    for (int k = 0; k < n_; ++k) {
-      const int i = order_[at(k)];
-      if (!rendered_[at(i)].ok) continue;
-      const Score& s = rendered_[at(i)].score;
-      auto& row = rows_[at(i)];
-      const double bpm = s.tempos.empty() ? 120.0 : s.tempos.front().bpm();
-      album.set_tempo(cursor, bpm);
-      for (const KeySignature& key : s.key_signatures)
-        album.key_signatures.push_back({cursor + key.tick, key.sharps, key.minor});
-      album.mark(cursor, row["name"].get<std::string>());
-      for (std::size_t t = 0; t < s.tracks.size(); ++t) {
-        if (album.tracks.size() <= t) album.add_track(s.tracks[t].name, s.tracks[t].program);
-        Track& dst = album.tracks[t];
-        for (const Note& note : s.tracks[t].notes)
-          dst.note(cursor + note.start_ticks, note.length_ticks, note.pitch, note.velocity);
-        for (const ControlChange& c : s.tracks[t].controls)
-          dst.control(cursor + c.tick, c.controller, c.value);
-      }
-      row["start"] = seconds;
-      if (!options_.midi_only) {
-        auto wav = read_wav_s16(a_.out_dir + "/" + row["name"].get<std::string>() + ".wav");
-        if (wav.ok()) {
-          if (!have_audio) audio.sample_rate_hz = wav->sample_rate_hz;
-          have_audio = true;
-          // Start times in the album follow the WAVs (each includes its reverb tail), and
-          // a tail may reach into the next track's start: mixed, not appended.
-          const std::size_t start =
-              static_cast<std::size_t>(std::llround(seconds * audio.sample_rate_hz)) * 2;
-          if (audio.samples.size() < start + wav->samples.size())
-            audio.samples.resize(start + wav->samples.size(), 0.0f);
-          for (std::size_t q = 0; q < wav->samples.size(); ++q) audio.samples[start + q] += wav->samples[q];
-        }
-      }
-      const std::int64_t end = s.end_ticks();
-      const std::int64_t gap =
-          static_cast<std::int64_t>(std::llround(a_.gap_seconds * bpm / 60.0 * album.ppq));
-      seconds += s.seconds_at(end) + a_.gap_seconds;
-      cursor += end + gap;
-    }
-    if (!album.tracks.empty()) {
-      SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(a_.out_dir, "album"));
-      SONIFY_TRY(midi_write(album, set.temp_path(".mid")));
-      if (have_audio) SONIFY_TRY(wav_write(set.temp_path(".wav"), audio, SampleFormat::s16));
-      SONIFY_TRY(set.commit());
-    }
-    return seconds > 0 ? seconds - a_.gap_seconds : 0.0;
-  }
-
   const AlbumRequest& a_;
   ActivationRequest options_;
   std::unique_ptr<pipeline::ActivationSession> session_;
   std::vector<Entry> entries_;
+  std::string list_sha256_;
+  std::string model_sha256_;
   std::string manifest_path_;
-  nlohmann::json previous_;
+  nlohmann::ordered_json master_report_;  // what album mastering did, for the manifest
+  nlohmann::ordered_json previous_;
   int n_ = 0;
+  int shard_total_ = 0;
   std::vector<TrackSettings> settings_;
   std::vector<int> order_;
   std::vector<nlohmann::ordered_json> rows_;
-  std::vector<Rendered> rendered_;
   std::vector<TrackResult> composed_;
   std::vector<std::string> pending_hash_;  // a composed track's hash, recorded once its files are committed
   std::vector<int> to_render_;
   int done_ = 0;
   int failures_ = 0;
+  int kept_ = 0;
+  int redone_ = 0;
   std::atomic<bool> stop_{false};
 };
 
 }  // namespace
 
+Status parse_shard(const std::string& text, int* shard, int* shards) {
+  const std::size_t slash = text.find('/');
+  auto number = [](const std::string& s, long* v) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *v = std::stol(s);
+    return true;
+  };
+  long k = 0, n = 0;
+  if (slash == std::string::npos || !number(text.substr(0, slash), &k) ||
+      !number(text.substr(slash + 1), &n) || n < 1 || n > 100000 || k >= n)
+    return fail("--shard ", text, ": expected K/N with 0 <= K < N <= 100000 (e.g. 0/4 ... 3/4)");
+  *shard = static_cast<int>(k);
+  *shards = static_cast<int>(n);
+  return Status::Ok();
+}
+
 Result<AlbumRun> run_album(const AlbumRequest& request) {
   if (request.mode != "album" && request.mode != "dialogue" && request.mode != "contrast")
     return fail("--mode ", request.mode, ": expected album, dialogue or contrast");
+  if (request.shards < 1 || request.shard < 0 || request.shard >= request.shards)
+    return fail("--shard ", request.shard, "/", request.shards, ": expected 0 <= K < N");
+  if (request.master != "album" && request.master != "per-track")
+    return fail("--master ", request.master, ": expected album or per-track");
+  if (request.shards > 1 && request.report) return fail("--report with --shard: run it on the merged album");
   ActivationRequest activation = request.activation;
   pipeline::default_direction(&activation);
   AlbumRunner runner(request, std::move(activation));

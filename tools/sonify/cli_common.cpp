@@ -1,11 +1,40 @@
 #include "cli_common.h"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 namespace sonify::cli {
+
+std::function<void(int, int)> progress_printer(const std::string& mode, const std::string& what,
+                                               const std::string& unit) {
+  if (mode == "json") {
+    const auto t0 = std::chrono::steady_clock::now();
+    return [t0](int done, int total) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double eta = done > 0 ? elapsed / done * (total - done) : 0.0;
+      std::fprintf(stderr, "{\"done\":%d,\"total\":%d,\"elapsed\":%.3f,\"eta\":%.3f}\n", done, total, elapsed,
+                   eta);
+      std::fflush(stderr);
+    };
+  }
+  return [what, unit](int done, int total) {
+    if (!isatty(STDERR_FILENO)) {
+      std::fprintf(stderr, "%s: %d/%d %s\n", what.c_str(), done, total, unit.c_str());
+      return;
+    }
+    const int width = 30;
+    const int filled = total > 0 ? done * width / total : width;
+    std::fprintf(stderr, "\r[%s%s] %d/%d %s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), done, total,
+                 unit.c_str());
+    if (done == total) std::fprintf(stderr, "\n");
+  };
+}
 
 int report(const Error& error) {
   std::string line = error.message;

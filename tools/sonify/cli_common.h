@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 
 #include "sonify/result.h"
@@ -43,6 +44,14 @@ void register_weights(CLI::App& app, int* exit_code);
 void register_genres(CLI::App& app, int* exit_code);
 void register_prompt(CLI::App& app, int* exit_code);
 void register_album(CLI::App& app, int* exit_code);
+// Progress of a batch command on stderr, one call per finished step: "auto" draws a bar
+// on a terminal and prints "WHAT: done/total UNIT" lines otherwise; "json" prints one line
+// {"done","total","elapsed","eta"} (seconds; the ETA assumes the remaining steps take as
+// long as the finished ones did on average) for orchestrators.
+std::function<void(int done, int total)> progress_printer(const std::string& mode, const std::string& what,
+                                                          const std::string& unit);
+// `album merge DIR` under `album`; returns it so album's own callback can stand aside.
+CLI::App* register_album_merge(CLI::App* album, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_compare(CLI::App& app, int* exit_code);
 
