@@ -20,6 +20,7 @@
 #include "spectrum.h"
 #include "stats.h"
 #include "tonality.h"
+#include "weightwatcher.h"
 
 namespace sonify {
 namespace {
@@ -135,6 +136,7 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   }
   analysis::summarise_spectrum(s, frob2);
   analysis::compare_to_random(s, f.rows, f.cols);
+  f.weightwatcher = analysis::weightwatcher_metrics(s.singular_values, f.rows, f.cols);
 
   const bool sort = static_cast<std::int64_t>(n) <= kLargeMatrix;
   QuantileStats q = sort ? analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins)
