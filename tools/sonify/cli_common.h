@@ -18,8 +18,9 @@ std::string data_dir();
 // the source tree's configs/genres/.
 std::string genre_config_dir();
 
-// `given` if non-empty; otherwise the bundled default model, or an error saying how to
-// pass one.
+// `given` resolved by resolve_model_reference (a local path, or ORG/NAME[@REV] in the
+// Hugging Face cache) if non-empty; otherwise the bundled default model, or an error
+// saying how to pass one.
 Result<std::string> model_path_or_default(const std::string& given);
 
 // Adds the --model option every model command takes.
@@ -44,6 +45,7 @@ void register_genres(CLI::App& app, int* exit_code);
 void register_prompt(CLI::App& app, int* exit_code);
 void register_album(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
+void register_models(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
 
