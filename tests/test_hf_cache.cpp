@@ -201,6 +201,8 @@ TEST_CASE("sonify models lists the cache; --model ORG/NAME runs offline", "[fixt
   CHECK(by.at("broken@main")["problem"] == "model.safetensors is a link to a missing blob");
   CHECK(by.at("google/bert-tiny@main")["family"] == "bert");
   CHECK(by.at("google/bert-tiny@main")["supported"] == false);
+  CHECK(by.at("google/bert-tiny@main")["problem"].get<std::string>().rfind("unknown model_type 'bert'", 0) ==
+        0);
   r = run_sonify({"models"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("sonify-test/tiny-gpt2") != std::string::npos);

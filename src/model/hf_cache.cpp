@@ -190,8 +190,11 @@ Result<std::vector<CachedModel>> list_hf_cache(const std::string& cache_dir) {
       }
       if (!broken.empty())
         m.problem = broken + " is a link to a missing blob";
-      else if (!spec.ok())
-        m.problem = spec.error().message;
+      else if (!spec.ok())  // the path is the listing's own column; keep the reason
+        m.problem = spec.error().message.substr(
+            spec.error().message.rfind((snap.path() / "config.json").string() + ": ", 0) == 0
+                ? (snap.path() / "config.json").string().size() + 2
+                : 0);
       else if (!has_weights)
         m.problem = "no .safetensors weights";
       m.supported = m.problem.empty();
