@@ -57,7 +57,7 @@ void run_parallel(std::size_t count, int threads, const std::function<void(std::
 Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored,
                                 int threads = 1) {
   const TensorBytes b = model.checkpoint().bytes(*t.source);
-  if (t.transposed || (gain == NormGain::Effective && role_is_norm(t.role))) {
+  if (t.transposed || t.groups > 1 || (gain == NormGain::Effective && role_is_norm(t.role))) {
     auto values = model.load_f32(t, gain);
     release_pages(b.data, t.source->nbytes);
     return values;
