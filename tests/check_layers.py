@@ -40,6 +40,7 @@ DEPENDS = {
 PUBLIC = {
     "result.h": "core", "utf8.h": "core", "system_probe.h": "core",
     "checkpoint.h": "model", "checkpoint_write.h": "model", "dtype.h": "model", "model.h": "model",
+    "hf_cache.h": "model",
     "tokenizer.h": "tokenizer", "bpe_train.h": "tokenizer",
     "runtime.h": "runtime", "torch_info.h": "runtime",
     "train.h": "train",

@@ -45,6 +45,38 @@ struct Spectrum {
   double trainedness = 0;  // 0..1: (mp_ks - 0.45/sqrt(min dim)) / 0.2, clamped (0 = iid random)
 };
 
+// WeightWatcher's per-layer metrics under its column names, computed as its published code
+// does with default parameters (doc/weightwatcher.md). N = max(rows, cols), M = min; the
+// eigenvalues are those of WᵀW (σ², not divided by N). A failed power-law fit gives -1 in
+// alpha, xmin, xmax, D, sigma and num_pl_spikes (WeightWatcher's convention).
+struct WeightWatcherMetrics {
+  std::int64_t N = 0;
+  std::int64_t M = 0;
+  std::int64_t num_evals = 0;
+  double lambda_max = 0;
+  double alpha = -1;                // continuous power-law MLE over the tail λ ≥ xmin
+  double xmin = -1;                 // the candidate minimising D
+  double xmax = -1;                 // largest eigenvalue above 1e-5
+  double D = -1;                    // KS distance of the fit
+  double sigma = -1;                // (alpha - 1)/sqrt(tail size)
+  std::int64_t num_pl_spikes = -1;  // eigenvalues ≥ xmin
+  std::string status;               // "success" or "failed"
+  std::string warning;              // "over-trained" (alpha < 2), "under-trained" (> 6) or ""
+  double log_norm = 0;              // log10 Σλ = log10 ||W||_F²
+  double log_spectral_norm = 0;     // log10 λmax
+  double alpha_weighted = 0;        // alpha · log10 λmax
+  double log_alpha_norm = 0;        // log10 Σ λ^alpha
+  double stable_rank = 0;           // Σλ / λmax
+  std::int64_t matrix_rank = 0;     // σ above max σ · N · eps
+  double matrix_entropy = 0;        // -Σ p ln p / ln rank, p = λ/Σλ (+1e-10)
+  std::int64_t num_spikes = 0;      // eigenvalues above the fitted MP bulk edge + Tracy–Widom
+  double sigma_mp = 0;              // fitted MP scale of the rescaled ESD
+  double mp_softrank = 0;           // bulk edge / λmax of the rescaled ESD
+  double bulk_min = 0;              // MP bulk edges in the units of λ
+  double bulk_max = 0;
+  double W_scale = 0;  // sqrt(M / Σλ): the rescaling applied before the MP fit
+};
+
 // One 2-D weight in nn.Linear layout [rows = out, cols = in].
 struct MatrixFeatures {
   int layer = -1;      // -1 for model-level tensors (embeddings, lm_head)
@@ -62,6 +94,7 @@ struct MatrixFeatures {
   std::vector<float> row_norms;         // L2 norm of each row (length rows)
   std::vector<float> col_norms;         // L2 norm of each column (length cols)
   Spectrum spectrum;
+  WeightWatcherMetrics weightwatcher;
 };
 
 // One 1-D weight: a norm gain (γ) or a bias.
@@ -101,7 +134,7 @@ struct Tonality {
 
 // Everything the genres know about a model's weights.
 struct WeightFeatures {
-  static constexpr int kFormatVersion = 3;
+  static constexpr int kFormatVersion = 4;
   int format_version = kFormatVersion;
   std::string model_path;
   std::string family;

@@ -13,9 +13,9 @@
 
 namespace sonify {
 
-enum class Family { GPT2, Llama, Gemma3, Phi3 };
+enum class Family { GPT2, Llama, Gemma3, Phi3, GPTNeoX };
 
-// "gpt2", "llama", "gemma3", "phi3".
+// "gpt2", "llama", "gemma3", "phi3", "gpt_neox".
 std::string_view family_name(Family family);
 
 // The model_type values config.json may carry, comma-separated, for error messages.
@@ -44,6 +44,7 @@ struct ModelSpec {
   bool mlp_bias = false;
   bool tie_word_embeddings = false;
   bool learned_positions = false;  // GPT-2's wpe instead of RoPE
+  bool parallel_residual = false;  // GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x)) in one step
   double rope_theta = 10000;
   double rope_local_theta = 0;  // Gemma 3 sliding layers; 0 when unused
   double partial_rotary_factor = 1;
@@ -105,8 +106,13 @@ struct RoleTensor {
   bool transposed = false;             // stored [in, out] (GPT-2 Conv1D)
   std::int64_t slice_begin = 0;        // rows [slice_begin, slice_end) of the logical
   std::int64_t slice_end = 0;          // [out, in] matrix (or of a 1-D vector)
-  std::vector<std::int64_t> shape;     // logical shape
-  bool tied = false;                   // storage shared with another role (tied lm_head)
+  // Head-interleaved fused tensors (GPT-NeoX query_key_value): the logical rows are
+  // `groups` blocks of (slice_end - slice_begin) rows, block g stored at rows
+  // g·group_stride + [slice_begin, slice_end). 1 and 0 for every other tensor.
+  std::int64_t groups = 1;
+  std::int64_t group_stride = 0;
+  std::vector<std::int64_t> shape;  // logical shape
+  bool tied = false;                // storage shared with another role (tied lm_head)
 
   std::int64_t numel() const;
 };

@@ -66,6 +66,64 @@ Spectrum spectrum_from(const json& j) {
   return s;
 }
 
+ordered_json weightwatcher_json(const WeightWatcherMetrics& w) {
+  return ordered_json{{"N", w.N},
+                      {"M", w.M},
+                      {"num_evals", w.num_evals},
+                      {"lambda_max", w.lambda_max},
+                      {"alpha", w.alpha},
+                      {"xmin", w.xmin},
+                      {"xmax", w.xmax},
+                      {"D", w.D},
+                      {"sigma", w.sigma},
+                      {"num_pl_spikes", w.num_pl_spikes},
+                      {"status", w.status},
+                      {"warning", w.warning},
+                      {"log_norm", w.log_norm},
+                      {"log_spectral_norm", w.log_spectral_norm},
+                      {"alpha_weighted", w.alpha_weighted},
+                      {"log_alpha_norm", w.log_alpha_norm},
+                      {"stable_rank", w.stable_rank},
+                      {"matrix_rank", w.matrix_rank},
+                      {"matrix_entropy", w.matrix_entropy},
+                      {"num_spikes", w.num_spikes},
+                      {"sigma_mp", w.sigma_mp},
+                      {"mp_softrank", w.mp_softrank},
+                      {"bulk_min", w.bulk_min},
+                      {"bulk_max", w.bulk_max},
+                      {"W_scale", w.W_scale}};
+}
+
+WeightWatcherMetrics weightwatcher_from(const json& j) {
+  WeightWatcherMetrics w;
+  w.N = j.at("N").get<std::int64_t>();
+  w.M = j.at("M").get<std::int64_t>();
+  w.num_evals = j.at("num_evals").get<std::int64_t>();
+  w.lambda_max = j.at("lambda_max").get<double>();
+  w.alpha = j.at("alpha").get<double>();
+  w.xmin = j.at("xmin").get<double>();
+  w.xmax = j.at("xmax").get<double>();
+  w.D = j.at("D").get<double>();
+  w.sigma = j.at("sigma").get<double>();
+  w.num_pl_spikes = j.at("num_pl_spikes").get<std::int64_t>();
+  w.status = j.at("status").get<std::string>();
+  w.warning = j.at("warning").get<std::string>();
+  w.log_norm = j.at("log_norm").get<double>();
+  w.log_spectral_norm = j.at("log_spectral_norm").get<double>();
+  w.alpha_weighted = j.at("alpha_weighted").get<double>();
+  w.log_alpha_norm = j.at("log_alpha_norm").get<double>();
+  w.stable_rank = j.at("stable_rank").get<double>();
+  w.matrix_rank = j.at("matrix_rank").get<std::int64_t>();
+  w.matrix_entropy = j.at("matrix_entropy").get<double>();
+  w.num_spikes = j.at("num_spikes").get<std::int64_t>();
+  w.sigma_mp = j.at("sigma_mp").get<double>();
+  w.mp_softrank = j.at("mp_softrank").get<double>();
+  w.bulk_min = j.at("bulk_min").get<double>();
+  w.bulk_max = j.at("bulk_max").get<double>();
+  w.W_scale = j.at("W_scale").get<double>();
+  return w;
+}
+
 }  // namespace
 
 const MatrixFeatures* WeightFeatures::matrix(int layer, std::string_view role) const {
@@ -149,6 +207,7 @@ std::string features_to_json(const WeightFeatures& f) {
     e["bimodality"] = m.bimodality;
     e["heavy_tail_index"] = m.heavy_tail_index;
     e["spectrum"] = spectrum_json(m.spectrum);
+    e["weightwatcher"] = weightwatcher_json(m.weightwatcher);
     e["row_norms"] = m.row_norms;
     e["col_norms"] = m.col_norms;
     matrices.push_back(std::move(e));
@@ -227,6 +286,7 @@ Result<WeightFeatures> features_from_json(std::string_view text, const std::stri
       m.bimodality = e.at("bimodality").get<double>();
       m.heavy_tail_index = e.at("heavy_tail_index").get<double>();
       m.spectrum = spectrum_from(e.at("spectrum"));
+      m.weightwatcher = weightwatcher_from(e.at("weightwatcher"));
       m.row_norms = e.at("row_norms").get<std::vector<float>>();
       m.col_norms = e.at("col_norms").get<std::vector<float>>();
       if (static_cast<std::int64_t>(m.row_norms.size()) != m.rows ||

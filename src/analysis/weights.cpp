@@ -20,6 +20,7 @@
 #include "spectrum.h"
 #include "stats.h"
 #include "tonality.h"
+#include "weightwatcher.h"
 
 namespace sonify {
 namespace {
@@ -56,7 +57,7 @@ void run_parallel(std::size_t count, int threads, const std::function<void(std::
 Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored,
                                 int threads = 1) {
   const TensorBytes b = model.checkpoint().bytes(*t.source);
-  if (t.transposed || (gain == NormGain::Effective && role_is_norm(t.role))) {
+  if (t.transposed || t.groups > 1 || (gain == NormGain::Effective && role_is_norm(t.role))) {
     auto values = model.load_f32(t, gain);
     release_pages(b.data, t.source->nbytes);
     return values;
@@ -135,6 +136,7 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   }
   analysis::summarise_spectrum(s, frob2);
   analysis::compare_to_random(s, f.rows, f.cols);
+  f.weightwatcher = analysis::weightwatcher_metrics(s.singular_values, f.rows, f.cols);
 
   const bool sort = static_cast<std::int64_t>(n) <= kLargeMatrix;
   QuantileStats q = sort ? analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins)

@@ -52,6 +52,7 @@ struct NameRule {
   Part part;
   bool transposed;            // Conv1D [in, out]
   std::vector<Piece> pieces;  // one for plain tensors, several for fused ones
+  std::int64_t groups = 1;    // the pieces repeat this many times, once per head (GPT-NeoX)
 };
 
 struct FamilyNames {
@@ -94,6 +95,30 @@ FamilyNames gpt2_names(const ModelSpec& s) {
   linear(&l, "mlp.c_fc", Role::Up, true);
   linear(&l, "mlp.c_proj", Role::Down, true);
   f.ignored_suffixes = {"attn.bias", "attn.masked_bias"};
+  return f;
+}
+
+// GPTNeoXForCausalLM (Pythia). query_key_value holds, for each head in turn, that head's
+// q, k and v rows (modeling_gpt_neox views it as [.., heads, 3·head_dim]).
+FamilyNames gpt_neox_names(const ModelSpec& s) {
+  const std::int64_t hd = s.head_dim;
+  FamilyNames f;
+  f.canonical_prefix = "gpt_neox.";
+  f.body_prefixes = {"gpt_neox."};
+  f.head_names = {"embed_out.weight"};
+  f.layer_prefix = "layers.";
+  f.model_rules = {plain("embed_in.weight", Role::Embed)};
+  linear(&f.model_rules, "final_layer_norm", Role::FinalNorm);
+  const std::vector<Piece> qkv = {{Role::Q, hd}, {Role::K, hd}, {Role::V, hd}};
+  auto& l = f.layer_rules;
+  linear(&l, "input_layernorm", Role::AttnNorm);
+  l.push_back({"attention.query_key_value.weight", Part::Weight, false, qkv, s.n_heads});
+  l.push_back({"attention.query_key_value.bias", Part::Bias, false, qkv, s.n_heads});
+  linear(&l, "attention.dense", Role::O);
+  linear(&l, "post_attention_layernorm", Role::MlpNorm);
+  linear(&l, "mlp.dense_h_to_4h", Role::Up);
+  linear(&l, "mlp.dense_4h_to_h", Role::Down);
+  f.ignored_suffixes = {"attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq"};
   return f;
 }
 
@@ -144,7 +169,9 @@ FamilyNames llama_like_names(const ModelSpec& s) {
 }
 
 FamilyNames family_names(const ModelSpec& s) {
-  return s.family == Family::GPT2 ? gpt2_names(s) : llama_like_names(s);
+  if (s.family == Family::GPT2) return gpt2_names(s);
+  if (s.family == Family::GPTNeoX) return gpt_neox_names(s);
+  return llama_like_names(s);
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -263,6 +290,7 @@ std::vector<LayoutEntry> model_layout(const ModelSpec& s) {
       if (std::find(wanted.begin(), wanted.end(), std::make_pair(p.role, rule.part)) == wanted.end()) return;
     std::int64_t rows = 0;
     for (const auto& p : rule.pieces) rows += p.rows != 0 ? p.rows : expected_shape(s, p.role, rule.part)[0];
+    rows *= rule.groups;
     std::vector<std::int64_t> shape = expected_shape(s, rule.pieces[0].role, rule.part);
     shape[0] = rows;
     if (rule.transposed) std::swap(shape[0], shape[1]);
@@ -292,6 +320,8 @@ std::string_view family_name(Family family) {
       return "gemma3";
     case Family::Phi3:
       return "phi3";
+    case Family::GPTNeoX:
+      return "gpt_neox";
   }
   return "?";
 }
@@ -339,8 +369,9 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
       return fail(where, " has shape ", shape_text(info.shape), ", expected ", vector ? 1 : 2, " dimensions");
     std::vector<std::int64_t> logical = info.shape;
     if (rule.transposed) std::swap(logical[0], logical[1]);
-    std::int64_t total = 0;
-    for (const auto& p : rule.pieces) total += p.rows == 0 ? logical[0] : p.rows;
+    std::int64_t per_group = 0;
+    for (const auto& p : rule.pieces) per_group += p.rows == 0 ? logical[0] : p.rows;
+    const std::int64_t total = per_group * rule.groups;
     if (total != logical[0])
       return fail(where, " has shape ", shape_text(info.shape), " but the config needs ", total,
                   " fused output rows");
@@ -355,8 +386,10 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
       t.slice_begin = begin;
       t.slice_end = begin + (p.rows == 0 ? logical[0] : p.rows);
       begin = t.slice_end;
+      t.groups = rule.groups;
+      t.group_stride = rule.groups > 1 ? per_group : 0;
       t.shape = logical;
-      t.shape[0] = t.slice_end - t.slice_begin;
+      t.shape[0] = (t.slice_end - t.slice_begin) * t.groups;
       const auto want = expected_shape(s, t.role, t.part);
       if (t.shape != want)
         return fail(where, " (", role_name(t.role), rule.part == Part::Bias ? " bias" : "",
@@ -409,12 +442,16 @@ Result<Model> Model::bind(ModelSpec spec, Checkpoint checkpoint, std::string pat
   const bool has_head = mapped.count(key(Role::LmHead)) > 0;
   if (!has_embed && !has_head)
     return fail(model.path_, ": no token embedding in the checkpoint (", family_name(s.family), " names it ",
-                s.family == Family::GPT2 ? "'wte.weight'" : "'model.embed_tokens.weight'", ")");
+                s.family == Family::GPT2      ? "'wte.weight'"
+                : s.family == Family::GPTNeoX ? "'gpt_neox.embed_in.weight'"
+                                              : "'model.embed_tokens.weight'",
+                ")");
   if (!has_head || !has_embed) {
     if (!s.tie_word_embeddings)
-      return fail(model.path_,
-                  has_head ? ": no token embedding in the checkpoint and tie_word_embeddings is false"
-                           : ": no lm_head.weight in the checkpoint and tie_word_embeddings is false");
+      return fail(model.path_, has_head
+                                   ? ": no token embedding in the checkpoint and tie_word_embeddings is false"
+                                   : ": no " + names.head_names.front() +
+                                         " in the checkpoint and tie_word_embeddings is false");
     RoleTensor copy = mapped.at(key(has_head ? Role::LmHead : Role::Embed));
     copy.role = has_head ? Role::Embed : Role::LmHead;
     copy.tied = true;
@@ -469,10 +506,13 @@ Result<std::vector<float>> Model::load_f32(const RoleTensor& t, NormGain gain) c
   const unsigned char* base = checkpoint_.bytes(src).data;
   const std::size_t elem = dtype_size(src.dtype);
   if (!t.transposed) {
-    // Rows of the logical matrix are rows of the stored one: convert the block directly.
+    // Rows of the logical matrix are rows of the stored one: convert each group's block.
     const std::int64_t row_len = t.shape.size() == 2 ? t.shape[1] : 1;
-    convert_to_f32(src.dtype, base + static_cast<std::size_t>(t.slice_begin * row_len) * elem, out.size(),
-                   out.data());
+    const std::int64_t block = (t.slice_end - t.slice_begin) * row_len;
+    for (std::int64_t g = 0; g < t.groups; ++g)
+      convert_to_f32(src.dtype,
+                     base + static_cast<std::size_t>((g * t.group_stride + t.slice_begin) * row_len) * elem,
+                     static_cast<std::size_t>(block), out.data() + g * block);
   } else {
     SONIFY_ASSIGN_OR_RETURN(whole, checkpoint_.to_f32(src));
     const std::int64_t in = src.shape[0], cols = src.shape[1];

@@ -169,6 +169,49 @@ Result<ModelSpec> parse_gpt2(const ConfigReader& r) {
   return s;
 }
 
+// GPTNeoXConfig (Pythia): LayerNorm with biases, fused head-interleaved QKV, rotary on the
+// first rotary_pct of each head, parallel attention + MLP unless use_parallel_residual is false.
+Result<ModelSpec> parse_gpt_neox(const ConfigReader& r) {
+  ModelSpec s;
+  s.family = Family::GPTNeoX;
+  SONIFY_ASSIGN_OR_RETURN(hidden, r.dim("hidden_size"));
+  SONIFY_ASSIGN_OR_RETURN(layers, r.dim("num_hidden_layers"));
+  SONIFY_ASSIGN_OR_RETURN(inter, r.dim("intermediate_size"));
+  SONIFY_ASSIGN_OR_RETURN(vocab, r.dim("vocab_size"));
+  SONIFY_ASSIGN_OR_RETURN(ctx, r.dim_or("max_position_embeddings", 2048));
+  s.hidden_size = hidden;
+  s.n_layers = layers;
+  s.intermediate_size = inter;
+  s.vocab_size = vocab;
+  s.context_length = ctx;
+  SONIFY_TRY(read_heads(r, "num_attention_heads", 0, &s));
+  if (s.n_kv_heads != s.n_heads || std::int64_t{s.head_dim} * s.n_heads != hidden)
+    return fail(r.what(),
+                ": GPT-NeoX needs hidden_size divisible by num_attention_heads and no grouped KV heads");
+  SONIFY_ASSIGN_OR_RETURN(eps, r.positive_or("layer_norm_eps", 1e-5));
+  SONIFY_ASSIGN_OR_RETURN(act, r.string_or("hidden_act", "gelu"));
+  SONIFY_ASSIGN_OR_RETURN(tie, r.bool_or("tie_word_embeddings", false));
+  SONIFY_ASSIGN_OR_RETURN(pct, r.positive_or("rotary_pct", 0.25));
+  if (pct > 1) return fail(r.what(), ": field 'rotary_pct' must be at most 1");
+  SONIFY_ASSIGN_OR_RETURN(base, r.positive_or("rotary_emb_base", 10000));
+  SONIFY_ASSIGN_OR_RETURN(theta, r.positive_or("rope_theta", base));
+  SONIFY_ASSIGN_OR_RETURN(parallel, r.bool_or("use_parallel_residual", true));
+  SONIFY_ASSIGN_OR_RETURN(bias, r.bool_or("attention_bias", true));
+  s.norm_eps = eps;
+  s.layer_norm = true;
+  s.activation = act;
+  s.gated_mlp = false;
+  s.qkv_bias = s.o_bias = bias;
+  s.mlp_bias = true;
+  s.tie_word_embeddings = tie;
+  s.rope_theta = theta;
+  s.partial_rotary_factor = pct;
+  s.parallel_residual = parallel;
+  SONIFY_TRY(read_rope_scaling(r, &s));
+  s.layer_is_sliding.assign(layers, false);
+  return s;
+}
+
 // Llama, Mistral, Qwen2, Gemma 3 and Phi-3 share the Llama field names.
 Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family, const std::string& model_type) {
   ModelSpec s;
@@ -262,7 +305,9 @@ Result<ModelSpec> parse_llama_like(const ConfigReader& r, Family family, const s
 
 }  // namespace
 
-std::string_view supported_model_types() { return "gpt2, llama, mistral, qwen2, gemma3_text, gemma3, phi3"; }
+std::string_view supported_model_types() {
+  return "gpt2, llama, mistral, qwen2, gemma3_text, gemma3, phi3, gpt_neox";
+}
 
 namespace {
 
@@ -280,6 +325,8 @@ Result<ModelSpec> model_spec_from_json(const json& root, const std::string& what
     spec = parse_llama_like(top, Family::Llama, model_type);
   } else if (model_type == "phi3") {
     spec = parse_llama_like(top, Family::Phi3, model_type);
+  } else if (model_type == "gpt_neox") {
+    spec = parse_gpt_neox(top);
   } else if (model_type == "gemma3_text") {
     spec = parse_llama_like(top, Family::Gemma3, model_type);
   } else if (model_type == "gemma3") {

@@ -18,7 +18,10 @@ std::string stored_as(const RoleTensor& t) {
     if (auto p = name.find(number); p != std::string::npos) name.replace(p, number.size(), ".N.");
   }
   const std::int64_t stored_rows = t.source->shape[t.transposed ? 1 : 0];
-  if (t.slice_end - t.slice_begin != stored_rows)
+  if (t.groups > 1)
+    name += " [" + std::to_string(t.slice_begin) + ":" + std::to_string(t.slice_end) + " of every " +
+            std::to_string(t.group_stride) + "]";
+  else if (t.slice_end - t.slice_begin != stored_rows)
     name += " [" + std::to_string(t.slice_begin) + ":" + std::to_string(t.slice_end) + "]";
   if (t.transposed) name += " (transposed)";
   if (t.tied) name += " (tied)";

@@ -224,6 +224,10 @@ class TorchRuntime final : public Runtime {
                                      at::TensorOptions().dtype(scalar_type(info.dtype)));
     const std::int64_t rows = t->slice_end - t->slice_begin;
     if (t->transposed) return whole.narrow(1, t->slice_begin, rows).t();
+    if (t->groups > 1)  // head-interleaved: one copy of this role's rows, still in the stored dtype
+      return whole.view({t->groups, t->group_stride, info.shape[1]})
+          .narrow(1, t->slice_begin, rows)
+          .reshape({t->groups * rows, info.shape[1]});
     return whole.narrow(0, t->slice_begin, rows);
   }
 
@@ -390,11 +394,13 @@ class TorchRuntime final : public Runtime {
       at::Tensor probs;
       at::Tensor attn = attention(layer, l, apply_norm(layer.attn_norm, hidden), pos0, cache, &probs);
       if (gemma) attn = apply_norm(layer.post_attn_norm, attn);
+      const at::Tensor before = hidden;
       hidden = hidden + attn;
       if (request.attn_pattern) trace.attn_pattern.push_back(to_activation(probs));
       probs.reset();
 
-      const at::Tensor x = apply_norm(layer.mlp_norm, hidden);
+      // GPT-NeoX's parallel residual reads the MLP input from the layer input, not after attention.
+      const at::Tensor x = apply_norm(layer.mlp_norm, spec_.parallel_residual ? before : hidden);
       at::Tensor post = spec_.gated_mlp ? activate(apply(layer.gate, x)) * apply(layer.up, x)
                                         : activate(apply(layer.up, x));
       if (request.mlp_post) trace.mlp_post.push_back(to_activation(post));

@@ -30,6 +30,10 @@ HfNames hf_names(Family family) {
     return {"transformer.drop (output: wte + wpe)", "transformer.h.{l} (output)",
             "transformer.h.{l}.attn (attention weights, output_attentions=True)",
             "transformer.h.{l}.mlp.act (output)", "lm_head (output)"};
+  if (family == Family::GPTNeoX)
+    return {"gpt_neox.embed_in (output)", "gpt_neox.layers.{l} (output)",
+            "gpt_neox.layers.{l}.attention (attention weights, output_attentions=True)",
+            "gpt_neox.layers.{l}.mlp.act (output)", "embed_out (output)"};
   return {family == Family::Gemma3 ? "model.embed_tokens (output, scaled by sqrt(hidden_size))"
                                    : "model.embed_tokens (output)",
           "model.layers.{l} (output)",

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sonify/hf_cache.h"
+
 namespace sonify::cli {
 
 std::function<void(int, int)> progress_printer(const std::string& mode, const std::string& what,
@@ -55,7 +57,7 @@ std::string genre_config_dir() {
 }
 
 Result<std::string> model_path_or_default(const std::string& given) {
-  if (!given.empty()) return given;
+  if (!given.empty()) return resolve_model_reference(given);
   const std::string bundled = data_dir() + "/models/sonify-tiny";
   std::error_code ec;
   if (std::filesystem::is_directory(bundled, ec)) return bundled;
@@ -65,8 +67,8 @@ Result<std::string> model_path_or_default(const std::string& given) {
 
 void add_model_option(CLI::App* app, std::string* model) {
   app->add_option("-m,--model", *model,
-                  "Model directory (config.json + *.safetensors) or .safetensors file; "
-                  "default: the bundled sonify-tiny model");
+                  "Model directory (config.json + *.safetensors), .safetensors file, or ORG/NAME[@REVISION] "
+                  "in the Hugging Face cache; default: the bundled sonify-tiny model");
 }
 
 static std::string finite_or_why(std::string& s) {

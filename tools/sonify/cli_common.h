@@ -19,8 +19,9 @@ std::string data_dir();
 // the source tree's configs/genres/.
 std::string genre_config_dir();
 
-// `given` if non-empty; otherwise the bundled default model, or an error saying how to
-// pass one.
+// `given` resolved by resolve_model_reference (a local path, or ORG/NAME[@REV] in the
+// Hugging Face cache) if non-empty; otherwise the bundled default model, or an error
+// saying how to pass one.
 Result<std::string> model_path_or_default(const std::string& given);
 
 // Adds the --model option every model command takes.
@@ -54,6 +55,7 @@ std::function<void(int done, int total)> progress_printer(const std::string& mod
 CLI::App* register_album_merge(CLI::App* album, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_compare(CLI::App& app, int* exit_code);
+void register_models(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
 

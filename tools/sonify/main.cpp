@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   sonify::cli::register_album(app, &exit_code);
   sonify::cli::register_report(app, &exit_code);
   sonify::cli::register_compare(app, &exit_code);
+  sonify::cli::register_models(app, &exit_code);
   sonify::cli::require_finite_floats(&app);
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
