@@ -16,6 +16,10 @@ struct Options {
 int run_compare_command(const Options& o) {
   CompareRequest request = o.request;
   request.genre_config_dir = genre_config_dir();
+  SONIFY_ASSIGN_OR_REPORT(a, model_path_or_default(request.model_a));  // Hugging Face cache names too
+  SONIFY_ASSIGN_OR_REPORT(b, model_path_or_default(request.model_b));
+  request.model_a = a;
+  request.model_b = b;
   SONIFY_ASSIGN_OR_REPORT(run, run_compare(request));
   if (o.quiet) return 0;
   std::printf("%zu of %zu tensors changed\n", run.changed_tensors, run.tensors);
