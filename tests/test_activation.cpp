@@ -337,4 +337,29 @@ TEST_CASE("tension sets loudness, drone pulse and mode; motion sets tempo; posit
   CHECK(reference_project(pca, 0, 9, row)[0] == Approx(1.0));  // beyond: the last position
   CHECK(reference_project(pca, 0, 0, row)[0] == Approx(5.0));
   CHECK(reference_project(pca, 1, 1, row)[0] == Approx(6.0));  // no means for state 1
+  // Position scales: position 1 scatters twice as wide on component 1 (pca3 layout [pos][k]).
+  pca.position_scales.assign(3, {});
+  pca.position_scales[0] = {1, 1, 1, 2, 1, 1};
+  CHECK(reference_project(pca, 0, 1, row)[0] == Approx(0.5));
+  CHECK(reference_project(pca, 0, 0, row)[0] == Approx(5.0));
+  // Instruments: the calm and tense prompts get the palettes of their levels (0.05 and
+  // 0.95), the voices in order, then the drone; a caller's own programs stay.
+  auto programs = [](const ActivationTrack& t) {
+    std::vector<int> p;
+    for (const Track& tr : t.score.tracks) p.push_back(tr.program);
+    return p;
+  };
+  const Palette pastoral = palette_for_level(0.05), storm = palette_for_level(0.95);
+  CHECK(pastoral.name == "pastoral");
+  CHECK(storm.name == "storm");
+  CHECK(programs(calm) ==
+        std::vector<int>{pastoral.voices[0], pastoral.voices[1], pastoral.voices[2], pastoral.drone});
+  CHECK(programs(tense) == std::vector<int>{storm.voices[0], storm.voices[1], storm.voices[2], storm.drone});
+  CHECK(programs(calm) != programs(tense));
+  VoicesOptions own = three_voices();
+  own.tension = 0.6;
+  own.palette = false;
+  auto kept = compose_voices(h, ids, words, identity_pca(), own);
+  REQUIRE(kept.ok());
+  CHECK(programs(*kept) == std::vector<int>{73, 71, 48, 43});
 }

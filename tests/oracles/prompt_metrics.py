@@ -17,9 +17,11 @@ Per track (DIR/track_NN.mid with its .json):
   excepted), ending (last onset's notes: "tonic" when the lowest is the key's root
   pitch class, "fade" when the last notes are softer than the track's mean velocity).
 Per album: tension (manifest) against density and mean velocity (Pearson r); how many
-distinct tempos, modes, densities (rounded to 0.1/s) and instrument sets the tracks have;
+distinct tempos, modes, densities (rounded to 0.1/s) and instrument sets the tracks have
+(check: at least two sets, and tracks of the same prompt text share one);
 the mean first_offset of every melodic part over the album (a first-position artefact
-shows as a large mean offset in one direction); group modes.
+shows as a large mean offset in one direction) and its mean absolute value (first notes
+leaping into the melody from either side); group modes.
 """
 import json
 import os
@@ -86,7 +88,7 @@ def track_metrics(path):
     sec = tempo_us / 1e6 / ppq
     meta = json.load(open(path[:-4] + ".json"))
     root_pc = meta["key"]["root_midi"] % 12
-    out = {"tempo_bpm": round(60e6 / tempo_us, 3), "mode": meta["key"]["mode"],
+    out = {"tempo_bpm": round(60e6 / tempo_us, 3), "mode": meta["key"]["mode"], "prompt": meta.get("prompt"),
            "tension": (meta.get("direction") or {}).get("tension"), "tracks": {}}
     alln = [n for t in tracks for n in t["notes"]]
     out["programs"] = sorted({t["program"] for t in tracks if t["notes"]})
@@ -172,9 +174,15 @@ def album(d):
         out["parts"][name] = {"tracks": len(ms), "median_interval": float(np.median(iv)) if iv else None,
                               "within_fifth": float(np.mean(wf)) if wf else None,
                               "mean_first_offset": float(np.mean(fo)) if fo else None,
+                              "mean_abs_first_offset": float(np.mean(np.abs(fo))) if fo else None,
                               "max_top_pitch_fraction": max(m["top_pitch_fraction"] for m in ms),
                               "min_distinct": min(m["distinct_pitches"] for m in ms),
                               "longest_repeat": max(m["longest_repeat"] for m in ms)}
+    by_prompt = {}
+    for r in rows:
+        by_prompt.setdefault(r["prompt"], set()).add(tuple(r["programs"]))
+    out["same_prompt_sets"] = {p: sorted(v) for p, v in by_prompt.items() if len(v) > 1}
+    out["repeated_prompts"] = sum(1 for r in rows if sum(1 for q in rows if q["prompt"] == r["prompt"]) > 1)
     out["empty"] = sorted({(r["name"], e) for r in rows for e in r["empty_tracks"]})
     out["one_pitch"] = sorted({(r["name"], e) for r in rows for e in r["one_pitch_tracks"]})
     out["longest_gap"] = max(r.get("longest_gap", 0) for r in rows)
@@ -213,6 +221,10 @@ def failures(a, lead="lead"):
             continue
         if p["mean_first_offset"] is not None and abs(p["mean_first_offset"]) > 4:
             bad.append(f"{name}: first notes {p['mean_first_offset']:+.1f} semitones from the rest on average")
+        # Offsets in both directions cancel in the mean; a first note that leaps into the
+        # melody from either side shows in the mean distance.
+        if p["mean_abs_first_offset"] is not None and p["mean_abs_first_offset"] > 5:
+            bad.append(f"{name}: first notes {p['mean_abs_first_offset']:.1f} semitones from the rest (mean distance)")
         if p["longest_repeat"] > 4:
             bad.append(f"{name}: a bar repeated {p['longest_repeat']} times")
     if lead in a["parts"]:
@@ -222,6 +234,10 @@ def failures(a, lead="lead"):
     for name in ("celesta", "organ"):
         if name in a["parts"] and a["parts"][name]["max_top_pitch_fraction"] > 0.8:
             bad.append(f"{name}: one pitch on > 80 % of its notes")
+    if a["distinct"]["instruments"] < 2 and len(a["tracks"]) > 1:
+        bad.append("every track uses the same instruments")
+    for p, sets in a["same_prompt_sets"].items():
+        bad.append(f"the same prompt gets different instruments {sets}: {p[:40]}")
     if a["empty"]:
         bad.append(f"empty tracks {a['empty'][:3]}")
     if a["one_pitch"]:
