@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -513,6 +514,51 @@ TEST_CASE("genres are pure functions of the features and parameters", "[genres]"
   CHECK(out->sections[0].root == 2);
   CHECK(out->sections[0].mode == "phrygian");
   CHECK(out->score.key_signatures[0].sharps == -2);  // D phrygian = B-flat major
+}
+
+// Every floating-point feature set to one extreme finite value (floats to the float
+// value nearest it): a genre turns features into ints, and a bare cast of a value beyond
+// int's range is undefined behaviour (UBSan in the asan preset stops on it).
+sonify::WeightFeatures extreme_features(double x, bool gpt2_like) {
+  sonify::WeightFeatures f = toy_features(8, gpt2_like);
+  const float xf = std::abs(x) >= std::numeric_limits<float>::max()
+                       ? std::copysign(std::numeric_limits<float>::max(), x)
+                   : std::abs(x) < std::numeric_limits<float>::denorm_min() && x != 0
+                       ? std::copysign(std::numeric_limits<float>::denorm_min(), x)
+                       : static_cast<float>(x);
+  for (auto& m : f.matrices) {
+    m.frobenius = m.p02 = m.p98 = m.bimodality = m.heavy_tail_index = x;
+    m.moments = {x, x, x, x, x, x};
+    auto& s = m.spectrum;
+    s.accuracy_floor = s.sigma_max = s.stable_rank = s.spectral_entropy = s.effective_rank = x;
+    s.condition_number = s.alpha = s.alpha_xmin = s.alpha_ks = s.mp_ks = s.mp_entropy = s.trainedness = x;
+    for (double& v : s.singular_values) v = x;
+    for (float& v : m.row_norms) v = xf;
+    m.col_norms.assign(m.row_norms.size(), xf);
+  }
+  for (double& v : f.tension) v = x;
+  f.layer_trainedness.assign(static_cast<std::size_t>(f.n_layers), x);
+  f.trainedness = x;
+  f.tonality.key_correlation = f.tonality.shape_skewness = f.tonality.shape_kurtosis = x;
+  return f;
+}
+
+TEST_CASE("genres survive extreme finite features (no undefined conversion, valid scores)", "[genres]") {
+  for (double x : {1e300, -1e300, 4.9e-324, -4.9e-324, 1e18, -1e18}) {
+    for (bool gpt2_like : {false, true}) {
+      const auto f = extreme_features(x, gpt2_like);
+      for (const auto& g : sonify::all_genres()) {
+        INFO(g.name << " features " << x << (gpt2_like ? " gpt2-like" : ""));
+        auto p = sonify::resolve_params(g, "", "", {});
+        REQUIRE(p.ok());
+        auto out = g.compose(f, *p);
+        REQUIRE(out.ok());
+        CHECK(sonify::score_validate(out->score).ok());
+        CHECK(out->score.length_seconds() > 10);
+        CHECK(out->score.length_seconds() < 20 * 60);
+      }
+    }
+  }
 }
 
 // ---- Issue 13: music that carries the model, measured by tests/oracles/music_metrics.py ----

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_strict.h"
+#include "phrases.h"
 
 namespace sonify {
 namespace {
@@ -624,15 +625,30 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
                                loud_source + palette_source});
   }
   std::vector<int> last_pitch(options.voices.size(), 0), last_velocity(options.voices.size(), 0);
+  // Natural layout: a word's slot grows with its token count; commas pause half a beat,
+  // a sentence closes with a breath of a beat. Sentences then become 2-16 bar phrases.
+  std::vector<double> word_beats, word_offset;
+  std::vector<std::size_t> sentence_of;
+  phrases::Map phrase;
+  double offset = 0;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& text = words[i].text;
+    const char end = text.empty() ? ' ' : text.back();
+    word_beats.push_back(std::min(2.5, 1.0 + 0.5 * static_cast<double>(words[i].tokens.size() - 1)));
+    word_offset.push_back(offset);
+    sentence_of.push_back(phrase.size());
+    offset += word_beats.back() + (end == ',' || end == ';' || end == ':' ? 0.5 : 0.0);
+    if (phrases::ends_sentence(text) || i + 1 == words.size()) {
+      phrase.add(offset + 1.0);
+      offset = 0;
+    }
+  }
   std::int64_t cursor = 0;
-  for (const WordSpan& w : words) {
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const WordSpan& w = words[i];
     const std::size_t last = w.tokens.back();
-    double beats = std::min(2.5, 1.0 + 0.5 * static_cast<double>(w.tokens.size() - 1));
-    const char end = w.text.empty() ? ' ' : w.text.back();
-    const double pause = (end == '.' || end == '!' || end == '?')   ? 1.0
-                         : (end == ',' || end == ';' || end == ':') ? 0.5
-                                                                    : 0.0;
-    const std::int64_t slot = score.ticks(beats);
+    cursor = score.ticks(phrase.at(sentence_of[i], word_offset[i]));
+    const std::int64_t slot = score.ticks(word_beats[i] * phrase.factor(sentence_of[i]));
     WordTiming timing;
     timing.text = w.text;
     timing.bytes = w.bytes;
@@ -667,10 +683,10 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     timing.start_seconds = score.seconds_at(cursor);
     timing.end_seconds = score.seconds_at(cursor + longest);
     out.words.push_back(std::move(timing));
-    cursor += slot + score.ticks(pause);
   }
-  // The cadence: every voice moves to the nearest tone of the tonic chord and fades.
-  const std::int64_t cadence = cursor;
+  // The cadence, on the bar line after the last phrase: every voice moves to the nearest
+  // tone of the tonic chord and fades.
+  const std::int64_t cadence = score.ticks(phrase.total());
   const std::int64_t tail = score.ticks(3);
   for (std::size_t v = 0; v < options.voices.size(); ++v) {
     const VoiceSpec& spec = options.voices[v];

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "phrases.h"
 #include "sonify/activation.h"
 
 namespace sonify {
@@ -366,19 +367,41 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   };
   int chord = 0;
   int last_pitch = scale.at(cur), last_velocity = 70;
-  std::int64_t cursor = 0;
-  for (const WordSpan& w : words) {
+  // Natural layout: one lead note per token, longer where attention is focused; a
+  // sentence closes with a breath of a beat. Sentences then become 2-16 bar phrases.
+  auto natural_beats = [&](std::size_t t) {
+    const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
+    return 0.25 + 0.75 * (1.0 - ent);  // focused attention: longer
+  };
+  std::vector<double> word_offset;
+  std::vector<std::size_t> sentence_of;
+  phrases::Map phrase;
+  double offset = 0;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    word_offset.push_back(offset);
+    sentence_of.push_back(phrase.size());
+    for (std::size_t t : words[i].tokens) offset += natural_beats(t);
+    if (phrases::ends_sentence(words[i].text) || i + 1 == words.size()) {
+      phrase.add(offset + 1.0);
+      offset = 0;
+    }
+  }
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const WordSpan& w = words[i];
+    const std::size_t sentence = sentence_of[i];
     WordTiming timing;
     timing.text = w.text;
     timing.bytes = w.bytes;
-    const std::int64_t start = cursor;
+    const std::int64_t start = score.ticks(phrase.at(sentence, word_offset[i]));
     std::int64_t end = start;
     double word_tension = 0;
     std::vector<int> pitches;
+    double at = word_offset[i];
     for (std::size_t t : w.tokens) {
       timing.token_ids.push_back(token_ids.at(t));
-      const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
-      const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
+      const std::int64_t cursor = score.ticks(phrase.at(sentence, at));
+      at += natural_beats(t);
+      const std::int64_t len = score.ticks(phrase.at(sentence, at)) - cursor;
       const int pitch = scale.at(degree[t]);
       const int vel = static_cast<int>(
           std::lround(in.tension.empty() ? 72.0 : std::clamp(40 + 60 * rdp[t], 25.0, 110.0)));
@@ -395,10 +418,11 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
             static_cast<int>(std::lround(std::clamp(20 + 80 * sp, 25.0, 80.0))));
       end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
       word_tension += rdp[t] / static_cast<double>(w.tokens.size());
-      cursor += len;
     }
-    const char last = w.text.empty() ? ' ' : w.text.back();
-    const std::int64_t rest = last == '.' || last == '!' || last == '?' ? score.ticks(1) : 0;
+    // The organ holds until the next word, or through the breath to the next phrase.
+    const bool closes = i + 1 == words.size() || sentence_of[i + 1] != sentence;
+    const std::int64_t until = closes ? score.ticks(phrase.at(sentence, 0) + 4.0 * phrase.bars(sentence))
+                                      : score.ticks(phrase.at(sentence, word_offset[i + 1]));
     // The triad holding most of the word's lead pitches; ties keep the chord.
     int best = -1;
     for (int candidate : {chord, 0, 4, 3, 5}) {
@@ -413,7 +437,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     voice_chord(chord);
     const int organ_velocity = static_cast<int>(
         std::lround(in.tension.empty() ? 56.0 : std::clamp(30 + 50 * word_tension, 25.0, 100.0)));
-    const std::int64_t span = cursor + rest - start;
+    const std::int64_t span = until - start;
     const std::int64_t step = organ_pulse_beats2 == 0 ? span : score.ticks(0.5 * organ_pulse_beats2);
     for (std::int64_t t0 = start; t0 < start + span; t0 += step) {
       const std::int64_t len = std::min(step, start + span - t0);
@@ -425,8 +449,8 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     timing.start_seconds = score.seconds_at(start);
     timing.end_seconds = score.seconds_at(end);
     out.words.push_back(std::move(timing));
-    cursor += rest;
   }
+  const std::int64_t cursor = score.ticks(phrase.total());
   // The cadence: the lead to the nearest tonic-chord tone, the organ to the tonic triad.
   const std::int64_t tail = score.ticks(3);
   score.tracks[static_cast<std::size_t>(lead)].note(cursor, tail, tonic_chord_tone(scale, last_pitch),
