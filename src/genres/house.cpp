@@ -304,14 +304,18 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
       const Scale ls(key.root_pc, mode, lead_lo, lead_hi);
-      int prev = ls.snap(key.root_midi + 24 + ((root_pc - key.root_pc + 12) % 12));
+      // The chord tones climb an octave above the home register, which sits in the lower
+      // part of the range so the line has room above it (from two octaves over the key's
+      // root, 72-83, the climb folded onto the range's top note on every other phrase).
+      const int home = std::clamp(key.root_midi + 12, lead_lo, std::max(lead_lo, lead_hi - 12));
+      int prev = ls.snap(home + ((root_pc - key.root_pc + 12) % 12));
       const int kTones[4] = {0, 2, 4, 7};
       for (int st = 0; st < kSteps; ++st) {
         if (!mask[at(st)]) continue;
         // The chord tone: the col norms choose, and the note's place in the bar turns the
         // choice, so the line moves through the chord instead of sitting on one tone.
         const int pick = (trunc_int(cc[at(st)] * 3.999, 0, 3) + st / 3 + in4) % 4;
-        int target = mode_degree_pitch(key.root_midi + 24, mode, dv + kTones[pick]);
+        int target = mode_degree_pitch(home, mode, dv + kTones[pick]);
         while (target > lead_hi && target - 12 >= lead_lo) target -= 12;
         while (target < lead_lo && target + 12 <= lead_hi) target += 12;
         target = ls.snap(target);

@@ -298,6 +298,9 @@ def measure(mid_path, json_path=None, wav_path=None):
         counts = np.bincount(pitches)
         vel = [n[3] for n in notes]
         m["distinct_pitches"] = int(np.count_nonzero(counts))
+        # Notes within a whole tone of the track's highest pitch: a line pressed against
+        # the top of its range shows as a large share.
+        m["top_band_fraction"] = float(np.mean(np.array(pitches) >= max(pitches) - 2))
         m["top_pitch_fraction"] = float(counts.max() / len(notes))
         m["longest_repeat"] = longest_repeat(notes, bar)
         max_rep = max(max_rep, m["longest_repeat"])
