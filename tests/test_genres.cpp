@@ -621,6 +621,16 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(bass["rest_tie_fraction"].get<double>() <= 0.45);
         CHECK(bass["tie_fraction"].get<double>() > 0);
         CHECK(bass["overlaps"].get<int>() > 0);
+        // Every 4-bar phrase of every layer's section accents and slides.
+        int layers = 0;
+        for (const auto& [sec, per] : m["section_articulation"].items())
+          if (sec.rfind("layer", 0) == 0) {
+            ++layers;
+            INFO(sec);
+            CHECK(per["Acid Bass"]["accents"].get<int>() >= 2);
+            CHECK(per["Acid Bass"]["slides"].get<int>() >= 1);
+          }
+        CHECK(layers >= 2);
         CHECK(seconds >= 60);
         CHECK(seconds <= 240);
       }
