@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -720,5 +721,41 @@ TEST_CASE("faithfulness: two 2-layer models with the same ranks still differ", "
       };
       CHECK(controls(oa->score) != controls(ob->score));
     }
+  }
+}
+
+// Deep models: the length rules the README states, on a 24-layer checkpoint of width 32
+// written by `sonify synth-checkpoint` (random weights; the rules read only the depth and,
+// for house, trained-ness). acid: 4 + body + 4 bars at 138 BPM, body 4·round((32 + 96·d)/4)
+// with d = ln(L/2)/ln 24 → 108 bars for 24 layers, 116 in all; house: 112-144 bars at 128
+// BPM; opera: min(12, 6 + 6·log4(L/12)) minutes → 9 for 24 layers; suite: no depth rule,
+// it stays under the 12-minute ceiling every genre has.
+TEST_CASE("deep models: each genre's documented length on a 24-layer checkpoint", "[genres][deep]") {
+  TempDir dir;
+  {
+    std::ofstream arch(dir.file("arch.json"));
+    arch << R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 512,
+      "n_positions": 64, "n_ctx": 64, "n_embd": 32, "n_layer": 24, "n_head": 2, "n_inner": null,
+      "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05, "initializer_range": 0.02,
+      "tie_word_embeddings": true, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"})";
+  }
+  auto synth = run_sonify({"synth-checkpoint", "--arch", dir.file("arch.json"), "-o", dir.file("deep24")});
+  INFO(synth.err);
+  REQUIRE(synth.exit_code == 0);
+  for (const auto& g : sonify::all_genres()) {
+    TempDir out;
+    json check = weights_midi(dir.file("deep24"), g.name, out);
+    json m = music_metrics(out, g.name, false);
+    INFO(g.name << ": " << m.dump());
+    CHECK(check["n_errors"] == 0);
+    const double seconds = m["length_seconds"];
+    const double bar = 240.0 / m["tempo_bpm"].get<double>();
+    CHECK(seconds <= 12 * 60);
+    if (g.name == "acid") CHECK(seconds == Approx(116 * bar).margin(bar));
+    if (g.name == "house") {
+      CHECK(seconds >= 112 * bar - 1e-6);
+      CHECK(seconds <= 144 * bar + 1e-6);
+    }
+    if (g.name == "opera") CHECK(seconds == Approx(9 * 60).margin(2 * bar));
   }
 }
