@@ -115,17 +115,19 @@ TEST_CASE("compose_voices: one note per word and voice, pitch from the first com
   CHECK(track.words[0].pitches[2] == 55);  // 48..60, middle 54: G
   CHECK(track.words[1].pitches[0] == 84);
   CHECK(track.words[2].pitches[0] == 72);
-  // Each word's slot: 1 beat at 120 BPM = 0.5 s; "down." has two tokens (1.5 beats).
+  // Each word's natural slot: 1 beat; "down." has two tokens (1.5 beats) and closes the
+  // sentence with a 1-beat breath: 5.5 beats, nearest in ratio to a 2-bar phrase (8 beats),
+  // so every slot is stretched by 8/5.5; at 120 BPM a beat is 0.5 s.
+  const double stretch = 8.0 / 5.5;
   CHECK(track.words[0].start_seconds == Approx(0.0));
-  CHECK(track.words[1].start_seconds == Approx(0.5));
-  CHECK(track.words[3].start_seconds == Approx(1.5));
+  CHECK(track.words[1].start_seconds == Approx(0.5 * stretch).margin(0.002));
+  CHECK(track.words[3].start_seconds == Approx(1.5 * stretch).margin(0.002));
   CHECK(track.words[3].token_ids == std::vector<std::int64_t>{13, 14});
   // Legato 0.8 of the slot with the third component at 0.
-  CHECK(track.words[0].end_seconds == Approx(0.4));
-  // One note per word and the cadence after the last word ("down." ends with a
-  // 1-beat rest) on a tonic-chord tone.
+  CHECK(track.words[0].end_seconds == Approx(0.4 * stretch).margin(0.002));
+  // One note per word and the cadence on the bar line after the phrase, on a tonic-chord tone.
   REQUIRE(track.tail_start_seconds);
-  CHECK(*track.tail_start_seconds == Approx(2.75));
+  CHECK(*track.tail_start_seconds == Approx(4.0));
   for (int v = 0; v < 3; ++v) {
     const Track& t = track.score.tracks[static_cast<std::size_t>(v)];
     REQUIRE(t.notes.size() == 5);
@@ -305,12 +307,12 @@ TEST_CASE("tension sets loudness, drone pulse and mode; motion sets tempo; posit
     return sum / n;
   };
   CHECK(mean_velocity(calm) + 15 < mean_velocity(tense));
-  // Level 0.05 → one drone strike a bar; 0.95 → eight. the words take 2.75 s at 120 BPM (bars of 2 s).
+  // Level 0.05 → one drone strike a bar; 0.95 → eight. The words make a 2-bar phrase (4 s at 120 BPM).
   const Track& calm_drone = calm.score.tracks.back();
   const Track& tense_drone = tense.score.tracks.back();
   CHECK(calm_drone.name == "drone");
   CHECK(calm_drone.notes.size() == 2 * 2 + 2);    // bars at 0 and 2 s, root + fifth, + cadence
-  CHECK(tense_drone.notes.size() == 2 * 11 + 2);  // 11 eighth-bar pulses before 2.75 s
+  CHECK(tense_drone.notes.size() == 2 * 16 + 2);  // 16 eighth-bar pulses before the cadence at 4 s
   // Modes from bright to dark, at the documented levels.
   CHECK(mode_for_tension(-0.6) == Mode::major);
   CHECK(mode_for_tension(-0.1) == Mode::mixolydian);
@@ -337,4 +339,29 @@ TEST_CASE("tension sets loudness, drone pulse and mode; motion sets tempo; posit
   CHECK(reference_project(pca, 0, 9, row)[0] == Approx(1.0));  // beyond: the last position
   CHECK(reference_project(pca, 0, 0, row)[0] == Approx(5.0));
   CHECK(reference_project(pca, 1, 1, row)[0] == Approx(6.0));  // no means for state 1
+  // Position scales: position 1 scatters twice as wide on component 1 (pca3 layout [pos][k]).
+  pca.position_scales.assign(3, {});
+  pca.position_scales[0] = {1, 1, 1, 2, 1, 1};
+  CHECK(reference_project(pca, 0, 1, row)[0] == Approx(0.5));
+  CHECK(reference_project(pca, 0, 0, row)[0] == Approx(5.0));
+  // Instruments: the calm and tense prompts get the palettes of their levels (0.05 and
+  // 0.95), the voices in order, then the drone; a caller's own programs stay.
+  auto programs = [](const ActivationTrack& t) {
+    std::vector<int> p;
+    for (const Track& tr : t.score.tracks) p.push_back(tr.program);
+    return p;
+  };
+  const Palette pastoral = palette_for_level(0.05), storm = palette_for_level(0.95);
+  CHECK(pastoral.name == "pastoral");
+  CHECK(storm.name == "storm");
+  CHECK(programs(calm) ==
+        std::vector<int>{pastoral.voices[0], pastoral.voices[1], pastoral.voices[2], pastoral.drone});
+  CHECK(programs(tense) == std::vector<int>{storm.voices[0], storm.voices[1], storm.voices[2], storm.drone});
+  CHECK(programs(calm) != programs(tense));
+  VoicesOptions own = three_voices();
+  own.tension = 0.6;
+  own.palette = false;
+  auto kept = compose_voices(h, ids, words, identity_pca(), own);
+  REQUIRE(kept.ok());
+  CHECK(programs(*kept) == std::vector<int>{73, 71, 48, 43});
 }

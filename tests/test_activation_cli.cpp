@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -354,10 +355,21 @@ TEST_CASE("sonify prompt on the bundled model: deterministic, every word timed (
 // instruments follow the prompts, no first-position artefact, a stepwise markov lead,
 // celesta and organ with more than one pitch, no empty or one-pitch track, no silence
 // over 1 s, every track ends on the tonic or fades; groups get moods by their tension.
+// A second album, the calm-tense pair prompts one per line, checks the same on sentences
+// written to differ in tension, and repeats its first prompt (at the end, after every
+// other) so the oracle can check that identical prompts get identical instruments.
 TEST_CASE("prompt styles carry the model: the prompt-metrics oracle on the example album") {
   TempDir dir;
   const std::string cache = dir.file("cache");
-  const std::string album = std::string(SONIFY_SOURCE_DIR) + "/configs/albums/small-stories.jsonl";
+  const std::string stories = std::string(SONIFY_SOURCE_DIR) + "/configs/albums/small-stories.jsonl";
+  const std::string pairs = dir.file("calm-tense.txt");
+  {
+    const auto set = read_json(std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/calm-tense.json");
+    std::ofstream out(pairs);
+    for (const auto& pair : set["pairs"])
+      out << pair[0].get<std::string>() << "\n" << pair[1].get<std::string>() << "\n";
+    out << set["pairs"][0][0].get<std::string>() << "\n";
+  }
   std::vector<std::pair<std::string, std::string>> models = {{"bundled", ""}};
   // fixtures_dir() would skip the whole test without fixtures; the bundled model runs anyway.
   const char* env = std::getenv("SONIFY_FIXTURES");
@@ -368,8 +380,27 @@ TEST_CASE("prompt styles carry the model: the prompt-metrics oracle on the examp
   for (const auto& [label, model] : models) {
     for (const char* style : {"voices", "markov"}) {
       const std::string out = dir.file(label + "-" + style);
-      std::vector<std::string> args = {"album", album, "--style",         style, "-o", out, "--midi-only",
-                                       "-j",    "2",   "--pca-sentences", "128"};
+      const std::string out_pairs = out + "-pairs";
+      {
+        std::vector<std::string> args = {"album",   pairs,         "--style", style, "-o",
+                                         out_pairs, "--midi-only", "-j",      "2",   "--pca-sentences",
+                                         "128"};
+        if (!model.empty()) args.insert(args.end(), {"--model", model});
+        auto run = sonify_env(cache, args);
+        INFO(label << " " << style << " pairs: " << run.out << run.err);
+        REQUIRE(run.exit_code == 0);
+        const std::string oracle = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/prompt_metrics.py";
+        auto check = run_program({"/usr/bin/python3", oracle, "check", out_pairs});
+        INFO(check.out << check.err);
+        CHECK(check.exit_code == 0);
+        auto measured = run_program({"/usr/bin/python3", oracle, "album", out_pairs});
+        REQUIRE(measured.exit_code == 0);
+        const auto a = nlohmann::json::parse(measured.out);
+        CHECK(a["repeated_prompts"] == 2);  // the identical-instruments check had a pair to compare
+        CHECK(a["distinct"]["instruments"] >= 2);
+      }
+      std::vector<std::string> args = {"album", stories, "--style",         style, "-o", out, "--midi-only",
+                                       "-j",    "2",     "--pca-sentences", "128"};
       if (!model.empty()) args.insert(args.end(), {"--model", model});
       auto run = sonify_env(cache, args);
       INFO(label << " " << style << ": " << run.out << run.err);

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -515,6 +517,51 @@ TEST_CASE("genres are pure functions of the features and parameters", "[genres]"
   CHECK(out->score.key_signatures[0].sharps == -2);  // D phrygian = B-flat major
 }
 
+// Every floating-point feature set to one extreme finite value (floats to the float
+// value nearest it): a genre turns features into ints, and a bare cast of a value beyond
+// int's range is undefined behaviour (UBSan in the asan preset stops on it).
+sonify::WeightFeatures extreme_features(double x, bool gpt2_like) {
+  sonify::WeightFeatures f = toy_features(8, gpt2_like);
+  const float xf = std::abs(x) >= std::numeric_limits<float>::max()
+                       ? std::copysign(std::numeric_limits<float>::max(), x)
+                   : std::abs(x) < std::numeric_limits<float>::denorm_min() && x != 0
+                       ? std::copysign(std::numeric_limits<float>::denorm_min(), x)
+                       : static_cast<float>(x);
+  for (auto& m : f.matrices) {
+    m.frobenius = m.p02 = m.p98 = m.bimodality = m.heavy_tail_index = x;
+    m.moments = {x, x, x, x, x, x};
+    auto& s = m.spectrum;
+    s.accuracy_floor = s.sigma_max = s.stable_rank = s.spectral_entropy = s.effective_rank = x;
+    s.condition_number = s.alpha = s.alpha_xmin = s.alpha_ks = s.mp_ks = s.mp_entropy = s.trainedness = x;
+    for (double& v : s.singular_values) v = x;
+    for (float& v : m.row_norms) v = xf;
+    m.col_norms.assign(m.row_norms.size(), xf);
+  }
+  for (double& v : f.tension) v = x;
+  f.layer_trainedness.assign(static_cast<std::size_t>(f.n_layers), x);
+  f.trainedness = x;
+  f.tonality.key_correlation = f.tonality.shape_skewness = f.tonality.shape_kurtosis = x;
+  return f;
+}
+
+TEST_CASE("genres survive extreme finite features (no undefined conversion, valid scores)", "[genres]") {
+  for (double x : {1e300, -1e300, 4.9e-324, -4.9e-324, 1e18, -1e18}) {
+    for (bool gpt2_like : {false, true}) {
+      const auto f = extreme_features(x, gpt2_like);
+      for (const auto& g : sonify::all_genres()) {
+        INFO(g.name << " features " << x << (gpt2_like ? " gpt2-like" : ""));
+        auto p = sonify::resolve_params(g, "", "", {});
+        REQUIRE(p.ok());
+        auto out = g.compose(f, *p);
+        REQUIRE(out.ok());
+        CHECK(sonify::score_validate(out->score).ok());
+        CHECK(out->score.length_seconds() > 10);
+        CHECK(out->score.length_seconds() < 20 * 60);
+      }
+    }
+  }
+}
+
 // ---- Issue 13: music that carries the model, measured by tests/oracles/music_metrics.py ----
 
 namespace {
@@ -560,11 +607,14 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
       CHECK(m["one_pitch_tracks"].empty());
       CHECK(m["midi_gap_seconds"].get<double>() <= 1.0);
       if (!m["ensemble_voice_leading"].is_null()) CHECK(m["ensemble_voice_leading"].get<double>() <= 3.0);
-      for (const auto& [name, t] : m["tracks"].items())
-        if (t.contains("chord_voice_leading") && !t["chord_voice_leading"].is_null()) {
-          INFO(name);
+      for (const auto& [name, t] : m["tracks"].items()) {
+        INFO(name);
+        if (t.contains("chord_voice_leading") && !t["chord_voice_leading"].is_null())
           CHECK(t["chord_voice_leading"].get<double>() <= 3.0);
-        }
+        // Melodic lines move mostly within a fifth (the suite's bells leapt a median 22).
+        if (t.contains("intervals") && !t["intervals"].is_null())
+          CHECK(t["intervals"]["median_abs"].get<double>() <= 7.0);
+      }
       const double seconds = m["length_seconds"];
       if (g.name == "acid") {
         const json& bass = m["tracks"]["Acid Bass"];
@@ -572,6 +622,16 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(bass["rest_tie_fraction"].get<double>() <= 0.45);
         CHECK(bass["tie_fraction"].get<double>() > 0);
         CHECK(bass["overlaps"].get<int>() > 0);
+        // Every 4-bar phrase of every layer's section accents and slides.
+        int layers = 0;
+        for (const auto& [sec, per] : m["section_articulation"].items())
+          if (sec.rfind("layer", 0) == 0) {
+            ++layers;
+            INFO(sec);
+            CHECK(per["Acid Bass"]["accents"].get<int>() >= 2);
+            CHECK(per["Acid Bass"]["slides"].get<int>() >= 1);
+          }
+        CHECK(layers >= 2);
         CHECK(seconds >= 60);
         CHECK(seconds <= 240);
       }
@@ -584,6 +644,8 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
             CHECK(per["Lead"].get<int>() >= 4);
           }
         CHECK(drops >= 1);
+        // The lead has room above its home register (it sat on its top note, 84, 8-14 % of the time).
+        CHECK(m["tracks"]["Lead"]["top_band_fraction"].get<double>() <= 0.15);
       }
       if (g.name == "opera") {
         CHECK(seconds >= 180);
@@ -659,5 +721,41 @@ TEST_CASE("faithfulness: two 2-layer models with the same ranks still differ", "
       };
       CHECK(controls(oa->score) != controls(ob->score));
     }
+  }
+}
+
+// Deep models: the length rules the README states, on a 24-layer checkpoint of width 32
+// written by `sonify synth-checkpoint` (random weights; the rules read only the depth and,
+// for house, trained-ness). acid: 4 + body + 4 bars at 138 BPM, body 4·round((32 + 96·d)/4)
+// with d = ln(L/2)/ln 24 → 108 bars for 24 layers, 116 in all; house: 112-144 bars at 128
+// BPM; opera: min(12, 6 + 6·log4(L/12)) minutes → 9 for 24 layers; suite: no depth rule,
+// it stays under the 12-minute ceiling every genre has.
+TEST_CASE("deep models: each genre's documented length on a 24-layer checkpoint", "[genres][deep]") {
+  TempDir dir;
+  {
+    std::ofstream arch(dir.file("arch.json"));
+    arch << R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 512,
+      "n_positions": 64, "n_ctx": 64, "n_embd": 32, "n_layer": 24, "n_head": 2, "n_inner": null,
+      "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05, "initializer_range": 0.02,
+      "tie_word_embeddings": true, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"})";
+  }
+  auto synth = run_sonify({"synth-checkpoint", "--arch", dir.file("arch.json"), "-o", dir.file("deep24")});
+  INFO(synth.err);
+  REQUIRE(synth.exit_code == 0);
+  for (const auto& g : sonify::all_genres()) {
+    TempDir out;
+    json check = weights_midi(dir.file("deep24"), g.name, out);
+    json m = music_metrics(out, g.name, false);
+    INFO(g.name << ": " << m.dump());
+    CHECK(check["n_errors"] == 0);
+    const double seconds = m["length_seconds"];
+    const double bar = 240.0 / m["tempo_bpm"].get<double>();
+    CHECK(seconds <= 12 * 60);
+    if (g.name == "acid") CHECK(seconds == Approx(116 * bar).margin(bar));
+    if (g.name == "house") {
+      CHECK(seconds >= 112 * bar - 1e-6);
+      CHECK(seconds <= 144 * bar + 1e-6);
+    }
+    if (g.name == "opera") CHECK(seconds == Approx(9 * 60).margin(2 * bar));
   }
 }

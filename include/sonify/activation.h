@@ -73,11 +73,15 @@ struct ReferencePca {
   // Per state: the mean row at each position 0..max_tokens-1, [positions * width]
   // (empty: no position centring for that state).
   std::vector<std::vector<double>> position_means;
+  // Per state: at each position, the standard deviation of the centred rows on components
+  // 1-3 in units of the pooled one, [positions * 3] (empty: 1 everywhere). The first
+  // content tokens scatter far wider than later ones.
+  std::vector<std::vector<double>> position_scales;
 };
 
 // The projections of `state`'s row at token position `position` on components 1-3, in
-// reference standard deviations, after the position mean (the last one for positions
-// beyond it) and the PCA mean are taken away.
+// reference standard deviations of that position (position_scales), after the position
+// mean (the last one for positions beyond it) and the PCA mean are taken away.
 std::vector<double> reference_project(const ReferencePca& pca, int state, int position, const float* row);
 
 std::string reference_pca_to_json(const ReferencePca& pca);
@@ -158,6 +162,24 @@ double tension_level(double tension);
 // mixolydian, < 0.75 natural minor, else phrygian.
 Mode mode_for_tension(double tension);
 
+// A coherent set of GM programs (0-based) for one mood, brightest for the calmest prompts.
+struct Palette {
+  std::string name;
+  std::vector<int> voices;  // voices style: high, middle and low voice
+  int drone = 43;
+  int lead = 81;  // markov style
+  int sparkle = 8;
+  int chords = 19;
+};
+
+// The palette a tension level (tension_level) asks for, in the same quarters as the mode:
+// < 0.25 "pastoral" (flute, clarinet, strings over a warm pad; flute, music box, reed
+// organ), < 0.5 "woodwinds" (oboe, clarinet, bassoon over contrabass; clarinet, celesta,
+// drawbar organ), < 0.75 "strings" (violin, viola, cello over contrabass; square lead,
+// celesta, church organ), else "storm" (tremolo strings, horn, trombone over timpani; saw
+// lead, tubular bells, church organ).
+Palette palette_for_level(double level);
+
 // How far the prompt's representation travels from token to token: the mean distance
 // between consecutive tokens' standardised PCA coordinates (components 1-3) over the
 // voices' states, divided by its value for independent reference tokens (2·Γ(2)/Γ(3/2)
@@ -180,6 +202,9 @@ struct VoicesOptions {
   // The prompt's contrast tension (no direction: nullopt): sets the loudness of every
   // part and how often the drone pulses (1, 2, 4 or 8 times a bar).
   std::optional<double> tension;
+  // With a tension, the voices' and the drone's programs come from palette_for_level
+  // instead of `voices` and `drone_program` (false: the caller chose the programs).
+  bool palette = true;
 };
 
 // Where one word sounds.
@@ -252,7 +277,9 @@ struct MarkovOptions {
   double bpm = 84;
   std::uint64_t seed = 0;
   std::string title;
-  std::optional<double> tension;  // the prompt's tension: loudness, organ pulse, leap width
+  // The prompt's tension: loudness, organ pulse, leap width and the palette
+  // (palette_for_level; level 0.5 without one).
+  std::optional<double> tension;
 };
 
 // The markov style (SPEC-notebooks §15–16 with its bugs fixed): a lead whose scale degree

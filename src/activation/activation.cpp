@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_strict.h"
+#include "phrases.h"
 
 namespace sonify {
 namespace {
@@ -20,6 +21,9 @@ bool is_space(unsigned char c) {
 }
 
 double clamp01(double x) { return std::min(1.0, std::max(0.0, x)); }
+
+// Components whose spread is measured per position (the three reference_project returns).
+constexpr std::size_t kScaledComponents = 3;
 
 // Token-mean of the rows of `state` over tokens not in `skip` (all tokens when every one is skipped).
 std::vector<double> token_mean(const HiddenStates& h, int state, const std::vector<bool>& skip) {
@@ -77,12 +81,22 @@ std::vector<double> reference_project(const ReferencePca& pca, int state, int po
     const std::size_t positions = centre->size() / p.n_features;
     at = std::min<std::size_t>(static_cast<std::size_t>(std::max(0, position)), positions - 1) * p.n_features;
   }
+  const std::vector<double>* scales = nullptr;
+  std::size_t scale_at = 0;
+  if (state < static_cast<int>(pca.position_scales.size()) &&
+      !pca.position_scales[static_cast<std::size_t>(state)].empty()) {
+    scales = &pca.position_scales[static_cast<std::size_t>(state)];
+    const std::size_t positions = scales->size() / kScaledComponents;
+    scale_at = std::min<std::size_t>(static_cast<std::size_t>(std::max(0, position)), positions - 1) *
+               kScaledComponents;
+  }
   std::vector<double> z(3, 0.0);
   for (std::size_t k = 0; k < std::min<std::size_t>(3, p.components.size()); ++k) {
     double dot = 0;
     for (std::size_t i = 0; i < p.n_features; ++i)
       dot += (r[i] - (centre != nullptr ? (*centre)[at + i] : 0.0) - p.mean[i]) * p.components[k][i];
-    z[k] = dot / std::sqrt(std::max(p.explained_variance[k], 1e-30));
+    const double spread = scales != nullptr ? (*scales)[scale_at + k] : 1.0;
+    z[k] = dot / std::sqrt(std::max(p.explained_variance[k], 1e-30)) / std::max(spread, 1e-6);
   }
   return z;
 }
@@ -193,6 +207,7 @@ std::string reference_pca_to_json(const ReferencePca& pca) {
                                        : nlohmann::ordered_json::parse(pca_to_json(p)));
   j["states"] = states;
   j["position_means"] = pca.position_means;
+  j["position_scales"] = pca.position_scales;
   return j.dump();
 }
 
@@ -217,6 +232,10 @@ Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::s
       pca.states.push_back(std::move(p));
     }
     pca.position_means = j.at("position_means").get<std::vector<std::vector<double>>>();
+    // A cache written before the position scales existed fails here and is fitted again.
+    pca.position_scales = j.at("position_scales").get<std::vector<std::vector<double>>>();
+    for (const auto& scales : pca.position_scales)
+      if (scales.size() % kScaledComponents != 0) return fail(what, ": position scales of the wrong length");
     return pca;
   } catch (const nlohmann::json::exception& e) {
     return fail(what, ": bad reference PCA JSON (", e.what(), ")");
@@ -262,6 +281,7 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
   if (out.samples < 2) return fail("reference PCA: the corpus subset gave fewer than 2 token rows");
   out.states.resize(static_cast<std::size_t>(states));
   out.position_means.resize(static_cast<std::size_t>(states));
+  out.position_scales.resize(static_cast<std::size_t>(states));
   const std::size_t n_pos = static_cast<std::size_t>(std::max(1, options.max_tokens));
   const std::size_t w = static_cast<std::size_t>(width);
   for (int s = 0; s < states; ++s) {
@@ -292,6 +312,30 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
     SONIFY_ASSIGN_OR_RETURN(
         p, pca_fit(data[static_cast<std::size_t>(s)], static_cast<std::size_t>(out.samples),
                    static_cast<std::size_t>(width), static_cast<std::size_t>(options.components)));
+    // The spread of each position on components 1-3, relative to all positions: the first
+    // content tokens have seen almost no context, so their states scatter far wider than
+    // later ones, and in pooled standard deviations every prompt's first word would sit at
+    // the edge of a voice's range. Shrunk towards 1 with kShrink pseudo-samples, as late
+    // positions are seen in few sentences.
+    constexpr double kShrink = 8;
+    std::vector<double>& ps = out.position_scales[static_cast<std::size_t>(s)];
+    ps.assign(n_pos * kScaledComponents, 1.0);
+    std::vector<double> sq(n_pos * kScaledComponents, 0.0);
+    for (std::size_t r = 0; r < positions.size(); ++r)
+      for (std::size_t k = 0; k < std::min(kScaledComponents, p.components.size()); ++k) {
+        double dot = 0;
+        for (std::size_t i = 0; i < w; ++i) dot += (rows[r * w + i] - p.mean[i]) * p.components[k][i];
+        sq[static_cast<std::size_t>(positions[r]) * kScaledComponents + k] +=
+            dot * dot / std::max(p.explained_variance[k], 1e-30);
+      }
+    for (std::size_t q = 0; q < n_pos; ++q)
+      for (std::size_t k = 0; k < kScaledComponents; ++k)
+        ps[q * kScaledComponents + k] =
+            count[q] > 0 ? std::sqrt((sq[q * kScaledComponents + k] + kShrink) / (count[q] + kShrink))
+            : q > 0      ? ps[(q - 1) * kScaledComponents + k]
+                         : 1.0;
+    if (n_pos > 1 && count[0] == 0)
+      for (std::size_t k = 0; k < kScaledComponents; ++k) ps[k] = ps[kScaledComponents + k];
     out.states[static_cast<std::size_t>(s)] = std::move(p);
     data[static_cast<std::size_t>(s)].clear();
     data[static_cast<std::size_t>(s)].shrink_to_fit();
@@ -488,6 +532,16 @@ std::vector<VoiceSpec> default_voices(int n_layers) {
 
 double tension_level(double tension) { return clamp01(0.5 + 0.75 * tension); }
 
+Palette palette_for_level(double level) {
+  // Each keeps the voices' registers (high 72-93, middle 58-79, low 45-67, drone 36-43)
+  // inside the instruments' ranges; the storm's drone is timpani, which the tense
+  // levels pulse 4 or 8 times a bar.
+  if (level < 0.25) return {"pastoral", {73, 71, 48}, 89, 73, 10, 20};
+  if (level < 0.5) return {"woodwinds", {68, 71, 70}, 43, 71, 8, 16};
+  if (level < 0.75) return {"strings", {40, 41, 42}, 43, 80, 8, 19};
+  return {"storm", {44, 60, 57}, 47, 81, 14, 19};
+}
+
 Mode mode_for_tension(double tension) {
   const double level = tension_level(tension);
   return level < 0.25   ? Mode::major
@@ -553,26 +607,48 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   const std::string loud_source =
       options.tension ? "; contrast tension (level " + std::to_string(level).substr(0, 4) + "): loudness"
                       : "";
+  // The instruments follow the tension's mood unless the caller chose them.
+  const bool use_palette = options.palette && options.tension && options.voices.size() == 3;
+  const Palette palette = palette_for_level(level);
+  const std::string palette_source =
+      use_palette ? "; contrast tension: the '" + palette.name + "' palette" : "";
   std::vector<int> voice_tracks;
-  for (const VoiceSpec& v : options.voices) {
-    const int track = score.add_track(v.name, v.program);
+  for (std::size_t i = 0; i < options.voices.size(); ++i) {
+    const VoiceSpec& v = options.voices[i];
+    const int program = use_palette ? palette.voices[i] : v.program;
+    const int track = score.add_track(v.name, program);
     score.tracks[static_cast<std::size_t>(track)].control(0, cc::kReverbSend, 60);
     voice_tracks.push_back(track);
-    out.sources.push_back({v.name, v.program, v.state, -1,
+    out.sources.push_back({v.name, program, v.state, -1,
                            "PCA components 1-3 of the word's last token: pitch, velocity, articulation; "
                            "position 0 (attention sink): a tonic-chord tone" +
-                               loud_source});
+                               loud_source + palette_source});
   }
   std::vector<int> last_pitch(options.voices.size(), 0), last_velocity(options.voices.size(), 0);
+  // Natural layout: a word's slot grows with its token count; commas pause half a beat,
+  // a sentence closes with a breath of a beat. Sentences then become 2-16 bar phrases.
+  std::vector<double> word_beats, word_offset;
+  std::vector<std::size_t> sentence_of;
+  phrases::Map phrase;
+  double offset = 0;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& text = words[i].text;
+    const char end = text.empty() ? ' ' : text.back();
+    word_beats.push_back(std::min(2.5, 1.0 + 0.5 * static_cast<double>(words[i].tokens.size() - 1)));
+    word_offset.push_back(offset);
+    sentence_of.push_back(phrase.size());
+    offset += word_beats.back() + (end == ',' || end == ';' || end == ':' ? 0.5 : 0.0);
+    if (phrases::ends_sentence(text) || i + 1 == words.size()) {
+      phrase.add(offset + 1.0);
+      offset = 0;
+    }
+  }
   std::int64_t cursor = 0;
-  for (const WordSpan& w : words) {
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const WordSpan& w = words[i];
     const std::size_t last = w.tokens.back();
-    double beats = std::min(2.5, 1.0 + 0.5 * static_cast<double>(w.tokens.size() - 1));
-    const char end = w.text.empty() ? ' ' : w.text.back();
-    const double pause = (end == '.' || end == '!' || end == '?')   ? 1.0
-                         : (end == ',' || end == ';' || end == ':') ? 0.5
-                                                                    : 0.0;
-    const std::int64_t slot = score.ticks(beats);
+    cursor = score.ticks(phrase.at(sentence_of[i], word_offset[i]));
+    const std::int64_t slot = score.ticks(word_beats[i] * phrase.factor(sentence_of[i]));
     WordTiming timing;
     timing.text = w.text;
     timing.bytes = w.bytes;
@@ -607,10 +683,10 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
     timing.start_seconds = score.seconds_at(cursor);
     timing.end_seconds = score.seconds_at(cursor + longest);
     out.words.push_back(std::move(timing));
-    cursor += slot + score.ticks(pause);
   }
-  // The cadence: every voice moves to the nearest tone of the tonic chord and fades.
-  const std::int64_t cadence = cursor;
+  // The cadence, on the bar line after the last phrase: every voice moves to the nearest
+  // tone of the tonic chord and fades.
+  const std::int64_t cadence = score.ticks(phrase.total());
   const std::int64_t tail = score.ticks(3);
   for (std::size_t v = 0; v < options.voices.size(); ++v) {
     const VoiceSpec& spec = options.voices[v];
@@ -621,12 +697,13 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   out.tail_start_seconds = score.seconds_at(cadence);
   // The drone: root and fifth below the voices, pulsing 1, 2, 4 or 8 times a bar as the
   // tension rises, then held under the cadence.
-  const int drone = score.add_track("drone", options.drone_program);
+  const int drone_program = use_palette ? palette.drone : options.drone_program;
+  const int drone = score.add_track("drone", drone_program);
   const int pulses =
       options.tension ? std::array<int, 4>{1, 2, 4, 8}[std::min(3, static_cast<int>(4 * level))] : 1;
-  out.sources.push_back({"drone", options.drone_program, -1, -1,
+  out.sources.push_back({"drone", drone_program, -1, -1,
                          options.tension ? "the key's root and fifth; contrast tension: pulses per bar (" +
-                                               std::to_string(pulses) + ") and loudness"
+                                               std::to_string(pulses) + ") and loudness" + palette_source
                                          : "the key's root and fifth, held a bar"});
   const int root = options.root_midi % 12 + 36;
   const int drone_velocity = static_cast<int>(std::lround(40 + 28 * level));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "phrases.h"
 #include "sonify/activation.h"
 
 namespace sonify {
@@ -202,11 +203,15 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   // Melodies move mostly by step: the chain's probabilities are weighted by
   // exp(-|degree step| / width), the width (in scale degrees) growing with tension.
   const double width = 0.9 + 1.2 * level;
+  // The outer two degrees at each end of the range are damped: a chain whose strongest
+  // block is the top degree would otherwise park the lead on the range's ceiling.
+  std::vector<double> edge(static_cast<std::size_t>(SL), 1.0);
+  for (int j = 0; j < SL; ++j)
+    edge[static_cast<std::size_t>(j)] = std::min(1.0, (std::min(j, SL - 1 - j) + 1) / 3.0);
 
-  // One degree per token. The walk runs twice: a trial from where the chain leans (the
-  // mean degree of the strongest block's row) finds the melody's register, and the
-  // melody then starts on the tonic-chord tone nearest the trial's median, so it opens
-  // in its own register instead of leaping into it.
+  // One degree per token, each drawn from the one before with the token's own pull; the
+  // first word's first token opens the melody on the start.
+  const int opening = static_cast<int>(std::min<std::size_t>(words.front().tokens.front(), T - 1));
   const auto strongest = static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
   double lean = 0;
   for (int j = 0; j < SL; ++j) lean += j * M[strongest][static_cast<std::size_t>(j)];
@@ -237,6 +242,12 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
         hs_h[i] = gates[2][i] * std::tanh(std::clamp(hs_c[i], -5.0, 5.0));
         hn += hs_h[i] * hs_h[i];
       }
+      // The melody opens on the start (and the sink before it, a special token, is not
+      // played); every later token's note is drawn with its own pull.
+      if (t <= opening) {
+        degree[static_cast<std::size_t>(t)] = cur;
+        continue;
+      }
       const double temp = std::clamp(temperature / (0.4 + 0.7 * std::sqrt(hn)), 0.05, 5.0);
       std::vector<double> lb(static_cast<std::size_t>(SL), 0.0);
       for (int j = 0; j < SL; ++j)
@@ -258,9 +269,9 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
       for (int j = 0; j < SL; ++j) {
         double& q = p[static_cast<std::size_t>(j)];
         z += (q = std::exp(q - top) * (j == cur ? 0.3 : std::exp(-std::abs(j - cur) / width)) *
-                  (target < 0 ? 1.0 : std::exp(-std::abs(j - target) / (0.25 * SL))));
+                  (target < 0 ? 1.0 : std::exp(-std::abs(j - target) / (0.25 * SL))) *
+                  edge[static_cast<std::size_t>(j)]);
       }
-      degree[static_cast<std::size_t>(t)] = cur;
       double u = draw() * z;
       int next = SL - 1;
       for (int j = 0; j < SL; ++j) {
@@ -270,19 +281,31 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
           break;
         }
       }
-      cur = next;
+      degree[static_cast<std::size_t>(t)] = cur = next;
     }
     return degree;
   };
-  double h_trial[kHidden], c_trial[kHidden];
-  std::copy(h, h + kHidden, h_trial);
-  std::copy(c, c + kHidden, c_trial);
-  std::vector<int> trial =
-      walk(scale.nearest_index(scale.at(static_cast<int>(std::lround(lean)))), rng, h_trial, c_trial);
-  trial.erase(trial.begin(), trial.begin() + T / 2);
-  std::nth_element(trial.begin(), trial.begin() + static_cast<std::ptrdiff_t>(trial.size() / 2), trial.end());
-  int cur = scale.nearest_index(tonic_chord_tone(scale, scale.at(trial[trial.size() / 2])));
-  const std::vector<int> degree = walk(cur, rng, h, c);
+  // The start is a fixed point: the tonic-chord tone nearest the median of the walk that
+  // starts on it (where the melody settles depends a little on where it starts, and a
+  // start outside its register is heard as a leap into it). The walk from the chain's
+  // lean is the first trial; a few refinements settle it.
+  auto walk_from = [&](int start) {
+    double hh[kHidden], cc[kHidden];
+    std::copy(h, h + kHidden, hh);
+    std::copy(c, c + kHidden, cc);
+    return walk(start, rng, hh, cc);
+  };
+  int cur = scale.nearest_index(scale.at(static_cast<int>(std::lround(lean))));
+  std::vector<int> degree = walk_from(cur);
+  for (int pass = 0; pass < 4; ++pass) {
+    std::vector<int> played(degree.begin() + first, degree.end());
+    std::nth_element(played.begin(), played.begin() + static_cast<std::ptrdiff_t>(played.size() / 2),
+                     played.end());
+    const int settled = scale.nearest_index(tonic_chord_tone(scale, scale.at(played[played.size() / 2])));
+    if (settled == cur) break;
+    cur = settled;
+    degree = walk_from(cur);
+  }
 
   ActivationTrack out;
   Score& score = out.score;
@@ -290,21 +313,26 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   score.set_tempo(0, options.bpm);
   score.time_signatures.push_back({0, 4, 4});
   score.key_signatures.push_back(key_signature_for_mode(options.root_midi % 12, options.mode));
-  const int lead = score.add_track("lead", 81);
-  const int celesta = score.add_track("celesta", 8);
-  const int organ = score.add_track("organ", 19);
+  // The instruments follow the tension's mood (the middle one without a direction).
+  const Palette palette = palette_for_level(level);
+  const std::string palette_source =
+      "; tension level " + std::to_string(level).substr(0, 4) + ": the '" + palette.name + "' palette";
+  const int lead = score.add_track("lead", palette.lead);
+  const int celesta = score.add_track("celesta", palette.sparkle);
+  const int organ = score.add_track("organ", palette.chords);
   // The organ pulses with the prompt's tension: held, every beat, or every half beat.
   const int organ_pulse_beats2 = level < 0.5 ? 0 : level < 0.75 ? 2 : 1;  // in half beats, 0: held
   out.sources = {
-      {"lead", 81, in.lead_state, in.attention_layer,
+      {"lead", palette.lead, in.lead_state, in.attention_layer,
        std::string(in.pull.empty() ? "" : "PC1 of the token (position-centred) pulls the degree; ") +
            "block norms -> Markov chain, SVD -> LSTM, steps weighted exp(-|step|/" +
            std::to_string(width).substr(0, 4) + " degrees): pitch; attention entropy: length" +
-           (in.tension.empty() ? "" : "; token tension: velocity")},
-      {"celesta", 8, -1, in.mlp_layer,
+           (in.tension.empty() ? "" : "; token tension: velocity") + palette_source},
+      {"celesta", palette.sparkle, -1, in.mlp_layer,
        "MLP sparsity > 0.12: a celesta note a third above the lead, one or two octaves up; louder when "
-       "sparser"},
-      {"organ", 19, -1, -1,
+       "sparser" +
+           palette_source},
+      {"organ", palette.chords, -1, -1,
        std::string("the lead's pitches per word -> the triad (I, V, IV, vi) holding most of them, "
                    "voice-led") +
            (options.tension ? "; contrast tension: loudness and pulse (" +
@@ -312,7 +340,8 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
                                               : organ_pulse_beats2 == 2 ? "every beat"
                                                                         : "every half beat") +
                                   ")"
-                            : "")}};
+                            : "") +
+           palette_source}};
   const Scale high(options.root_midi, options.mode, 72, 108);
   const Scale low(options.root_midi, options.mode, 45, 69);
   auto chord_pcs = [&](int root_degree) {
@@ -338,19 +367,41 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   };
   int chord = 0;
   int last_pitch = scale.at(cur), last_velocity = 70;
-  std::int64_t cursor = 0;
-  for (const WordSpan& w : words) {
+  // Natural layout: one lead note per token, longer where attention is focused; a
+  // sentence closes with a breath of a beat. Sentences then become 2-16 bar phrases.
+  auto natural_beats = [&](std::size_t t) {
+    const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
+    return 0.25 + 0.75 * (1.0 - ent);  // focused attention: longer
+  };
+  std::vector<double> word_offset;
+  std::vector<std::size_t> sentence_of;
+  phrases::Map phrase;
+  double offset = 0;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    word_offset.push_back(offset);
+    sentence_of.push_back(phrase.size());
+    for (std::size_t t : words[i].tokens) offset += natural_beats(t);
+    if (phrases::ends_sentence(words[i].text) || i + 1 == words.size()) {
+      phrase.add(offset + 1.0);
+      offset = 0;
+    }
+  }
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const WordSpan& w = words[i];
+    const std::size_t sentence = sentence_of[i];
     WordTiming timing;
     timing.text = w.text;
     timing.bytes = w.bytes;
-    const std::int64_t start = cursor;
+    const std::int64_t start = score.ticks(phrase.at(sentence, word_offset[i]));
     std::int64_t end = start;
     double word_tension = 0;
     std::vector<int> pitches;
+    double at = word_offset[i];
     for (std::size_t t : w.tokens) {
       timing.token_ids.push_back(token_ids.at(t));
-      const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
-      const std::int64_t len = score.ticks(0.25 + 0.75 * (1.0 - ent));  // focused attention: longer
+      const std::int64_t cursor = score.ticks(phrase.at(sentence, at));
+      at += natural_beats(t);
+      const std::int64_t len = score.ticks(phrase.at(sentence, at)) - cursor;
       const int pitch = scale.at(degree[t]);
       const int vel = static_cast<int>(
           std::lround(in.tension.empty() ? 72.0 : std::clamp(40 + 60 * rdp[t], 25.0, 110.0)));
@@ -367,10 +418,11 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
             static_cast<int>(std::lround(std::clamp(20 + 80 * sp, 25.0, 80.0))));
       end = std::max(end, cursor + std::max<std::int64_t>(1, len * 92 / 100));
       word_tension += rdp[t] / static_cast<double>(w.tokens.size());
-      cursor += len;
     }
-    const char last = w.text.empty() ? ' ' : w.text.back();
-    const std::int64_t rest = last == '.' || last == '!' || last == '?' ? score.ticks(1) : 0;
+    // The organ holds until the next word, or through the breath to the next phrase.
+    const bool closes = i + 1 == words.size() || sentence_of[i + 1] != sentence;
+    const std::int64_t until = closes ? score.ticks(phrase.at(sentence, 0) + 4.0 * phrase.bars(sentence))
+                                      : score.ticks(phrase.at(sentence, word_offset[i + 1]));
     // The triad holding most of the word's lead pitches; ties keep the chord.
     int best = -1;
     for (int candidate : {chord, 0, 4, 3, 5}) {
@@ -385,7 +437,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     voice_chord(chord);
     const int organ_velocity = static_cast<int>(
         std::lround(in.tension.empty() ? 56.0 : std::clamp(30 + 50 * word_tension, 25.0, 100.0)));
-    const std::int64_t span = cursor + rest - start;
+    const std::int64_t span = until - start;
     const std::int64_t step = organ_pulse_beats2 == 0 ? span : score.ticks(0.5 * organ_pulse_beats2);
     for (std::int64_t t0 = start; t0 < start + span; t0 += step) {
       const std::int64_t len = std::min(step, start + span - t0);
@@ -397,8 +449,8 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     timing.start_seconds = score.seconds_at(start);
     timing.end_seconds = score.seconds_at(end);
     out.words.push_back(std::move(timing));
-    cursor += rest;
   }
+  const std::int64_t cursor = score.ticks(phrase.total());
   // The cadence: the lead to the nearest tonic-chord tone, the organ to the tonic triad.
   const std::int64_t tail = score.ticks(3);
   score.tracks[static_cast<std::size_t>(lead)].note(cursor, tail, tonic_chord_tone(scale, last_pitch),

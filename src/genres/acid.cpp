@@ -30,7 +30,7 @@ struct Bar {
 };
 
 int lerp_cc(double lo, double hi, double t) {
-  return static_cast<int>(std::lround(lo + (hi - lo) * std::clamp(t, 0.0, 1.0)));
+  return round_int(lo + (hi - lo) * std::clamp(t, 0.0, 1.0), std::min(lo, hi), std::max(lo, hi));
 }
 
 std::size_t at(int i) { return static_cast<std::size_t>(i); }
@@ -55,7 +55,7 @@ Bar mutate(const Bar& in, int kind, double x, const Scale& scale, const std::arr
       break;
     }
     case 1: {  // rhythmic displacement: the second half shifts by 1..3 sixteenths
-      const int by = 1 + static_cast<int>(x * 2.999);
+      const int by = 1 + trunc_int(x * 2.999, 0, 2);
       Bar r = b;
       for (int s = 8; s < kSteps; ++s) {
         const int from = 8 + (s - 8 - by + 8) % 8;
@@ -68,7 +68,7 @@ Bar mutate(const Bar& in, int kind, double x, const Scale& scale, const std::arr
       break;
     }
     case 2: {  // ornament: the first resting step after `x` gets a neighbour note
-      const int from = static_cast<int>(x * (kSteps - 1));
+      const int from = trunc_int(x * (kSteps - 1), 0, kSteps - 1);
       for (int k = 0; k < kSteps; ++k) {
         const int s = (from + k) % kSteps;
         if (!b.on[at(s)] && s > 0) {
@@ -84,7 +84,7 @@ Bar mutate(const Bar& in, int kind, double x, const Scale& scale, const std::arr
       break;
     }
     default: {  // rest: the note after `x` (never the downbeat) drops out
-      const int from = 1 + static_cast<int>(x * (kSteps - 2));
+      const int from = 1 + trunc_int(x * (kSteps - 2), 0, kSteps - 2);
       for (int k = 0; k < kSteps - 1; ++k) {
         const int s = 1 + (from - 1 + k) % (kSteps - 1);
         if (b.on[at(s)]) {
@@ -130,7 +130,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
     body = bars - intro - outro;
   } else {
     const double depth = std::clamp(std::log(std::max(L, 2) / 2.0) / std::log(24.0), 0.0, 1.0);
-    body = std::max(p.integer("min_bars"), 4 * static_cast<int>(std::lround((32 + 96 * depth) / 4)));
+    body = std::max(p.integer("min_bars"), 4 * round_int((32 + 96 * depth) / 4, 8, 32));
     bars = intro + body + outro;
   }
   // Phrases of the body, each owned by one layer (layers share out the body in order).
@@ -211,9 +211,8 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
       b.pitch[at(st)] = pitch;
       b.on[at(st)] = true;
     }
-    const int quiet =
-        std::min(kSteps - 4,
-                 static_cast<int>(std::lround(kSteps * (0.20 + p.number("rest_threshold") * rest_n[at(l)]))));
+    const int quiet = std::min(
+        kSteps - 4, round_int(kSteps * (0.20 + p.number("rest_threshold") * rest_n[at(l)]), 0, kSteps));
     std::vector<std::pair<double, int>> order;  // (row level, step), step 0 always plays
     for (int st = 1; st < kSteps; ++st) order.emplace_back(r[at(st)] + (st % 4 == 0 ? 0.3 : 0.0), st);
     std::stable_sort(order.begin(), order.end());
@@ -231,7 +230,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
     std::stable_sort(acc.begin(), acc.end());
     for (std::size_t i = 0; i < acc.size(); ++i)
       if (i < 2 || (-acc[i].first >= accent_t && i < 6)) b.accent[at(acc[i].second)] = true;
-    const int want = 1 + static_cast<int>(std::lround(slide_n[at(l)] * std::max(0, max_slides - 1)));
+    const int want = 1 + round_int(slide_n[at(l)] * std::max(0, max_slides - 1), 0, kSteps);
     std::vector<std::pair<int, int>> cand;  // (|interval|, step)
     for (int st = 0; st + 1 < kSteps; ++st) {
       if (!b.on[at(st)] || b.hold[at(st)] > 0) continue;
@@ -272,11 +271,11 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
       // The phrase develops from the previous one: its next mutation, driven by the
       // next of the layer's up/gate rows.
       const double x = u[at((phrase_in_layer * 5 + 3) % kSteps)];
-      current = mutate(current, static_cast<int>(x * 3.999), u[at((phrase_in_layer * 7 + 1) % kSteps)], scale,
+      current = mutate(current, trunc_int(x * 3.999, 0, 3), u[at((phrase_in_layer * 7 + 1) % kSteps)], scale,
                        ties[at(l)]);
       ++phrase_in_layer;
     }
-    const int walk = static_cast<int>(std::lround(trained * kWalk[ph % 4]));
+    const int walk = round_int(trained * kWalk[ph % 4], -kMaxScaleDegree, kMaxScaleDegree);
     const Bar base = transpose(current, walk);
     for (int k = 0; k < phrase_bars; ++k) {
       const int b = intro + ph * phrase_bars + k;
@@ -284,7 +283,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
       const double x = u[at((ph * 3 + k * 5) % kSteps)];
       Bar bar = base;
       if (k % 2 == 1)
-        bar = mutate(base, (static_cast<int>(x * 3.999) + k / 2) % 4, u[at((ph + k * 3 + 2) % kSteps)], scale,
+        bar = mutate(base, (trunc_int(x * 3.999, 0, 3) + k / 2) % 4, u[at((ph + k * 3 + 2) % kSteps)], scale,
                      ties[at(l)]);
       score_bars[at(b)] = bar;
       bar_layer[at(b)] = l;
@@ -338,7 +337,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
     const std::size_t li = at(l);
     if (l != cur_layer || b == intro || b == intro + body) {
       layer_first = b;
-      tb.control(bar_tick(s, b), cc::kPortamentoTime, 10 + static_cast<int>(std::lround(50 * slide_n[li])));
+      tb.control(bar_tick(s, b), cc::kPortamentoTime, 10 + round_int(50 * slide_n[li], 0, 50));
       cur_layer = l;
     }
     int layer_end = b + 1;
@@ -355,7 +354,7 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
         std::int64_t len =
             bar.slide[at(st)] ? step + step / 2 : (bar.accent[at(st)] ? step * 7 / 10 : step / 2);
         if (bar.hold[at(st)] > 0) len = step * (bar.hold[at(st)] + 1) - step / 8;
-        tb.note(t0 + st * step, len, bar.pitch[at(st)], static_cast<int>(std::lround(vel)));
+        tb.note(t0 + st * step, len, bar.pitch[at(st)], round_int(vel, 1, 127));
       }
     }
     // Filter: the layer's level (gate/up std -> cutoff, v kurtosis -> resonance), glided
@@ -390,14 +389,13 @@ Result<GenreOutput> compose_acid(const WeightFeatures& f, const GenreParams& p) 
       const std::int64_t t = t0 + st * step;
       if (st % 4 == 2) {
         const bool open = tn > 0.55 && (st == 6 || st == 14) && !in_intro;
-        dr.note(t, dlen, open ? drum::kOpenHat : drum::kClosedHat,
-                static_cast<int>(std::lround(62 + 36 * tn)));
+        dr.note(t, dlen, open ? drum::kOpenHat : drum::kClosedHat, round_int(62 + 36 * tn, 1, 127));
       } else if (st % 4 != 0 && u[at((st + b) % kSteps)] > 1.0 - 0.8 * tn && !in_intro) {
-        dr.note(t, dlen, drum::kClosedHat, static_cast<int>(std::lround(36 + 30 * u[at(st)])));
+        dr.note(t, dlen, drum::kClosedHat, round_int(36 + 30 * u[at(st)], 1, 127));
       }
     }
     if (last_of_phrase && !in_outro) {
-      const int hits = 2 + static_cast<int>(std::lround(4 * tn));  // snare run into the next phrase
+      const int hits = 2 + round_int(4 * tn, 0, 4);  // snare run into the next phrase
       for (int i = 0; i < hits; ++i)
         dr.note(t0 + (kSteps - hits + i) * step, dlen, drum::kSnare, 70 + 40 * (i + 1) / hits);
     }

@@ -2,6 +2,7 @@
 // keys, provenance. Internal to src/genres.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -11,6 +12,15 @@
 #include "sonify/scale.h"
 
 namespace sonify::genres {
+
+// A bound for counts, lengths and ticks converted from features: far beyond any music,
+// well inside int.
+constexpr int kIntMax = 1 << 24;
+
+// Feature-derived doubles to int, rounded to nearest or truncated towards zero, clamped
+// to [lo, hi] through to_int_clamped: defined for NaN, ±Inf and 1e300 alike.
+inline int round_int(double x, int lo, int hi) { return to_int_clamped(std::round(x), lo, hi); }
+inline int trunc_int(double x, int lo, int hi) { return to_int_clamped(x, lo, hi); }
 
 // The genres (one file each).
 Genre acid_genre();

@@ -83,14 +83,14 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   std::vector<Provenance> form;
   {
     const double size = 0.5 * anchor_log01(L, 2, 48) + 0.5 * trained;
-    int total8 = 14 + static_cast<int>(std::lround(4 * size));
+    int total8 = 14 + round_int(4 * size, 0, 64);
     const int intro8 = 1 + (ten_abs[0] > 0.5 ? 1 : 0);
     const int build8 = 1 + (clap_n[at(L / 2)] > 0.5 ? 1 : 0);
     const int outro8 = 1 + (ten_abs[at(L - 1)] > 0.5 ? 1 : 0);
     const int bd8 = 1 + (anchor_log01(max_delta, 0.02, 1.0) > 0.5 ? 1 : 0);
     int rest8 = std::max(2, total8 - intro8 - build8 - outro8 - bd8);
     const double pos = std::clamp(static_cast<double>(delta_at) / L, 0.25, 0.75);
-    const int drop1 = std::clamp(static_cast<int>(std::lround(rest8 * pos)), 1, rest8 - 1);
+    const int drop1 = std::clamp(round_int(rest8 * pos, 1, std::max(1, rest8 - 1)), 1, rest8 - 1);
     const int counts[6] = {intro8, build8, drop1, bd8, rest8 - drop1, outro8};
     const char* names[6] = {"intro", "buildup", "drop", "breakdown", "drop 2", "outro"};
     const Mode modes[6] = {Mode::lydian, Mode::dorian,   Mode::phrygian,
@@ -102,8 +102,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     if (want < 6) return fail("house: bars must be at least 6 (got ", want, ")");
     int bar = 0;
     for (int i = 0; i < 6; ++i) {
-      int len =
-          i == 5 ? want - bar : std::max(1, static_cast<int>(std::lround(8.0 * counts[i] * want / total)));
+      int len = i == 5 ? want - bar : std::max(1, round_int(8.0 * counts[i] * want / total, 1, kIntMax));
       len = std::max(1, std::min(len, want - bar - (5 - i)));
       secs.push_back({names[i], static_cast<Part>(i), bar, bar + len, modes[i]});
       bar += len;
@@ -162,10 +161,10 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   for (int r = 0; r < kChords; ++r) degree[order[at(r)]] = kDegreeByRank[r];
   // Harmonic rhythm and colour from trained-ness: a random model holds each chord twice
   // as long in plain triads; a trained one changes faster and adds sevenths.
-  const int chord_bars =
-      std::max(1, static_cast<int>(std::lround(p.integer("chord_bars") * (trained < 0.2   ? 2.0
+  const int chord_bars = std::max(1, round_int(p.integer("chord_bars") * (trained < 0.2   ? 2.0
                                                                           : trained > 0.6 ? 0.5
-                                                                                          : 1.0))));
+                                                                                          : 1.0),
+                                               1, kIntMax));
   const bool sevenths = trained >= 0.35;
   auto chord_index = [&](int b, const Sec& sc) {
     if (sc.part == kOutro && b >= sc.end - std::max(1, chord_bars)) return -1;  // the final tonic
@@ -185,8 +184,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   const std::int64_t step = s.ticks(0.25), dlen = s.ticks(0.1);
   // Swing delays the off 16ths by up to a third of a step.
   auto tick_of = [&](int b, int st) {
-    return bar_tick(s, b) + st * step +
-           (st % 2 ? static_cast<std::int64_t>(std::lround(swing * step / 3.0)) : 0);
+    return bar_tick(s, b) + st * step + (st % 2 ? round_int(swing * step / 3.0, 0, kIntMax) : 0);
   };
   Track& pad = s.tracks[at(pad_i)];
   Track& bass = s.tracks[at(bass_i)];
@@ -226,9 +224,9 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     for (int k : {0, 2, 4}) pcs.push_back(((mode_degree_pitch(key.root_midi, mode, dv + k) % 12) + 12) % 12);
     if (sevenths) pcs.push_back(((mode_degree_pitch(key.root_midi, mode, dv + 6) % 12) + 12) % 12);
     if (change || voicing.empty()) voicing = voice_lead(pcs, voicing, key.root_midi + 5, key.root_midi + 26);
-    const int pad_vel = sc.part == kIntro       ? 52 + static_cast<int>(20 * sec_prog)
+    const int pad_vel = sc.part == kIntro       ? 52 + trunc_int(20 * sec_prog, 0, 20)
                         : sc.part == kBreakdown ? 72
-                        : sc.part == kOutro     ? 66 - static_cast<int>(24 * sec_prog)
+                        : sc.part == kOutro     ? 66 - trunc_int(24 * sec_prog, 0, 24)
                                                 : 64;
     if (drop || sc.part == kBuildup) {
       // Stabs on the off-beats and the 16th after them where the phrase layer's o rows
@@ -260,7 +258,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     if (bass_on) {
       const auto r = rows_of(l, "down");
       const int root = key.root_midi - 12 + ((root_pc - key.root_pc + 12) % 12);
-      const int extra = 1 + static_cast<int>(std::lround(4 * sync_n[li]));
+      const int extra = 1 + round_int(4 * sync_n[li], 0, 4);
       std::array<int, kSteps> note{};
       note.fill(-1);
       for (int st : {2, 6, 10, 14}) note[at(st)] = root + (r[at(st)] > 0.8 ? 12 : 0);
@@ -299,21 +297,25 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       std::array<bool, kSteps> mask{};
       for (int st = 0; st < kSteps; ++st) mask[at(st)] = rr[at(st)] > thr;
       if (in4 == 1)
-        std::rotate(mask.begin() + 8, mask.begin() + 8 + 1 + static_cast<int>(cc[0] * 2.99), mask.end());
+        std::rotate(mask.begin() + 8, mask.begin() + 8 + 1 + trunc_int(cc[0] * 2.99, 0, 2), mask.end());
       if (in4 == 3)  // the answer: the call's first half, then a held note
         for (int st = 8; st < kSteps; ++st) mask[at(st)] = st == 8;
       if (sc.part == kBreakdown)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
       const Scale ls(key.root_pc, mode, lead_lo, lead_hi);
-      int prev = ls.snap(key.root_midi + 24 + ((root_pc - key.root_pc + 12) % 12));
+      // The chord tones climb an octave above the home register, a fourth above the key's
+      // root octave, so the line has room above it (from two octaves over the root, 72-83,
+      // the climb folded onto the range's top note 8-14 % of the time).
+      const int home = std::clamp(key.root_midi + 17, lead_lo, std::max(lead_lo, lead_hi - 12));
+      int prev = ls.snap(home + ((root_pc - key.root_pc + 12) % 12));
       const int kTones[4] = {0, 2, 4, 7};
       for (int st = 0; st < kSteps; ++st) {
         if (!mask[at(st)]) continue;
         // The chord tone: the col norms choose, and the note's place in the bar turns the
         // choice, so the line moves through the chord instead of sitting on one tone.
-        const int pick = (static_cast<int>(cc[at(st)] * 3.999) + st / 3 + in4) % 4;
-        int target = mode_degree_pitch(key.root_midi + 24, mode, dv + kTones[pick]);
+        const int pick = (trunc_int(cc[at(st)] * 3.999, 0, 3) + st / 3 + in4) % 4;
+        int target = mode_degree_pitch(home, mode, dv + kTones[pick]);
         while (target > lead_hi && target - 12 >= lead_lo) target -= 12;
         while (target < lead_lo && target + 12 <= lead_hi) target += 12;
         target = ls.snap(target);
@@ -347,14 +349,14 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       for (int st = 0; st < kSteps; ++st) {
         if (st % 4 == 2) {
           dr.note(tick_of(b, st), dlen, drop || sc.part == kOutro ? drum::kOpenHat : drum::kClosedHat,
-                  static_cast<int>(std::lround(64 + 34 * tn)));
+                  round_int(64 + 34 * tn, 1, 127));
         } else if (st % 4 != 0 && g[at((st + 5 * in4) % kSteps)] > 1.0 - 0.7 * tn) {
-          dr.note(tick_of(b, st), dlen, drum::kClosedHat, static_cast<int>(std::lround(40 + 30 * g[at(st)])));
+          dr.note(tick_of(b, st), dlen, drum::kClosedHat, round_int(40 + 30 * g[at(st)], 1, 127));
         }
       }
     }
     if (fill) {
-      const int hits = 3 + static_cast<int>(std::lround(5 * tn));
+      const int hits = 3 + round_int(5 * tn, 0, 5);
       for (int i = 0; i < hits; ++i)
         dr.note(tick_of(b, kSteps - hits + i), dlen, i % 3 == 2 ? drum::kHighTom : drum::kSnare,
                 64 + 44 * (i + 1) / hits);

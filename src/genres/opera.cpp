@@ -35,10 +35,10 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
                       : std::min(12.0, 6.0 + 6.0 * std::log(L / 12.0) / std::log(4.0));
   }
   const double measure_s = 4 * 60.0 / p.number("bpm");
-  const int total = std::max(12, static_cast<int>(std::lround(minutes * 60 / measure_s)));
-  const int A1 = std::max(4, static_cast<int>(std::lround(0.25 * total / 2)) * 2);
-  const int A2 = std::max(4, static_cast<int>(std::lround(0.30 * total)));
-  const int B = std::max(1, static_cast<int>(std::lround(0.30 * total / L)));
+  const int total = std::max(12, round_int(minutes * 60 / measure_s, 12, kIntMax));
+  const int A1 = std::max(4, round_int(0.25 * total / 2, 1, kIntMax) * 2);
+  const int A2 = std::max(4, round_int(0.30 * total, 1, kIntMax));
+  const int B = std::max(1, round_int(0.30 * total / L, 1, kIntMax));
   const int A4 = std::max(4, total - A1 - A2 - B * L);
   // Harmonic rhythm (measures per chord) and colour from trained-ness.
   const int hr = trained > 0.6 ? 1 : 2;
@@ -151,9 +151,9 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       const double g = (ls[j] - ls[j + 1]) / mean_gap;
       dg = m == 0         ? 0
            : m + hr >= A1 ? 4
-                          : (dg + kMoves[static_cast<int>(std::clamp(g, 0.0, 2.499) * 2)] + 7) % 7;
+                          : (dg + kMoves[trunc_int(std::clamp(g, 0.0, 2.499) * 2, 0, 4)] + 7) % 7;
       const Chord c = chord(dg);
-      const int vel = static_cast<int>(std::lround(60 + 36 * prog));
+      const int vel = round_int(60 + 36 * prog, 1, 127);
       const std::int64_t t = (bar + m) * M, dur = std::min(hr, A1 - m) * M;
       play_chord(c, t, dur, vel, false);
       // Harp arpeggio over the chord, oboe melody from the middle of the act.
@@ -204,7 +204,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       const double mean_gap = (u.front() - u.back()) / 6 + 1e-12;
       for (int j = 1; j < 6; ++j) {
         const double d = (u[at(j - 1)] - u[at(j)]) / mean_gap;
-        int st = static_cast<int>(std::lround(3 * (d - 1)));
+        int st = round_int(3 * (d - 1), -kMaxScaleDegree, kMaxScaleDegree);
         st = std::clamp(st, -3, 3);
         if (st == 0) st = j % 2 ? 1 : -1;
         steps.push_back(steps.back() + st);
@@ -231,9 +231,9 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
         const int l = k % L;
         const MatrixFeatures* m = f.matrix(l, v.role);
         const auto r = m ? robust01(strided(m->row_norms, 6)) : std::vector<double>(6, 0.5);
-        const int shift = k == 0 ? 0 : static_cast<int>(std::lround(4 * seq[at(l)] - 2)) + (k % 2 ? -1 : 1);
+        const int shift = k == 0 ? 0 : round_int(4 * seq[at(l)] - 2, -2, 2) + (k % 2 ? -1 : 1);
         const double prog = static_cast<double>(t / M - bar) / A2;
-        const int vel = static_cast<int>(std::lround((66 + 34 * prog + 10 * ten[at(l)]) * v.vel));
+        const int vel = round_int((66 + 34 * prog + 10 * ten[at(l)]) * v.vel, 1, 127);
         for (int j = 0; j < 6 && t < end; ++j) {
           const double beats = k == 0 ? 1.0 : r[at(j)] > 0.66 ? 2.0 : r[at(j)] < 0.33 ? 0.5 : 1.0;
           const std::int64_t d = std::min<std::int64_t>(s.ticks(beats), end - t);
@@ -284,8 +284,8 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     for (int l = 0; l < L; ++l) {
       const double tl = ten[at(l)], prog = L > 1 ? static_cast<double>(l) / (L - 1) : 1.0;
       const std::int64_t ct = (bar + B * l) * M;
-      const int vm = static_cast<int>(std::lround(80 + 40 * tl));
-      const int dg = l == L - 1 ? 4 : kDeg[static_cast<int>(qd[at(l)] * 6.999)];
+      const int vm = round_int(80 + 40 * tl, 1, 127);
+      const int dg = l == L - 1 ? 4 : kDeg[trunc_int(qd[at(l)] * 6.999, 0, 6)];
       const Chord c = chord(dg);
       for (int m = 0; m < B; ++m) {
         const std::int64_t t = ct + m * M;
@@ -309,8 +309,8 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       }
       if (tl > 0.40) {
         const int h = c.upper.front() + (gate_n[at(l)] > 0.5 ? 0 : 12);
-        add(kHn, ct, B * M, h, static_cast<int>(0.85 * vm));
-        add(kHn, ct, B * M, sc.step(h, 2), static_cast<int>(0.85 * vm));
+        add(kHn, ct, B * M, h, trunc_int(0.85 * vm, 1, 127));
+        add(kHn, ct, B * M, sc.step(h, 2), trunc_int(0.85 * vm, 1, 127));
       }
       if (tl > 0.30) {
         add(kOb, ct, 2 * beat, c.upper.back() + 12, vm * 7 / 10);
@@ -318,7 +318,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       }
       if (const VectorFeatures* g = f.vector(l, "attn_norm")) tn.push_back(g->tensor);
       if (prog > 0.78 || L == 1)
-        for (int pch : organ_chord(c.upper)) add(kOrgan, ct, B * M, pch, static_cast<int>(vm * 0.7));
+        for (int pch : organ_chord(c.upper)) add(kOrgan, ct, B * M, pch, trunc_int(vm * 0.7, 1, 127));
     }
     out.provenance.push_back({"section Act III Climax / chords",
                               tq,
@@ -352,9 +352,9 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       if (!fro.empty() && (used.empty() || used.back() != fro[idx].second)) used.push_back(fro[idx].second);
       const double prog = static_cast<double>(i) / A4;
       const int left = A4 - i;
-      const int dg = left <= hr ? 0 : left <= 2 * hr ? 4 : kDeg[static_cast<int>(v * 3.999)];
+      const int dg = left <= hr ? 0 : left <= 2 * hr ? 4 : kDeg[trunc_int(v * 3.999, 0, 3)];
       const Chord c = chord(dg);
-      const int vel = static_cast<int>(std::lround(84 - 34 * prog));
+      const int vel = round_int(84 - 34 * prog, 1, 127);
       play_chord(c, (bar + i) * M, std::min(hr, left) * M, vel, false);
       if (prog < 0.5 && i % (2 * hr) == 0)
         for (std::size_t j = 0; j < c.upper.size(); ++j)
@@ -366,7 +366,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
         fin ? std::clamp(0.5 + 0.5 * std::tanh(fin->gain_offset + fin->moments.mean - 1.0), 0.0, 1.0) : 0.5;
     const int last = std::min(A4, std::max(1, hr));
     for (int pch : organ_chord(voicing))
-      add(kOrgan, (bar + A4 - last) * M, last * M, pch, static_cast<int>(50 + 30 * g));
+      add(kOrgan, (bar + A4 - last) * M, last * M, pch, trunc_int(50 + 30 * g, 1, 127));
     out.provenance.push_back(
         {"section Act IV Epilogue / strings, harp",
          used,

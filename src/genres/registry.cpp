@@ -45,7 +45,7 @@ std::string param_range_text(const ParamSpec& spec) {
 
 double GenreParams::number(const std::string& name) const { return std::strtod(text(name).c_str(), nullptr); }
 int GenreParams::integer(const std::string& name) const {
-  return static_cast<int>(std::lround(number(name)));
+  return genres::round_int(number(name), -genres::kIntMax, genres::kIntMax);
 }
 const std::string& GenreParams::text(const std::string& name) const {
   auto it = values_.find(name);

@@ -101,7 +101,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
       // the next degree (never the one before, so the prologue moves).
       const std::size_t j0 = at(c) * (ls.size() - 1) / 4, j1 = at(c + 1) * (ls.size() - 1) / 4;
       const double drop = (ls[j0] - ls[j1]) / mean_drop;
-      int dg = c == 0 ? 0 : kMoves[(c - 1 + static_cast<int>(std::clamp(drop, 0.0, 2.999))) % 4];
+      int dg = c == 0 ? 0 : kMoves[(c - 1 + trunc_int(std::clamp(drop, 0.0, 2.999), 0, 2)) % 4];
       if (c > 0 && dg == prev_dg) dg = kMoves[(c + 2) % 4];
       prev_dg = dg;
       std::vector<int> pcs;
@@ -142,7 +142,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
         for (int rep = 0; rep < bars_per_layer; ++rep)
           for (int i = 0; i < 4; ++i) {
             const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
-            int move = std::clamp(static_cast<int>(std::lround(6 * (v - prev))), -2, 2);
+            int move = std::clamp(round_int(6 * (v - prev), -2, 2), -2, 2);
             if (move == 0) move = pitch > centre ? -1 : 1;
             pitch = sc.step(pitch, move);
             prev = v;
@@ -150,7 +150,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
                 f.tension.empty() ? 0.5 : blend(std::vector<double>(at(L), 0.5), f.tension, 0.3)[at(l)];
             T(strings[r])
                 .note(bar_tick(s, bar + l * bars_per_layer + rep, i), s.ticks(0.95), pitch,
-                      static_cast<int>(std::lround(56 + 40 * ten - 6 * r)));
+                      round_int(56 + 40 * ten - 6 * r, 1, 127));
           }
       out.provenance.push_back(
           {std::string("section II Anatomy / track ") + string_names[r],
@@ -183,7 +183,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
           for (int i = 0; i < 3; ++i) {
             const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
             const double beats = i == 2 ? 2.0 : 1.0;
-            int move = std::clamp(static_cast<int>(std::lround(6 * (v - prev))), -2, 2);
+            int move = std::clamp(round_int(6 * (v - prev), -2, 2), -2, 2);
             if (move == 0) move = pitch > centre ? -1 : 1;
             pitch = sc.step(pitch, move);
             prev = v;
@@ -206,7 +206,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
                                                      : blend(std::vector<double>(at(L), 0.5), f.tension, 0.3);
     for (int b = 0; b < L * bars_per_layer; ++b) {
       const int l = b / bars_per_layer;
-      const int hits = 1 + static_cast<int>(tn[at(l)] * 3.999);
+      const int hits = 1 + trunc_int(tn[at(l)] * 3.999, 0, 3);
       for (int h = 0; h < hits; ++h)
         T(timpani).note(bar_tick(s, bar + b, h == 0 ? 0.0 : 4.0 - 0.5 * (hits - h)), s.ticks(0.1),
                         drum::kLowTom, 64 + 14 * (h == 0) + 3 * (b % 2));
@@ -241,7 +241,7 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
           norms.size() > 1 ? static_cast<double>(i) / static_cast<double>(norms.size() - 1) : 0.5;
       const double x = 0.55 * mn[i] + 0.45 * (0.5 + 0.5 * std::sin(3.14159 * along * 1.5));
       T(flute).note(bar_tick(s, bar, beats_each * static_cast<double>(i)), s.ticks(beats_each * 0.92),
-                    sc.at_fraction(0.15 + 0.7 * x), static_cast<int>(std::lround(64 + 36 * sn[i])));
+                    sc.at_fraction(0.15 + 0.7 * x), round_int(64 + 36 * sn[i], 1, 127));
     }
     // Strings hold the tonic under the flute, so the movement has no hole.
     for (int r = 0; r < 3; ++r)
@@ -270,16 +270,22 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const auto fn = norm01(fro);
     const double beats = 4.0 * n;
     const std::int64_t end = bar_tick(s, bar + n);
+    // Each bell moves towards its matrix's pitch by at most four scale steps (a fifth):
+    // consecutive matrices of different roles differ widely in norm, and a bell line that
+    // jumped to each one leapt a median 22 semitones on tiny-gpt2-random.
+    int bell = sc.at_fraction(fn.empty() ? 0.5 : fn[0]);
     for (std::size_t i = 0; i < mats.size(); ++i) {
       const double at = beats * static_cast<double>(i) / static_cast<double>(mats.size());
       const double fade = 1.0 - at / beats;
       const std::int64_t start = bar_tick(s, bar, at);
-      T(bells).note(start, std::min<std::int64_t>(s.ticks(3), end - start), sc.at_fraction(fn[i]),
-                    static_cast<int>(std::lround(40 + 60 * fade * (0.4 + 0.6 * fn[i]))));
+      bell =
+          sc.step(bell, std::clamp(sc.nearest_index(sc.at_fraction(fn[i])) - sc.nearest_index(bell), -4, 4));
+      T(bells).note(start, std::min<std::int64_t>(s.ticks(3), end - start), bell,
+                    round_int(40 + 60 * fade * (0.4 + 0.6 * fn[i]), 1, 127));
     }
     for (int k = 0; k <= 16; ++k)
       T(bells).control(bar_tick(s, bar, beats * k / 16.0), cc::kExpression,
-                       static_cast<int>(std::lround(127 - 45.0 * k / 16.0)));
+                       round_int(127 - 45.0 * k / 16.0, 1, 127));
     // The cadence under the bells: the organ's IV, then its tonic for the last half.
     const int half = std::max(1, n / 2);
     for (int part = 0; part < 2; ++part) {
@@ -294,7 +300,9 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     }
     out.provenance.push_back({"section V Epilogue / track Bells",
                               tensors,
-                              {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch; "
+                              {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch, "
+                               "approached by at most "
+                               "4 scale steps a bell; "
                                "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them"}});
     bar += n;
   }

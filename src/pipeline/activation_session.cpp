@@ -155,7 +155,7 @@ nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens
     for (const VoiceSpec& v : s.voices) {
       const Pca& p = s.pca.states[static_cast<std::size_t>(v.state)];
       voices.push_back({{"name", v.name},
-                        {"program", v.program},
+                        {"program", r.track.sources.at(voices.size()).program},
                         {"hidden_state", v.state},
                         {"layer", v.state == 0 ? "embeddings" : "block " + std::to_string(v.state - 1)},
                         {"range", {v.lo, v.hi}},
@@ -341,6 +341,7 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
     vo.voices = s.voices;
     vo.title = title;
     if (s.direction) vo.tension = r.tension;
+    vo.palette = s.request.programs.empty();
     SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
     r.track = std::move(track);
   }

@@ -283,6 +283,27 @@ def measure(mid_path, json_path=None, wav_path=None):
                 if bars_:
                     per[t["name"]] = len({tuple(sorted(v)) for v in bars_.values()})
             out["section_rhythms"][sec["name"]] = per
+        # Accents (notes at least 20 louder than the section's softest) and slides (a note
+        # starting under the previous one, at another pitch) in every whole 4-bar phrase of
+        # each section, per melodic track: the fewest any phrase has.
+        out["section_articulation"] = {}
+        for sec in run["sections"]:
+            per = {}
+            for t in tracks:
+                if t["channel"] == 9 or not t["notes"]:
+                    continue
+                ns = [n for n in t["notes"] if sec["first_bar"] <= n[0] // bar < sec["end_bar"]]
+                if not ns:
+                    continue
+                soft = min(n[3] for n in ns)
+                acc, sl = [], []
+                for w in range(sec["first_bar"], sec["end_bar"] - 3, 4):
+                    wn = [n for n in ns if w <= n[0] // bar < w + 4]
+                    acc.append(sum(1 for n in wn if n[3] >= soft + 20))
+                    sl.append(sum(1 for a, b in zip(wn, wn[1:]) if a[0] < b[0] < a[1] and b[2] != a[2]))
+                if acc:
+                    per[t["name"]] = {"accents": min(acc), "slides": min(sl)}
+            out["section_articulation"][sec["name"]] = per
     empty, one_pitch, max_rep = [], [], 0
     for t in tracks:
         notes = t["notes"]
@@ -298,6 +319,9 @@ def measure(mid_path, json_path=None, wav_path=None):
         counts = np.bincount(pitches)
         vel = [n[3] for n in notes]
         m["distinct_pitches"] = int(np.count_nonzero(counts))
+        # Notes within a whole tone of the track's highest pitch: a line pressed against
+        # the top of its range shows as a large share.
+        m["top_band_fraction"] = float(np.mean(np.array(pitches) >= max(pitches) - 2))
         m["top_pitch_fraction"] = float(counts.max() / len(notes))
         m["longest_repeat"] = longest_repeat(notes, bar)
         max_rep = max(max_rep, m["longest_repeat"])

@@ -10,6 +10,9 @@ Per track (DIR/track_NN.mid with its .json):
   tempo_bpm, mode (provenance key.mode), programs (sorted GM programs of non-empty tracks),
   density (note onsets of all tracks per second, from the first onset to the last note end),
   mean_velocity (all notes), longest_gap (seconds with no note sounding, before the last end),
+  phrases (each sentence, from the word markers: its start bar and length in bars up to the
+  next sentence or the final cadence), regular_phrases (the share starting on a bar line and
+  lasting 2, 4, 8 or 16 bars; check: all),
   tracks {name: notes, distinct_pitches, top_pitch_fraction, longest_repeat (consecutive
   bars with identical notes), median_interval, within_fifth (of the top line),
   first_offset (first pitch minus the median of the others)}, empty_tracks,
@@ -17,9 +20,11 @@ Per track (DIR/track_NN.mid with its .json):
   excepted), ending (last onset's notes: "tonic" when the lowest is the key's root
   pitch class, "fade" when the last notes are softer than the track's mean velocity).
 Per album: tension (manifest) against density and mean velocity (Pearson r); how many
-distinct tempos, modes, densities (rounded to 0.1/s) and instrument sets the tracks have;
+distinct tempos, modes, densities (rounded to 0.1/s) and instrument sets the tracks have
+(check: at least two sets, and tracks of the same prompt text share one);
 the mean first_offset of every melodic part over the album (a first-position artefact
-shows as a large mean offset in one direction); group modes.
+shows as a large mean offset in one direction) and its mean absolute value (first notes
+leaping into the melody from either side); group modes.
 """
 import json
 import os
@@ -32,7 +37,7 @@ import numpy as np
 MODES_DARK = ["lydian", "major", "mixolydian", "dorian", "natural_minor", "harmonic_minor", "phrygian", "locrian"]
 
 
-def read(path):
+def read(path, meta=None):
     mid = mido.MidiFile(path)
     ppq = mid.ticks_per_beat
     tempo = None
@@ -41,6 +46,10 @@ def read(path):
         tick, name, program, opened, notes = 0, None, None, {}, []
         for m in tr:
             tick += m.time
+            if meta is not None and m.type == "marker":
+                meta.setdefault("markers", []).append((tick, m.text))
+            elif meta is not None and m.type == "time_signature" and "bar" not in meta:
+                meta["bar"] = m.numerator * ppq * 4 // m.denominator
             if m.type == "track_name" and name is None:
                 name = m.name
             elif m.type == "set_tempo" and tempo is None:
@@ -81,12 +90,25 @@ def top_line(notes):
     return [at[k] for k in sorted(at)]
 
 
+def phrases(markers, cadence, bar):
+    """Sentences from the word markers (a word ending in . ! or ? closes one; the last runs
+    to the cadence, the track's last onset): (start tick, length in bars) of each."""
+    starts, first = [], True
+    for tick, text in sorted(markers):
+        if first:
+            starts.append(tick)
+        first = text.rstrip()[-1:] in (".", "!", "?")
+    ends = starts[1:] + [cadence]
+    return [(a, (b - a) / bar) for a, b in zip(starts, ends)]
+
+
 def track_metrics(path):
-    ppq, tempo_us, tracks = read(path)
+    info = {}
+    ppq, tempo_us, tracks = read(path, info)
     sec = tempo_us / 1e6 / ppq
     meta = json.load(open(path[:-4] + ".json"))
     root_pc = meta["key"]["root_midi"] % 12
-    out = {"tempo_bpm": round(60e6 / tempo_us, 3), "mode": meta["key"]["mode"],
+    out = {"tempo_bpm": round(60e6 / tempo_us, 3), "mode": meta["key"]["mode"], "prompt": meta.get("prompt"),
            "tension": (meta.get("direction") or {}).get("tension"), "tracks": {}}
     alln = [n for t in tracks for n in t["notes"]]
     out["programs"] = sorted({t["program"] for t in tracks if t["notes"]})
@@ -125,6 +147,11 @@ def track_metrics(path):
             one.append(t["name"])
         out["tracks"][t["name"]] = m
     out["one_pitch_tracks"] = one
+    bar = info.get("bar", 4 * ppq)
+    ph = phrases(info.get("markers", []), max(n[0] for n in alln), bar)
+    out["phrases"] = [{"start_bar": a / bar, "bars": b} for a, b in ph]
+    # A phrase a listener hears as one: it starts on a bar line and lasts 2, 4, 8 or 16 bars.
+    out["regular_phrases"] = sum(1 for a, b in ph if a % bar == 0 and b in (2, 4, 8, 16)) / max(1, len(ph))
     end_on = max(n[0] for n in alln)
     final = [n for n in alln if n[0] == end_on]
     lowest = min(final, key=lambda n: n[2])
@@ -172,12 +199,20 @@ def album(d):
         out["parts"][name] = {"tracks": len(ms), "median_interval": float(np.median(iv)) if iv else None,
                               "within_fifth": float(np.mean(wf)) if wf else None,
                               "mean_first_offset": float(np.mean(fo)) if fo else None,
+                              "mean_abs_first_offset": float(np.mean(np.abs(fo))) if fo else None,
                               "max_top_pitch_fraction": max(m["top_pitch_fraction"] for m in ms),
                               "min_distinct": min(m["distinct_pitches"] for m in ms),
                               "longest_repeat": max(m["longest_repeat"] for m in ms)}
+    by_prompt = {}
+    for r in rows:
+        by_prompt.setdefault(r["prompt"], set()).add(tuple(r["programs"]))
+    out["same_prompt_sets"] = {p: sorted(v) for p, v in by_prompt.items() if len(v) > 1}
+    out["repeated_prompts"] = sum(1 for r in rows if sum(1 for q in rows if q["prompt"] == r["prompt"]) > 1)
     out["empty"] = sorted({(r["name"], e) for r in rows for e in r["empty_tracks"]})
     out["one_pitch"] = sorted({(r["name"], e) for r in rows for e in r["one_pitch_tracks"]})
     out["longest_gap"] = max(r.get("longest_gap", 0) for r in rows)
+    out["regular_phrases"] = float(np.mean([r.get("regular_phrases", 0) for r in rows])) if rows else 0.0
+    out["phrase_bars"] = sorted({p["bars"] for r in rows for p in r.get("phrases", [])})
     out["endings"] = sum(1 for r in rows if r.get("ending")) / max(1, len(rows))
     groups = {}
     for r in rows:
@@ -194,7 +229,7 @@ def summary(a):
     return (f"{os.path.basename(a['dir'].rstrip('/'))}: r(t,dens)={f(a.get('r_density'))} "
             f"r(t,nps)={f(a.get('r_notes_per_second'))} r(t,vel)={f(a.get('r_velocity'))} "
             f"distinct={a['distinct']} empty={len(a['empty'])} onepitch={len(a['one_pitch'])} "
-            f"gap={a['longest_gap']:.2f}s endings={a['endings']:.2f} groups={a['group_modes']} {parts}")
+            f"gap={a['longest_gap']:.2f}s phrases={a['regular_phrases']:.2f} endings={a['endings']:.2f} groups={a['group_modes']} {parts}")
 
 
 def failures(a, lead="lead"):
@@ -213,6 +248,10 @@ def failures(a, lead="lead"):
             continue
         if p["mean_first_offset"] is not None and abs(p["mean_first_offset"]) > 4:
             bad.append(f"{name}: first notes {p['mean_first_offset']:+.1f} semitones from the rest on average")
+        # Offsets in both directions cancel in the mean; a first note that leaps into the
+        # melody from either side shows in the mean distance.
+        if p["mean_abs_first_offset"] is not None and p["mean_abs_first_offset"] > 5:
+            bad.append(f"{name}: first notes {p['mean_abs_first_offset']:.1f} semitones from the rest (mean distance)")
         if p["longest_repeat"] > 4:
             bad.append(f"{name}: a bar repeated {p['longest_repeat']} times")
     if lead in a["parts"]:
@@ -222,12 +261,19 @@ def failures(a, lead="lead"):
     for name in ("celesta", "organ"):
         if name in a["parts"] and a["parts"][name]["max_top_pitch_fraction"] > 0.8:
             bad.append(f"{name}: one pitch on > 80 % of its notes")
+    if a["distinct"]["instruments"] < 2 and len(a["tracks"]) > 1:
+        bad.append("every track uses the same instruments")
+    for p, sets in a["same_prompt_sets"].items():
+        bad.append(f"the same prompt gets different instruments {sets}: {p[:40]}")
     if a["empty"]:
         bad.append(f"empty tracks {a['empty'][:3]}")
     if a["one_pitch"]:
         bad.append(f"one-pitch tracks {a['one_pitch'][:3]}")
     if a["longest_gap"] > 1.0:
         bad.append(f"silence of {a['longest_gap']:.2f} s")
+    if a["regular_phrases"] < 1.0:
+        bad.append(f"only {a['regular_phrases']:.0%} of sentences are 2/4/8/16-bar phrases on bar lines "
+                   f"(lengths {a['phrase_bars'][:8]})")
     if a["endings"] < 1.0:
         bad.append(f"only {a['endings']:.0%} of tracks end on the tonic or fade")
     return bad
