@@ -1,6 +1,6 @@
 // What is inside a checkpoint, as `sonify inspect` shows it: architecture, size, dtypes,
-// files and one row per tensor role. The text is rendered from the JSON object, so the
-// two views never disagree.
+// files, one row per tensor role and the tensors holding NaN or Inf. The text is rendered from the JSON
+// object, so the two views never disagree.
 #pragma once
 
 #include <string>

@@ -41,6 +41,9 @@ struct TraceRequest {
   std::string logits = "last";                   // all, last or none
   int top_k = 0;                                 // most likely next tokens to report
   int threads = 0;                               // 0: all cores
+  // Non-finite logits (damaged weights) are refused with one line and nothing written,
+  // unless this is set: the trace is then kept, since it shows where NaN first appears.
+  bool allow_nonfinite = false;
 };
 
 struct TopToken {

@@ -184,7 +184,7 @@ Result<WeightFeatures> analyze_weights_cached(const Model& model, const AnalyzeO
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // A cache that cannot be written only costs time next run; the result is still good.
-  if (!ec && write_file_atomic(path, features_to_json(features)).ok())
+  if (!ec && write_file_atomic(path, features_to_json(features), Replace::Any).ok())
     remove_stale(path, cache_prefix(model, options));
   return features;
 }

@@ -6,19 +6,21 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <utility>
 
 #include "core/partial_files.h"
 
 namespace sonify {
 
-AtomicFile::AtomicFile(std::string path, std::string temp_path, std::FILE* file)
-    : path_(std::move(path)), temp_path_(std::move(temp_path)), file_(file) {}
+AtomicFile::AtomicFile(std::string path, std::string temp_path, std::FILE* file, Replace replace)
+    : path_(std::move(path)), temp_path_(std::move(temp_path)), file_(file), replace_(replace) {}
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : path_(std::move(other.path_)),
       temp_path_(std::move(other.temp_path_)),
       file_(std::exchange(other.file_, nullptr)),
+      replace_(other.replace_),
       committed_(std::exchange(other.committed_, true)) {}
 
 Status check_replaceable(const std::string& path) {
@@ -30,6 +32,46 @@ Status check_replaceable(const std::string& path) {
                      : S_ISFIFO(st.st_mode)                       ? "a FIFO"
                                                                   : "not a regular file";
   return fail(path, ": exists and is ", kind, "; refusing to replace it with a regular file");
+}
+
+namespace {
+
+bool g_replace_other_kinds = false;
+
+// What a file holds, from its first bytes; "" for a missing or empty file.
+std::string kind_of(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return "";
+  unsigned char head[16] = {};
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n == 0) return "";
+  const std::string_view h(reinterpret_cast<const char*>(head), n);
+  if (h.substr(0, 4) == "MThd") return "a MIDI file";
+  if (h.substr(0, 4) == "RIFF" && h.substr(8, 4) == "WAVE") return "a WAV file";
+  if (h.substr(0, 8) == "\x89PNG\r\n\x1a\n") return "a PNG image";
+  if (n > 8 && head[8] == '{' && head[6] == 0 && head[7] == 0) return "a safetensors file";
+  std::size_t i = h.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return "text";
+  if (h[i] == '{' || h[i] == '[') return "JSON";
+  if (h[i] == '<') return "HTML";
+  for (unsigned char c : h)
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return "binary data";
+  return "text";
+}
+
+}  // namespace
+
+void set_replace_other_kinds(bool allow) { g_replace_other_kinds = allow; }
+
+Status check_same_kind(const std::string& existing, const std::string& replacement) {
+  if (g_replace_other_kinds) return Status::Ok();
+  const std::string old_kind = kind_of(existing);
+  if (old_kind.empty()) return Status::Ok();
+  const std::string new_kind = kind_of(replacement);
+  if (new_kind.empty() || new_kind == old_kind) return Status::Ok();
+  return fail(existing, ": exists and holds ", old_kind, ", not ", new_kind,
+              "; refusing to replace it (--force replaces it)");
 }
 
 Status check_not_input(const std::string& output, const std::vector<std::string>& inputs) {
@@ -53,7 +95,7 @@ Status check_not_input(const std::string& output, const std::vector<std::string>
   return Status::Ok();
 }
 
-Result<AtomicFile> AtomicFile::create(const std::string& path) {
+Result<AtomicFile> AtomicFile::create(const std::string& path, Replace replace) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   std::error_code ec;
@@ -69,7 +111,7 @@ Result<AtomicFile> AtomicFile::create(const std::string& path) {
     partial_file_remove(temp);
     return fail(path, ": cannot write: ", std::strerror(errno));
   }
-  return AtomicFile(path, temp, f);
+  return AtomicFile(path, temp, f, replace);
 }
 
 AtomicFile::~AtomicFile() {
@@ -93,6 +135,7 @@ Status AtomicFile::commit() {
   const bool closed = std::fclose(f) == 0;
   if (!flushed || !closed)
     return fail(path_, ": write failed: ", std::strerror(flushed ? errno : flush_errno));
+  if (replace_ == Replace::SameKind) SONIFY_TRY(check_same_kind(path_, temp_path_));
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0)
     return fail(path_, ": cannot rename into place: ", std::strerror(errno));
   committed_ = true;
@@ -100,8 +143,8 @@ Status AtomicFile::commit() {
   return Status::Ok();
 }
 
-Status write_file_atomic(const std::string& path, std::string_view contents) {
-  SONIFY_ASSIGN_OR_RETURN(file, AtomicFile::create(path));
+Status write_file_atomic(const std::string& path, std::string_view contents, Replace replace) {
+  SONIFY_ASSIGN_OR_RETURN(file, AtomicFile::create(path, replace));
   SONIFY_TRY(file.write(contents));
   return file.commit();
 }

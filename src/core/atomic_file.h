@@ -12,11 +12,15 @@
 
 namespace sonify {
 
+// Whether a commit may replace an existing file of another kind (check_same_kind).
+// Caches say Any: a damaged cache file is rewritten, not protected.
+enum class Replace { SameKind, Any };
+
 class AtomicFile {
  public:
   // Opens a temporary file in the directory of `path`. Fails (naming `path`) when the
   // directory does not exist or is not writable.
-  static Result<AtomicFile> create(const std::string& path);
+  static Result<AtomicFile> create(const std::string& path, Replace replace = Replace::SameKind);
 
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
@@ -30,11 +34,12 @@ class AtomicFile {
   Status commit();
 
  private:
-  AtomicFile(std::string path, std::string temp_path, std::FILE* file);
+  AtomicFile(std::string path, std::string temp_path, std::FILE* file, Replace replace);
 
   std::string path_;
   std::string temp_path_;
   std::FILE* file_ = nullptr;
+  Replace replace_ = Replace::SameKind;
   bool committed_ = false;
 };
 
@@ -42,12 +47,20 @@ class AtomicFile {
 // node, a FIFO, ...): renaming a new file over it would destroy what it is.
 Status check_replaceable(const std::string& path);
 
+// Fails with one line when `existing` is a non-empty file of another kind than
+// `replacement` (a MIDI file, a WAV, a PNG, safetensors, JSON, HTML or other text, judged
+// by their first bytes): `-o notes.txt` must not silently turn a document into a WAV.
+// Every commit checks this unless set_replace_other_kinds(true) (the --force option).
+Status check_same_kind(const std::string& existing, const std::string& replacement);
+void set_replace_other_kinds(bool allow);
+
 // Fails with one line when `output` is one of the files of `inputs` (compared by device
 // and inode, so links and other spellings of the path are seen through); a directory in
 // `inputs` stands for every file directly inside it (a model directory).
 Status check_not_input(const std::string& output, const std::vector<std::string>& inputs);
 
 // Writes `contents` to `path` atomically.
-Status write_file_atomic(const std::string& path, std::string_view contents);
+Status write_file_atomic(const std::string& path, std::string_view contents,
+                         Replace replace = Replace::SameKind);
 
 }  // namespace sonify

@@ -39,6 +39,10 @@ void write_all(const char* s) {
   }
 }
 
+// The handler that was there before ours (the default, or a sanitizer's): faults outside our
+// mappings go to it, so ASan still reports its own and a host's handler keeps working.
+struct sigaction g_previous_sigbus {};
+
 void on_sigbus(int sig, siginfo_t* info, void*) {
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   for (const MapSlot& m : g_maps)
@@ -49,20 +53,20 @@ void on_sigbus(int sig, siginfo_t* info, void*) {
       partial_files_unlink_registered();
       ::_exit(1);
     }
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
+  ::sigaction(sig, &g_previous_sigbus, nullptr);
+  // A fault re-executes the faulting access on return and reaches the previous handler; a
+  // signal sent with kill() or raise() would not come back, so send it again.
+  if (info->si_code <= 0) ::raise(sig);
 }
 
 void map_register(const std::string& path, const unsigned char* data, std::uint64_t size) {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction old {};
-    if (::sigaction(SIGBUS, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) return;
     struct sigaction sa {};
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGBUS, &sa, nullptr);
+    ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
   });
   if (path.size() >= PATH_MAX) return;
   for (MapSlot& m : g_maps) {

@@ -70,7 +70,10 @@ Status OutputSet::write(const std::string& ext, std::string_view bytes) {
 }
 
 Status OutputSet::commit(const std::vector<std::string>& stale) {
-  for (const auto& ext : exts_) SONIFY_TRY(check_replaceable(final_path(ext)));
+  for (const auto& ext : exts_) {
+    SONIFY_TRY(check_replaceable(final_path(ext)));
+    SONIFY_TRY(check_same_kind(final_path(ext), temp_of(ext)));
+  }
   for (const auto& ext : exts_) {
     std::error_code ec;
     fs::rename(temp_of(ext), final_path(ext), ec);

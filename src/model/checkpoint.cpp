@@ -110,6 +110,10 @@ Result<ParsedFile> parse_file(const MappedFile& map) {
   std::string_view header(reinterpret_cast<const char*>(map.data() + 8), header_len);
   if (header.empty() || header.front() != '{')
     return fail(path, ": not a safetensors file: header does not start with '{'");
+  // JSON allows no raw NUL anywhere, but the parser stops at one, so NUL padding after the
+  // object would pass (the reference reader refuses it; writers pad with spaces).
+  if (const auto nul = header.find('\0'); nul != std::string_view::npos)
+    return fail(path, ": not a safetensors file: NUL byte at ", 8 + nul, " in the header");
   SONIFY_ASSIGN_OR_RETURN(json, json_parse_strict(header, path + " (header)"));
   if (!json.is_object()) return fail(path, ": header is not a JSON object");
 

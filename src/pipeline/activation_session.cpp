@@ -102,7 +102,8 @@ Status open_pca(ActivationSession* s, const std::string& cache_base) {
   SONIFY_ASSIGN_OR_RETURN(pca,
                           reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states));
   s->pca = std::move(pca);
-  if (!s->pca_cache.empty()) SONIFY_TRY(write_file_atomic(s->pca_cache, reference_pca_to_json(s->pca)));
+  if (!s->pca_cache.empty())
+    SONIFY_TRY(write_file_atomic(s->pca_cache, reference_pca_to_json(s->pca), Replace::Any));
   return Status::Ok();
 }
 

@@ -1,7 +1,10 @@
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "sonify/checkpoint.h"
 #include "sonify/model.h"
 #include "sonify/pipeline_inspect.h"
 
@@ -26,6 +29,29 @@ std::string stored_as(const RoleTensor& t) {
   if (t.transposed) name += " (transposed)";
   if (t.tied) name += " (tied)";
   return name;
+}
+
+// Tensors holding NaN or Inf, with how many values: a damaged or badly converted
+// checkpoint shows here before analyze refuses it. Read in blocks so a large tensor
+// never needs a second copy in memory.
+ordered_json nonfinite_tensors(const Checkpoint& ckpt) {
+  constexpr std::size_t kBlock = 1 << 16;
+  std::vector<float> block(kBlock);
+  ordered_json out = ordered_json::array();
+  for (const TensorInfo& t : ckpt.tensors()) {
+    if (!dtype_is_float(t.dtype)) continue;
+    const unsigned char* data = ckpt.bytes(t).data;
+    const std::size_t size = dtype_size(t.dtype), count = t.nbytes / size;
+    std::int64_t bad = 0;
+    for (std::size_t i = 0; i < count; i += kBlock) {
+      const std::size_t n = std::min(kBlock, count - i);
+      convert_to_f32(t.dtype, data + i * size, n, block.data());
+      bad += std::count_if(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n),
+                           [](float x) { return !std::isfinite(x); });
+    }
+    if (bad > 0) out.push_back({{"tensor", t.name}, {"nonfinite_values", bad}, {"values", count}});
+  }
+  return out;
 }
 
 std::string role_label(const RoleTensor& t) {
@@ -102,6 +128,7 @@ ordered_json describe(const Model& model) {
   }
   j["roles"] = roles;
   j["ignored_tensors"] = model.ignored_tensors();
+  j["nonfinite_tensors"] = nonfinite_tensors(ckpt);
   return j;
 }
 
@@ -201,6 +228,14 @@ std::string text_of(const ordered_json& j) {
       out += " " + n.get<std::string>();
     }
     out += "\n";
+  }
+  if (!j["nonfinite_tensors"].empty()) {
+    appendf(&out, "\n%zu tensors hold non-finite values (NaN or Inf); analyze refuses them:\n",
+            j["nonfinite_tensors"].size());
+    for (const auto& t : j["nonfinite_tensors"])
+      appendf(&out, "  %s: %lld of %lld\n", t["tensor"].get<std::string>().c_str(),
+              static_cast<long long>(t["nonfinite_values"].get<std::int64_t>()),
+              static_cast<long long>(t["values"].get<std::int64_t>()));
   }
   return out;
 }

@@ -133,14 +133,24 @@ Result<TraceRun> run_trace(const TraceRequest& request) {
   RuntimeOptions options;
   options.threads = request.threads;
   SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, options));
-  TraceRun run;
-  run.load_seconds = seconds_since(start);
+  const double load_seconds = seconds_since(start);
   const auto forward_start = std::chrono::steady_clock::now();
   SONIFY_ASSIGN_OR_RETURN(trace, runtime->forward(prompt.ids, capture));
-  run.forward_seconds = seconds_since(forward_start);
+  const double forward_seconds = seconds_since(forward_start);
+  TraceRun run;
+  // NaN breaks the predictions' ordering, and a trace of a damaged model is rarely what was
+  // meant, so it is refused before anything is written unless asked for.
+  const auto& logits = trace.logits.values;
+  const auto bad = std::count_if(logits.begin(), logits.end(), [](float x) { return !std::isfinite(x); });
+  if (bad > 0 && !request.allow_nonfinite)
+    return fail("the model gave ", bad, " non-finite logits (NaN or Inf) of ", logits.size(),
+                "; its weights are damaged (sonify inspect lists the tensors; trace --allow-nonfinite ",
+                "keeps the trace)");
   const auto write_start = std::chrono::steady_clock::now();
   SONIFY_TRY(trace_write(trace, model, temp));
   SONIFY_TRY(set.commit());
+  run.load_seconds = load_seconds;
+  run.forward_seconds = forward_seconds;
   run.write_seconds = seconds_since(write_start);
   run.out = request.out;
   run.sidecar = trace_sidecar_path(request.out);
@@ -148,10 +158,6 @@ Result<TraceRun> run_trace(const TraceRequest& request) {
   run.pieces = prompt.tokens.pieces;
   run.threads = runtime->threads();
   run.notes = std::move(prompt.tokens.notes);
-  // The trace of a damaged model is still worth keeping (it shows where NaN appears), but
-  // its predictions are meaningless and NaN breaks their ordering.
-  const auto& logits = trace.logits.values;
-  const auto bad = std::count_if(logits.begin(), logits.end(), [](float x) { return !std::isfinite(x); });
   if (bad > 0)
     run.notes.push_back("the logits hold " + std::to_string(bad) +
                         " non-finite values (NaN or Inf): the weights are damaged; no top predictions");

@@ -40,6 +40,16 @@ Result<PromptTokens> prompt_tokens(const PromptOptions& prompt, const Tokenizer*
   PromptTokens out;
   if (!prompt.have_text && !prompt.have_ids)
     return fail("no prompt: give the text as an argument, or token ids with --ids 1,2,3");
+  // A mismatch is legal (embeddings padded to a multiple of 64, a tokenizer from another
+  // model) but explains odd output: ids past the tokenizer decode to nothing, and ids past
+  // the model are refused below.
+  if (tokenizer != nullptr && vocab_size > 0 && tokenizer->vocab_size() != vocab_size)
+    out.notes.push_back(
+        "the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+        " tokens but the model's embedding has " + std::to_string(vocab_size) + " rows" +
+        (tokenizer->vocab_size() < vocab_size
+             ? ": ids from " + std::to_string(tokenizer->vocab_size()) + " on decode to nothing"
+             : ": ids from " + std::to_string(vocab_size) + " on cannot be given to the model"));
   if (prompt.have_ids) {
     SONIFY_ASSIGN_OR_RETURN(ids, parse_ids(prompt.ids, vocab_size));
     out.ids = std::move(ids);

@@ -43,7 +43,8 @@ Result<json> weight_hashes(const Model& model) {
   if (!cache_path.empty()) {
     std::error_code ec;
     fs::create_directories(fs::path(cache_path).parent_path(), ec);
-    (void)write_file_atomic(cache_path, files.dump());  // a cache: failing to store it is not an error
+    (void)write_file_atomic(cache_path, files.dump(),
+                            Replace::Any);  // a cache: failing to store it is not an error
   }
   return files;
 }

@@ -406,3 +406,148 @@ TEST_CASE("album resume after an edited list and a killed run renders the new pr
   CHECK_FALSE(manifest["tracks"][2].value("resumed", false));
 }
 #endif
+
+TEST_CASE("inspect lists the tensors holding NaN or Inf", "[hostile][fixtures]") {
+  TempDir dir;
+  const std::string m = copy_model(dir, "tiny-gpt2-random");
+  poison_f32(m + "/model.safetensors", "h.1.mlp.c_fc.weight", std::nanf(""), 3);
+  poison_f32(m + "/model.safetensors", "h.2.attn.c_proj.weight", -INFINITY, 1);
+  const auto r = run_limited({"inspect", "--json", "--model", m});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j["nonfinite_tensors"].size() == 2);
+  CHECK(j["nonfinite_tensors"][0]["tensor"] == "transformer.h.1.mlp.c_fc.weight");
+  CHECK(j["nonfinite_tensors"][0]["nonfinite_values"] == 3);
+  CHECK(j["nonfinite_tensors"][0]["values"] == 64 * 256);
+  CHECK(j["nonfinite_tensors"][1]["tensor"] == "transformer.h.2.attn.c_proj.weight");
+  CHECK(j["nonfinite_tensors"][1]["nonfinite_values"] == 1);
+  const auto text = run_limited({"inspect", "--model", m});
+  CHECK(text.out.find("2 tensors hold non-finite values") != std::string::npos);
+  CHECK(text.out.find("transformer.h.1.mlp.c_fc.weight: 3 of 16384") != std::string::npos);
+  const auto clean = run_limited(
+      {"inspect", "--json", "--model", sonify::test::fixtures_dir() + "/models/tiny-gpt2-random"});
+  CHECK(nlohmann::json::parse(clean.out)["nonfinite_tensors"].empty());
+}
+
+TEST_CASE("replacing an existing file of another kind needs --force", "[hostile][fixtures]") {
+  TempDir dir;
+  write_file(dir.file("a.mid"), tiny_midi());
+  write_file(dir.file("notes.txt"), "my notes\n");
+  const auto refused = run_limited({"render", dir.file("a.mid"), "-o", dir.file("notes.txt")});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err ==
+        "sonify: error: " + dir.file("notes.txt") +
+            ": exists and holds text, not a WAV file; refusing to replace it (--force replaces it)\n");
+  CHECK(read_file(dir.file("notes.txt")) == "my notes\n");
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"a.mid", "notes.txt"});
+  // The same kind is replaced as before; --force (before or after the command's options)
+  // replaces another kind.
+  const auto again = run_limited({"render", dir.file("a.mid"), "-o", dir.file("a.wav")});
+  REQUIRE(again.exit_code == 0);
+  CHECK(run_limited({"render", dir.file("a.mid"), "-o", dir.file("a.wav")}).exit_code == 0);
+  const auto forced = run_limited({"render", dir.file("a.mid"), "-o", dir.file("notes.txt"), "--force"});
+  INFO(forced.err);
+  CHECK(forced.exit_code == 0);
+  CHECK(read_file(dir.file("notes.txt")).substr(0, 4) == "RIFF");
+  // A MIDI over a JSON file, through an output set (weights writes MIDI, JSON, WAV).
+  fs::create_directory(dir.file("out"));
+  write_file(dir.file("out/acid.mid"), "{\"mine\": true}\n");
+  const auto set =
+      run_limited({"weights", "--model", sonify::test::fixtures_dir() + "/models/tiny-gpt2-random", "-g",
+                   "acid", "--midi-only", "-o", dir.file("out")});
+  INFO(set.err);
+  CHECK(set.exit_code == 1);
+  CHECK(set.err.find("holds JSON, not a MIDI file") != std::string::npos);
+  CHECK(sonify::test::list_dir(dir.file("out")) == std::vector<std::string>{"acid.mid"});
+  CHECK(read_file(dir.file("out/acid.mid")) == "{\"mine\": true}\n");
+}
+
+TEST_CASE("a tokenizer whose vocabulary differs from the model's embedding gets one note",
+          "[hostile][fixtures]") {
+  TempDir dir;
+  const std::string m = copy_model(dir, "TinyStories-656K");
+  auto config = nlohmann::json::parse(read_file(m + "/config.json"));
+  const int tokenizer_size = config["vocab_size"];  // the fixture's tokenizer matches its model
+  const auto matched = run_limited({"tokenize", "--model", m, "Once upon a time"});
+  CHECK(matched.err.empty());
+  config["vocab_size"] = tokenizer_size + 64;
+  write_file(m + "/config.json", config.dump());
+  const auto larger = run_limited({"tokenize", "--model", m, "Once upon a time"});
+  INFO(larger.err);
+  CHECK(larger.exit_code == 0);
+  CHECK(larger.err == "sonify: note: the tokenizer has " + std::to_string(tokenizer_size) +
+                          " tokens but the model's embedding has " + std::to_string(tokenizer_size + 64) +
+                          " rows: ids from " + std::to_string(tokenizer_size) + " on decode to nothing\n");
+  config["vocab_size"] = 300;
+  write_file(m + "/config.json", config.dump());
+  const auto smaller = run_limited({"tokenize", "--model", m, "--ids", "1,2,3"});
+  INFO(smaller.err);
+  CHECK(smaller.exit_code == 0);
+  CHECK(smaller.err == "sonify: note: the tokenizer has " + std::to_string(tokenizer_size) +
+                           " tokens but the model's embedding has 300 rows: ids from 300 on cannot be given "
+                           "to the model\n");
+}
+
+namespace {
+
+// Runs sonify with SIGXFSZ ignored and files limited to `kib` KiB, so the first write past
+// the limit fails with EFBIG as on a full disk.
+sonify::test::RunResult run_with_file_limit(int kib, const std::vector<std::string>& args) {
+  std::string cmd = "trap '' XFSZ; ulimit -f " + std::to_string(kib * 2) + "; exec '" + SONIFY_BIN + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  return sonify::test::run_program({"/usr/bin/timeout", "-s", "KILL", "60", "/bin/sh", "-c", cmd});
+}
+
+}  // namespace
+
+TEST_CASE("a full disk while writing an output set gives one line and leaves nothing",
+          "[hostile][fixtures]") {
+  TempDir dir;
+  write_file(dir.file("a.mid"), tiny_midi());
+  const auto render = run_with_file_limit(16, {"render", dir.file("a.mid"), "-o", dir.file("a.wav")});
+  INFO(render.err);
+  CHECK(render.exit_code == 1);
+  CHECK(render.err.rfind("sonify: error: ", 0) == 0);
+  CHECK(std::count(render.err.begin(), render.err.end(), '\n') == 1);
+  CHECK(render.err.find("File too large") != std::string::npos);
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"a.mid"});
+  // weights writes its MIDI and JSON (small) before the WAV (large): all or nothing.
+  const auto set = run_with_file_limit(
+      64, {"weights", "--model", sonify::test::fixtures_dir() + "/models/tiny-gpt2-random", "-g", "acid",
+           "-o", dir.file("out")});
+  INFO(set.err);
+  CHECK(set.exit_code == 1);
+  CHECK(set.err.rfind("sonify: error: ", 0) == 0);
+  CHECK(std::count(set.err.begin(), set.err.end(), '\n') == 1);
+  CHECK(sonify::test::list_dir(dir.file("out")).empty());
+}
+
+#ifdef SONIFY_HOSTILE_TORCH
+TEST_CASE("NaN logits: generate and trace refuse with one line and write nothing", "[hostile][fixtures]") {
+  TempDir dir;
+  const std::string m = copy_model(dir, "tiny-gpt2-random");
+  poison_f32(m + "/model.safetensors", "h.0.attn.c_attn.weight", std::nanf(""), -1);
+  const auto gen = run_limited({"generate", "--model", m, "--ids", "1,2,3", "-n", "4"});
+  INFO(gen.err);
+  CHECK(gen.exit_code == 1);
+  CHECK(gen.out.empty());
+  CHECK(gen.err.rfind("sonify: error: the model gave 512 non-finite logits (NaN or Inf) of 512 at step 0",
+                      0) == 0);
+  CHECK(std::count(gen.err.begin(), gen.err.end(), '\n') == 1);
+  const auto trace = run_limited({"trace", "--model", m, "--ids", "1,2,3", "-o", dir.file("t.safetensors")});
+  INFO(trace.err);
+  CHECK(trace.exit_code == 1);
+  CHECK(trace.err.rfind("sonify: error: the model gave 512 non-finite logits (NaN or Inf) of 512;", 0) == 0);
+  CHECK(std::count(trace.err.begin(), trace.err.end(), '\n') == 1);
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"m"});
+  // --allow-nonfinite keeps the trace (it shows where NaN appears) and says so.
+  const auto kept = run_limited({"trace", "--model", m, "--ids", "1,2,3", "--top-k", "3", "--allow-nonfinite",
+                                 "-o", dir.file("t.safetensors")});
+  INFO(kept.err);
+  CHECK(kept.exit_code == 0);
+  CHECK(kept.err.find("the logits hold 512 non-finite values") != std::string::npos);
+  CHECK(sonify::test::list_dir(dir.path()) == std::vector<std::string>{"m", "t.json", "t.safetensors"});
+}
+#endif

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "cli_common.h"
+#include "core/atomic_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sonify: turn transformer language models into music", "sonify"};
@@ -26,6 +27,12 @@ int main(int argc, char** argv) {
   sonify::cli::register_compare(app, &exit_code);
   sonify::cli::register_models(app, &exit_code);
   sonify::cli::require_finite_floats(&app);
+  // Any command may be given --force (after its own options too): it lets an output replace
+  // an existing file of another kind, which is refused otherwise.
+  app.add_flag_callback(
+      "--force", [] { sonify::set_replace_other_kinds(true); },
+      "Let an output replace an existing file of another kind (a text file by a WAV, ...)");
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->fallthrough();
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     std::string commands;
