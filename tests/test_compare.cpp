@@ -24,12 +24,6 @@ namespace {
 
 const std::string kOracle = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/compare_pair.py";
 
-void private_cache() {
-  static TempDir dir;
-  static const bool set = ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1) == 0;
-  REQUIRE(set);
-}
-
 std::string base_model() { return fixtures_dir() + "/models/TinyStories-656K"; }
 
 // A copy of the base model changed by the oracle ("edit" or "abliterate").
@@ -124,7 +118,7 @@ std::vector<double> note_onsets(const std::string& midi) {
 
 TEST_CASE("compare: an edited copy ranks the two edited tensors first, with numpy's ΔW statistics",
           "[compare][fixtures]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   const std::string edited = derived(dir, "edit");
   const json got = run_compare(edited, dir.file("out"), false);
@@ -156,7 +150,7 @@ TEST_CASE("compare: an edited copy ranks the two edited tensors first, with nump
 
 TEST_CASE("compare: an abliterated copy changes o and down in every layer by a rank-one ΔW",
           "[compare][fixtures]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   const std::string abliterated = derived(dir, "abliterate");
   const json got = run_compare(abliterated, dir.file("out"), false);
@@ -175,7 +169,7 @@ TEST_CASE("compare: an abliterated copy changes o and down in every layer by a r
 
 TEST_CASE("compare: a model against itself changes nothing and the change voice is silent",
           "[compare][fixtures]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   auto r = run_sonify({"compare", base_model(), base_model(), "-o", dir.path(), "-q"});
   INFO(r.err);
@@ -189,7 +183,7 @@ TEST_CASE("compare: a model against itself changes nothing and the change voice 
 
 TEST_CASE("compare: models of another shape or a missing model are one line, and nothing is written",
           "[compare][fixtures]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   const std::string out = dir.file("out");
   struct Case {
@@ -218,7 +212,7 @@ TEST_CASE("compare --direction: a copy abliterated against the fitted direction 
   // B the residual stream's r-component stays what the embedding put there, at every
   // state and for every token, while A's moves. The architecture guarantees it; numpy
   // makes the copy from the vector sonify reports.
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   const std::string set = std::string(SONIFY_SOURCE_DIR) + "/configs/contrast/calm-tense.json";
   const std::string prompt = "The dog growled at the stranger by the gate.";

@@ -22,13 +22,6 @@ namespace {
 
 const std::string kModel = std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny";
 
-// A private analysis cache for this binary, so runs do not depend on the user's.
-void private_cache() {
-  static TempDir dir;
-  static const bool set = ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1) == 0;
-  REQUIRE(set);
-}
-
 sonify::WeightsRequest request(const std::string& out_dir, const std::string& genre = "acid") {
   sonify::WeightsRequest r;
   r.model_path = kModel;
@@ -43,7 +36,7 @@ sonify::WeightsRequest request(const std::string& out_dir, const std::string& ge
 
 TEST_CASE("run_weights commits MIDI and a JSON that names the model, options and tensors",
           "[pipeline][weights]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   const std::string out = dir.file("new/deeper");  // created when missing, like every -o DIR
   auto run = sonify::run_weights(request(out));
@@ -102,7 +95,7 @@ TEST_CASE("run_weights commits MIDI and a JSON that names the model, options and
 }
 
 TEST_CASE("run_weights is deterministic and reuses the analysis cache", "[pipeline][weights]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir a, b;
   for (const auto& g : {"acid", "house", "suite", "opera"}) {
     INFO(g);
@@ -120,7 +113,7 @@ TEST_CASE("run_weights is deterministic and reuses the analysis cache", "[pipeli
 
 TEST_CASE("run_weights renders a WAV into the set, and --midi-only drops a stale one",
           "[pipeline][weights][render]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   auto r = request(dir.path());
   r.midi_only = false;
@@ -139,7 +132,7 @@ TEST_CASE("run_weights renders a WAV into the set, and --midi-only drops a stale
 }
 
 TEST_CASE("a failed run_weights leaves no partial file and keeps the previous set", "[pipeline][weights]") {
-  private_cache();
+  sonify::test::use_private_cache();
   TempDir dir;
   REQUIRE(sonify::run_weights(request(dir.path())).ok());
   const std::string mid = read_file(dir.file("acid.mid")), record = read_file(dir.file("acid.json"));

@@ -39,6 +39,12 @@ void skip_test(const std::string& reason) {
   std::exit(77);
 }
 
+void use_private_cache() {
+  static TempDir dir;
+  static const bool set = ::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1) == 0;
+  REQUIRE(set);
+}
+
 std::string fixtures_dir() {
   std::string dir;
   if (const char* env = std::getenv("SONIFY_FIXTURES"); env != nullptr && *env != '\0')

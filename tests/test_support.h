@@ -21,6 +21,10 @@ class TempDir {
   std::string path_;
 };
 
+// Points XDG_CACHE_HOME at a temporary directory of this test binary (made once), so the
+// analysis and activation caches of a run never depend on the user's.
+void use_private_cache();
+
 // The fixtures folder ($SONIFY_FIXTURES or ../shared/fixtures beside the project).
 // Calls skip_test() when it is absent.
 std::string fixtures_dir();
