@@ -78,12 +78,18 @@ TEST_CASE("MIDILike tokens: the seed's vocabulary of 291 and a tokenizer file th
 TEST_CASE("MIDILike round trip keeps every chorale note's pitch, grid onset and duration (mido oracle)",
           "[music][midi_tokens][corpus]") {
   TempDir dir;
-  const std::string corpus =
-      std::string(SONIFY_SOURCE_DIR) + "/../shared/corpora/jsb-chorales/Jsb16thSeparated.json";
-  std::string json_path = corpus;
+  // The corpus sits beside the fixtures in the shared folder: try $SONIFY_CORPORA, then next
+  // to $SONIFY_FIXTURES, then ../shared beside the project.
+  std::vector<std::string> candidates;
+  if (const char* c = std::getenv("SONIFY_CORPORA")) candidates.push_back(std::string(c) + "/jsb-chorales");
   if (const char* f = std::getenv("SONIFY_FIXTURES"))
-    json_path = std::string(f) + "/../corpora/jsb-chorales/Jsb16thSeparated.json";
-  if (!std::ifstream(json_path)) sonify::test::skip_test("the chorale corpus is not at " + json_path);
+    candidates.push_back(std::string(f) + "/../corpora/jsb-chorales");
+  candidates.push_back(std::string(SONIFY_SOURCE_DIR) + "/../shared/corpora/jsb-chorales");
+  std::string json_path;
+  for (const auto& folder : candidates)
+    if (json_path.empty() && std::ifstream(folder + "/Jsb16thSeparated.json"))
+      json_path = folder + "/Jsb16thSeparated.json";
+  if (json_path.empty()) sonify::test::skip_test("the chorale corpus is not at " + candidates.back());
   auto conv = run_program({"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/scripts/jsb_to_midi.py",
                            json_path, dir.file("jsb"), "--split", "test", "--limit", "20"});
   INFO(conv.err);
