@@ -46,6 +46,36 @@ struct WeightsRun {
   WeightsTimings seconds;
 };
 
+// Many checkpoints, one genre (a training run's checkpoints, a model family), spread over
+// machines: a list file with one model per line (a directory, a .safetensors file or
+// ORG/NAME[@REVISION] in the Hugging Face cache; blank lines and # comments skipped). Entry
+// i (counting models only, so appending lines never moves one) belongs to shard i % N and
+// is written as the set OUT/NNN-NAME/GENRE.*; a shard records what it did in
+// OUT/weights-shard-K-of-N.json once all its entries ran. A failing model is recorded and
+// the others still run.
+struct WeightsListRequest {
+  std::string list_path;
+  int shard = 0;        // K, 0 <= K < shards
+  int shards = 1;       // N
+  WeightsRequest base;  // genre, options and out_dir; model_path is ignored
+};
+
+struct WeightsListRun {
+  std::size_t total = 0;  // models in the list
+  std::size_t done = 0;   // of this shard
+  std::size_t failed = 0;
+  std::vector<std::string> errors;  // "NNN-NAME: message"
+  std::string manifest;             // the shard's JSON file
+};
+
+Result<WeightsListRun> run_weights_list(const WeightsListRequest& request);
+
+// Checks that every shard of OUT is present, ran the same list, genre and options and
+// finished every entry without error, then writes OUT/index.json (every model in list order
+// with its directory, files, key, tempo and length): the same bytes however many shards
+// made it. Returns the index's path. Any gap is one line naming the shard or entry.
+Result<std::string> merge_weights_list(const std::string& out_dir, const std::string& genre);
+
 // Runs the whole track. Every error (unknown genre or parameter, unreadable model, a
 // failed render, an unwritable directory) comes back as one line and leaves no file of
 // the set behind; an earlier run's complete set in DIR stays untouched on failure.

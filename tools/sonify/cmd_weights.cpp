@@ -4,6 +4,7 @@
 
 #include "cli_common.h"
 #include "prompt_input.h"
+#include "sonify/pipeline_album.h"
 #include "sonify/pipeline_weights.h"
 
 namespace sonify::cli {
@@ -13,13 +14,35 @@ struct Options {
   std::string model;
   WeightsRequest request;
   bool quiet = false;
+  std::string list;
+  std::string shard;
+  bool merge = false;
 };
+
+// --model-list FILE [--shard K/N], or --merge: many checkpoints, one genre.
+int run_list_command(const Options& o, WeightsRequest request) {
+  if (o.merge) {
+    SONIFY_ASSIGN_OR_REPORT(index, merge_weights_list(request.out_dir, request.genre));
+    if (!o.quiet) std::printf("wrote %s\n", index.c_str());
+    return 0;
+  }
+  WeightsListRequest list{o.list, 0, 1, request};
+  if (!o.shard.empty())
+    if (Status s = parse_shard(o.shard, &list.shard, &list.shards); !s.ok()) return report(s.error());
+  SONIFY_ASSIGN_OR_REPORT(run, run_weights_list(list));
+  for (const auto& e : run.errors) std::fprintf(stderr, "sonify: error: %s\n", e.c_str());
+  if (!o.quiet)
+    std::printf("%zu of %zu models done, %zu failed; wrote %s\n", run.done, run.total, run.failed,
+                run.manifest.c_str());
+  return run.failed > 0 ? 1 : 0;
+}
 
 int run_weights_command(const Options& o) {
   WeightsRequest request = o.request;
+  request.genre_config_dir = genre_config_dir();
+  if (!o.list.empty() || o.merge) return run_list_command(o, request);
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
   request.model_path = path;
-  request.genre_config_dir = genre_config_dir();
   SONIFY_ASSIGN_OR_REPORT(run, run_weights(request));
   for (const auto& w : run.warnings) std::fprintf(stderr, "sonify: warning: %s\n", w.c_str());
   print_notes(run.notes);
@@ -49,6 +72,10 @@ void register_weights(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", r.sets, "Genre parameter key=value (repeatable; see `sonify genres NAME`)");
   cmd->add_flag("--report", r.report,
                 "Also write DIR/GENRE.html, a page to see and hear the run (sonify report)");
+  cmd->add_option("--model-list", o->list,
+                  "A file of models, one per line: one set per model in DIR/NNN-NAME/");
+  cmd->add_option("--shard", o->shard, "With --model-list: run entries i with i % N == K (K/N, from 0)");
+  cmd->add_flag("--merge", o->merge, "Check every shard's manifest in -o DIR and write DIR/index.json");
   cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors and warnings");
   cmd->callback([o, exit_code] { *exit_code = run_weights_command(*o); });
 }
