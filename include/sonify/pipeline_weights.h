@@ -4,6 +4,7 @@
 // appear together or not at all.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,8 @@ struct WeightsListRequest {
   int shard = 0;        // K, 0 <= K < shards
   int shards = 1;       // N
   WeightsRequest base;  // genre, options and out_dir; model_path is ignored
+  // Called after each model of this shard (done of total); may be empty.
+  std::function<void(int done, int total)> on_progress;
 };
 
 struct WeightsListRun {

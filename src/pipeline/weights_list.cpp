@@ -65,6 +65,9 @@ Result<WeightsListRun> run_weights_list(const WeightsListRequest& req) {
   WeightsListRun run;
   run.total = entries.size();
   json rows = json::array();
+  int mine = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    mine += static_cast<int>(i % static_cast<std::size_t>(req.shards)) == req.shard;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (static_cast<int>(i % static_cast<std::size_t>(req.shards)) != req.shard) continue;
     WeightsRequest one = req.base;
@@ -89,6 +92,7 @@ Result<WeightsListRun> run_weights_list(const WeightsListRequest& req) {
       row.update({{"ok", false}, {"error", result.error().message}});
     }
     rows.push_back(row);
+    if (req.on_progress) req.on_progress(static_cast<int>(rows.size()), mine);
   }
   SONIFY_ASSIGN_OR_RETURN(list_hash, sha256_file(req.list_path));
   json manifest = {{"list", req.list_path},

@@ -27,8 +27,13 @@ run() { "$SONIFY" weights --genre acid --midi-only "$@"; }
 
 run --model-list "$T/list.txt" -o "$T/one" -q
 run --merge -o "$T/one" -q
-for k in 0 1 2; do run --model-list "$T/list.txt" --shard "$k/3" -o "$T/three" -q & done
+for k in 0 1 2; do run --model-list "$T/list.txt" --shard "$k/3" -o "$T/three" -q --progress json 2>"$T/progress-$k" & done
 wait
+/usr/bin/python3 - "$T/progress-0" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]).read().splitlines()]
+assert [r["done"] for r in rows] == [1, 2] and all(r["total"] == 2 for r in rows), rows  # entries 0 and 3
+PY
 run --merge -o "$T/three" -q
 cmp "$T/one/index.json" "$T/three/index.json"
 for d in 000-TinyStories-656K 001-tiny-gpt2-random 002-tiny-gemma3-random 003-sonify-tiny; do

@@ -16,6 +16,7 @@ struct Options {
   bool quiet = false;
   std::string list;
   std::string shard;
+  std::string progress = "auto";
   bool merge = false;
 };
 
@@ -26,7 +27,8 @@ int run_list_command(const Options& o, WeightsRequest request) {
     if (!o.quiet) std::printf("wrote %s\n", index.c_str());
     return 0;
   }
-  WeightsListRequest list{o.list, 0, 1, request};
+  WeightsListRequest list{o.list, 0, 1, request, nullptr};
+  if (!o.quiet || o.progress == "json") list.on_progress = progress_printer(o.progress, "weights", "models");
   if (!o.shard.empty())
     if (Status s = parse_shard(o.shard, &list.shard, &list.shards); !s.ok()) return report(s.error());
   SONIFY_ASSIGN_OR_REPORT(run, run_weights_list(list));
@@ -75,6 +77,8 @@ void register_weights(CLI::App& app, int* exit_code) {
   cmd->add_option("--model-list", o->list,
                   "A file of models, one per line: one set per model in DIR/NNN-NAME/");
   cmd->add_option("--shard", o->shard, "With --model-list: run entries i with i % N == K (K/N, from 0)");
+  cmd->add_option("--progress", o->progress, "With --model-list: auto, or json (one line a model on stderr)")
+      ->check(CLI::IsMember({"auto", "json"}));
   cmd->add_flag("--merge", o->merge, "Check every shard's manifest in -o DIR and write DIR/index.json");
   cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors and warnings");
   cmd->callback([o, exit_code] { *exit_code = run_weights_command(*o); });
