@@ -194,6 +194,10 @@ TEST_CASE("compare: models of another shape or a missing model are one line, and
       {fixtures_dir() + "/models/tiny-gpt2-random", "do not share an architecture: A is llama, B is gpt2"},
       {dir.file("missing"), "missing"},
   };
+  auto orphan = run_sonify({"compare", base_model(), base_model(), "--prompt", "Hello.", "-o", out});
+  CHECK(orphan.exit_code != 0);
+  CHECK(orphan.err == "sonify: error: --prompt needs --direction SET.json\n");
+  CHECK(!fs::exists(out));
   for (const auto& c : cases) {
     auto r = run_sonify({"compare", base_model(), c.b, "-o", out});
     INFO(c.b << ": " << r.err);

@@ -130,6 +130,8 @@ std::string label(const TensorChange& c) {
 }  // namespace
 
 Result<CompareRun> run_compare(const CompareRequest& req) {
+  if (req.direction.empty() && (!req.prompt.empty() || req.direction_layer >= 0))
+    return fail(req.prompt.empty() ? "--direction-layer" : "--prompt", " needs --direction SET.json");
   SONIFY_ASSIGN_OR_RETURN(genre, find_genre(req.genre));
   SONIFY_ASSIGN_OR_RETURN(params, genre_params(*genre, req.genre_config_dir, req.sets));
   SONIFY_ASSIGN_OR_RETURN(a, Model::open(req.model_a));

@@ -58,6 +58,8 @@ rm "$T/three/weights-shard-1-of-3.json"
 one_line "weights-shard-1-of-3.json is missing" run --merge -o "$T/three"
 one_line "expected K/N" run --model-list "$T/list.txt" --shard 3/3 -o "$T/bad"
 [ ! -e "$T/bad" ]
+one_line "--shard needs --model-list FILE" run --shard 0/2 -o "$T/bad"
+[ ! -e "$T/bad" ]
 printf '%s\n' "$ROOT/data/models/sonify-tiny" "$T/no-such-model" >"$T/broken.txt"
 if run --model-list "$T/broken.txt" -o "$T/broken" -q 2>"$T/err"; then exit 1; fi
 grep -q "001-no-such-model" "$T/err"

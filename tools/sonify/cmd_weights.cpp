@@ -43,6 +43,8 @@ int run_weights_command(const Options& o) {
   WeightsRequest request = o.request;
   request.genre_config_dir = genre_config_dir();
   if (!o.list.empty() || o.merge) return run_list_command(o, request);
+  if (!o.shard.empty() || o.progress != "auto")
+    return report(fail(!o.shard.empty() ? "--shard" : "--progress", " needs --model-list FILE"));
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
   request.model_path = path;
   SONIFY_ASSIGN_OR_REPORT(run, run_weights(request));
