@@ -104,7 +104,7 @@ Result<AtomicFile> AtomicFile::create(const std::string& path, Replace replace) 
   if (!fs::is_directory(dir, ec))
     return fail(path, ": cannot write: directory ", dir.string(), " does not exist");
   partial_files_sweep(dir.string());
-  const std::string temp = (dir / ("." + target.filename().string() + ".tmp-" + partial_tag())).string();
+  const std::string temp = (dir / partial_name(target.filename().string(), ".tmp-", "")).string();
   partial_file_add(temp);
   std::FILE* f = std::fopen(temp.c_str(), "wb");
   if (f == nullptr) {

@@ -54,7 +54,7 @@ std::string OutputSet::final_path(const std::string& ext) const {
 // Hidden, and unique per process and host, so concurrent runs into one directory (on a
 // shared file system too) never collide.
 std::string OutputSet::temp_of(const std::string& ext) const {
-  return (fs::path(dir_) / ("." + name_ + ".partial-" + partial_tag() + ext)).string();
+  return (fs::path(dir_) / partial_name(name_, ".partial-", ext)).string();
 }
 
 std::string OutputSet::temp_path(const std::string& ext) {
@@ -70,7 +70,11 @@ Status OutputSet::write(const std::string& ext, std::string_view bytes) {
 }
 
 Status OutputSet::commit(const std::vector<std::string>& stale) {
+  // Every check that can fail runs before the first rename, so a set is never half there.
   for (const auto& ext : exts_) {
+    if (const auto file = fs::path(final_path(ext)).filename().string(); file.size() > 255)
+      return fail(final_path(ext), ": cannot write: the file name is ", file.size(),
+                  " bytes, more than the 255 a file system allows (choose a shorter name)");
     SONIFY_TRY(check_replaceable(final_path(ext)));
     SONIFY_TRY(check_same_kind(final_path(ext), temp_of(ext)));
   }

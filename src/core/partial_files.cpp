@@ -4,13 +4,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <vector>
 
 namespace sonify {
 namespace {
@@ -108,6 +111,48 @@ void partial_file_remove(const std::string& path) {
       s.state.store(kFree);
       return;
     }
+}
+
+namespace {
+std::mutex g_names_mutex;
+std::map<std::string, std::string>& temp_names() {  // temporary name -> the file's own name
+  static std::map<std::string, std::string> names;
+  return names;
+}
+}  // namespace
+
+std::string partial_name(const std::string& name, const char* marker, const std::string& ext) {
+  constexpr std::size_t kNameMax = 255;
+  const std::string tail = std::string(marker) + partial_tag() + ext;
+  std::string base = name;
+  if (1 + base.size() + tail.size() > kNameMax) {
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : name) h = (h ^ c) * 16777619u;
+    char hex[10];
+    std::snprintf(hex, sizeof hex, "~%08x", h);
+    std::size_t keep = kNameMax - 1 - tail.size() - 9;
+    while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+    base = name.substr(0, keep) + hex;
+  }
+  std::string temp = "." + base + tail;
+  std::lock_guard<std::mutex> lock(g_names_mutex);
+  temp_names()[temp] = name + ext;
+  return temp;
+}
+
+std::string public_paths(std::string message) {
+  std::lock_guard<std::mutex> lock(g_names_mutex);
+  // A temporary of a temporary (an atomic write into an output set's partial file) is
+  // longer than the name it stands for, so longest first undoes both levels.
+  std::vector<const std::pair<const std::string, std::string>*> order;
+  for (const auto& entry : temp_names()) order.push_back(&entry);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->first.size() > b->first.size(); });
+  for (const auto* entry : order)
+    for (std::size_t at = message.find(entry->first); at != std::string::npos;
+         at = message.find(entry->first, at + entry->second.size()))
+      message.replace(at, entry->first.size(), entry->second);
+  return message;
 }
 
 void partial_files_sweep(const std::string& dir) {

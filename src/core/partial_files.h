@@ -26,6 +26,17 @@ void partial_files_unlink_registered();
 // temporary for a dead process's leftover.
 const std::string& partial_tag();
 
+// The hidden file name "." NAME MARKER TAG EXT of a temporary for the file NAME (MARKER
+// ".partial-" or ".tmp-", TAG partial_tag()). A NAME too long to fit the file system's
+// 255-byte limit with the decoration is cut at a UTF-8 character boundary and given 8 hex
+// digits of its hash, so any name that is valid itself has a valid temporary. The name is
+// remembered for public_paths().
+std::string partial_name(const std::string& name, const char* marker, const std::string& ext);
+
+// `message` with every temporary name this process made replaced by the name of the file
+// it stands for, so an error names the file the user asked for, never ".x.partial-…".
+std::string public_paths(std::string message);
+
 // Removes the partial files in `dir` (names "." NAME ".partial-TAG..." or "." NAME
 // ".tmp-TAG", TAG as partial_tag() or a bare PID) whose process no longer exists on this
 // machine; files tagged with another host are left alone. Errors are ignored: this is

@@ -114,6 +114,9 @@ Result<std::vector<MidiEvent>> parse_track(std::string_view body, std::size_t ba
       e.data = std::string(data);
       if (e.meta == meta::kTempo && e.data.size() != 3)
         return fail(where, ": tempo event at offset ", at, " has ", e.data.size(), " data bytes, not 3");
+      // Zero microseconds per quarter note would put every later event at the same instant.
+      if (e.meta == meta::kTempo && e.data == std::string(3, '\0'))
+        return fail(where, ": tempo event at offset ", at, " sets 0 microseconds per quarter note");
       events.push_back(std::move(e));
       if (events.back().meta == meta::kEndOfTrack) return events;  // bytes after it are ignored
     } else if (status == 0xF0 || status == 0xF7) {

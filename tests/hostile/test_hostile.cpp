@@ -234,6 +234,39 @@ TEST_CASE("hostile inputs end in one clear line and leave nothing behind", "[hos
                                          "-o",     d.file("a.wav")};
        },
        2, "must be finite, not ", "a.wav"},
+      {"a MIDI with no tracks is refused, not rendered as silence",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), std::string("MThd\x00\x00\x00\x06\x00\x01\x00\x00\x00\x60", 14));
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o", d.file("a.wav")};
+       },
+       1, "has no notes to render (0 tracks", "a.wav"},
+      {"a MIDI setting tempo 0 is refused",
+       [](const TempDir& d) {
+         const std::string track = std::string("\x00\xff\x51\x03\x00\x00\x00", 7) +
+                                   std::string("\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00", 12);
+         write_file(d.file("a.mid"), std::string("MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60", 14) +
+                                         "MTrk" + std::string("\x00\x00\x00", 3) +
+                                         static_cast<char>(track.size()) + track);
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o", d.file("a.wav")};
+       },
+       1, "sets 0 microseconds per quarter note", "a.wav"},
+#ifdef SONIFY_HOSTILE_TORCH
+      {"prompt --name too long for one of its files writes none of them",
+       [](const TempDir& d) {
+         return std::vector<std::string>{
+             "prompt", "hello", "--midi-only", "--name", std::string(250, 'n'), "-o", d.file("out")};
+       },
+       1, "more than the 255 a file system allows", nullptr,
+       [](const TempDir& d) { CHECK(sonify::test::list_dir(d.file("out")).empty()); }},
+#endif
+      {"a 254-byte output name is written (its temporary name is shortened)",
+       [](const TempDir& d) {
+         write_file(d.file("a.mid"), tiny_midi());
+         return std::vector<std::string>{"render", d.file("a.mid"), "-o",
+                                         d.file(std::string(250, 'n') + ".wav")};
+       },
+       0, "", nullptr,
+       [](const TempDir& d) { CHECK(fs::file_size(d.file(std::string(250, 'n') + ".wav")) > 1000); }},
   };
   for (const Row& row : rows) {
     DYNAMIC_SECTION(row.name) {
@@ -522,6 +555,9 @@ TEST_CASE("a full disk while writing an output set gives one line and leaves not
   CHECK(set.err.rfind("sonify: error: ", 0) == 0);
   CHECK(std::count(set.err.begin(), set.err.end(), '\n') == 1);
   CHECK(sonify::test::list_dir(dir.file("out")).empty());
+  // The line names the file asked for, not the hidden temporary that was being written.
+  CHECK(set.err.find(".partial-") == std::string::npos);
+  CHECK(set.err.find(".tmp-") == std::string::npos);
 }
 
 #ifdef SONIFY_HOSTILE_TORCH

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/partial_files.h"
 #include "sonify/hf_cache.h"
 
 namespace sonify::cli {
@@ -39,7 +40,7 @@ std::function<void(int, int)> progress_printer(const std::string& mode, const st
 }
 
 int report(const Error& error) {
-  std::string line = error.message;
+  std::string line = public_paths(error.message);
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
   std::fprintf(stderr, "sonify: error: %s\n", line.c_str());

@@ -46,6 +46,12 @@ int run_render(const RenderArgs& a, bool loudness) {
       a.output.empty() ? std::filesystem::path(a.input).replace_extension(".wav").string() : a.output;
   if (Status s = check_not_input(output, {a.input}); !s.ok()) return report(s.error());
   SONIFY_ASSIGN_OR_REPORT(midi, midi_read(a.input));
+  std::size_t notes = 0;
+  for (const auto& track : midi.tracks)
+    for (const auto& e : track) notes += e.kind() == 0x90 && e.data.size() == 2 && e.data[1] != 0;
+  if (notes == 0)
+    return report(Error{a.input + ": has no notes to render (" + std::to_string(midi.tracks.size()) +
+                        " tracks, no note-on event)"});
   SONIFY_ASSIGN_OR_REPORT(r, render_wav(midi, options, output));
   if (a.json) {
     std::printf("%s\n", render_report_json(r, options).c_str());
