@@ -195,5 +195,13 @@ TEST_CASE("sonify prompt --style thinking|operatic|sines: the WAV is the oracle'
   CHECK(bad.exit_code != 0);
   CHECK(bad.err == "sonify: error: --midi-only: the sines style synthesises audio and writes no MIDI\n");
   CHECK(!std::filesystem::exists(dir.file("none")));
+  auto unused = sonify::test::run_sonify(
+      {"prompt", text, "--style", "thinking", "--layers", "0,1,2", "--tempo", "90", "-o", dir.file("none")});
+  CHECK(unused.exit_code != 0);
+  CHECK(unused.err ==
+        "sonify: error: --layers, --tempo: the thinking style synthesises audio straight from the hidden "
+        "states "
+        "and takes none of these options (they shape the composed styles, voices and markov)\n");
+  CHECK(!std::filesystem::exists(dir.file("none")));
 }
 #endif

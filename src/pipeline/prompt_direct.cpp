@@ -19,6 +19,28 @@ Result<PromptRun> run_prompt_direct(const PromptRequest& request) {
   const ActivationRequest& q = request.activation;
   SONIFY_ASSIGN_OR_RETURN(style, direct_style_from_name(q.style));
   if (q.midi_only) return fail("--midi-only: the ", q.style, " style synthesises audio and writes no MIDI");
+  // Options of the composed styles mean nothing here; taking them silently would let a user
+  // believe they shaped the sound.
+  std::vector<std::string> unused;
+  if (!q.direction.empty()) unused.push_back("--direction");
+  if (q.direction_method != "mean") unused.push_back("--direction-method");
+  if (!q.corpus.empty()) unused.push_back("--corpus");
+  if (!q.layers.empty()) unused.push_back("--layers");
+  if (!q.programs.empty()) unused.push_back("--programs");
+  if (q.pca_sentences != ActivationRequest{}.pca_sentences) unused.push_back("--pca-sentences");
+  if (q.pca_stride != ActivationRequest{}.pca_stride) unused.push_back("--pca-stride");
+  if (!request.key.empty()) unused.push_back("--key");
+  if (!request.mode.empty()) unused.push_back("--mode");
+  if (request.bpm) unused.push_back("--tempo");
+  if (request.report) unused.push_back("--report");
+  if (!unused.empty()) {
+    std::string list = unused[0];
+    for (std::size_t i = 1; i < unused.size(); ++i) list += ", " + unused[i];
+    return fail(list, ": the ", q.style,
+                " style synthesises audio straight from the hidden states and takes ",
+                unused.size() == 1 ? "no such option" : "none of these options",
+                " (they shape the composed styles, voices and markov)");
+  }
   SONIFY_TRY(ensure_output_dir(request.out_dir));
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(q.model_path));
   SONIFY_ASSIGN_OR_RETURN(prompt, model_prompt(q.prompt, q.model_path, model));
