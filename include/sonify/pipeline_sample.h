@@ -30,7 +30,7 @@ struct SampleRun {
   std::int64_t tokens = 0;         // sampled, BOS not counted
   std::int64_t notes = 0;
   std::int64_t window_shifts = 0;  // times the context was full and the cache re-filled
-  std::int64_t repairs = 0;        // orphan NoteOffs dropped + stuck notes closed + ignored tokens
+  std::int64_t repairs = 0;        // orphan NoteOffs, stuck notes, ignored tokens, same-step re-strikes
   double length_seconds = 0;
   double sampling_seconds = 0;
 };

@@ -23,13 +23,13 @@ struct TrainRunRequest {
   // MIDI files and folders (searched recursively; files that do not parse as MIDI are
   // skipped and counted, a named file that does not is an error). Exclusive with corpus.
   std::vector<std::string> midi;
-  std::string out;                  // the model directory to write; missing parents are created
-  TrainConfig config;               // vocab, bos_id and eos_id are set from the tokenizer
-  int vocab_size = 1024;            // BPE vocabulary size including the 256 bytes and <|endoftext|>
-  double val_fraction = 0.1;        // share of documents held out, in (0, 0.5)
-  bool force = false;               // replace an existing, non-empty `out`
-  std::string save_check;           // when set, also write the in-memory logits on the first
-                                    // validation tokens here (safetensors), for the reload test
+  std::string out;            // the model directory to write; missing parents are created
+  TrainConfig config;         // vocab, bos_id and eos_id are set from the tokenizer
+  int vocab_size = 1024;      // BPE vocabulary size including the 256 bytes and <|endoftext|>
+  double val_fraction = 0.1;  // share of documents held out, in (0, 0.5)
+  bool force = false;         // replace an existing, non-empty `out`
+  std::string save_check;     // when set, also write the in-memory logits on the first
+                              // validation tokens here (safetensors), for the reload test
   // Called after every step, and with `eval` after every evaluation.
   std::function<void(int step, double loss, double tokens_per_second, const TrainEval* eval)> progress;
   const std::atomic<bool>* stop =

@@ -1,4 +1,5 @@
 // `sonify sample` (sonify/pipeline_sample.h): autoregressive sampling of a MIDI event model.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +63,30 @@ std::vector<int> shift_steps(const MidiTokenizer& t) {
   return steps;
 }
 
+// A pitch struck twice on one step would decode into two overlapping notes of one pitch
+// (a NoteOn with no NoteOff between them in the MIDI file): the second strike is dropped.
+// Returns how many were.
+std::int64_t drop_same_step_restrikes(const MidiTokenizer& tok, const std::vector<int>& steps_of,
+                                      std::vector<int>* ids) {
+  std::vector<int> kept;
+  std::vector<int> struck;  // pitches struck since the last time shift
+  std::int64_t dropped = 0;
+  for (int id : *ids) {
+    if (steps_of[static_cast<std::size_t>(id)] > 0) struck.clear();
+    int pitch = -1;
+    if (std::sscanf(tok.token(id).c_str(), "NoteOn_%d", &pitch) == 1) {
+      if (std::find(struck.begin(), struck.end(), pitch) != struck.end()) {
+        ++dropped;
+        continue;
+      }
+      struck.push_back(pitch);
+    }
+    kept.push_back(id);
+  }
+  ids->swap(kept);
+  return dropped;
+}
+
 struct Sampled {
   std::vector<int> ids;  // BOS first
   std::int64_t window_shifts = 0;
@@ -111,7 +136,8 @@ Result<Sampled> sample_tokens(Runtime& runtime, const MidiTokenizer& tok, std::i
 
 Result<SampleRun> run_sample(const SampleRequest& req) {
   const auto t_start = Clock::now();
-  if (!(req.seconds > 0 && req.seconds <= 600)) return fail("--seconds must be in (0, 600], not ", req.seconds);
+  if (!(req.seconds > 0 && req.seconds <= 600))
+    return fail("--seconds must be in (0, 600], not ", req.seconds);
   if (!(req.temperature >= 0 && req.temperature <= 100))
     return fail("--temperature must be in [0, 100], not ", req.temperature);
   if (req.top_k < 0) return fail("--top-k must be >= 0, not ", req.top_k);
@@ -119,8 +145,9 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   SONIFY_ASSIGN_OR_RETURN(tokenizer, model_midi_tokenizer(req.model_path, &dir));
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
   if (model.spec().vocab_size < tokenizer.vocab_size())
-    return fail(req.model_path, ": the model has ", model.spec().vocab_size, " token embeddings, fewer than the ",
-                tokenizer.vocab_size(), " tokens of ", kMidiTokenizerFile);
+    return fail(req.model_path, ": the model has ", model.spec().vocab_size,
+                " token embeddings, fewer than the ", tokenizer.vocab_size(), " tokens of ",
+                kMidiTokenizerFile);
   double bpm = 120;
   int program = 0;
   corpus_playback(dir, &bpm, &program);
@@ -140,8 +167,10 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   SampleRun run;
   run.sampling_seconds = since(t0);
 
+  std::vector<int> ids = sampled.ids;
+  const std::int64_t restrikes = drop_same_step_restrikes(tokenizer, shift_steps(tokenizer), &ids);
   MidiTokenStats stats;
-  SONIFY_ASSIGN_OR_RETURN(score, tokenizer.decode(sampled.ids, bpm, &stats));
+  SONIFY_ASSIGN_OR_RETURN(score, tokenizer.decode(ids, bpm, &stats));
   score.title = "sonify sample";
   for (Track& t : score.tracks) t.program = program;
   SONIFY_ASSIGN_OR_RETURN(midi, midi_from_score(score));
@@ -160,14 +189,13 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   run.tokens = static_cast<std::int64_t>(sampled.ids.size()) - 1;
   run.notes = stats.notes;
   run.window_shifts = sampled.window_shifts;
-  run.repairs = stats.orphan_note_offs + stats.stuck_notes + stats.ignored;
+  run.repairs = stats.orphan_note_offs + stats.stuck_notes + stats.ignored + restrikes;
   run.length_seconds = score.length_seconds();
   json j = {{"command", "sample"},
             {"model", req.model_path},
             {"tokenizer", kMidiTokenizerFile},
             {"seed", req.seed},
-            {"settings",
-             {{"seconds", req.seconds}, {"temperature", req.temperature}, {"top_k", req.top_k}}},
+            {"settings", {{"seconds", req.seconds}, {"temperature", req.temperature}, {"top_k", req.top_k}}},
             {"tempo_bpm", bpm},
             {"program", program},
             {"tokens", run.tokens},
@@ -178,6 +206,7 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
             {"repairs",
              {{"orphan_note_offs", stats.orphan_note_offs},
               {"stuck_notes", stats.stuck_notes},
+              {"same_step_restrikes", restrikes},
               {"ignored", stats.ignored}}},
             {"length_seconds", run.length_seconds},
             {"render", render},

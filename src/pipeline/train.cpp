@@ -196,8 +196,8 @@ std::string command_line(const TrainRunRequest& o) {
   s << " --out " << o.out << " --arch " << c.arch << " --layers " << c.layers << " --dim " << c.dim
     << " --heads " << c.heads << " --context " << c.context;
   if (o.midi.empty()) s << " --vocab-size " << o.vocab_size;
-  s << " --steps " << c.steps << " --batch " << c.batch << " --lr " << c.lr << " --warmup " << c.warmup << " --val-fraction "
-    << o.val_fraction << " --seed " << c.seed << " --threads " << c.threads;
+  s << " --steps " << c.steps << " --batch " << c.batch << " --lr " << c.lr << " --warmup " << c.warmup
+    << " --val-fraction " << o.val_fraction << " --seed " << c.seed << " --threads " << c.threads;
   return s.str();
 }
 

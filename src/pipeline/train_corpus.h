@@ -35,8 +35,8 @@ bool train_doc_to_validation(std::size_t index, double fraction);
 Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& request);
 
 // MODEL_CARD.md of a MIDI model: corpus, shape, validation loss against the baselines.
-std::string midi_model_card(const TrainRunRequest& request, const TrainConfig& config, const TrainCorpus& corpus,
-                            std::int64_t parameters, int steps_done, double val_loss, double unigram,
-                            double bigram);
+std::string midi_model_card(const TrainRunRequest& request, const TrainConfig& config,
+                            const TrainCorpus& corpus, std::int64_t parameters, int steps_done,
+                            double val_loss, double unigram, double bigram);
 
 }  // namespace sonify

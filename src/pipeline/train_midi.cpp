@@ -45,8 +45,11 @@ double first_bpm(const Score& score) { return score.tempos.empty() ? 120.0 : sco
 }  // namespace
 
 void midi_train_defaults(TrainConfig* c, const std::function<bool(const char*)>& given) {
-  const std::pair<const char*, int*> shape[] = {
-      {"--layers", &c->layers}, {"--dim", &c->dim}, {"--heads", &c->heads}, {"--context", &c->context}, {"--steps", &c->steps}};
+  const std::pair<const char*, int*> shape[] = {{"--layers", &c->layers},
+                                                {"--dim", &c->dim},
+                                                {"--heads", &c->heads},
+                                                {"--context", &c->context},
+                                                {"--steps", &c->steps}};
   const int seed[] = {3, 128, 4, 256, 1200};
   for (std::size_t i = 0; i < std::size(shape); ++i)
     if (!given(shape[i].first)) *shape[i].second = seed[i];
@@ -72,8 +75,8 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
     MidiTokenStats stats;
     const std::vector<int> ids = tokenizer.encode(score, &stats);
     const bool to_val = train_doc_to_validation(doc++, o.val_fraction);
-    (to_val ? corpus.val_ids : corpus.train_ids).insert((to_val ? corpus.val_ids : corpus.train_ids).end(),
-                                                        ids.begin(), ids.end());
+    (to_val ? corpus.val_ids : corpus.train_ids)
+        .insert((to_val ? corpus.val_ids : corpus.train_ids).end(), ids.begin(), ids.end());
     ++(to_val ? corpus.docs_val : corpus.docs_train);
     bpms.push_back(first_bpm(score));
     for (const Track& t : score.tracks)
@@ -86,8 +89,9 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
   corpus.midi_files = static_cast<int>(doc);
   corpus.midi_skipped = static_cast<int>(skipped.size());
   if (doc == 0) {
-    std::string what = skipped.empty() ? "" : " (" + std::to_string(skipped.size()) + " files skipped, e.g. " +
-                                                  skipped.front() + ")";
+    std::string what = skipped.empty() ? ""
+                                       : " (" + std::to_string(skipped.size()) + " files skipped, e.g. " +
+                                             skipped.front() + ")";
     return fail("no MIDI files found in the --midi inputs", what);
   }
   if (corpus.docs_val == 0)
@@ -138,9 +142,9 @@ std::string midi_model_card(const TrainRunRequest& o, const TrainConfig& c, cons
     << parameters << " parameters), trained " << steps_done << " steps (batch " << c.batch << ", peak lr "
     << c.lr << ", seed " << c.seed << ") on MIDILike event tokens (NoteOn / NoteOff / TimeShift on a "
     << "16th-note grid, " << corpus.vocab << " tokens; doc/midi-tokens.md).\n\n"
-    << "Corpus: " << corpus.midi_files << " MIDI files (" << corpus.docs_train << " training, " << corpus.docs_val
-    << " validation, every file whole in one split), " << corpus.train_ids.size() << " training and "
-    << corpus.val_ids.size() << " validation tokens";
+    << "Corpus: " << corpus.midi_files << " MIDI files (" << corpus.docs_train << " training, "
+    << corpus.docs_val << " validation, every file whole in one split), " << corpus.train_ids.size()
+    << " training and " << corpus.val_ids.size() << " validation tokens";
   if (corpus.midi_skipped > 0) s << "; " << corpus.midi_skipped << " files in the folders were not MIDI";
   s << ".\n\n"
     << losses << "\n"

@@ -10,8 +10,12 @@
       (the best of the 12 transpositions: a chorale in F# minor is still Bach) against the
       distance to the uniform histogram of a twelve-tone row. Prints one line per sample
       and the share that is closer to Bach; exits 1 when under 80 %.
+  sample_check.py rows OUT_DIR N
+      Writes N seeded twelve-tone pieces (each a few random rows of all twelve pitch
+      classes in random octaves, 8th notes), the control the bach check must reject.
 """
 import os
+import random
 import sys
 
 import mido
@@ -60,8 +64,28 @@ def l1(a, b):
     return sum(abs(x - y) for x, y in zip(a, b))
 
 
+def write_rows(out_dir, count):
+    os.makedirs(out_dir, exist_ok=True)
+    rng = random.Random(12)
+    for i in range(count):
+        mid = mido.MidiFile(type=1, ticks_per_beat=480)
+        track = mido.MidiTrack()
+        mid.tracks.append(track)
+        for _ in range(4):
+            row = list(range(12))
+            rng.shuffle(row)
+            for pc in row:
+                pitch = 48 + pc + 12 * rng.randrange(3)
+                track.append(mido.Message("note_on", note=pitch, velocity=80, time=0))
+                track.append(mido.Message("note_off", note=pitch, velocity=0, time=240))
+        mid.save(os.path.join(out_dir, "row-%02d.mid" % i))
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "rows":
+        write_rows(args[0], int(args[1]))
+        return
     if mode == "valid":
         for path in args:
             n = notes(path)

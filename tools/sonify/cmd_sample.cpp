@@ -23,10 +23,10 @@ int run_sample_command(const Options& o) {
   }
   SONIFY_ASSIGN_OR_REPORT(run, run_sample(request));
   if (o.quiet) return 0;
-  std::printf("sampled %lld tokens, %lld notes, %.1f s of music in %.2f s (%lld repairs, %lld window shifts)\n",
-              static_cast<long long>(run.tokens), static_cast<long long>(run.notes), run.length_seconds,
-              run.sampling_seconds, static_cast<long long>(run.repairs),
-              static_cast<long long>(run.window_shifts));
+  std::printf(
+      "sampled %lld tokens, %lld notes, %.1f s of music in %.2f s (%lld repairs, %lld window shifts)\n",
+      static_cast<long long>(run.tokens), static_cast<long long>(run.notes), run.length_seconds,
+      run.sampling_seconds, static_cast<long long>(run.repairs), static_cast<long long>(run.window_shifts));
   for (const auto& f : run.files) std::printf("wrote %s\n", f.c_str());
   return 0;
 }
@@ -42,9 +42,11 @@ void register_sample(CLI::App& app, int* exit_code) {
                   "Model directory with midi_tokenizer.json (from sonify train --midi); default: midi-bach");
   cmd->add_option("--seconds", r.seconds, "Length of the music to sample")->capture_default_str();
   cmd->add_option("--temperature", r.temperature, "Sampling temperature (0: greedy)")->capture_default_str();
-  cmd->add_option("--top-k", r.top_k, "Sample among the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--top-k", r.top_k, "Sample among the k most likely tokens (0: all)")
+      ->capture_default_str();
   cmd->add_option("--seed", r.seed, "Random seed (same seed, same music)")->capture_default_str();
-  cmd->add_option("-o,--output-dir", r.out_dir, "Output directory (created when missing)")->capture_default_str();
+  cmd->add_option("-o,--output-dir", r.out_dir, "Output directory (created when missing)")
+      ->capture_default_str();
   cmd->add_option("--name", r.name, "File name stem: NAME.mid, NAME.wav, NAME.json")->capture_default_str();
   cmd->add_flag("--midi-only", r.midi_only, "Write the MIDI and JSON only, no rendering");
   cmd->add_option("--soundfont", r.soundfont,

@@ -65,7 +65,8 @@ int run_train_command(const Options& o) {
                  run->tokens_per_second, run->threads, run->blas.c_str());
     std::fprintf(stderr, "validation loss %.4f nats/token (bigram baseline %.4f, unigram %.4f)\n",
                  run->final_val_loss, run->bigram_val_loss, run->unigram_val_loss);
-    if (run->midi_skipped > 0) std::fprintf(stderr, "skipped %d files that are not MIDI\n", run->midi_skipped);
+    if (run->midi_skipped > 0)
+      std::fprintf(stderr, "skipped %d files that are not MIDI\n", run->midi_skipped);
   }
   std::printf("%s\n", request.out.c_str());
   return 0;
