@@ -20,6 +20,11 @@ struct SampleRequest {
   std::uint64_t seed = 0;
   std::string out_dir = ".";
   std::string name = "sample";
+  // Mask, before each draw, the tokens that would mean nothing where they stand (a NoteOff
+  // of a silent pitch, a second strike of a pitch on one step) instead of repairing them
+  // afterwards. Off by default: on midi-bach it halves the notes and thins four parts to
+  // about one (the mass of a masked NoteOff mostly goes to TimeShifts).
+  bool constrain = false;
   bool midi_only = false;  // no WAV; a WAV left by an earlier run is removed
   std::string soundfont;   // "" = $SONIFY_SOUNDFONT, then the system's GM soundfont
   int threads = 0;         // 0: all cores

@@ -93,12 +93,28 @@ struct Sampled {
   std::string stop_reason = "length";
 };
 
+// The pitch of each token matching `format` ("NoteOn_%d", "NoteOff_%d"), -1 for the rest.
+std::vector<int> note_pitches(const MidiTokenizer& t, const char* format) {
+  std::vector<int> pitches(static_cast<std::size_t>(t.vocab_size()), -1);
+  for (int id = 0; id < t.vocab_size(); ++id) {
+    int p = -1;
+    if (std::sscanf(t.token(id).c_str(), format, &p) == 1) pitches[static_cast<std::size_t>(id)] = p;
+  }
+  return pitches;
+}
+
 // Samples from BOS until the time shifts reach `target_steps`. PAD, BOS and EOS are never
 // drawn: the piece ends at the requested length, not where a training piece ended. When the
-// context is full, the cache restarts from the last half of the sequence.
+// context is full, the cache restarts from the last half of the sequence. `constrain`
+// draws only tokens that mean something where they stand: a NoteOff of a sounding pitch, a
+// NoteOn of a pitch not struck on this step already.
 Result<Sampled> sample_tokens(Runtime& runtime, const MidiTokenizer& tok, std::int64_t target_steps,
-                              const GenerateOptions& options) {
+                              const GenerateOptions& options, bool constrain) {
   const std::vector<int> steps_of = shift_steps(tok);
+  const std::vector<int> on_pitch = note_pitches(tok, "NoteOn_%d"),
+                         off_pitch = note_pitches(tok, "NoteOff_%d");
+  std::vector<bool> sounding(128, false), struck(128, false);
+  constexpr float kNever = -std::numeric_limits<float>::infinity();
   const std::int64_t context = runtime.spec().context_length;
   const std::int64_t max_tokens = target_steps * 64 + 1024;  // a model that never moves time still stops
   Sampled s;
@@ -112,11 +128,18 @@ Result<Sampled> sample_tokens(Runtime& runtime, const MidiTokenizer& tok, std::i
     for (float v : logits)
       if (!std::isfinite(v)) return fail("the model gave non-finite logits after ", s.ids.size(), " tokens");
     for (int special : {tok.pad_id(), tok.bos_id(), tok.eos_id()})
-      logits[static_cast<std::size_t>(special)] = -std::numeric_limits<float>::infinity();
+      logits[static_cast<std::size_t>(special)] = kNever;
     logits.resize(static_cast<std::size_t>(tok.vocab_size()));  // a padded embedding has no tokens
+    for (std::size_t id = 0; constrain && id < logits.size(); ++id)
+      if ((off_pitch[id] >= 0 && !sounding[off_pitch[id]]) || (on_pitch[id] >= 0 && struck[on_pitch[id]]))
+        logits[id] = kNever;
     const auto next = static_cast<int>(sample_next(logits, options, &rng));
     s.ids.push_back(next);
-    now += steps_of[static_cast<std::size_t>(next)];
+    const auto n = static_cast<std::size_t>(next);
+    if (on_pitch[n] >= 0) sounding[on_pitch[n]] = struck[on_pitch[n]] = true;
+    if (off_pitch[n] >= 0) sounding[off_pitch[n]] = false;
+    if (steps_of[n] > 0) struck.assign(128, false);
+    now += steps_of[n];
     if (now >= target_steps) break;
     if (static_cast<std::int64_t>(s.ids.size()) > max_tokens) {
       s.stop_reason = "max_tokens";
@@ -163,7 +186,7 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   const auto target_steps = static_cast<std::int64_t>(
       std::ceil(req.seconds * bpm / 60.0 * tokenizer.config().steps_per_beat - 1e-9));
   auto t0 = Clock::now();
-  SONIFY_ASSIGN_OR_RETURN(sampled, sample_tokens(*runtime, tokenizer, target_steps, options));
+  SONIFY_ASSIGN_OR_RETURN(sampled, sample_tokens(*runtime, tokenizer, target_steps, options, req.constrain));
   SampleRun run;
   run.sampling_seconds = since(t0);
 
@@ -195,7 +218,11 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
             {"model", req.model_path},
             {"tokenizer", kMidiTokenizerFile},
             {"seed", req.seed},
-            {"settings", {{"seconds", req.seconds}, {"temperature", req.temperature}, {"top_k", req.top_k}}},
+            {"settings",
+             {{"seconds", req.seconds},
+              {"temperature", req.temperature},
+              {"top_k", req.top_k},
+              {"constrained", req.constrain}}},
             {"tempo_bpm", bpm},
             {"program", program},
             {"tokens", run.tokens},

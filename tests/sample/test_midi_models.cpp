@@ -136,19 +136,26 @@ TEST_CASE("sample: the same seed gives the same MIDI bytes, and every note is cl
             repairs["same_step_restrikes"].get<int>() >
         0);
   CHECK(oracle.out.find("a.mid: " + std::to_string(j["notes"].get<int>()) + " notes") != std::string::npos);
+  CHECK(j["settings"]["constrained"] == false);
   CHECK(j["length_seconds"].get<double>() >= 6.0);
   CHECK(j["length_seconds"].get<double>() <
         6.0 + 32 * 0.15 + 0.01);  // one TimeShift (<= 32 16ths at 100 BPM)
 }
 
-TEST_CASE("sample without --model plays the bundled midi-bach into MIDI, WAV and JSON", "[midi_models]") {
+TEST_CASE(
+    "sample without --model plays the bundled midi-bach into MIDI, WAV and JSON, --constrain draws no orphan",
+    "[midi_models]") {
   TempDir dir;
-  auto r = run_sonify({"sample", "--seconds", "4", "--seed", "1", "-o", dir.file("out"), "-q"});
+  auto r =
+      run_sonify({"sample", "--seconds", "8", "--seed", "1", "--constrain", "-o", dir.file("out"), "-q"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(list_dir(dir.file("out")) == std::vector<std::string>{"sample.json", "sample.mid", "sample.wav"});
   const json j = json::parse(read_file(dir.file("out/sample.json")));
   CHECK(j["model"] == kBach);
+  CHECK(j["settings"]["constrained"] == true);
+  CHECK(j["repairs"]["orphan_note_offs"] == 0);  // masked, never drawn
+  CHECK(j["repairs"]["same_step_restrikes"] == 0);
   CHECK(j["program"] == 52);  // the chorales' choir, read from training.json
   CHECK(j["tempo_bpm"] == 100.0);
   auto oracle = run_program({"/usr/bin/python3", kOracle, "valid", dir.file("out/sample.mid")});
@@ -193,9 +200,10 @@ TEST_CASE("sample: midi-bach's pitch classes are closer to the chorales than to 
 TEST_CASE("train --midi and sample: bad input is one line and writes nothing", "[midi_models]") {
   TempDir dir;
   chorales(dir.file("few"), "test", 3);
+  std::filesystem::create_directories(dir.file("text"));
   sonify::test::write_file(dir.file("text/notes.txt"), "no music here\n");
   // A MIDI model whose tokenizer file names another scheme.
-  REQUIRE(run_program({"cp", "-r", kBach, dir.file("remi")}).exit_code == 0);
+  REQUIRE(run_program({"/bin/cp", "-r", kBach, dir.file("remi")}).exit_code == 0);
   std::string tok = read_file(dir.file("remi/midi_tokenizer.json"));
   tok.replace(tok.find("\"MIDILike\""), 10, "\"REMI\"");
   sonify::test::write_file(dir.file("remi/midi_tokenizer.json"), tok);

@@ -48,6 +48,8 @@ void register_sample(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output-dir", r.out_dir, "Output directory (created when missing)")
       ->capture_default_str();
   cmd->add_option("--name", r.name, "File name stem: NAME.mid, NAME.wav, NAME.json")->capture_default_str();
+  cmd->add_flag("--constrain", r.constrain,
+                "Never draw a NoteOff of a silent pitch or a second strike on one step (instead of repairs)");
   cmd->add_flag("--midi-only", r.midi_only, "Write the MIDI and JSON only, no rendering");
   cmd->add_option("--soundfont", r.soundfont,
                   "SF2 soundfont (default: $SONIFY_SOUNDFONT, then Debian's FluidR3_GM)");
