@@ -195,7 +195,10 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   MidiTokenStats stats;
   SONIFY_ASSIGN_OR_RETURN(score, tokenizer.decode(ids, bpm, &stats));
   score.title = "sonify sample";
-  for (Track& t : score.tracks) t.program = program;
+  for (Track& t : score.tracks) {
+    t.program = program;
+    t.name = "Program " + std::to_string(program);
+  }
   SONIFY_ASSIGN_OR_RETURN(midi, midi_from_score(score));
 
   const std::string wav_temp = req.midi_only ? std::string() : set.temp_path(".wav");
