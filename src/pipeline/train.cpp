@@ -1,14 +1,17 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/output_set.h"
+#include "pipeline/train_corpus.h"
 #include "sonify/bpe_train.h"
 #include "sonify/checkpoint_write.h"
 #include "sonify/pipeline_train.h"
@@ -84,13 +87,10 @@ Result<std::vector<std::string>> read_corpus(const std::vector<std::string>& fil
   return docs;
 }
 
-// Every k-th document goes to validation so both splits cover the whole corpus.
 void split_docs(const std::vector<std::string>& docs, double fraction, std::vector<std::string>* train,
                 std::vector<std::string>* val) {
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    const bool to_val = std::floor((i + 1) * fraction) > std::floor(i * fraction);
-    (to_val ? val : train)->push_back(docs[i]);
-  }
+  for (std::size_t i = 0; i < docs.size(); ++i)
+    (train_doc_to_validation(i, fraction) ? val : train)->push_back(docs[i]);
 }
 
 // Cross-entropy (nats per token) of the validation tokens under the training tokens'
@@ -102,6 +102,31 @@ double unigram_loss(const std::vector<std::int32_t>& train, const std::vector<st
   double loss = 0;
   for (std::int32_t id : val) loss -= std::log(counts[id] / total);
   return loss / std::max<std::size_t>(1, val.size());
+}
+
+// The same for a bigram distribution smoothed toward the unigram one,
+// P(b | a) = (count(a b) + alpha P(b)) / (count(a) + alpha), at the alpha of four that
+// suits the validation tokens best: a strong baseline, so beating it means something.
+double bigram_loss(const std::vector<std::int32_t>& train, const std::vector<std::int32_t>& val, int vocab) {
+  std::vector<double> uni(vocab, 1.0);
+  for (std::int32_t id : train) uni[id] += 1;
+  const double total = static_cast<double>(train.size()) + vocab;
+  for (double& u : uni) u /= total;
+  std::vector<double> pair(static_cast<std::size_t>(vocab) * vocab, 0.0), from(vocab, 0.0);
+  for (std::size_t i = 1; i < train.size(); ++i) {
+    pair[static_cast<std::size_t>(train[i - 1]) * vocab + train[i]] += 1;
+    from[train[i - 1]] += 1;
+  }
+  double best = std::numeric_limits<double>::infinity();
+  for (double alpha : {0.1, 1.0, 10.0, 100.0}) {
+    double loss = 0;
+    for (std::size_t i = 1; i < val.size(); ++i) {
+      const double c = pair[static_cast<std::size_t>(val[i - 1]) * vocab + val[i]];
+      loss -= std::log((c + alpha * uni[val[i]]) / (from[val[i - 1]] + alpha));
+    }
+    best = std::min(best, loss / std::max<std::size_t>(1, val.size() - 1));
+  }
+  return best;
 }
 
 std::string config_json(const TrainConfig& c) {
@@ -166,11 +191,13 @@ std::string command_line(const TrainRunRequest& o) {
   std::ostringstream s;
   s << "sonify train";
   for (const std::string& f : o.corpus) s << " --corpus " << f;
+  for (const std::string& f : o.midi) s << " --midi " << f;
   const TrainConfig& c = o.config;
   s << " --out " << o.out << " --arch " << c.arch << " --layers " << c.layers << " --dim " << c.dim
-    << " --heads " << c.heads << " --context " << c.context << " --vocab-size " << o.vocab_size << " --steps "
-    << c.steps << " --batch " << c.batch << " --lr " << c.lr << " --warmup " << c.warmup << " --val-fraction "
-    << o.val_fraction << " --seed " << c.seed << " --threads " << c.threads;
+    << " --heads " << c.heads << " --context " << c.context;
+  if (o.midi.empty()) s << " --vocab-size " << o.vocab_size;
+  s << " --steps " << c.steps << " --batch " << c.batch << " --lr " << c.lr << " --warmup " << c.warmup
+    << " --val-fraction " << o.val_fraction << " --seed " << c.seed << " --threads " << c.threads;
   return s.str();
 }
 
@@ -192,8 +219,8 @@ Status check_output(const TrainRunRequest& o) {
 // training.json: how the run was made (command, corpus, tokenizer, configuration) and
 // what it gave (loss history, final losses against the unigram baseline, speed).
 std::string training_log(const TrainRunRequest& o, const TrainConfig& c, const TrainRequest& req,
-                         const TrainResult& r, const TrainTokenizer& tok, const std::size_t docs_count[2],
-                         const std::string& blas, double baseline) {
+                         const TrainResult& r, const TrainCorpus& corpus, const std::string& blas,
+                         double unigram, double bigram) {
   nlohmann::ordered_json hist = nlohmann::ordered_json::array();
   for (const TrainEval& e : r.history)
     hist.push_back({{"step", e.step},
@@ -203,11 +230,10 @@ std::string training_log(const TrainRunRequest& o, const TrainConfig& c, const T
                     {"seconds", e.seconds}});
   nlohmann::ordered_json log = {
       {"command", command_line(o)},
-      {"corpus", o.corpus},
-      {"documents", {{"train", docs_count[0]}, {"validation", docs_count[1]}}},
+      {"corpus", o.midi.empty() ? o.corpus : o.midi},
+      {"documents", {{"train", corpus.docs_train}, {"validation", corpus.docs_val}}},
       {"tokens", {{"train", req.train_ids.size()}, {"validation", req.val_ids.size()}}},
-      {"tokenizer",
-       {{"type", "byte-level BPE"}, {"vocab_size", c.vocab}, {"merges", tok.vocab.merges.size()}}},
+      {"tokenizer", corpus.tokenizer_log},
       {"config",
        {{"arch", c.arch},
         {"layers", c.layers},
@@ -231,8 +257,10 @@ std::string training_log(const TrainRunRequest& o, const TrainConfig& c, const T
       {"blas", blas},
       {"final_train_loss", r.history.empty() ? 0.0 : r.history.back().train_loss},
       {"final_val_loss", r.history.empty() ? 0.0 : r.history.back().val_loss},
-      {"unigram_val_loss", baseline},
+      {"unigram_val_loss", unigram},
+      {"bigram_val_loss", bigram},
       {"history", hist}};
+  if (!o.midi.empty()) log["midi"] = corpus.midi_log;
   return log.dump(2) + "\n";
 }
 
@@ -253,7 +281,43 @@ Status save_check(const std::string& path, const std::vector<std::int32_t>& chec
                            });
 }
 
+// Text files → byte-level BPE learned from the training split → token streams.
+Result<TrainCorpus> text_train_corpus(const TrainRunRequest& o) {
+  SONIFY_ASSIGN_OR_RETURN(docs, read_corpus(o.corpus));
+  std::vector<std::string> train_docs, val_docs;
+  split_docs(docs, o.val_fraction, &train_docs, &val_docs);
+  if (val_docs.empty())
+    return fail("the corpus has too few lines for a validation split (", docs.size(), ")");
+  const std::string special = "<|endoftext|>";
+  SONIFY_ASSIGN_OR_RETURN(tok, train_tokenizer(train_docs, o.vocab_size, special));
+  TrainCorpus corpus;
+  corpus.vocab = static_cast<int>(tok.vocab.tokens.size());
+  corpus.bos_id = corpus.eos_id = tok.special_id;
+  corpus.docs_train = train_docs.size();
+  corpus.docs_val = val_docs.size();
+  SONIFY_ASSIGN_OR_RETURN(train_ids, tok.encode_docs(train_docs));
+  SONIFY_ASSIGN_OR_RETURN(val_ids, tok.encode_docs(val_docs));
+  corpus.train_ids = std::move(train_ids);
+  corpus.val_ids = std::move(val_ids);
+  const auto window = static_cast<std::size_t>(o.config.context) + 1;
+  if (corpus.train_ids.size() < window)
+    return fail("the corpus is smaller than one context window: ", corpus.train_ids.size(),
+                " training tokens, need ", window, " (lower --context or add text)");
+  if (corpus.val_ids.size() < window)
+    return fail("the validation split is smaller than one context window: ", corpus.val_ids.size(),
+                " tokens, need ", window, " (raise --val-fraction, lower --context or add text)");
+  corpus.files = {{"tokenizer.json", tok.json},
+                  {"tokenizer_config.json", tokenizer_config_json(special, o.config.context)}};
+  corpus.tokenizer_log = {
+      {"type", "byte-level BPE"}, {"vocab_size", corpus.vocab}, {"merges", tok.vocab.merges.size()}};
+  return corpus;
+}
+
 }  // namespace
+
+bool train_doc_to_validation(std::size_t i, double fraction) {
+  return std::floor((i + 1) * fraction) > std::floor(i * fraction);
+}
 
 Result<TrainRun> run_train(const TrainRunRequest& o) {
   TrainConfig c = o.config;
@@ -268,26 +332,11 @@ Result<TrainRun> run_train(const TrainRunRequest& o) {
   if (c.arch == "llama" && (c.dim / c.heads) % 2 != 0)
     return fail("--arch llama needs an even head size (--dim / --heads)");
 
-  SONIFY_ASSIGN_OR_RETURN(docs, read_corpus(o.corpus));
-  std::vector<std::string> train_docs, val_docs;
-  split_docs(docs, o.val_fraction, &train_docs, &val_docs);
-  if (val_docs.empty())
-    return fail("the corpus has too few lines for a validation split (", docs.size(), ")");
-
-  // Tokenizer: byte-level BPE learned from the training split only.
-  const std::string special = "<|endoftext|>";
-  SONIFY_ASSIGN_OR_RETURN(tok, train_tokenizer(train_docs, o.vocab_size, special));
-  c.vocab = static_cast<int>(tok.vocab.tokens.size());
-  c.bos_id = c.eos_id = tok.special_id;
-  SONIFY_ASSIGN_OR_RETURN(train_ids, tok.encode_docs(train_docs));
-  SONIFY_ASSIGN_OR_RETURN(val_ids, tok.encode_docs(val_docs));
-  const auto window = static_cast<std::size_t>(c.context) + 1;
-  if (train_ids.size() < window)
-    return fail("the corpus is smaller than one context window: ", train_ids.size(),
-                " training tokens, need ", window, " (lower --context or add text)");
-  if (val_ids.size() < window)
-    return fail("the validation split is smaller than one context window: ", val_ids.size(), " tokens, need ",
-                window, " (raise --val-fraction, lower --context or add text)");
+  if (o.corpus.empty() == o.midi.empty()) return fail("give either --corpus (text) or --midi (MIDI files)");
+  SONIFY_ASSIGN_OR_RETURN(corpus, o.midi.empty() ? text_train_corpus(o) : midi_train_corpus(o));
+  c.vocab = corpus.vocab;
+  c.bos_id = corpus.bos_id;
+  c.eos_id = corpus.eos_id;
 
   SONIFY_ASSIGN_OR_RETURN(plugin, torch_plugin_open());
   if (plugin.train == nullptr) return fail("the libtorch plugin has no training entry point");
@@ -295,8 +344,8 @@ Result<TrainRun> run_train(const TrainRunRequest& o) {
   if (c.warmup <= 0) c.warmup = std::max(1, c.steps / 20);  // recorded as the value used
   TrainRequest req;
   req.config = c;
-  req.train_ids = std::move(train_ids);
-  req.val_ids = std::move(val_ids);
+  req.train_ids = corpus.train_ids;
+  req.val_ids = corpus.val_ids;
   req.check_ids.assign(req.val_ids.begin(), req.val_ids.begin() + std::min<std::size_t>(c.context, 32));
   req.progress = o.progress;
   req.stop = o.stop;
@@ -328,15 +377,18 @@ Result<TrainRun> run_train(const TrainRunRequest& o) {
                                  std::memcpy(dst, r.tensors[i].data.data(), nbytes);
                                }));
   SONIFY_TRY(write_file_atomic((tmp / "config.json").string(), config_json(c)));
-  SONIFY_TRY(write_file_atomic((tmp / "tokenizer.json").string(), tok.json));
-  SONIFY_TRY(
-      write_file_atomic((tmp / "tokenizer_config.json").string(), tokenizer_config_json(special, c.context)));
+  for (const auto& [name, text] : corpus.files) SONIFY_TRY(write_file_atomic((tmp / name).string(), text));
 
-  const double baseline = unigram_loss(req.train_ids, req.val_ids, c.vocab);
+  const double unigram = unigram_loss(req.train_ids, req.val_ids, c.vocab);
+  const double bigram = bigram_loss(req.train_ids, req.val_ids, c.vocab);
+  const double val_loss = r.history.empty() ? 0.0 : r.history.back().val_loss;
   const BlasInfo blas = blas_probe();
-  const std::size_t docs_count[2] = {train_docs.size(), val_docs.size()};
-  const std::string log = training_log(o, c, req, r, tok, docs_count, blas.kind, baseline);
+  const std::string log = training_log(o, c, req, r, corpus, blas.kind, unigram, bigram);
   SONIFY_TRY(write_file_atomic((tmp / "training.json").string(), log));
+  if (!o.midi.empty())
+    SONIFY_TRY(write_file_atomic(
+        (tmp / "MODEL_CARD.md").string(),
+        midi_model_card(o, c, corpus, r.parameters, r.steps_done, val_loss, unigram, bigram)));
   if (!o.save_check.empty()) SONIFY_TRY(save_check(o.save_check, req.check_ids, r.check_logits, c.vocab));
   if (fs::exists(out, ec)) fs::remove_all(out, ec);
   fs::rename(tmp, out, ec);
@@ -351,8 +403,11 @@ Result<TrainRun> run_train(const TrainRunRequest& o) {
   run.tokens_per_second = r.tokens_per_second;
   run.threads = r.threads;
   run.blas = blas.kind;
-  run.final_val_loss = r.history.empty() ? 0.0 : r.history.back().val_loss;
-  run.unigram_val_loss = baseline;
+  run.final_val_loss = val_loss;
+  run.unigram_val_loss = unigram;
+  run.bigram_val_loss = bigram;
+  run.midi_files = corpus.midi_files;
+  run.midi_skipped = corpus.midi_skipped;
   return run;
 }
 

@@ -56,6 +56,7 @@ CLI::App* register_album_merge(CLI::App* album, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_compare(CLI::App& app, int* exit_code);
 void register_models(CLI::App& app, int* exit_code);
+void register_sample(CLI::App& app, int* exit_code);
 
 }  // namespace sonify::cli
 

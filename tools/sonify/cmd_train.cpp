@@ -1,4 +1,4 @@
-// `sonify train`: trains a small GPT-2 or Llama-family model on text files into a
+// `sonify train`: trains a small GPT-2 or Llama-family model on text or MIDI files into a
 // Hugging Face model directory (run_train in sonify/pipeline_train.h). This file adds
 // what belongs to a terminal: the progress line and Ctrl-C.
 #include <unistd.h>
@@ -63,8 +63,10 @@ int run_train_command(const Options& o) {
     std::fprintf(stderr, "trained %lld parameters for %d steps in %.1f s (%.0f tokens/s, %d threads, %s)\n",
                  static_cast<long long>(run->parameters), run->steps_done, run->seconds,
                  run->tokens_per_second, run->threads, run->blas.c_str());
-    std::fprintf(stderr, "validation loss %.4f nats/token (unigram baseline %.4f)\n", run->final_val_loss,
-                 run->unigram_val_loss);
+    std::fprintf(stderr, "validation loss %.4f nats/token (bigram baseline %.4f, unigram %.4f)\n",
+                 run->final_val_loss, run->bigram_val_loss, run->unigram_val_loss);
+    if (run->midi_skipped > 0)
+      std::fprintf(stderr, "skipped %d files that are not MIDI\n", run->midi_skipped);
   }
   std::printf("%s\n", request.out.c_str());
   return 0;
@@ -77,8 +79,11 @@ void register_train(CLI::App& app, int* exit_code) {
   TrainRunRequest& r = o->request;
   TrainConfig& c = r.config;
   CLI::App* cmd = app.add_subcommand(
-      "train", "Train a small transformer on text files (writes a Hugging Face model dir)");
-  cmd->add_option("--corpus", r.corpus, "Text files, one document per line")->required()->expected(1, -1);
+      "train", "Train a small transformer on text or MIDI files (writes a Hugging Face model dir)");
+  auto* corpus = cmd->add_option("--corpus", r.corpus, "Text files, one document per line")->expected(1, -1);
+  cmd->add_option("--midi", r.midi, "MIDI files or folders (event tokens; the seed's 3x128 shape by default)")
+      ->expected(1, -1)
+      ->excludes(corpus);
   cmd->add_option("-o,--out", r.out, "Output model directory (missing parents are created)")->required();
   // Numeric options show their default and are range-checked.
   auto number = [cmd](const char* name, auto* value, const char* help, auto lo, auto hi) {
@@ -103,7 +108,11 @@ void register_train(CLI::App& app, int* exit_code) {
   cmd->add_option("--save-check", r.save_check,
                   "Also write the in-memory model's logits on the first validation tokens (safetensors)")
       ->group("");
-  cmd->callback([o, exit_code] { *exit_code = run_train_command(*o); });
+  cmd->callback([o, cmd, exit_code] {
+    if (!o->request.midi.empty())
+      midi_train_defaults(&o->request.config, [cmd](const char* option) { return cmd->count(option) > 0; });
+    *exit_code = run_train_command(*o);
+  });
 }
 
 }  // namespace sonify::cli

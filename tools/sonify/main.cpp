@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   sonify::cli::register_report(app, &exit_code);
   sonify::cli::register_compare(app, &exit_code);
   sonify::cli::register_models(app, &exit_code);
+  sonify::cli::register_sample(app, &exit_code);
   sonify::cli::require_finite_floats(&app);
   // Any command may be given --force (after its own options too): it lets an output replace
   // an existing file of another kind, which is refused otherwise.
