@@ -136,6 +136,12 @@ TEST_CASE("MIDILike decoding repairs what a sampler may write and counts it", "[
   CHECK(s->tracks[0].notes[0].length_ticks == 4 * 120);
   CHECK(sonify::score_validate(*s).ok());
   CHECK(!t.decode({on60, 9999}).ok());
+  // A pitch struck twice on one step is one note (two would overlap on the same key).
+  auto twice = t.decode({on60, on60, shift, off60}, 100, &st);
+  REQUIRE(twice.ok());
+  CHECK(st.notes == 1);
+  CHECK(st.ignored == 1);
+  CHECK(sonify::score_validate(*twice).ok());
 }
 
 TEST_CASE("MIDILike properties on random scores: decoding is a fixed point and time is kept",

@@ -31,7 +31,8 @@ struct MidiTokenStats {
   std::int64_t truncated = 0;         // notes cut where the same pitch struck again before they ended
   std::int64_t orphan_note_offs = 0;  // decode: NoteOff with no sounding NoteOn (dropped)
   std::int64_t stuck_notes = 0;       // decode: notes still sounding at the end (closed there)
-  std::int64_t ignored = 0;           // decode: tokens that mean nothing where they stand (PAD, ...)
+  std::int64_t ignored = 0;           // decode: tokens that mean nothing where they stand (PAD, a
+                                      // second NoteOn of a pitch on one step, ...)
 };
 
 class MidiTokenizer {

@@ -178,7 +178,11 @@ Result<Score> MidiTokenizer::decode(const std::vector<int>& ids, double bpm, Mid
       if (!(t == bos_id() && i == 0)) ++st.ignored;
     } else if (t < off0) {
       const int pitch = config_.pitch_low + (t - on0);
-      if (auto it = open.find(pitch); it != open.end()) {  // struck again while sounding
+      if (auto it = open.find(pitch); it != open.end() && it->second.on == now) {
+        // Struck twice on one step: one note, not two overlapping copies of it.
+        ++st.ignored;
+        continue;
+      } else if (it != open.end()) {  // struck again while sounding
         done.push_back({it->second.on, std::max(now, it->second.on + 1), pitch, it->second.velocity,
                         it->second.program});
         open.erase(it);
