@@ -18,8 +18,11 @@ SONIFY=${SONIFY:-$BUILD/tools/sonify/sonify}
 PREVIOUS=${PREVIOUS:-$ROOT/build/sonify-eigen}
 MODEL=${MODEL:-$ROOT/build/bench/llama-1b}
 OUT=$BUILD/bench/svd
+# REUSE_PREVIOUS=DIR: take the Eigen build's results (previous.json, previous.time) from an
+# earlier run of this script instead of running it again (it takes the longest).
 rm -rf "$OUT"
 mkdir -p "$OUT"
+[ -n "${REUSE_PREVIOUS:-}" ] && cp -p "$REUSE_PREVIOUS"/previous.json "$REUSE_PREVIOUS"/previous.time "$OUT"/
 
 if [ ! -f "$MODEL/model.safetensors.index.json" ]; then
   echo "writing the Llama-3.2-1B-shaped checkpoint to $MODEL ..." >&2
@@ -27,7 +30,7 @@ if [ ! -f "$MODEL/model.safetensors.index.json" ]; then
 fi
 echo "uptime before: $(uptime)"
 echo "nproc: $(nproc)"
-echo "BLAS: $(/usr/bin/python3 -c 'import ctypes; print(ctypes.CDLL("libopenblas.so.0").openblas_get_config().decode() if hasattr(ctypes.CDLL("libopenblas.so.0"), "openblas_get_config") else "?")' 2>/dev/null || echo unknown)"
+echo "BLAS: $(/usr/bin/python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_config.restype = ctypes.c_char_p; print(l.openblas_get_config().decode())' 2>/dev/null || echo "not OpenBLAS")"
 echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3), liblapack.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/liblapack.so.3)"
 cat "$MODEL"/*.safetensors >/dev/null  # page cache warm for every run alike
 
@@ -40,7 +43,10 @@ run() {
   echo "$name done at load $(cut -d' ' -f1 /proc/loadavg)"
 }
 names=()
-if [ -x "$PREVIOUS" ]; then
+if [ -n "${REUSE_PREVIOUS:-}" ]; then
+  echo "previous: reused from $REUSE_PREVIOUS ($(stat -c %y "$OUT/previous.time" | cut -c1-19))"
+  names+=(previous)
+elif [ -x "$PREVIOUS" ]; then
   run previous "$PREVIOUS" analyze --model "$MODEL" --no-cache --quiet -o "$OUT/previous.json"
   names+=(previous)
 fi
