@@ -8,6 +8,7 @@ SONIFY_PACKAGES=(
   libebur128-dev
   libglib2.0-dev         # GLib's log handler: keeps libinstpatch's messages off stderr
   libopenblas0-pthread   # replaces the reference BLAS that libtorch and LAPACK link (10-30x)
+  liblapack-dev          # liblapack.so to link the analysis against; OpenBLAS serves it at run time
   fluid-soundfont-gm     # the General MIDI soundfont the renderer uses
   libcairo2-dev          # PNG output of `sonify report --png`
   libfftw3-dev           # convolution reverb of the direct synthesis styles

@@ -1,6 +1,7 @@
 // The analysis core on hand-made inputs with known answers: diagonal, rank-1,
 // orthogonal, constant and all-zero matrices; both quantile paths; W1; the power-law
 // fit; PCA and activation statistics; features JSON round trip; cache; determinism.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -155,6 +156,79 @@ TEST_CASE("Gram singular values agree with the exact SVD to the stated accuracy"
     INFO(i << ": exact " << e[i] << " gram " << g[i]);
     CHECK(std::fabs(g[i] - e[i]) <= floor);
     if (e[i] > 100 * floor) CHECK(std::fabs(g[i] - e[i]) <= 1e-4 * e[i]);
+  }
+}
+
+namespace {
+
+// rows × cols with a power-law column scale (a trained-looking bulk) and three rank-one
+// spikes, like bench/llama_checkpoint.py writes.
+std::vector<float> trained_like(std::int64_t rows, std::int64_t cols, unsigned seed) {
+  std::vector<float> w = gaussian(static_cast<std::size_t>(rows * cols), seed);
+  const std::vector<float> u = gaussian(static_cast<std::size_t>(rows), seed + 1),
+                           v = gaussian(static_cast<std::size_t>(cols), seed + 2);
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j)
+      w[i * cols + j] =
+          static_cast<float>(w[i * cols + j] * std::pow(1.0 + (j * 7919) % cols, -0.35) + 0.2 * u[i] * v[j]);
+  return w;
+}
+
+double frobenius2(const std::vector<float>& w) {
+  double s = 0;
+  for (float x : w) s += double(x) * x;
+  return s;
+}
+
+// KS distance between the empirical distributions of two samples.
+double ks(std::vector<double> a, std::vector<double> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  double d = 0;
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const double x = std::min(a[i], b[j]);
+    while (i < a.size() && a[i] <= x) ++i;
+    while (j < b.size() && b[j] <= x) ++j;
+    d = std::max(d, std::fabs(double(i) / a.size() - double(j) / b.size()));
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("fast spectrum: within its own error estimates of the exact one, and seeded", "[analysis]") {
+  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1500, 640}, {700, 1800}}) {
+    INFO(rows << " x " << cols);
+    const std::vector<float> w = trained_like(rows, cols, 11);
+    const double f2 = frobenius2(w);
+    const std::vector<double> e = exact(w, rows, cols);
+    const FastSpectrum f = singular_values_fast(w.data(), rows, cols, f2, 3);
+    REQUIRE(f.singular_values.size() == e.size());
+    REQUIRE(f.top == kFastTop);
+    INFO("top error " << f.top_error << ", bulk error " << f.bulk_error);
+    CHECK(f.top_error > 0);
+    CHECK(f.top_error < 0.1);
+    CHECK(f.bulk_error < 0.15);
+    double worst = 0;
+    for (std::int64_t i = 0; i < f.top; ++i) {
+      const double rel = std::fabs(f.singular_values[i] - e[i]) / e[i];
+      worst = std::max(worst, rel);
+      CHECK(rel <= f.top_error);
+    }
+    INFO("measured top error " << worst);
+    const std::vector<double> fb(f.singular_values.begin() + f.top, f.singular_values.end()),
+        eb(e.begin() + f.top, e.end());
+    const double d = ks(fb, eb);
+    INFO("bulk KS distance " << d);
+    CHECK(d <= f.bulk_error);
+    // The trace is exact: Σσ² = ||W||_F².
+    double sum = 0;
+    for (double x : f.singular_values) sum += x * x;
+    CHECK(sum == Approx(f2).epsilon(1e-6));
+    // Same seed, same bytes; another seed, other (equally good) values.
+    CHECK(singular_values_fast(w.data(), rows, cols, f2, 3).singular_values == f.singular_values);
+    CHECK(singular_values_fast(w.data(), rows, cols, f2, 4).singular_values != f.singular_values);
   }
 }
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "sonify/checkpoint_write.h"
@@ -118,6 +120,8 @@ TEST_CASE("analyze: bad inputs give one error line and no output file", "[cli]")
       {{"analyze", "--model", dir.path(), "-o", out}, 1, "no config.json"},
       {{"analyze", "--model", SONIFY_SOURCE_DIR, "--bins", "0", "-o", out}, 2, "bins"},
       {{"analyze", "--model", SONIFY_SOURCE_DIR, "--svd", "lapack", "-o", out}, 2, "svd"},
+      {{"analyze", "--model", SONIFY_SOURCE_DIR, "--svd", "bogus", "-o", out}, 2, "svd"},
+      {{"weights", "--model", SONIFY_SOURCE_DIR, "--genre", "acid", "--svd", "bogus", "-o", out}, 2, "svd"},
       {{"analyze", "--model", SONIFY_SOURCE_DIR, "--threads", "-1", "-o", out}, 2, "threads"},
   };
   for (const auto& row : rows) {
@@ -137,4 +141,67 @@ TEST_CASE("analyze into a missing directory fails without a partial file", "[cli
   CHECK(r.exit_code == 1);
   CHECK(r.err.rfind("sonify: error: ", 0) == 0);
   CHECK(sonify::test::list_dir(dir.path()).empty());
+}
+
+TEST_CASE("analyze --svd fast: seeded bytes, each spectrum within its own error estimates of auto's",
+          "[cli]") {
+  // One Llama layer 640 wide: q, o, gate, up, down and the embedding reach the sketch
+  // (>= 512 wide), k and v (320) take the auto path.
+  TempDir dir;
+  sonify::test::write_file(
+      dir.file("arch.json"),
+      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":640,"intermediate_size":1024,)"
+      R"("num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":1024,)"
+      R"("max_position_embeddings":64,"rms_norm_eps":1e-5,"tie_word_embeddings":true})");
+  REQUIRE(
+      sonify::synthetic_checkpoint_write(dir.file("arch.json"), dir.file("m"), sonify::DType::F32, 3).ok());
+  auto analyze = [&](const std::vector<std::string>& extra, const std::string& name) {
+    std::vector<std::string> args = {"analyze", "--model", dir.file("m"), "--no-cache", "-o", dir.file(name)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_sonify(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return read_file(dir.file(name));
+  };
+  const std::string fast = analyze({"--svd", "fast", "--seed", "5", "--threads", "2"}, "fast.json");
+  CHECK(analyze({"--svd", "fast", "--seed", "5", "--threads", "1"}, "fast1.json") == fast);
+  CHECK(analyze({"--svd", "fast", "--seed", "6"}, "fast6.json") != fast);
+  const auto f = nlohmann::json::parse(fast), a = nlohmann::json::parse(analyze({}, "auto.json"));
+  CHECK(f["svd_option"] == "fast");
+  CHECK(f["svd_seed"] == 5);
+  CHECK_FALSE(a.contains("svd_seed"));
+  REQUIRE(f["matrices"].size() == a["matrices"].size());
+  int sketched = 0;
+  for (std::size_t m = 0; m < f["matrices"].size(); ++m) {
+    const auto& fs_ = f["matrices"][m]["spectrum"];
+    const auto& as = a["matrices"][m]["spectrum"];
+    INFO(f["matrices"][m]["tensor"] << " " << fs_["method"]);
+    const auto fv = fs_["singular_values"].get<std::vector<double>>();
+    const auto av = as["singular_values"].get<std::vector<double>>();
+    REQUIRE(fv.size() == av.size());
+    if (std::min(f["matrices"][m]["rows"].get<int>(), f["matrices"][m]["cols"].get<int>()) < 512) {
+      CHECK(fs_["method"] != "fast");
+      CHECK(fv == av);
+      continue;
+    }
+    REQUIRE(fs_["method"] == "fast");
+    ++sketched;
+    const std::size_t top = fs_["fast_top"].get<std::size_t>();
+    const double top_error = fs_["fast_top_error"], bulk_error = fs_["fast_bulk_error"];
+    for (std::size_t i = 0; i < top; ++i) CHECK(std::fabs(fv[i] - av[i]) <= top_error * av[i]);
+    // KS distance of the rest: both are sorted descending.
+    std::vector<double> x(fv.begin() + top, fv.end()), y(av.begin() + top, av.end());
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    double ks = 0;
+    for (double t : y) {
+      const double fx = double(std::upper_bound(x.begin(), x.end(), t) - x.begin()) / x.size();
+      const double fy = double(std::upper_bound(y.begin(), y.end(), t) - y.begin()) / y.size();
+      ks = std::max(ks, std::fabs(fx - fy));
+    }
+    INFO("top error " << top_error << ", bulk KS " << ks << " against " << bulk_error);
+    CHECK(ks <= bulk_error);
+    CHECK(fs_["stable_rank"].get<double>() == Approx(as["stable_rank"].get<double>()).epsilon(top_error * 3));
+  }
+  CHECK(sketched == 6);
 }

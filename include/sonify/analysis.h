@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -17,15 +18,21 @@ enum class SvdMethod {
   Auto,   // exact for small matrices, Gram eigenvalues for large ones (doc/features.md)
   Exact,  // Eigen BDCSVD in double for every matrix (slow on large models)
   Gram,   // eigenvalues of the smaller Gram matrix for every matrix
+  Fast,   // leading σ by a seeded randomised sketch, the bulk by Lanczos quadrature, for
+          // matrices at least 512 wide (the others as Auto); each spectrum says which
 };
 
-// "auto", "exact", "gram".
+// Auto turns into Fast for models with more matrix weights than this.
+constexpr std::int64_t kSvdAutoFastWeights = 5'000'000'000;
+
+// "auto", "exact", "gram", "fast".
 std::string_view svd_method_name(SvdMethod method);
 
 struct AnalyzeOptions {
   int histogram_bins = 32;
   SvdMethod svd = SvdMethod::Auto;
-  int threads = 0;  // 0: all available cores. The result does not depend on it.
+  int threads = 0;         // 0: all available cores. The result does not depend on it.
+  std::uint64_t seed = 0;  // of the Fast sketches (recorded in the features when used)
   // A tensor holding NaN or Inf fails the analysis unless this is set; then it is left out
   // of the features and listed in WeightFeatures::skipped_nonfinite.
   bool allow_nonfinite = false;

@@ -27,7 +27,13 @@ struct Moments {
 
 // Spectrum of one matrix: all min(rows, cols) singular values and their summaries.
 struct Spectrum {
-  std::string method;         // "exact" (double SVD) or "gram" (eigenvalues of the Gram matrix)
+  std::string method;  // "exact" (double SVD), "gram" (eigenvalues of the Gram matrix) or "fast"
+  // "fast" only: the leading fast_top values are measured (relative error estimated at most
+  // fast_top_error), the others are quantiles of an estimated density whose KS distance from
+  // the true one is estimated at fast_bulk_error.
+  std::int64_t fast_top = 0;
+  double fast_top_error = 0;
+  double fast_bulk_error = 0;
   double accuracy_floor = 0;  // absolute error bound of each σ; σ below it have no relative accuracy
   std::vector<double> singular_values;  // descending
   double sigma_max = 0;
@@ -142,7 +148,8 @@ struct WeightFeatures {
   int hidden_size = 0;
   std::string checkpoint_id;  // identity of the analysed files (sizes, mtimes, header hash)
   int histogram_bins = 32;
-  std::string svd_option;                    // "auto", "exact" or "gram"
+  std::string svd_option;                    // "auto", "exact", "gram" or "fast"
+  std::uint64_t svd_seed = 0;                // seed of the "fast" spectra (written only with some)
   std::vector<MatrixFeatures> matrices;      // in Model::tensors() order (tied lm_head omitted)
   std::vector<VectorFeatures> vectors;       // in Model::tensors() order
   std::vector<LayerTransition> transitions;  // per role, in layer order

@@ -8,19 +8,21 @@
 #include <string>
 #include <vector>
 
+#include "sonify/analysis.h"
 #include "sonify/result.h"
 
 namespace sonify {
 
 struct WeightsRequest {
-  std::string model_path;         // a Hugging Face model directory or a .safetensors file
-  std::string genre;              // a name from all_genres()
-  std::vector<std::string> sets;  // "key=value" parameter overrides, validated by the registry
-  std::string genre_config_dir;   // where GENRE.json overrides are looked for ("" = none)
-  std::string out_dir = ".";      // created when missing
-  bool midi_only = false;         // no WAV; a WAV left by an earlier run is removed
-  std::string soundfont;          // "" = $SONIFY_SOUNDFONT, then the system's GM soundfont
-  bool report = false;            // then also DIR/GENRE.html, the run's page (sonify/report.h)
+  std::string model_path;           // a Hugging Face model directory or a .safetensors file
+  std::string genre;                // a name from all_genres()
+  std::vector<std::string> sets;    // "key=value" parameter overrides, validated by the registry
+  std::string genre_config_dir;     // where GENRE.json overrides are looked for ("" = none)
+  std::string out_dir = ".";        // created when missing
+  bool midi_only = false;           // no WAV; a WAV left by an earlier run is removed
+  std::string soundfont;            // "" = $SONIFY_SOUNDFONT, then the system's GM soundfont
+  bool report = false;              // then also DIR/GENRE.html, the run's page (sonify/report.h)
+  SvdMethod svd = SvdMethod::Auto;  // how the analysis computes singular values (recorded unless auto)
 };
 
 // Wall-clock seconds of each stage; recorded in the JSON, not part of the music.

@@ -17,7 +17,7 @@ namespace sonify {
 namespace {
 
 // Bumped whenever a statistic's definition changes, so old cache entries are not reused.
-constexpr int kAnalysisRevision = 1;
+constexpr int kAnalysisRevision = 2;
 
 struct Fnv {
   std::uint64_t h = 1469598103934665603ull;
@@ -45,6 +45,7 @@ std::string cache_prefix(const Model& model, const AnalyzeOptions& options) {
   key.add(std::string(svd_method_name(options.svd)));
   // Added only when set, so the keys of finite analyses stay what they were.
   if (options.allow_nonfinite) key.add(std::string("allow_nonfinite"));
+  if (options.seed != 0) key.add(options.seed);
   return "features-" + key.hex() + "-";
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <thread>
 
+#include "lapack.h"
 #include "sonify/analysis.h"
 #include "spectrum.h"
 
@@ -100,6 +101,7 @@ Status models_comparable(const Model& a, const Model& b) {
 
 Result<ModelDiff> diff_models(const Model& a, const Model& b, int threads) {
   SONIFY_TRY(models_comparable(a, b));
+  const analysis::BlasSingleThread blas_single_thread;
   const auto ta = compared_tensors(a), tb = compared_tensors(b);
   std::vector<Result<TensorChange>> results(ta.size(), fail("not compared"));
   if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -1,5 +1,6 @@
 // WeightFeatures <-> JSON. Field names match the struct members; doc/features.md
 // describes them.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "sonify/features.h"
@@ -29,6 +30,11 @@ Moments moments_from(const json& j) {
 ordered_json spectrum_json(const Spectrum& s) {
   ordered_json j;
   j["method"] = s.method;
+  if (s.method == "fast") {
+    j["fast_top"] = s.fast_top;
+    j["fast_top_error"] = s.fast_top_error;
+    j["fast_bulk_error"] = s.fast_bulk_error;
+  }
   j["accuracy_floor"] = s.accuracy_floor;
   j["sigma_max"] = s.sigma_max;
   j["stable_rank"] = s.stable_rank;
@@ -49,6 +55,11 @@ ordered_json spectrum_json(const Spectrum& s) {
 Spectrum spectrum_from(const json& j) {
   Spectrum s;
   s.method = j.at("method").get<std::string>();
+  if (s.method == "fast") {
+    s.fast_top = j.at("fast_top").get<std::int64_t>();
+    s.fast_top_error = j.at("fast_top_error").get<double>();
+    s.fast_bulk_error = j.at("fast_bulk_error").get<double>();
+  }
   s.accuracy_floor = j.at("accuracy_floor").get<double>();
   s.sigma_max = j.at("sigma_max").get<double>();
   s.stable_rank = j.at("stable_rank").get<double>();
@@ -149,6 +160,9 @@ std::string features_to_json(const WeightFeatures& f) {
   j["checkpoint_id"] = f.checkpoint_id;
   j["histogram_bins"] = f.histogram_bins;
   j["svd_option"] = f.svd_option;
+  if (std::any_of(f.matrices.begin(), f.matrices.end(),
+                  [](const MatrixFeatures& m) { return m.spectrum.method == "fast"; }))
+    j["svd_seed"] = f.svd_seed;
   j["tension"] = f.tension;
   j["layer_trainedness"] = f.layer_trainedness;
   j["trainedness"] = f.trainedness;
@@ -232,6 +246,7 @@ Result<WeightFeatures> features_from_json(std::string_view text, const std::stri
     f.checkpoint_id = j.at("checkpoint_id").get<std::string>();
     f.histogram_bins = j.at("histogram_bins").get<int>();
     f.svd_option = j.at("svd_option").get<std::string>();
+    if (j.contains("svd_seed")) f.svd_seed = j.at("svd_seed").get<std::uint64_t>();
     f.tension = j.at("tension").get<std::vector<double>>();
     f.layer_trainedness = j.at("layer_trainedness").get<std::vector<double>>();
     f.trainedness = j.at("trainedness").get<double>();

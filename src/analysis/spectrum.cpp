@@ -1,18 +1,13 @@
 #include "spectrum.h"
 
-#include <Eigen/Dense>
-#include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 
+#include "lapack.h"
+
 namespace sonify::analysis {
-namespace {
-
-using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-}  // namespace
 
 bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
   switch (method) {
@@ -21,6 +16,7 @@ bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
     case SvdMethod::Gram:
       return true;
     case SvdMethod::Auto:
+    case SvdMethod::Fast:  // for the matrices too narrow for the sketch
       return std::min(rows, cols) >= kGramMinDim;
   }
   return false;
@@ -34,21 +30,22 @@ std::int64_t gram_slices(std::int64_t rows, std::int64_t cols) {
 }
 
 std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice) {
-  Eigen::Map<const RowMatrixF> W(w, rows, cols);
   const std::int64_t order = gram_order(rows, cols);
   const std::int64_t length = std::max(rows, cols);
   const std::int64_t begin = slice * kGramSlice;
   const std::int64_t count = std::min(kGramSlice, length - begin);
-  Eigen::MatrixXf g = Eigen::MatrixXf::Zero(order, order);
+  std::vector<float> g(static_cast<std::size_t>(order * order), 0.0f);
+  // Row-major W is column-major Wᵀ (cols × rows, leading dimension cols).
   if (count > 0) {
-    if (rows >= cols)
-      g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleRows(begin, count).transpose());
-    else
-      g.selfadjointView<Eigen::Lower>().rankUpdate(W.middleCols(begin, count));
+    if (rows >= cols)  // WᵀW over rows [begin, begin + count): columns of Wᵀ
+      ssyrk_lower(false, order, count, w + begin * cols, cols, g.data());
+    else  // WWᵀ over columns [begin, begin + count): rows of Wᵀ
+      ssyrk_lower(true, order, count, w + begin, cols, g.data());
   }
   std::vector<double> out(static_cast<std::size_t>(order * order), 0.0);
   for (std::int64_t c = 0; c < order; ++c)
-    for (std::int64_t r = c; r < order; ++r) out[static_cast<std::size_t>(c * order + r)] = g(r, c);
+    for (std::int64_t r = c; r < order; ++r)
+      out[static_cast<std::size_t>(c * order + r)] = g[static_cast<std::size_t>(c * order + r)];
   return out;
 }
 
@@ -77,23 +74,19 @@ std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t 
 
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order) {
   if (order == 0) return {};
-  Eigen::Map<Eigen::MatrixXd> G(gram.data(), order, order);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G, Eigen::EigenvaluesOnly);
-  const Eigen::VectorXd& lambda = es.eigenvalues();  // ascending
+  const std::vector<double> lambda = symmetric_eigenvalues(gram.data(), order);  // ascending
   std::vector<double> sv(static_cast<std::size_t>(order));
   for (std::int64_t i = 0; i < order; ++i)
-    sv[static_cast<std::size_t>(i)] = std::sqrt(std::max(0.0, lambda(order - 1 - i)));
+    sv[static_cast<std::size_t>(i)] =
+        std::sqrt(std::max(0.0, lambda[static_cast<std::size_t>(order - 1 - i)]));
   return sv;
 }
 
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols) {
   if (rows == 0 || cols == 0) return {};
-  Eigen::Map<const RowMatrixF> W(w, rows, cols);
-  Eigen::MatrixXd d = W.cast<double>();
-  if (rows < cols) d.transposeInPlace();  // tall: BDCSVD's bidiagonalisation is cheaper
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(d);
-  const Eigen::VectorXd& s = svd.singularValues();  // descending, non-negative
-  return std::vector<double>(s.data(), s.data() + s.size());
+  // Row-major W is column-major Wᵀ: same singular values, no transpose needed.
+  std::vector<double> d(w, w + rows * cols);
+  return singular_values_gesdd(d.data(), cols, rows);
 }
 
 void summarise_spectrum(Spectrum& s, double frobenius_squared) {

@@ -1,8 +1,9 @@
-// Singular values and spectral summaries (Eigen inside, plain types outside).
+// Singular values and spectral summaries (LAPACK inside, plain types outside).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "sonify/analysis.h"
@@ -45,8 +46,35 @@ std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t 
 // Singular values (descending) from a summed Gram lower triangle.
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order);
 
-// All singular values by Eigen's BDCSVD in double.
+// All singular values by LAPACK's dgesdd in double.
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols);
+
+// --svd fast (fast_spectrum.cpp): the kFastTop leading singular values by randomised
+// subspace iteration (kFastOversample extra columns, kFastPowerIterations passes), the
+// others as quantiles of the bulk density from stochastic Lanczos quadrature with
+// kFastProbes probes of kFastLanczosSteps steps. Matrices narrower than kFastMinDim take
+// the auto path: there the exact methods cost about as much.
+constexpr std::int64_t kFastTop = 64;
+constexpr std::int64_t kFastOversample = 32;
+constexpr int kFastPowerIterations = 3;
+constexpr int kFastProbes = 8;
+constexpr int kFastLanczosSteps = 32;
+constexpr std::int64_t kFastMinDim = 512;
+
+bool uses_fast(SvdMethod method, std::int64_t rows, std::int64_t cols);
+
+// The seed of one matrix's sketch: the run's seed mixed with the tensor name, so it does
+// not depend on which thread measures the matrix or in what order.
+std::uint64_t fast_seed(std::uint64_t seed, const std::string& tensor);
+
+struct FastSpectrum {
+  std::vector<double> singular_values;  // all min(rows, cols), descending
+  std::int64_t top = 0;                 // how many leading values the sketch measured
+  double top_error = 0;                 // relative error bound estimate of those
+  double bulk_error = 0;                // estimated KS distance of the rest from the true bulk
+};
+FastSpectrum singular_values_fast(const float* w, std::int64_t rows, std::int64_t cols,
+                                  double frobenius_squared, std::uint64_t seed);
 
 // Fills every summary of `s` from s.singular_values, s.accuracy_floor and the squared
 // Frobenius norm.

@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 
+#include "lapack.h"
 #include "sonify/analysis.h"
 #include "spectrum.h"
 #include "stats.h"
@@ -115,14 +116,23 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   f.frobenius = std::sqrt(frob2);
 
   Spectrum& s = f.spectrum;
-  if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
+  if (analysis::uses_fast(options.svd, f.rows, f.cols)) {
+    analysis::FastSpectrum fast = analysis::singular_values_fast(w.data(), f.rows, f.cols, frob2,
+                                                                 analysis::fast_seed(options.seed, f.tensor));
+    s.singular_values = std::move(fast.singular_values);
+    s.method = "fast";
+    s.fast_top = fast.top;
+    s.fast_top_error = fast.top_error;
+    s.fast_bulk_error = fast.bulk_error;
+    s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * s.singular_values.front();
+  } else if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
     const std::int64_t order = analysis::gram_order(f.rows, f.cols);
     if (gram.empty()) gram = analysis::gram_matrix(w.data(), f.rows, f.cols);
     s.singular_values = analysis::singular_values_from_gram(std::move(gram), order);
     s.method = "gram";
     const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
     s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * smax;
-    const bool refine = options.svd == SvdMethod::Auto && !s.singular_values.empty() &&
+    const bool refine = options.svd != SvdMethod::Gram && !s.singular_values.empty() &&
                         s.singular_values.back() < analysis::kRefineRatio * smax &&
                         f.rows * f.cols <= analysis::kRefineMaxElements;
     if (refine) s.method = "exact";
@@ -196,6 +206,8 @@ std::string_view svd_method_name(SvdMethod method) {
       return "exact";
     case SvdMethod::Gram:
       return "gram";
+    case SvdMethod::Fast:
+      return "fast";
   }
   return "?";
 }
@@ -213,6 +225,16 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   out.svd_option = std::string(svd_method_name(options.svd));
   SONIFY_ASSIGN_OR_RETURN(id, checkpoint_identity(model));
   out.checkpoint_id = id;
+  const analysis::BlasSingleThread blas_single_thread;
+  // The options the matrices are measured with: Auto on a big model means Fast.
+  AnalyzeOptions run = options;
+  if (options.svd == SvdMethod::Auto) {
+    std::int64_t weights = 0;
+    for (const auto& t : model.tensors())
+      if (is_matrix(t)) weights += t.numel();
+    if (weights > kSvdAutoFastWeights) run.svd = SvdMethod::Fast;
+  }
+  if (run.svd == SvdMethod::Fast) out.svd_seed = options.seed;
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -277,7 +299,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       continue;
     }
     std::vector<double> gram;
-    if (analysis::uses_gram(options.svd, t.shape[0], t.shape[1])) {
+    if (!analysis::uses_fast(run.svd, t.shape[0], t.shape[1]) &&
+        analysis::uses_gram(run.svd, t.shape[0], t.shape[1])) {
       std::vector<std::vector<double>> parts(
           static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
       run_parallel(parts.size(), threads, [&](std::size_t k) {
@@ -291,7 +314,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       pending = Pending{slot, std::move(*w), std::move(gram)};
       break;
     }
-    results[slot] = measure_matrix(t, std::move(*w), options, std::move(gram));
+    results[slot] = measure_matrix(t, std::move(*w), run, std::move(gram));
     tick();
   }
 
@@ -313,8 +336,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   run_parallel(first + order.size(), threads, [&](std::size_t k) {
     if (k < first) {
       const std::size_t slot = pending->slot;
-      results[slot] =
-          measure_matrix(*matrices[slot], std::move(pending->w), options, std::move(pending->gram));
+      results[slot] = measure_matrix(*matrices[slot], std::move(pending->w), run, std::move(pending->gram));
       tick();
       return;
     }
@@ -339,7 +361,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         tick();
         continue;
       }
-      results[slot] = measure_matrix(t, std::move(*w), options, {});
+      results[slot] = measure_matrix(t, std::move(*w), run, {});
       if (previous != nullptr) {
         chain_transitions[c].push_back(transition(*previous, results[slot]));
         previous->sorted.clear();

@@ -78,6 +78,7 @@ json record_json(const WeightsRequest& req, const WeightFeatures& features, cons
                   {"config", config},
                   {"midi_only", req.midi_only},
                   {"soundfont", req.soundfont}};
+  if (req.svd != SvdMethod::Auto) j["options"]["svd"] = svd_method_name(req.svd);
   const Tonality& tn = features.tonality;
   j["tonality"] = {{"root", tn.root}, {"root_name", tn.root_name}, {"mode", tn.mode}, {"source", tn.source}};
   j["key"] = out.sections.empty() ? json(nullptr) : section_key_json(out.sections[0]);
@@ -123,8 +124,9 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
   run.genre = genre->name;
   auto t0 = Clock::now();
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
-  SONIFY_ASSIGN_OR_RETURN(features,
-                          analyze_weights_cached(model, AnalyzeOptions{}, &run.analysis_from_cache));
+  AnalyzeOptions analyze;
+  analyze.svd = req.svd;
+  SONIFY_ASSIGN_OR_RETURN(features, analyze_weights_cached(model, analyze, &run.analysis_from_cache));
   run.seconds.analysis = since(t0);
   t0 = Clock::now();
   SONIFY_ASSIGN_OR_RETURN(hashes, weight_hashes(model));

@@ -82,4 +82,19 @@ void require_finite_floats(CLI::App* app) {
   for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) require_finite_floats(sub);
 }
 
+std::string svd_help() {
+  return "Singular values: auto (default: exact below 256 wide, else Gram eigenvalues; fast for models "
+         "over " +
+         std::to_string(kSvdAutoFastWeights / 1000000000) +
+         " billion matrix weights), exact, gram, or fast (leading 64 by a seeded sketch, the rest estimated, "
+         "with error estimates in the features)";
+}
+
+SvdMethod svd_method(const std::string& name) {
+  if (name == "exact") return SvdMethod::Exact;
+  if (name == "gram") return SvdMethod::Gram;
+  if (name == "fast") return SvdMethod::Fast;
+  return SvdMethod::Auto;
+}
+
 }  // namespace sonify::cli

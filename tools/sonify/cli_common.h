@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "sonify/analysis.h"
 #include "sonify/result.h"
 
 namespace sonify::cli {
@@ -23,6 +24,10 @@ std::string genre_config_dir();
 // Hugging Face cache) if non-empty; otherwise the bundled default model, or an error
 // saying how to pass one.
 Result<std::string> model_path_or_default(const std::string& given);
+
+// The --svd option of analyze and weights: help text (with auto's threshold) and its value.
+std::string svd_help();
+SvdMethod svd_method(const std::string& name);
 
 // Adds the --model option every model command takes.
 void add_model_option(CLI::App* app, std::string* model);

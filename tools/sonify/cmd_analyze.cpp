@@ -30,6 +30,7 @@ struct Options {
   int threads = 0;
   int bins = 32;
   std::string svd = "auto";
+  std::uint64_t seed = 0;
 };
 
 int run_analyze(const Options& o) {
@@ -44,7 +45,8 @@ int run_analyze(const Options& o) {
   options.histogram_bins = o.bins;
   options.threads = o.threads;
   options.allow_nonfinite = o.allow_nonfinite;
-  options.svd = o.svd == "exact" ? SvdMethod::Exact : o.svd == "gram" ? SvdMethod::Gram : SvdMethod::Auto;
+  options.svd = svd_method(o.svd);
+  options.seed = o.seed;
   if (!o.quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
   bool from_cache = false;
   std::string note;
@@ -79,8 +81,9 @@ void register_analyze(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--bins", opts->bins, "Histogram bins per matrix (default 32)")
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--svd", opts->svd, "Singular values: auto (default), exact or gram")
-      ->check(CLI::IsMember({"auto", "exact", "gram"}));
+  cmd->add_option("--svd", opts->svd, svd_help())->check(CLI::IsMember({"auto", "exact", "gram", "fast"}));
+  cmd->add_option("--seed", opts->seed,
+                  "Seed of the --svd fast sketches (default 0; recorded in the features)");
   cmd->callback([opts, exit_code] { *exit_code = run_analyze(*opts); });
 }
 

@@ -18,6 +18,7 @@ struct Options {
   std::string shard;
   std::string progress = "auto";
   bool merge = false;
+  std::string svd = "auto";
 };
 
 // --model-list FILE [--shard K/N], or --merge: many checkpoints, one genre.
@@ -41,6 +42,7 @@ int run_list_command(const Options& o, WeightsRequest request) {
 
 int run_weights_command(const Options& o) {
   WeightsRequest request = o.request;
+  request.svd = svd_method(o.svd);
   request.genre_config_dir = genre_config_dir();
   if (!o.list.empty() || o.merge) return run_list_command(o, request);
   if (!o.shard.empty() || o.progress != "auto")
@@ -76,6 +78,7 @@ void register_weights(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", r.sets, "Genre parameter key=value (repeatable; see `sonify genres NAME`)");
   cmd->add_flag("--report", r.report,
                 "Also write DIR/GENRE.html, a page to see and hear the run (sonify report)");
+  cmd->add_option("--svd", o->svd, svd_help())->check(CLI::IsMember({"auto", "exact", "gram", "fast"}));
   cmd->add_option("--model-list", o->list,
                   "A file of models, one per line: one set per model in DIR/NNN-NAME/");
   cmd->add_option("--shard", o->shard, "With --model-list: run entries i with i % N == K (K/N, from 0)");
