@@ -8,7 +8,7 @@
 // Every count is checked against the bytes left before anything is allocated for it, and
 // tensors must follow each other as llama.cpp's reader requires (each at the previous end
 // rounded up to the alignment), so a view can never reach outside the file.
-#include "model/gguf.h"
+#include "core/gguf_file.h"
 
 #include <array>
 #include <cstring>
