@@ -3,11 +3,12 @@
 published format (ggml docs/gguf.md) and ggml's block layouts (ggml-common.h), and the
 numpy-dequantised reference of every tensor as a float32 safetensors file.
 
-  gguf_write.py model SRC_DIR OUT.gguf TYPE REF.safetensors [--alignment N]
+  gguf_write.py model SRC_DIR OUT.gguf TYPE REF.safetensors [--alignment N] [--no-merges]
       A Hugging Face llama directory (config.json, model.safetensors, tokenizer.json) as a
       GGUF file the way convert_hf_to_gguf.py lays it out: llama.* metadata, q/k rows
       permuted per head (LlamaModel.permute), 2-D weights in TYPE (F32 F16 BF16 Q8_0 Q4_0),
-      norms in F32, the vocabulary as tokenizer.ggml.* arrays. REF holds each tensor
+      norms in F32, the vocabulary as tokenizer.ggml.* arrays (scores -id, as for a
+      vocabulary without SentencePiece scores; merges unless --no-merges). REF holds each tensor
       dequantised by numpy, permutation undone, under its Hugging Face name.
   gguf_write.py tensors OUT.gguf REF.safetensors
       Synthetic tensors of every type (K-quants included), named by type; REF holds each
@@ -341,7 +342,7 @@ def gguf_name(hf):
     return "blk.%s.%s" % (parts[2], LAYER_NAMES[".".join(parts[3:])])
 
 
-def tokenizer_kvs(src):
+def tokenizer_kvs(src, with_merges):
     tok = json.load(open(src + "/tokenizer.json"))
     vocab = tok["model"]["vocab"]
     n = max(vocab.values()) + 1
@@ -368,16 +369,17 @@ def tokenizer_kvs(src):
         # LlamaHfVocab gives a tokenizer.json vocabulary scores by id: -id.
         ("tokenizer.ggml.scores", ARRAY, (GF32, [float(-i) for i in range(n)])),
         ("tokenizer.ggml.token_type", ARRAY, (I32, types)),
-        ("tokenizer.ggml.merges", ARRAY, (STRING, merges)),
         ("tokenizer.ggml.add_bos_token", BOOL, int(bool(cfg.get("add_bos_token", True)))),
         ("tokenizer.ggml.add_eos_token", BOOL, int(bool(cfg.get("add_eos_token", False)))),
     ]
+    if with_merges:
+        kvs.append(("tokenizer.ggml.merges", ARRAY, (STRING, merges)))
     if unk >= 0:
         kvs.append(("tokenizer.ggml.unknown_token_id", U32, unk))
     return kvs
 
 
-def write_model(src, out, type_name, ref, alignment=32):
+def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     cfg = json.load(open(src + "/config.json"))
     ttype = TYPES[type_name]
     weights = read_safetensors(src + "/model.safetensors")
@@ -398,7 +400,7 @@ def write_model(src, out, type_name, ref, alignment=32):
         ("llama.vocab_size", U32, cfg["vocab_size"]),
         ("tokenizer.ggml.bos_token_id", U32, cfg["bos_token_id"]),
         ("tokenizer.ggml.eos_token_id", U32, cfg["eos_token_id"]),
-    ] + tokenizer_kvs(src)
+    ] + tokenizer_kvs(src, with_merges)
     tensors, reference = [], {}
     for hf in sorted(weights):
         w = weights[hf]
@@ -455,7 +457,7 @@ def write_hostile(outdir):
     case("truncated_data", base[:-40])
     case("empty", b"")
     case("huge_key_length", base[:24] + struct.pack("<Q", 1 << 60) + base[32:])
-    case("huge_array", gguf_bytes([("a", ARRAY, (U32, []))], [])[:-8] + struct.pack("<Q", 1 << 61))
+    case("huge_array", b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + gstr("a") + struct.pack("<IIQ", ARRAY, U32, 1 << 61))
     case("unknown_value_type", b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + gstr("x") + struct.pack("<II", 13, 7))
     case("bad_bool", gguf_bytes([("x", BOOL, 2)], []))
     case("alignment_not_power_of_two", gguf_bytes([("general.alignment", U32, 48)], good_t, 16))
@@ -490,8 +492,9 @@ def write_hostile(outdir):
 
 def main(argv):
     if argv[1] == "model":
-        alignment = int(argv[7]) if len(argv) > 7 and argv[6] == "--alignment" else 32
-        write_model(argv[2], argv[3], argv[4], argv[5], alignment)
+        flags = argv[6:]
+        alignment = int(flags[flags.index("--alignment") + 1]) if "--alignment" in flags else 32
+        write_model(argv[2], argv[3], argv[4], argv[5], alignment, "--no-merges" not in flags)
     elif argv[1] == "tensors":
         write_tensors(argv[2], argv[3])
     elif argv[1] == "hostile":
