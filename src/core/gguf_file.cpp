@@ -244,7 +244,8 @@ Result<File> parse(const MappedFile& map) {
   file.version = version;
   SONIFY_ASSIGN_OR_RETURN(n_tensors, c.read<std::uint64_t>("tensor count"));
   SONIFY_ASSIGN_OR_RETURN(n_kv, c.read<std::uint64_t>("metadata count"));
-  // Smallest entries: a key (8) + type (4) + 1 byte; a tensor info of one dimension, 32.
+  // Smallest entries: a key (8) + type (4) + 1 byte; a tensor info (name 8, n_dims 4,
+  // type 4, offset 8), 24.
   if (n_kv > c.left() / 13)
     return fail(path, ": metadata count ", n_kv, " cannot fit in the ", c.left(), " bytes left");
 
@@ -266,7 +267,7 @@ Result<File> parse(const MappedFile& map) {
     file.alignment = a;
   }
 
-  if (n_tensors > c.left() / 32)
+  if (n_tensors > c.left() / 24)
     return fail(path, ": tensor count ", n_tensors, " cannot fit in the ", c.left(), " bytes left");
   std::set<std::string> names;
   for (std::uint64_t i = 0; i < n_tensors; ++i) {

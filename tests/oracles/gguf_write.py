@@ -383,6 +383,12 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     cfg = json.load(open(src + "/config.json"))
     ttype = TYPES[type_name]
     weights = read_safetensors(src + "/model.safetensors")
+    # A tied checkpoint may store its one matrix as lm_head; GGUF ties by storing
+    # token_embd and no output tensor.
+    if cfg.get("tie_word_embeddings"):
+        if "model.embed_tokens.weight" not in weights:
+            weights["model.embed_tokens.weight"] = weights["lm_head.weight"]
+        weights.pop("lm_head.weight", None)
     n_head, n_kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
     kvs = [
         ("general.architecture", STRING, "llama"),
