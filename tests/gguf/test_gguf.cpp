@@ -392,3 +392,54 @@ TEST_CASE("GGUF tokenizer equals tokenizer.json on the fixture texts", "[gguf]")
     }
   CHECK(prompts == 2);
 }
+
+TEST_CASE("K-quant GGUF (Q6_K embedding, Q5_K down, Q4_K rest) of a synthetic llama, end to end", "[gguf]") {
+  // TinyStories' rows (128, 384) are not multiples of the 256-element super-block, so the
+  // K-quants get a seeded synthetic llama whose rows are.
+  TempDir dir;
+  sonify::test::write_file(
+      dir.file("arch.json"),
+      R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "max_position_embeddings": 128,
+          "rms_norm_eps": 1e-5, "hidden_act": "silu", "tie_word_embeddings": false})");
+  auto r = run_sonify(
+      {"synth-checkpoint", "--arch", dir.file("arch.json"), "-o", dir.file("syn"), "--seed", "18"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string path = dir.file("syn-K_MIX.gguf");
+  oracle({"model", dir.file("syn"), path, "K_MIX", dir.file("ref.safetensors")});
+  auto model = Model::open(path);
+  INFO((model.ok() ? "" : model.error().message));
+  REQUIRE(model.ok());
+  auto hf = Model::open(dir.file("syn"));
+  REQUIRE(hf.ok());
+  auto ref = Checkpoint::open_file(dir.file("ref.safetensors"));
+  REQUIRE(ref.ok());
+  std::map<std::string, int> types;
+  for (const RoleTensor& t : model->tensors()) {
+    INFO(t.source->name);
+    types[t.source->stored_as.empty() ? "F32" : t.source->stored_as]++;
+    auto got = model->load_f32(t, NormGain::Stored);
+    auto want = ref->to_f32(*ref->find(t.source->name));
+    REQUIRE(got.ok());
+    REQUIRE(want.ok());
+    CHECK(same_bits(got->data(), want->data(), got->size()));
+    // And close to the original weights: the quantisation error of a 4-bit format at most.
+    auto orig = hf->load_f32(*hf->find(t.layer, t.role, t.part), NormGain::Stored);
+    REQUIRE(orig.ok());
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < got->size(); ++i) {
+      err = std::max(err, std::fabs(double((*got)[i]) - (*orig)[i]));
+      scale = std::max(scale, std::fabs(double((*orig)[i])));
+    }
+    CHECK(err <= scale / 7);
+  }
+  CHECK(types == std::map<std::string, int>{{"F32", 5}, {"Q4_K", 12}, {"Q5_K", 2}, {"Q6_K", 2}});
+  r = run_sonify({"weights", "--model", path, "--genre", "house", "-o", dir.file("out"), "--no-cache"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_sonify({"inspect", "--model", path});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("Q4_K") != std::string::npos);
+}

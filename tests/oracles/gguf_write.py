@@ -6,7 +6,8 @@ numpy-dequantised reference of every tensor as a float32 safetensors file.
   gguf_write.py model SRC_DIR OUT.gguf TYPE REF.safetensors [--alignment N] [--no-merges]
       A Hugging Face llama directory (config.json, model.safetensors, tokenizer.json) as a
       GGUF file the way convert_hf_to_gguf.py lays it out: llama.* metadata, q/k rows
-      permuted per head (LlamaModel.permute), 2-D weights in TYPE (F32 F16 BF16 Q8_0 Q4_0),
+      permuted per head (LlamaModel.permute), 2-D weights in TYPE (F32 F16 BF16 Q8_0 Q4_0, the
+      K-quants when every row is a multiple of 256, or K_MIX: Q6_K embedding, Q5_K down, Q4_K rest),
       norms in F32, the vocabulary as tokenizer.ggml.* arrays (scores -id, as for a
       vocabulary without SentencePiece scores; merges unless --no-merges). REF holds each tensor
       dequantised by numpy, permutation undone, under its Hugging Face name.
@@ -21,6 +22,7 @@ are plain min/max ones (not ggml's iterative make_qkx2_quants search): they prod
 blocks with the reference layout, which is what the dequantiser is tested on.
 """
 import json
+import os
 import struct
 import sys
 
@@ -381,7 +383,8 @@ def tokenizer_kvs(src, with_merges):
 
 def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     cfg = json.load(open(src + "/config.json"))
-    ttype = TYPES[type_name]
+    # K_MIX: a Q4_K_M-like mix, every K-quant in one file: Q6_K embedding, Q5_K down, Q4_K rest.
+    ttype = TYPES.get(type_name, Q4_K)
     weights = read_safetensors(src + "/model.safetensors")
     # A tied checkpoint may store its one matrix as lm_head; GGUF ties by storing
     # token_embd and no output tensor.
@@ -406,13 +409,17 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
         ("llama.vocab_size", U32, cfg["vocab_size"]),
         ("tokenizer.ggml.bos_token_id", U32, cfg["bos_token_id"]),
         ("tokenizer.ggml.eos_token_id", U32, cfg["eos_token_id"]),
-    ] + tokenizer_kvs(src, with_merges)
+    ]
+    if os.path.exists(src + "/tokenizer.json"):
+        kvs += tokenizer_kvs(src, with_merges)
     tensors, reference = [], {}
     for hf in sorted(weights):
         w = weights[hf]
         heads = n_head if hf.endswith("q_proj.weight") else n_kv if hf.endswith("k_proj.weight") else 0
         stored = permute(w, heads) if heads else w
         t = ttype if w.ndim == 2 else F32
+        if type_name == "K_MIX" and w.ndim == 2:
+            t = Q6_K if "embed" in hf or "lm_head" in hf else Q5_K if "down_proj" in hf else Q4_K
         data = quantize(stored, t)
         back = dequantize(data, t, stored.size).reshape(stored.shape)
         reference[hf] = unpermute(back, heads) if heads else back
