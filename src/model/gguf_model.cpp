@@ -245,7 +245,7 @@ Result<Model> open_model(const std::string& path) {
   CheckpointFile cf;
   cf.path = path;
   cf.size_bytes = map.size();
-  cf.header_bytes = file.data_offset;
+  cf.header_bytes = file.data_offset - 8;  // as for safetensors, 8 + header_bytes is where the data starts
   cf.metadata = scalar_metadata(file);
   impl->files.push_back(std::move(cf));
   for (auto& e : entries) {
