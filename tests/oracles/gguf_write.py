@@ -407,9 +407,10 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
         ("llama.rope.dimension_count", U32, cfg["hidden_size"] // n_head),
         ("llama.attention.layer_norm_rms_epsilon", GF32, float(cfg["rms_norm_eps"])),
         ("llama.vocab_size", U32, cfg["vocab_size"]),
-        ("tokenizer.ggml.bos_token_id", U32, cfg["bos_token_id"]),
-        ("tokenizer.ggml.eos_token_id", U32, cfg["eos_token_id"]),
     ]
+    for key in ("bos", "eos"):
+        if cfg.get(key + "_token_id") is not None:
+            kvs.append(("tokenizer.ggml.%s_token_id" % key, U32, cfg[key + "_token_id"]))
     if os.path.exists(src + "/tokenizer.json"):
         kvs += tokenizer_kvs(src, with_merges)
     tensors, reference = [], {}
