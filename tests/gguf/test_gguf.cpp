@@ -236,6 +236,12 @@ TEST_CASE("weights --genre house runs on a Q8_0 GGUF file end to end", "[gguf]")
   REQUIRE(r.exit_code == 0);
   const std::string features = sonify::test::read_file(dir.file("f.json"));
   CHECK(features.find("\"family\": \"llama\"") != std::string::npos);
+  // The tokenizer and config come from the file alone: no tokenizer.json or config.json beside it.
+  r = run_sonify({"tokenize", "--model", path, "--json", "Once upon a time there was a little girl"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto tokens = nlohmann::json::parse(r.out);
+  CHECK(tokens.dump().find("[1,80,147,201,282,81,286,1890]") != std::string::npos);
 }
 
 #ifdef SONIFY_GGUF_TORCH
@@ -306,6 +312,21 @@ TEST_CASE("GGUF forward: F32 matches llama2.c's logits, Q8_0 and Q4_0 within tol
   CHECK(worst8 > 0);       // the quantisation reached the forward pass
   CHECK(worst4 > worst8);
   CHECK(argmax_same8 >= positions - 2);
+}
+TEST_CASE("trace and prompt take text on a GGUF file", "[gguf]") {
+  TempDir dir;
+  sonify::test::use_private_cache();
+  const std::string path = write_model(dir, "Q8_0");
+  auto r = run_sonify({"trace", "--model", path, "-o", dir.file("t.safetensors"), "Once upon a time"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto ids = nlohmann::json::parse(sonify::test::read_file(dir.file("t.json")))["token_ids"];
+  CHECK(ids.size() == 6);
+  CHECK(ids.dump().rfind("[1,80,147,201,", 0) == 0);  // as tokenizer.json gives: <|start_story|> ▁ On ce▁
+  r = run_sonify({"prompt", "--model", path, "-o", dir.file("p"), "Once upon a time there was a dog"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(sonify::test::list_dir(dir.file("p")).size() == 4);  // .mid .wav .json .timing.json
 }
 #endif
 
