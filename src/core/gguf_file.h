@@ -76,7 +76,7 @@ struct File {
   std::uint64_t data_offset = 0;
 };
 
-// True when the first bytes of `path` are the GGUF magic (false when unreadable).
+// True when `path` is a regular file starting with the GGUF magic (false when unreadable).
 bool has_magic(const std::string& path);
 
 // Parses and validates the mapped file. Errors name the file and what is wrong.
