@@ -26,6 +26,9 @@ struct TensorInfo {
   std::uint64_t offset = 0;  // byte offset in the file (header included)
   std::uint64_t nbytes = 0;
   int file_index = 0;  // index into Checkpoint::files()
+  // The file's own encoding when the bytes handed out are converted from it (a GGUF
+  // "Q4_K" tensor is read as F32); empty when they are the file's bytes.
+  std::string stored_as;
 
   std::int64_t numel() const;
 };
@@ -79,6 +82,7 @@ class Checkpoint {
 
  private:
   struct Impl;
+  friend struct CheckpointAccess;
   explicit Checkpoint(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

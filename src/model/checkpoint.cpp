@@ -5,7 +5,11 @@
 // numel × dtype size, and the last one ending exactly at the end of the file.
 #include "sonify/checkpoint.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -14,6 +18,7 @@
 
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
+#include "model/checkpoint_impl.h"
 
 namespace fs = std::filesystem;
 
@@ -167,33 +172,56 @@ std::int64_t TensorInfo::numel() const {
   return n;
 }
 
-struct Checkpoint::Impl {
-  std::vector<MappedFile> maps;
-  std::vector<CheckpointFile> files;
-  std::vector<TensorInfo> tensors;  // sorted by name
+Status Checkpoint::Impl::add(MappedFile map) {
+  SONIFY_ASSIGN_OR_RETURN(parsed, parse_file(map));
+  const int index = static_cast<int>(maps.size());
+  for (auto& t : parsed.tensors) {
+    t.file_index = index;
+    tensors.push_back(std::move(t));
+  }
+  files.push_back(std::move(parsed.file));
+  maps.push_back(std::move(map));
+  return Status::Ok();
+}
 
-  Status add(MappedFile map) {
-    SONIFY_ASSIGN_OR_RETURN(parsed, parse_file(map));
-    const int index = static_cast<int>(maps.size());
-    for (auto& t : parsed.tensors) {
-      t.file_index = index;
-      tensors.push_back(std::move(t));
+Status Checkpoint::Impl::finish() {
+  std::sort(tensors.begin(), tensors.end(),
+            [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
+  for (std::size_t i = 1; i < tensors.size(); ++i)
+    if (tensors[i].name == tensors[i - 1].name)
+      return fail(files[tensors[i].file_index].path, ": tensor '", tensors[i].name, "' is also in ",
+                  files[tensors[i - 1].file_index].path);
+  return Status::Ok();
+}
+
+Status Checkpoint::Impl::reserve_scratch(std::size_t bytes, const std::string& what) {
+  if (bytes == 0) return Status::Ok();
+  const int fd = ::memfd_create("sonify-dequantised", MFD_CLOEXEC);
+  if (fd < 0) return fail(what, ": cannot create memory for dequantised tensors: ", std::strerror(errno));
+  void* p = MAP_FAILED;
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) == 0)
+    p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the memory
+  if (p == MAP_FAILED)
+    return fail(what, ": cannot reserve ", bytes, " bytes for dequantised tensors: ", std::strerror(err));
+  scratch = static_cast<unsigned char*>(p);
+  scratch_bytes = bytes;
+  return Status::Ok();
+}
+
+const unsigned char* Checkpoint::Impl::derived_bytes(std::size_t index) {
+  DerivedTensor& d = *derived[index];
+  unsigned char* out = scratch + d.scratch_offset;
+  if (!d.done.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(fill_mutex);
+    if (!d.done.load(std::memory_order_relaxed)) {
+      d.fill(reinterpret_cast<float*>(out));
+      d.done.store(true, std::memory_order_release);
     }
-    files.push_back(std::move(parsed.file));
-    maps.push_back(std::move(map));
-    return Status::Ok();
   }
-
-  Status finish() {
-    std::sort(tensors.begin(), tensors.end(),
-              [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
-    for (std::size_t i = 1; i < tensors.size(); ++i)
-      if (tensors[i].name == tensors[i - 1].name)
-        return fail(files[tensors[i].file_index].path, ": tensor '", tensors[i].name, "' is also in ",
-                    files[tensors[i - 1].file_index].path);
-    return Status::Ok();
-  }
-};
+  return out;
+}
 
 Checkpoint::Checkpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Checkpoint::Checkpoint(Checkpoint&&) noexcept = default;
@@ -310,6 +338,9 @@ std::uint64_t Checkpoint::bytes_on_disk() const {
 }
 
 TensorBytes Checkpoint::bytes(const TensorInfo& info) const {
+  const auto index = static_cast<std::size_t>(&info - impl_->tensors.data());
+  if (!impl_->derived.empty() && impl_->derived[index])
+    return TensorBytes{&info, impl_->derived_bytes(index)};
   return TensorBytes{&info, impl_->maps[info.file_index].data() + info.offset};
 }
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <tuple>
 
+#include "model/gguf.h"
+
 namespace fs = std::filesystem;
 
 namespace sonify {
@@ -342,6 +344,8 @@ Result<Model> Model::open(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail(path, ": no such file or directory");
   const bool is_dir = fs::is_directory(path, ec);
+  if (!is_dir && (fs::path(path).extension() == ".gguf" || gguf::has_magic(path)))
+    return gguf::open_model(path);
   const fs::path config =
       is_dir ? fs::path(path) / "config.json" : fs::path(path).parent_path() / "config.json";
   if (!fs::exists(config, ec))

@@ -75,7 +75,9 @@ ordered_json describe(const Model& model) {
   j["context_length"] = s.context_length;
   j["parameters"] = model.parameter_count();
   std::map<std::string, std::int64_t> dtypes;
-  for (const auto& t : ckpt.tensors()) dtypes[std::string(dtype_name(t.dtype))] += 1;
+  // A GGUF tensor is reported in the type its file holds (Q4_K), not as the f32 it is read as.
+  for (const auto& t : ckpt.tensors())
+    dtypes[t.stored_as.empty() ? std::string(dtype_name(t.dtype)) : t.stored_as] += 1;
   j["dtypes"] = dtypes;
   j["bytes_on_disk"] = ckpt.bytes_on_disk();
   j["tied_embeddings"] = s.tie_word_embeddings;
@@ -118,7 +120,8 @@ ordered_json describe(const Model& model) {
       row_of[key] = roles.size();
       roles.push_back({{"role", role_label(t)},
                        {"shape", t.shape},
-                       {"dtype", dtype_name(t.source->dtype)},
+                       {"dtype", t.source->stored_as.empty() ? std::string(dtype_name(t.source->dtype))
+                                                             : t.source->stored_as},
                        {"layers", ordered_json::array()},
                        {"stored_as", stored_as(t)},
                        {"tied", t.tied}});

@@ -19,6 +19,10 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 Result<ModelSpec> spec_for(const std::string& model_path) {
   std::error_code ec;
   const bool is_dir = std::filesystem::is_directory(model_path, ec);
+  if (!is_dir && std::filesystem::path(model_path).extension() == ".gguf") {  // the config is its metadata
+    SONIFY_ASSIGN_OR_RETURN(model, Model::open(model_path));
+    return model.spec();
+  }
   const auto config =
       (is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path()) /
       "config.json";

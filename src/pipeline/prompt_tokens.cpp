@@ -100,7 +100,7 @@ std::optional<Tokenizer> tokenizer_if_present(const std::string& model_path) {
   std::error_code ec;
   const std::filesystem::path p(model_path);
   const auto dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
-  if (!std::filesystem::exists(dir / "tokenizer.json", ec)) return std::nullopt;
+  if (!std::filesystem::exists(dir / "tokenizer.json", ec) && p.extension() != ".gguf") return std::nullopt;
   auto t = Tokenizer::from_model_path(model_path);
   if (!t.ok()) return std::nullopt;
   return std::move(t).value();

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/gguf_file.h"
 #include "core/json_strict.h"
 #include "sonify/utf8.h"
 #include "tokenizer/tokenizer_internal.h"
@@ -942,6 +943,8 @@ Result<Tokenizer> Tokenizer::from_file(const std::string& path) {
 Result<Tokenizer> Tokenizer::from_model_path(const std::string& model_path) {
   std::error_code ec;
   const bool is_dir = std::filesystem::is_directory(model_path, ec);
+  if (!is_dir && (std::filesystem::path(model_path).extension() == ".gguf" || gguf::has_magic(model_path)))
+    return tok::tokenizer_from_gguf(model_path);
   const auto dir =
       is_dir ? std::filesystem::path(model_path) : std::filesystem::path(model_path).parent_path();
   const auto file = dir / "tokenizer.json";

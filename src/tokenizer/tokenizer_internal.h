@@ -108,4 +108,7 @@ class BpeModel {
   int next_rank_ = 0;
 };
 
+// A tokenizer from a GGUF file's tokenizer.ggml.* metadata (tokenizer_gguf.cpp).
+Result<Tokenizer> tokenizer_from_gguf(const std::string& path);
+
 }  // namespace sonify::tok
