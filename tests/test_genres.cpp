@@ -646,6 +646,17 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(drops >= 1);
         // The lead has room above its home register (it sat on its top note, 84, 8-14 % of the time).
         CHECK(m["tracks"]["Lead"]["top_band_fraction"].get<double>() <= 0.15);
+        // The lead sounds above the pad: sharing one register, 38-56 % of its notes sat at or
+        // under the pad's concurrent top note on TinyStories and the random fixtures.
+        CHECK(m["under"]["Lead/Pad"].get<double>() <= 0.05);
+        // The bass is anchored on the chord root: every bass note on the 8th-note grid is the
+        // root of the pad's chord, and every chord change under the bass puts the root on
+        // its downbeat (before: 0 of 22-48 changes on three fixtures).
+        const json& br = m["bass_root"];
+        CHECK(br["grid_notes"].get<int>() >= 100);
+        CHECK(br["grid_root"] == br["grid_notes"]);
+        CHECK(br["changes"].get<int>() >= 4);
+        CHECK(br["changes_with_root"] == br["changes"]);
       }
       if (g.name == "opera") {
         CHECK(seconds >= 180);
