@@ -661,6 +661,15 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
       if (g.name == "opera") {
         CHECK(seconds >= 180);
         CHECK(seconds <= 360);
+        // Act III moves through at least four chords (the strings' downbeats named by their
+        // root: 3 on TinyStories and both random fixtures when each layer held one chord).
+        int act3 = 0;
+        for (const auto& [sec, n] : m["section_chords"].items())
+          if (sec.rfind("Act III", 0) == 0) {
+            ++act3;
+            CHECK(n.get<int>() >= 4);
+          }
+        CHECK(act3 == 1);
       }
     }
   }
