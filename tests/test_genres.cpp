@@ -711,6 +711,24 @@ TEST_CASE("faithfulness: the rhythm follows the model (onset Jaccard between fix
   }
 }
 
+TEST_CASE("faithfulness: the suite's bells open differently on every model", "[genres][fixtures][music]") {
+  // The embedding, first in layer order and the largest norm of every model, made every
+  // suite's epilogue open with the same four falling fifths (intervals -7 -7 -7 -7).
+  std::vector<std::pair<std::string, json>> openings;
+  for (const auto& model : issue13_models()) {
+    TempDir dir;
+    weights_midi(model, "suite", dir);
+    openings.emplace_back(model, music_metrics(dir, "suite", false)["tracks"]["Bells"]["opening"]);
+    REQUIRE(openings.back().second.size() == 5);
+  }
+  for (std::size_t a = 0; a < openings.size(); ++a)
+    for (std::size_t b = a + 1; b < openings.size(); ++b) {
+      INFO(openings[a].first << " " << openings[a].second.dump() << " vs " << openings[b].first << " "
+                             << openings[b].second.dump());
+      CHECK(openings[a].second != openings[b].second);
+    }
+}
+
 TEST_CASE("faithfulness: two 2-layer models with the same ranks still differ", "[genres]") {
   // Model B is model A with every statistic moved on its absolute scale but in the same
   // order across the layers: mappings that only rescale within the model (the 0-1

@@ -17,7 +17,7 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
            (notes with velocity >= 100 or >= mean + 20), overlaps (notes starting before
            the previous different pitch ended: slides), velocity {min, max, mean},
            intervals {median_abs, mean_abs, within_fifth (fraction |i| <= 7)} of the top
-           line (highest pitch per onset), chord_voice_leading (median over changes of
+           line (highest pitch per onset), opening (the top line's first 5 intervals), chord_voice_leading (median over changes of
            the mean per-voice movement, optimal voice assignment, for onsets with >= 3
            notes of this track)}}
   empty_tracks: instrument tracks (with a program change) without notes; one_pitch_tracks: melodic tracks with >= 8
@@ -415,6 +415,8 @@ def measure(mid_path, json_path=None, wav_path=None):
             rt = rest_tie_fraction(notes, bar)
             m["rest_tie_fraction"], m["rest_fraction"], m["tie_fraction"] = rt
             m["intervals"] = interval_stats(notes)
+            line = top_line(notes)[:6]
+            m["opening"] = [b - a for a, b in zip(line, line[1:])]
             m["chord_voice_leading"] = chord_voice_leading(notes)
             ov = 0
             for a, b in zip(notes, notes[1:]):
