@@ -646,10 +646,30 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(drops >= 1);
         // The lead has room above its home register (it sat on its top note, 84, 8-14 % of the time).
         CHECK(m["tracks"]["Lead"]["top_band_fraction"].get<double>() <= 0.15);
+        // The lead sounds above the pad: sharing one register, 38-56 % of its notes sat at or
+        // under the pad's concurrent top note on TinyStories and the random fixtures.
+        CHECK(m["under"]["Lead/Pad"].get<double>() <= 0.05);
+        // The bass is anchored on the chord root: every bass note on the 8th-note grid is the
+        // root of the pad's chord, and every chord change under the bass puts the root on
+        // its downbeat (before: 0 of 22-48 changes on three fixtures).
+        const json& br = m["bass_root"];
+        CHECK(br["grid_notes"].get<int>() >= 100);
+        CHECK(br["grid_root"] == br["grid_notes"]);
+        CHECK(br["changes"].get<int>() >= 4);
+        CHECK(br["changes_with_root"] == br["changes"]);
       }
       if (g.name == "opera") {
         CHECK(seconds >= 180);
         CHECK(seconds <= 360);
+        // Act III moves through at least four chords (the strings' downbeats named by their
+        // root: 3 on TinyStories and both random fixtures when each layer held one chord).
+        int act3 = 0;
+        for (const auto& [sec, n] : m["section_chords"].items())
+          if (sec.rfind("Act III", 0) == 0) {
+            ++act3;
+            CHECK(n.get<int>() >= 4);
+          }
+        CHECK(act3 == 1);
       }
     }
   }
@@ -689,6 +709,24 @@ TEST_CASE("faithfulness: the rhythm follows the model (onset Jaccard between fix
         CHECK(j <= 0.75);
       }
   }
+}
+
+TEST_CASE("faithfulness: the suite's bells open differently on every model", "[genres][fixtures][music]") {
+  // The embedding, first in layer order and the largest norm of every model, made every
+  // suite's epilogue open with the same four falling fifths (intervals -7 -7 -7 -7).
+  std::vector<std::pair<std::string, json>> openings;
+  for (const auto& model : issue13_models()) {
+    TempDir dir;
+    weights_midi(model, "suite", dir);
+    openings.emplace_back(model, music_metrics(dir, "suite", false)["tracks"]["Bells"]["opening"]);
+    REQUIRE(openings.back().second.size() == 5);
+  }
+  for (std::size_t a = 0; a < openings.size(); ++a)
+    for (std::size_t b = a + 1; b < openings.size(); ++b) {
+      INFO(openings[a].first << " " << openings[a].second.dump() << " vs " << openings[b].first << " "
+                             << openings[b].second.dump());
+      CHECK(openings[a].second != openings[b].second);
+    }
 }
 
 TEST_CASE("faithfulness: two 2-layer models with the same ranks still differ", "[genres]") {

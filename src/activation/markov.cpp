@@ -334,7 +334,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
            palette_source},
       {"organ", palette.chords, -1, -1,
        std::string("the lead's pitches per word -> the triad (I, V, IV, vi) holding most of them, "
-                   "voice-led") +
+                   "voice-led a whole tone or more under the word's lowest lead note") +
            (options.tension ? "; contrast tension: loudness and pulse (" +
                                   std::string(organ_pulse_beats2 == 0   ? "held"
                                               : organ_pulse_beats2 == 2 ? "every beat"
@@ -343,7 +343,9 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
                             : "") +
            palette_source}};
   const Scale high(options.root_midi, options.mode, 72, 108);
-  const Scale low(options.root_midi, options.mode, 45, 69);
+  // The organ voices its triads in 45-69, lower (down to 33) when the lead goes low:
+  // always a whole tone or more under the word's lowest lead note, so the two never cross.
+  const Scale low(options.root_midi, options.mode, 33, 69);
   auto chord_pcs = [&](int root_degree) {
     std::vector<int> pcs;
     for (int k = 0; k < 3; ++k)
@@ -352,12 +354,13 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     return pcs;
   };
   std::vector<int> voicing = {low.snap(50), low.snap(55), low.snap(60)};
-  auto voice_chord = [&](int root_degree) {
+  auto voice_chord = [&](int root_degree, int lead_lowest) {
     const std::vector<int> pcs = chord_pcs(root_degree);
+    const int ceiling = lead_lowest - 2, floor = std::min(45, ceiling - 12);
     for (int k = 0; k < 3; ++k) {
       int best = voicing[static_cast<std::size_t>(k)], dist = 1 << 20;
       for (int p : low.pitches())
-        if (p % 12 == pcs[static_cast<std::size_t>(k)] &&
+        if (p % 12 == pcs[static_cast<std::size_t>(k)] && p >= floor && p <= ceiling &&
             std::abs(p - voicing[static_cast<std::size_t>(k)]) < dist) {
           dist = std::abs(p - voicing[static_cast<std::size_t>(k)]);
           best = p;
@@ -434,7 +437,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
         chord = candidate;
       }
     }
-    voice_chord(chord);
+    voice_chord(chord, pitches.empty() ? last_pitch : *std::min_element(pitches.begin(), pitches.end()));
     const int organ_velocity = static_cast<int>(
         std::lround(in.tension.empty() ? 56.0 : std::clamp(30 + 50 * word_tension, 25.0, 100.0)));
     const std::int64_t span = until - start;
@@ -453,9 +456,10 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
   const std::int64_t cursor = score.ticks(phrase.total());
   // The cadence: the lead to the nearest tonic-chord tone, the organ to the tonic triad.
   const std::int64_t tail = score.ticks(3);
-  score.tracks[static_cast<std::size_t>(lead)].note(cursor, tail, tonic_chord_tone(scale, last_pitch),
+  const int final_pitch = tonic_chord_tone(scale, last_pitch);
+  score.tracks[static_cast<std::size_t>(lead)].note(cursor, tail, final_pitch,
                                                     std::max(30, last_velocity * 2 / 3));
-  voice_chord(0);
+  voice_chord(0, final_pitch);
   for (int p : voicing) score.tracks[static_cast<std::size_t>(organ)].note(cursor, tail, p, 40);
   const int bass = *std::min_element(voicing.begin(), voicing.end());
   score.tracks[static_cast<std::size_t>(organ)].note(

@@ -3,9 +3,10 @@
 // breakdown falls between the two drops), the swing, the harmonic rhythm, the chord
 // colours, the bass syncopation and the lead's rhythm in every phrase; each decision is
 // listed with its statistic in the provenance. The progression comes from the q_proj
-// spectra and is voice-led; the bass sits on the chord root on the off-beats with
-// syncopated 16ths and rests; the drop's lead takes a new rhythm from a different matrix
-// every phrase; breakdown and outro strip the arrangement down.
+// spectra and is voice-led below the lead's register; the bass sits on the chord root on
+// the off-beats (and on the downbeat of every chord change) with syncopated 16ths and
+// rests; the drop's lead takes a new rhythm from a different matrix every phrase;
+// breakdown and outro strip the arrangement down.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -196,6 +197,12 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   lead.control(0, cc::kReverbSend, 50);
   bass.control(0, cc::kVolume, 110);
   const int lead_lo = p.integer("pitch_lo"), lead_hi = p.integer("pitch_hi");
+  // Registers: the lead owns the top 18 semitones of its range and the pad voices its
+  // chords in the 15 semitones a minor third below that floor, so the saw line is never
+  // masked by the pad (sharing one register, ~40 % of the lead's notes sounded at or
+  // under the pad's top note on three of the four fixtures).
+  const int lead_floor = std::max(lead_lo, lead_hi - 18);
+  const int pad_hi = std::max(15, lead_floor - 3), pad_lo = pad_hi - 15;
   std::vector<int> voicing;
   std::vector<std::string> lead_src;
   std::vector<int> last_mask_key;
@@ -223,7 +230,7 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     std::vector<int> pcs;
     for (int k : {0, 2, 4}) pcs.push_back(((mode_degree_pitch(key.root_midi, mode, dv + k) % 12) + 12) % 12);
     if (sevenths) pcs.push_back(((mode_degree_pitch(key.root_midi, mode, dv + 6) % 12) + 12) % 12);
-    if (change || voicing.empty()) voicing = voice_lead(pcs, voicing, key.root_midi + 5, key.root_midi + 26);
+    if (change || voicing.empty()) voicing = voice_lead(pcs, voicing, pad_lo, pad_hi);
     const int pad_vel = sc.part == kIntro       ? 52 + trunc_int(20 * sec_prog, 0, 20)
                         : sc.part == kBreakdown ? 72
                         : sc.part == kOutro     ? 66 - trunc_int(24 * sec_prog, 0, 24)
@@ -251,18 +258,21 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         pad.note(bar_tick(s, b), bar_tick(s, end) - bar_tick(s, b) - s.ticks(0.05), pch, pad_vel);
     }
 
-    // Bass: root on the off-beats, syncopated 16ths on the chord tones, rests elsewhere.
+    // Bass: root on the off-beats and on the downbeat of a chord change, syncopated 16ths
+    // on the chord tones, rests elsewhere.
     const bool bass_on = drop || (sc.part == kBuildup && sec_prog >= 0.5) ||
                          (sc.part == kOutro && sec_prog < 0.5) ||
                          (sc.part == kIntro && sc.end - sc.first >= 16 && sec_prog >= 0.5);
     if (bass_on) {
       const auto r = rows_of(l, "down");
-      const int root = key.root_midi - 12 + ((root_pc - key.root_pc + 12) % 12);
+      // The chord root within a fourth or fifth of the key's root, an octave under the
+      // key's register (dv is -3..3), so the bass follows the harmony by short moves.
+      const int root = mode_degree_pitch(key.root_midi - 12, mode, dv);
       const int extra = 1 + round_int(4 * sync_n[li], 0, 4);
       std::array<int, kSteps> note{};
       note.fill(-1);
       for (int st : {2, 6, 10, 14}) note[at(st)] = root + (r[at(st)] > 0.8 ? 12 : 0);
-      if (r[0] > 0.7 && in4 == 0) note[0] = root;
+      if (change || (r[0] > 0.7 && in4 == 0)) note[0] = root;
       std::vector<std::pair<double, int>> cand;
       for (int st : {3, 5, 7, 9, 11, 13, 15}) cand.emplace_back(-r[at((st + in4 * 3) % kSteps)], st);
       std::stable_sort(cand.begin(), cand.end());
@@ -303,11 +313,12 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       if (sc.part == kBreakdown)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
-      const Scale ls(key.root_pc, mode, lead_lo, lead_hi);
-      // The chord tones climb an octave above the home register, a fourth above the key's
-      // root octave, so the line has room above it (from two octaves over the root, 72-83,
-      // the climb folded onto the range's top note 8-14 % of the time).
-      const int home = std::clamp(key.root_midi + 17, lead_lo, std::max(lead_lo, lead_hi - 12));
+      const Scale ls(key.root_pc, mode, lead_floor, lead_hi);
+      // Home is the key's root 6 semitones under the middle of the lead's register: the
+      // chord tones (a fourth under home to an octave and a fifth over it) then fold
+      // into the register from both ends instead of piling onto its top note.
+      const int mid = (lead_floor + lead_hi) / 2 - 6;
+      const int home = mid + ((key.root_pc - mid) % 12 + 18) % 12 - 6;
       int prev = ls.snap(home + ((root_pc - key.root_pc + 12) % 12));
       const int kTones[4] = {0, 2, 4, 7};
       for (int st = 0; st < kSteps; ++st) {
@@ -316,8 +327,8 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         // choice, so the line moves through the chord instead of sitting on one tone.
         const int pick = (trunc_int(cc[at(st)] * 3.999, 0, 3) + st / 3 + in4) % 4;
         int target = mode_degree_pitch(home, mode, dv + kTones[pick]);
-        while (target > lead_hi && target - 12 >= lead_lo) target -= 12;
-        while (target < lead_lo && target + 12 <= lead_hi) target += 12;
+        while (target > lead_hi && target - 12 >= lead_floor) target -= 12;
+        while (target < lead_floor && target + 12 <= lead_hi) target += 12;
         target = ls.snap(target);
         // Mostly stepwise: approach the chord tone from the previous note by at most a fourth.
         int pch = target;
@@ -374,7 +385,8 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     std::string src;
     for (const auto& c : chord_src) src += (src.empty() ? "" : ", ") + c;
     out.provenance.push_back(
-        {"track Pad: chord progression (degrees " + degs + "), voice-led",
+        {"track Pad: chord progression (degrees " + degs + "), voice-led in " + pitch_name(pad_lo) + "-" +
+             pitch_name(pad_hi) + ", under the lead's " + pitch_name(lead_floor) + "-" + pitch_name(lead_hi),
          chord_tensors,
          {"spectral decay mean(log1p σ[0:16])/log1p σ1 of " + src + ", rank -> degree"}});
     out.provenance.push_back(
@@ -389,7 +401,9 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   out.provenance.push_back(
       {"track Bass",
        dk.tensors,
-       {"chord root on the off-beats; down.row_norms of layer (bar/4)%L -> which 16ths",
+       {"chord root on the off-beats and the downbeat of each chord change; down.row_norms of layer "
+        "(bar/4)%L "
+        "-> which 16ths",
         "down.moments.kurtosis: blend(kurtosis anchor, rank) -> 1..5 syncopated 16ths per bar"}});
   {
     std::string src;

@@ -2,9 +2,10 @@
 // recomposed for issue 13. I Overture: a voice-led chord progression whose roots read
 // the embedding spectrum; II Fughetta: a subject shaped by the q_proj spectrum's gaps,
 // imitated by four voices entering transposed, each in the rhythm of its own matrix and
-// sequenced through the layers; III Climax: one voice-led block per layer, dynamics and
-// tutti from the attention/MLP tension; IV Epilogue: the Frobenius decay across tensors,
-// ending in a cadence whose last chord the final norm voices. The length follows the
+// sequenced through the layers; III Climax: one block per layer whose chords move through
+// the layer's matrices, dynamics and tutti from the attention/MLP tension; IV Epilogue:
+// the Frobenius decay across tensors, ending in a cadence whose last chord the final norm
+// voices. The length follows the
 // depth (3.5 minutes for 2 layers, 6 for 12, at most 12); trained-ness sets the harmonic
 // rhythm and the chord colour (sevenths). No rests between blocks: held notes run on.
 #include <algorithm>
@@ -274,56 +275,105 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     std::vector<double> gk_abs(at(L));
     for (int l = 0; l < L; ++l) gk_abs[at(l)] = kurtosis_anchor(gate.values[at(l)]);
     const auto gate_n = blend(gk_abs, gate.values);
-    std::vector<double> q_abs(at(L), 0.0), q_raw(at(L), 0.0);
-    for (int l = 0; l < L; ++l)
-      if (const MatrixFeatures* m = f.matrix(l, "q"))
-        q_raw[at(l)] = m->spectrum.stable_rank, q_abs[at(l)] = entropy_anchor(m->spectrum);
-    const auto qd = blend(q_abs, q_raw);
-    std::vector<std::string> tn;
+    // A chord every 2·hr measures: segment j of a layer's block reads the layer's j-th
+    // matrix (q, k, v, o, then the MLP's), so the harmony moves through the layer's
+    // parts instead of holding one chord per layer (two chords in a minute on 2-layer
+    // models). Each matrix's stable rank over its smaller dimension (random ~0.25,
+    // trained lower) is blended with its rank among the layer's matrices.
+    const int seg = 2 * hr;
     const int kDeg[7] = {0, 3, 4, 5, 1, 2, 6};
+    std::vector<std::vector<double>> part(at(L));
+    std::vector<std::string> tc;
+    for (int l = 0; l < L; ++l) {
+      std::vector<double> abs_v, raw;
+      for (const auto& m : f.matrices)
+        if (m.layer == l) {
+          const double sr = m.spectrum.stable_rank /
+                            static_cast<double>(std::max<std::int64_t>(1, std::min(m.rows, m.cols)));
+          raw.push_back(sr);
+          abs_v.push_back(anchor01(sr, 0.0, 0.5));
+          tc.push_back(m.tensor);
+        }
+      part[at(l)] = raw.empty() ? std::vector<double>{0.5} : blend(abs_v, raw);
+    }
+    // A chord heard already in the act moves on (in the table's order) to the next one
+    // not heard, until four are heard; a repeat of the previous segment moves on too.
+    std::vector<int> heard;
+    int prev_dg = -1;
+    auto next_degree = [&](int idx) {
+      for (int k = 0; k < 7; ++k) {
+        const int dg = kDeg[(idx + k) % 7];
+        const bool seen = std::find(heard.begin(), heard.end(), dg) != heard.end();
+        if (dg != prev_dg && (!seen || heard.size() >= 4)) return dg;
+      }
+      return kDeg[idx];
+    };
+    std::vector<std::string> tn;
+    int horn = -1;
     for (int l = 0; l < L; ++l) {
       const double tl = ten[at(l)], prog = L > 1 ? static_cast<double>(l) / (L - 1) : 1.0;
-      const std::int64_t ct = (bar + B * l) * M;
       const int vm = round_int(80 + 40 * tl, 1, 127);
-      const int dg = l == L - 1 ? 4 : kDeg[trunc_int(qd[at(l)] * 6.999, 0, 6)];
-      const Chord c = chord(dg);
-      for (int m = 0; m < B; ++m) {
-        const std::int64_t t = ct + m * M;
-        // Strings: whole notes, then two halves with the violins stepping away on the
-        // third beat, so no measure repeats the one before; the basses alternate root
-        // and fifth. Each measure is re-attacked, so blocks join without a hole.
-        Chord cm = c;
-        if (m % 2 == 1) cm.bass = sc.step(c.bass, 4);
-        if (m % 2 == 0) {
-          play_chord(cm, t, M, vm, false);
-        } else {
-          play_chord(cm, t, 2 * beat, vm - 6, false);
-          Chord moved = cm;
-          moved.upper.back() = sc.step(c.upper.back(), xq[at(l)][0] > 0.5 ? 1 : -1);
-          play_chord(moved, t + 2 * beat, 2 * beat, vm - 10, false);
+      const std::vector<double>& pv = part[at(l)];
+      for (int m0 = 0, j = 0; m0 < B; m0 += seg, ++j) {
+        const int len = std::min(seg, B - m0);
+        const std::int64_t ct = (bar + B * l + m0) * M;
+        const bool last = l == L - 1 && m0 + seg >= B;
+        const int dg = last ? 4 : next_degree(trunc_int(pv[at(j) % pv.size()] * 6.999, 0, 6));
+        if (std::find(heard.begin(), heard.end(), dg) == heard.end()) heard.push_back(dg);
+        prev_dg = dg;
+        const Chord c = chord(dg);
+        for (int m = m0; m < m0 + len; ++m) {
+          const std::int64_t t = (bar + B * l + m) * M;
+          // Strings: whole notes, then two halves with the violins stepping away on the
+          // third beat, so no measure repeats the one before; the basses alternate root
+          // and fifth. Each measure is re-attacked, so blocks join without a hole.
+          Chord cm = c;
+          if (m % 2 == 1) cm.bass = sc.step(c.bass, 4);
+          if (m % 2 == 0) {
+            play_chord(cm, t, M, vm, false);
+          } else {
+            play_chord(cm, t, 2 * beat, vm - 6, false);
+            Chord moved = cm;
+            moved.upper.back() = sc.step(c.upper.back(), xq[at(l)][0] > 0.5 ? 1 : -1);
+            play_chord(moved, t + 2 * beat, 2 * beat, vm - 10, false);
+          }
+          // Harp: up and down the chord a tone a beat (a rotated chord leapt back an
+          // octave every measure), three beats further along the wave each measure.
+          const int wave = 2 * static_cast<int>(c.upper.size()) - 2;
+          for (int i = 0; i < 4; ++i) {
+            const int w = (i + 3 * m) % wave;
+            add(kHarp, t + i * beat, beat, c.upper[at(w < wave / 2 + 1 ? w : wave - w)] + 12, vm / 2);
+          }
         }
-        // Harp: the chord rotated each measure.
-        for (std::size_t i = 0; i < 4; ++i)
-          add(kHarp, t + static_cast<std::int64_t>(i) * beat, beat,
-              c.upper[(i + static_cast<std::size_t>(m)) % c.upper.size()] + 12, vm / 2);
-      }
-      if (tl > 0.40) {
-        const int h = c.upper.front() + (gate_n[at(l)] > 0.5 ? 0 : 12);
-        add(kHn, ct, B * M, h, trunc_int(0.85 * vm, 1, 127));
-        add(kHn, ct, B * M, sc.step(h, 2), trunc_int(0.85 * vm, 1, 127));
-      }
-      if (tl > 0.30) {
-        add(kOb, ct, 2 * beat, c.upper.back() + 12, vm * 7 / 10);
-        add(kOb, ct + 2 * beat, 2 * beat, sc.step(c.upper.back() + 12, -1), vm * 7 / 10);
+        if (tl > 0.40) {
+          // The horns' register from the gate kurtosis; from chord to chord they move to
+          // the nearest chord tone (a chord every two measures made them leap).
+          int h = c.upper.front() + (gate_n[at(l)] > 0.5 ? 0 : 12);
+          if (horn >= 0)
+            for (int x : c.upper)
+              for (int y : {x, x + 12})
+                if (std::abs(y - horn) < std::abs(h - horn)) h = y;
+          horn = h;
+          add(kHn, ct, len * M, h, trunc_int(0.85 * vm, 1, 127));
+          add(kHn, ct, len * M, sc.step(h, 2), trunc_int(0.85 * vm, 1, 127));
+        }
+        if (tl > 0.30) {
+          add(kOb, ct, 2 * beat, c.upper.back() + 12, vm * 7 / 10);
+          add(kOb, ct + 2 * beat, 2 * beat, sc.step(c.upper.back() + 12, -1), vm * 7 / 10);
+        }
+        if (prog > 0.78 || L == 1)
+          for (int pch : organ_chord(c.upper)) add(kOrgan, ct, len * M, pch, trunc_int(vm * 0.7, 1, 127));
       }
       if (const VectorFeatures* g = f.vector(l, "attn_norm")) tn.push_back(g->tensor);
-      if (prog > 0.78 || L == 1)
-        for (int pch : organ_chord(c.upper)) add(kOrgan, ct, B * M, pch, trunc_int(vm * 0.7, 1, 127));
     }
-    out.provenance.push_back({"section Act III Climax / chords",
-                              tq,
-                              {"q stable_rank per layer: blend(entropy anchor, rank) -> chord degree; the "
-                               "last layer V; voice-led"}});
+    out.provenance.push_back(
+        {"section Act III Climax / chords",
+         tc,
+         {"a chord every " + std::to_string(seg) +
+          " measures; segment j of a layer reads its j-th matrix: stable_rank / min(rows, cols), "
+          "blend(anchor 0..0.5, rank among the layer's matrices) -> degree (I IV V vi ii iii vii); a chord "
+          "heard already (or the one before) moves on to the next unheard until four are heard; the last "
+          "segment V; voice-led"}});
     out.provenance.push_back(
         {"section Act III Climax / violins' step", tq, {"q σ1 across layers > 0.5 -> step up, else down"}});
     out.provenance.push_back({"section Act III Climax / dynamics, horns, woodwinds",

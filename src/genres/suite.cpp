@@ -259,15 +259,26 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const Mode m = mode_of(Mode::mixolydian);
     const int n = p.integer("epilogue_bars");
     add_section(out, "V Epilogue", bar, bar + n, key.root_pc, m);
-    const Scale sc(key.root_pc, m, std::max(lo, 48), std::min(hi + 12, 108));
+    // The bells ring an octave over the range's floor, above the organ's cadence (from
+    // 48 the middle-norm bells of a random model sat inside the organ chord).
+    const Scale sc(key.root_pc, m, std::max(lo, 48) + 12, std::min(hi + 12, 108));
     std::vector<const MatrixFeatures*> mats;
     for (const auto& mf : f.matrices) mats.push_back(&mf);
+    // The model-level matrices (embedding, lm_head) ring last: the embedding has the largest
+    // norm of every model, and a line opening on it began every suite with the same
+    // staircase of fifths down from the top of the range.
+    auto order = [](const MatrixFeatures* mf) { return mf->layer < 0 ? 1 << 30 : mf->layer; };
     std::stable_sort(mats.begin(), mats.end(),
-                     [](const MatrixFeatures* a, const MatrixFeatures* b) { return a->layer < b->layer; });
+                     [&](const MatrixFeatures* a, const MatrixFeatures* b) { return order(a) < order(b); });
     std::vector<double> fro;
     std::vector<std::string> tensors;
     for (const auto* mf : mats) fro.push_back(std::log1p(mf->frobenius)), tensors.push_back(mf->tensor);
-    const auto fn = norm01(fro);
+    // robust01 (with norm01 the embedding squeezed every layer's matrix into the bottom
+    // half) blended with the ranks, so that the near-equal norms of a random model's
+    // matrices still spread over the range instead of alternating two pitches.
+    std::vector<double> fn = robust01(fro);
+    const std::vector<double> fr = ranks01(fro);
+    for (std::size_t i = 0; i < fn.size(); ++i) fn[i] = 0.5 * fn[i] + 0.5 * fr[i];
     const double beats = 4.0 * n;
     const std::int64_t end = bar_tick(s, bar + n);
     // Each bell moves towards its matrix's pitch by at most four scale steps (a fifth):
@@ -300,7 +311,8 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     }
     out.provenance.push_back({"section V Epilogue / track Bells",
                               tensors,
-                              {"frobenius of every matrix in layer order: norm01(log1p) -> Mixolydian pitch, "
+                              {"frobenius of every matrix in layer order (embedding last): (robust01 + "
+                               "rank)/2 of log1p -> Mixolydian pitch, "
                                "approached by at most "
                                "4 scale steps a bell; "
                                "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them"}});

@@ -17,7 +17,7 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
            (notes with velocity >= 100 or >= mean + 20), overlaps (notes starting before
            the previous different pitch ended: slides), velocity {min, max, mean},
            intervals {median_abs, mean_abs, within_fifth (fraction |i| <= 7)} of the top
-           line (highest pitch per onset), chord_voice_leading (median over changes of
+           line (highest pitch per onset), opening (the top line's first 5 intervals), chord_voice_leading (median over changes of
            the mean per-voice movement, optimal voice assignment, for onsets with >= 3
            notes of this track)}}
   empty_tracks: instrument tracks (with a program change) without notes; one_pitch_tracks: melodic tracks with >= 8
@@ -29,6 +29,17 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
   midi_gap_seconds: longest time with no note sounding on any track before the last
     note ends
   cc_digest: sha256 of every control change (channel, tick, controller, value)
+  under: {"Lead/Pad": share}: for each (upper, lower) pair of tracks present (house
+    Lead over Pad), the share of the upper track's notes whose pitch is at or below the
+    concurrent top of the lower track: the highest lower note sounding at the onset or
+    struck at the lower track's latest onset within the bar before it (so short stabs
+    count for the bar they colour); onsets with no lower note that near are skipped
+  bass_root (tracks "Bass" and "Pad"): bass notes on the 8th-note grid (downbeats, beats
+    and off-beats; swung 16ths are off it) whose pitch class is the root of the Pad's
+    latest chord (chord_root of its pitch classes), out of those with a known root; and
+    the Pad chord changes during the bass's bars with a bass root on that downbeat
+  section_chords: {section: distinct chord roots}: the pitch classes of the chord tracks
+    (Pad, or the opera's strings) sounding at each bar's downbeat, named by chord_root
   wav (with --wav): seconds, silence_seconds (longest run of 50 ms windows below
     -60 dBFS RMS before the last note ends; the render's reverb tail is not counted),
     integrated_lufs, quiet10_lu (integrated minus the 10th percentile of the 3 s
@@ -178,6 +189,79 @@ def ensemble_voice_leading(tracks, ppq):
         if common and any(a[n] != b[n] for n in common):
             moves.append(float(np.mean([abs(a[n] - b[n]) for n in common])))
     return float(statistics.median(moves)) if moves else None
+
+
+def chord_root(pcs):
+    """Root of a diatonic triad or seventh chord (complete or missing a tone) given its
+    pitch classes: the one tone from which every other lies a third, a fifth
+    (diminished or perfect) or a seventh above; None when no tone or several qualify."""
+    pcs = set(pcs)
+    roots = [x for x in pcs if all((p - x) % 12 in (0, 3, 4, 6, 7, 10, 11) for p in pcs)]
+    return roots[0] if len(roots) == 1 else None
+
+
+def chord_at(notes, t, window):
+    """Pitches of `notes` sounding at tick t, plus those struck at the latest onset in
+    (t - window, t]."""
+    sounding = [n[2] for n in notes if n[0] <= t < n[1]]
+    starts = [n[0] for n in notes if t - window < n[0] <= t]
+    if starts:
+        last = max(starts)
+        sounding += [n[2] for n in notes if n[0] == last]
+    return sounding
+
+
+def under_share(upper, lower, window):
+    """Share of `upper` notes at or below the concurrent top of `lower` (None: no overlap)."""
+    hits = total = 0
+    for start, end, pitch, vel, ch in upper:
+        below = chord_at(lower, start, window)
+        if below:
+            total += 1
+            hits += pitch <= max(below)
+    return hits / total if total else None
+
+
+def bass_root(bass, pad, ppq, window):
+    grid = ppq // 2
+    checked = root = 0
+    for start, end, pitch, vel, ch in bass:
+        if start % grid:
+            continue
+        r = chord_root({p % 12 for p in chord_at(pad, start, window)})
+        if r is None:
+            continue
+        checked += 1
+        root += pitch % 12 == r
+    # Chord changes of the pad during the bars the bass plays.
+    bass_bars = {n[0] // (4 * ppq) for n in bass}
+    onsets = sorted({n[0] for n in pad})
+    changes = with_root = 0
+    prev = None
+    for t in onsets:
+        r = chord_root({n[2] % 12 for n in pad if n[0] == t})
+        if r is not None and prev is not None and r != prev and t % (4 * ppq) == 0 and t // (4 * ppq) in bass_bars:
+            changes += 1
+            with_root += any(n[0] == t and n[2] % 12 == r for n in bass)
+        if r is not None:
+            prev = r
+    return {"grid_notes": checked, "grid_root": root, "changes": changes, "changes_with_root": with_root}
+
+
+CHORD_TRACKS = ("Pad", "Violins I", "Violins II Viola", "Cellos", "Contrabasses")
+
+
+def section_chords(tracks, sections, bar):
+    notes = [n for t in tracks if t["name"] in CHORD_TRACKS for n in t["notes"]]
+    out = {}
+    for sec in sections:
+        roots = set()
+        for b in range(sec["first_bar"], sec["end_bar"]):
+            r = chord_root({p % 12 for p in chord_at(notes, b * bar, 1)})
+            if r is not None:
+                roots.add(r)
+        out[sec["name"]] = len(roots)
+    return out
 
 
 def midi_gap(tracks):
@@ -331,6 +415,8 @@ def measure(mid_path, json_path=None, wav_path=None):
             rt = rest_tie_fraction(notes, bar)
             m["rest_tie_fraction"], m["rest_fraction"], m["tie_fraction"] = rt
             m["intervals"] = interval_stats(notes)
+            line = top_line(notes)[:6]
+            m["opening"] = [b - a for a, b in zip(line, line[1:])]
             m["chord_voice_leading"] = chord_voice_leading(notes)
             ov = 0
             for a, b in zip(notes, notes[1:]):
@@ -347,6 +433,15 @@ def measure(mid_path, json_path=None, wav_path=None):
     gap, reach = midi_gap(tracks)
     out["midi_gap_seconds"] = gap * sec_per_tick
     out["music_end_seconds"] = reach * sec_per_tick
+    by_name = {t["name"]: t["notes"] for t in tracks}
+    out["under"] = {}
+    for upper, lower in (("Lead", "Pad"),):
+        if by_name.get(upper) and by_name.get(lower):
+            out["under"][f"{upper}/{lower}"] = under_share(by_name[upper], by_name[lower], bar)
+    if by_name.get("Bass") and by_name.get("Pad"):
+        out["bass_root"] = bass_root(by_name["Bass"], by_name["Pad"], ppq, bar)
+    if json_path:
+        out["section_chords"] = section_chords(tracks, run["sections"], bar)
     out["cc_digest"] = hashlib.sha256(json.dumps(sorted(controls)).encode()).hexdigest()
     if wav_path:
         out["wav"] = wav_metrics(wav_path, reach * sec_per_tick)

@@ -18,7 +18,10 @@ Per track (DIR/track_NN.mid with its .json):
   first_offset (first pitch minus the median of the others)}, empty_tracks,
   one_pitch_tracks (melodic, >= 8 notes, > 80 % on one pitch; parts called "drone"
   excepted), ending (last onset's notes: "tonic" when the lowest is the key's root
-  pitch class, "fade" when the last notes are softer than the track's mean velocity).
+  pitch class, "fade" when the last notes are softer than the track's mean velocity),
+  lead_under_organ (markov: the share of the lead's notes at or below the organ's
+  concurrent top note, the highest organ note sounding at the onset or struck at the
+  organ's latest onset in the bar before it; check: at most 0.05 in every track).
 Per album: tension (manifest) against density and mean velocity (Pearson r); how many
 distinct tempos, modes, densities (rounded to 0.1/s) and instrument sets the tracks have
 (check: at least two sets, and tracks of the same prompt text share one);
@@ -102,6 +105,20 @@ def phrases(markers, cadence, bar):
     return [(a, (b - a) / bar) for a, b in zip(starts, ends)]
 
 
+def under_share(upper, lower, window):
+    """Share of `upper` notes at or below the concurrent top of `lower` (None: never concurrent)."""
+    hits = total = 0
+    for s, e, p, v in upper:
+        below = [n[2] for n in lower if n[0] <= s < n[1]]
+        starts = [n[0] for n in lower if s - window < n[0] <= s]
+        if starts:
+            below += [n[2] for n in lower if n[0] == max(starts)]
+        if below:
+            total += 1
+            hits += p <= max(below)
+    return hits / total if total else None
+
+
 def track_metrics(path):
     info = {}
     ppq, tempo_us, tracks = read(path, info)
@@ -148,6 +165,9 @@ def track_metrics(path):
         out["tracks"][t["name"]] = m
     out["one_pitch_tracks"] = one
     bar = info.get("bar", 4 * ppq)
+    by_name = {t["name"]: t["notes"] for t in tracks}
+    if by_name.get("lead") and by_name.get("organ"):
+        out["lead_under_organ"] = under_share(by_name["lead"], by_name["organ"], bar)
     ph = phrases(info.get("markers", []), max(n[0] for n in alln), bar)
     out["phrases"] = [{"start_bar": a / bar, "bars": b} for a, b in ph]
     # A phrase a listener hears as one: it starts on a bar line and lasts 2, 4, 8 or 16 bars.
@@ -214,6 +234,8 @@ def album(d):
     out["regular_phrases"] = float(np.mean([r.get("regular_phrases", 0) for r in rows])) if rows else 0.0
     out["phrase_bars"] = sorted({p["bars"] for r in rows for p in r.get("phrases", [])})
     out["endings"] = sum(1 for r in rows if r.get("ending")) / max(1, len(rows))
+    under = [r["lead_under_organ"] for r in rows if r.get("lead_under_organ") is not None]
+    out["lead_under_organ"] = max(under) if under else None
     groups = {}
     for r in rows:
         groups.setdefault(r["group"], set()).add(r["mode"])
@@ -274,6 +296,8 @@ def failures(a, lead="lead"):
     if a["regular_phrases"] < 1.0:
         bad.append(f"only {a['regular_phrases']:.0%} of sentences are 2/4/8/16-bar phrases on bar lines "
                    f"(lengths {a['phrase_bars'][:8]})")
+    if a["lead_under_organ"] is not None and a["lead_under_organ"] > 0.05:
+        bad.append(f"the lead sits at or under the organ's top on {a['lead_under_organ']:.0%} of its notes")
     if a["endings"] < 1.0:
         bad.append(f"only {a['endings']:.0%} of tracks end on the tonic or fade")
     return bad
