@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "runtime_support.h"
 #include "sonify/analysis.h"
 #include "sonify/runtime.h"
 #include "test_support.h"
@@ -18,10 +19,6 @@ using sonify::test::run_sonify;
 using sonify::test::TempDir;
 
 namespace {
-
-struct PluginDir {
-  PluginDir() { setenv("SONIFY_PLUGIN_DIR", SONIFY_PLUGIN_DIR, 1); }
-} plugin_dir;
 
 const std::string kOracle = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/neox.py";
 
@@ -90,22 +87,14 @@ TEST_CASE("GPT-NeoX forward matches the float64 oracle, both residual settings",
     INFO(oracle.err);
     REQUIRE(oracle.exit_code == 0);
     const json expected = json::parse(oracle.out)["logits"];
-    auto model = Model::open(dir.path());
-    REQUIRE(model.ok());
-    auto runtime = runtime_open(*model);
-    INFO((runtime.ok() ? "" : runtime.error().message));
-    REQUIRE(runtime.ok());
-    CaptureRequest request;
-    request.logits = LogitPositions::All;
-    auto trace = (*runtime)->forward(ids, request);
-    REQUIRE(trace.ok());
-    REQUIRE(trace->logits.values.size() == ids.size() * 50);
+    const auto logits = sonify::test::forward_logits(dir.path(), ids);
+    REQUIRE(logits.size() == ids.size() * 50);
     double worst = 0, scale = 0;
     for (std::size_t p = 0; p < ids.size(); ++p)
       for (std::size_t v = 0; v < 50; ++v) {
         const double ref = expected[p][v].get<double>();
         scale = std::max(scale, std::fabs(ref));
-        worst = std::max(worst, std::fabs(trace->logits.values[p * 50 + v] - ref));
+        worst = std::max(worst, std::fabs(logits[p * 50 + v] - ref));
       }
     INFO("max |logit - oracle| " << worst << " (logits up to " << scale << ")");
     CHECK(worst <= 1e-4);

@@ -245,25 +245,9 @@ TEST_CASE("weights --genre house runs on a Q8_0 GGUF file end to end", "[gguf]")
 }
 
 #ifdef SONIFY_GGUF_TORCH
+#include "runtime_support.h"
+
 namespace {
-
-struct PluginDir {
-  PluginDir() { setenv("SONIFY_PLUGIN_DIR", SONIFY_PLUGIN_DIR, 1); }
-} plugin_dir;
-
-std::vector<float> logits(const std::string& path, const std::vector<std::int64_t>& ids) {
-  auto model = Model::open(path);
-  INFO((model.ok() ? "" : model.error().message));
-  REQUIRE(model.ok());
-  auto runtime = runtime_open(*model);
-  INFO((runtime.ok() ? "" : runtime.error().message));
-  REQUIRE(runtime.ok());
-  CaptureRequest request;
-  request.logits = LogitPositions::All;
-  auto trace = (*runtime)->forward(ids, request);
-  REQUIRE(trace.ok());
-  return trace->logits.values;
-}
 
 double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -286,7 +270,8 @@ TEST_CASE("GGUF forward: F32 matches llama2.c's logits, Q8_0 and Q4_0 within tol
     INFO(c["name"].get<std::string>());
     const auto ids = c["token_ids"].get<std::vector<std::int64_t>>();
     const auto want = c["logits"].get<std::vector<std::vector<double>>>();
-    const auto a = logits(f32, ids), b = logits(q8, ids), d = logits(q4, ids);
+    const auto a = sonify::test::forward_logits(f32, ids), b = sonify::test::forward_logits(q8, ids),
+               d = sonify::test::forward_logits(q4, ids);
     REQUIRE(a.size() == ids.size() * 2048);
     for (std::size_t p = 0; p < ids.size(); ++p) {
       std::size_t best_a = 0, best_b = 0;
