@@ -1,23 +1,39 @@
 #!/bin/bash
-# Builds the libFuzzer harnesses (fuzz/) with clang, ASan and UBSan in build/fuzz, seeds
-# each corpus from the fixtures, and runs every harness for SECONDS (default 60) on one
-# core each. Crashes are written to build/fuzz/crashes/HARNESS/; the script exits non-zero
-# if any harness found one. Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
+# Builds the libFuzzer harnesses (fuzz/) with clang, ASan and UBSan in build/fuzz and runs
+# each one on one core. The working corpus build/fuzz/corpus/HARNESS starts from the
+# checked-in fuzz/corpus/HARNESS plus seeds from the fixtures. Crashes are written to
+# build/fuzz/crashes/HARNESS/; the script exits non-zero if any harness found one.
+#
+#   scripts/fuzz.sh [--cpu] [--minimize] [SECONDS] [HARNESS...]
+#     SECONDS     run time per harness (default 60), wall-clock time unless --cpu
+#     --cpu       SECONDS counts the harness's own CPU time (utime + stime), so a run at
+#                 `nice` on a busy machine still gets its full budget; stopped with SIGINT,
+#                 which makes libFuzzer print its final stats
+#     --minimize  afterwards merge the working corpus (-merge=1) into fuzz/corpus/HARNESS,
+#                 the corpus the test suite replays (ctest "fuzz corpus replay")
+# Figures per harness go to build/fuzz/HARNESS.log and build/fuzz/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cpu=0 minimize=0
+while [[ ${1:-} == --* ]]; do
+  case $1 in --cpu) cpu=1 ;; --minimize) minimize=1 ;; *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;; esac
+  shift
+done
 seconds=${1:-60}
 shift || true
 fixtures=${SONIFY_FIXTURES:-../shared/fixtures}
-all=(fuzz_safetensors fuzz_config fuzz_tokenizer fuzz_midi fuzz_features)
+all=(fuzz_safetensors fuzz_config fuzz_tokenizer fuzz_midi fuzz_features fuzz_gguf fuzz_album_list)
 if [ $# -gt 0 ]; then harnesses=("$@"); else harnesses=("${all[@]}"); fi
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 2; }
 
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONIFY_FUZZ=ON \
   -DSONIFY_WITH_TORCH=OFF -DSONIFY_BUILD_TESTS=OFF >/dev/null
 cmake --build build/fuzz -j 2 --target "${harnesses[@]}"
 
-seed() {  # harness -> corpus directory filled from the fixtures
+seed() {  # harness -> working corpus: the checked-in one plus seeds from the fixtures
   local dir=build/fuzz/corpus/$1
   mkdir -p "$dir"
+  [ -d "fuzz/corpus/$1" ] && cp -n fuzz/corpus/"$1"/* "$dir/" 2>/dev/null || true
   case $1 in
     fuzz_safetensors)
       for m in "$fixtures"/models/*/; do head -c 65536 "$m/model.safetensors" > "$dir/$(basename "$m")"; done ;;
@@ -36,17 +52,49 @@ seed() {  # harness -> corpus directory filled from the fixtures
   esac
 }
 
+cpu_seconds() {  # utime + stime of a process, in whole seconds
+  local f
+  read -ra f < "/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+  echo $(( (f[13] + f[14]) / $(getconf CLK_TCK) ))
+}
+
 failed=0
+mkdir -p build/fuzz
 for h in "${harnesses[@]}"; do
   seed "$h"
   mkdir -p "build/fuzz/crashes/$h"
-  echo "== $h: $seconds s"
-  if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "build/fuzz/fuzz/$h" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=262144 -timeout=10 \
-    -artifact_prefix="build/fuzz/crashes/$h/" -print_final_stats=1 "build/fuzz/corpus/$h" 2>"build/fuzz/$h.log"; then
-    failed=1
-    echo "   CRASH: see build/fuzz/$h.log and build/fuzz/crashes/$h/"
+  wall=$seconds
+  [ $cpu = 1 ] && wall=$((seconds * 20))
+  echo "== $h: $seconds s $([ $cpu = 1 ] && echo of CPU || echo wall)"
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "build/fuzz/fuzz/$h" -max_total_time="$wall" -rss_limit_mb=2048 -max_len=262144 -timeout=10 \
+    -artifact_prefix="build/fuzz/crashes/$h/" -print_final_stats=1 "build/fuzz/corpus/$h" 2>"build/fuzz/$h.log" &
+  pid=$!
+  if [ $cpu = 1 ]; then
+    while kill -0 $pid 2>/dev/null; do
+      sleep 5
+      [ "$(cpu_seconds $pid)" -ge "$seconds" ] && { used=$(cpu_seconds $pid); kill -INT $pid 2>/dev/null; break; }
+    done
   fi
-  grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)|cov: ' "build/fuzz/$h.log" | tail -4
+  rc=0
+  wait $pid || rc=$?
+  # 72 is libFuzzer's exit code after SIGINT (-interrupted_exitcode): a stop, not a crash.
+  if [ $rc -ne 0 ] && [ $rc -ne 72 ]; then
+    failed=1
+    echo "   CRASH (exit $rc): see build/fuzz/$h.log and build/fuzz/crashes/$h/"
+  fi
+  stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "build/fuzz/$h.log" | tr '\n' ' ')
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "build/fuzz/$h.log" | tail -1)
+  line="$h cpu_s=${used:-n/a} exit=$rc $cov $stats"
+  echo "   $line"
+  echo "$(date -u +%FT%TZ) $line" >> build/fuzz/summary.txt
+  unset used
+  if [ $minimize = 1 ]; then
+    rm -rf "build/fuzz/min/$h" && mkdir -p "build/fuzz/min/$h"
+    "build/fuzz/fuzz/$h" -merge=1 -max_len=262144 -timeout=10 -rss_limit_mb=2048 "build/fuzz/min/$h" \
+      "build/fuzz/corpus/$h" 2>>"build/fuzz/$h.log"
+    rm -rf "fuzz/corpus/$h" && cp -r "build/fuzz/min/$h" "fuzz/corpus/$h"
+    echo "   minimised corpus: $(ls "fuzz/corpus/$h" | wc -l) files, $(du -sh "fuzz/corpus/$h" | cut -f1)"
+  fi
 done
 exit $failed

@@ -16,6 +16,7 @@
 #include "core/text_file.h"
 #include "pipeline/activation_session.h"
 #include "pipeline/album_assemble.h"
+#include "pipeline/album_list.h"
 #include "sonify/analysis.h"
 #include "sonify/midi.h"
 #include "sonify/pipeline_album.h"
@@ -28,50 +29,7 @@ namespace {
 using pipeline::TrackResult;
 using pipeline::TrackSettings;
 
-struct Entry {
-  int line = 0;
-  std::string prompt;
-  std::string title;
-  std::string group;
-  std::string error;  // parse error of the line
-};
-
-Result<std::vector<Entry>> read_entries(const std::string& path) {
-  auto read = read_text(path);
-  if (!read.ok()) return fail(read.error().message, " (the prompt list)");
-  const std::string& text = *read;
-  std::vector<Entry> out;
-  std::size_t start = 0;
-  int line_no = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::size_t first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
-    Entry e;
-    e.line = line_no;
-    if (line[first] == '{') {
-      const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string()) {
-        e.error = path + ":" + std::to_string(line_no) + ": not a JSON object with a \"prompt\" string";
-        e.prompt = line;
-      } else {
-        e.prompt = j["prompt"].get<std::string>();
-        if (j.contains("title") && j["title"].is_string()) e.title = j["title"].get<std::string>();
-        if (j.contains("group") && j["group"].is_string()) e.group = j["group"].get<std::string>();
-      }
-    } else {
-      e.prompt = line.substr(first);
-    }
-    out.push_back(std::move(e));
-  }
-  if (out.empty()) return fail(path, ": no prompts (blank lines and # comments are skipped)");
-  return out;
-}
+using Entry = pipeline::AlbumEntry;
 
 // Valid UTF-8 text for JSON (invalid bytes shown as U+FFFD).
 std::string printable(const std::string& s) {
@@ -240,7 +198,7 @@ class AlbumRunner {
       : a_(request), options_(std::move(activation)) {}
 
   Result<AlbumRun> run() {
-    SONIFY_ASSIGN_OR_RETURN(entries, read_entries(a_.file));
+    SONIFY_ASSIGN_OR_RETURN(entries, pipeline::read_album_list(a_.file));
     entries_ = std::move(entries);
     SONIFY_ASSIGN_OR_RETURN(list_text, read_text(a_.file));
     list_sha256_ = sha256_hex(list_text);
