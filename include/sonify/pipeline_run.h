@@ -4,6 +4,7 @@
 // (sonify_pipeline).
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -69,12 +70,29 @@ struct TraceRun {
 // Refuses a bad capture list or an unwritable output before the forward pass.
 Result<TraceRun> run_trace(const TraceRequest& request);
 
+// generate --monitor (the notebooks' §20): each generated token sounded as it comes, by
+// the FM voice of sonify/synth.h, one block of audio per token written and flushed before
+// the next token is computed.
+struct MonitorRequest {
+  std::string wav;   // "" : no monitor; "-" : stdout; else a .wav file (with NAME.json beside it)
+  std::string json;  // with "-": where the token record goes ("" : none)
+  // A contrast pair file: each token's score is the tension of its hidden states along the
+  // set's direction (as prompt --direction measures a prompt). "" : the score is the
+  // token's surprisal relative to a uniform guess.
+  std::string direction;
+  double step_seconds = 0.2;  // audio per token
+  // Set by the caller (a SIGINT handler) to stop after the token being sounded; the WAV
+  // and the record are then finished as after a normal end.
+  const volatile std::sig_atomic_t* stop = nullptr;
+};
+
 // A continuation of the prompt, greedy or seeded sampling, with a KV cache.
 struct GenerateRequest {
   std::string model_path;
   PromptOptions prompt;
   GenerateOptions options;
   int threads = 0;
+  MonitorRequest monitor;
 };
 
 struct GenerateRun {
@@ -85,6 +103,8 @@ struct GenerateRun {
   std::string text;         // decoded continuation
   std::string full_text;    // prompt and continuation decoded together (spacing comes out right)
   std::vector<std::string> notes;
+  std::string monitor_json;    // the token record written, "" for none
+  double monitor_seconds = 0;  // audio written by the monitor
 };
 
 Result<GenerateRun> run_generate(const GenerateRequest& request);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -118,17 +119,22 @@ struct GenerateOptions {
   bool stop_at_eos = true;  // stop after emitting one of spec.eos_token_ids
 };
 
-// The continuation and why it ended: "eos", "max_tokens" or "context" (the context
-// length was reached).
+// The continuation and why it ended: "eos", "max_tokens", "context" (the context
+// length was reached) or "interrupted" (a TokenObserver asked to stop).
 struct Generation {
   std::vector<std::int64_t> ids;
   std::string stop_reason;
 };
 
+// Called once per generated token, with the logits it was chosen from, before the next
+// step runs (the live monitor sounds each token as it comes). Returning false stops the
+// generation after this token with stop_reason "interrupted"; an error ends it with that error.
+using TokenObserver = std::function<Result<bool>(const std::vector<float>& logits, std::int64_t next)>;
+
 // Decodes up to options.max_tokens ids after `prompt` with the runtime's KV cache
 // (the prompt is prefilled once, then one token per step). Resets the cache first.
 Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& prompt,
-                            const GenerateOptions& options);
+                            const GenerateOptions& options, const TokenObserver& observer = {});
 
 // The index of the next token chosen from `logits` under `options` (see GenerateOptions).
 std::int64_t sample_next(const std::vector<float>& logits, const GenerateOptions& options,

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/output_set.h"
+#include "monitor.h"
 #include "sonify/pipeline_run.h"
 
 namespace sonify {
@@ -171,13 +172,21 @@ Result<TraceRun> run_trace(const TraceRequest& request) {
 }
 
 Result<GenerateRun> run_generate(const GenerateRequest& request) {
+  SONIFY_TRY(pipeline::Monitor::check(request.monitor));
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(request.model_path));
   SONIFY_ASSIGN_OR_RETURN(prompt, model_prompt(request.prompt, request.model_path, model));
   const std::optional<Tokenizer> tokenizer = tokenizer_if_present(request.model_path);
   RuntimeOptions options;
   options.threads = request.threads;
   SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, options));
-  SONIFY_ASSIGN_OR_RETURN(generation, generate(*runtime, prompt.ids, request.options));
+  std::unique_ptr<pipeline::Monitor> monitor;
+  if (!request.monitor.wav.empty()) {
+    SONIFY_TRY(runtime_check_ids(runtime->spec(), prompt.ids));
+    SONIFY_ASSIGN_OR_RETURN(m, pipeline::Monitor::open(request.monitor, *runtime, tokenizer, prompt.ids));
+    monitor = std::move(m);
+  }
+  SONIFY_ASSIGN_OR_RETURN(generation, generate(*runtime, prompt.ids, request.options,
+                                               monitor ? monitor->observer() : TokenObserver{}));
   GenerateRun run;
   run.prompt_ids = prompt.ids;
   run.has_tokenizer = tokenizer.has_value();
@@ -188,6 +197,14 @@ Result<GenerateRun> run_generate(const GenerateRequest& request) {
   run.full_text = decode_or_empty(tokenizer, all);
   run.generation = std::move(generation);
   run.notes = std::move(prompt.tokens.notes);
+  if (monitor) {
+    SONIFY_TRY(monitor->finish(run, request.model_path));
+    run.monitor_seconds = monitor->seconds();
+    if (request.monitor.wav != "-")
+      run.monitor_json = std::filesystem::path(request.monitor.wav).replace_extension(".json").string();
+    else
+      run.monitor_json = request.monitor.json;
+  }
   return run;
 }
 

@@ -88,7 +88,7 @@ Status check_finite_logits(const std::vector<float>& logits, int step) {
 }  // namespace
 
 Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& prompt,
-                            const GenerateOptions& options) {
+                            const GenerateOptions& options, const TokenObserver& observer) {
   const ModelSpec& spec = runtime.spec();
   SONIFY_TRY(runtime_check_ids(spec, prompt));
   runtime.reset();
@@ -101,6 +101,13 @@ Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& p
     SONIFY_TRY(check_finite_logits(logits, step));
     const std::int64_t next = sample_next(logits, options, &rng_state);
     out.ids.push_back(next);
+    if (observer) {
+      SONIFY_ASSIGN_OR_RETURN(go_on, observer(logits, next));
+      if (!go_on) {
+        out.stop_reason = "interrupted";
+        break;
+      }
+    }
     if (options.stop_at_eos &&
         std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), next) != spec.eos_token_ids.end()) {
       out.stop_reason = "eos";

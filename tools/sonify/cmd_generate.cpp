@@ -1,6 +1,7 @@
 // `sonify generate`: continue a prompt, greedily or by seeded sampling, with a KV cache
 // (the prompt is prefilled once, then one position per step). The work is run_generate
-// (sonify/pipeline_run.h).
+// (sonify/pipeline_run.h). --monitor sounds each token as it is generated.
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,9 @@ struct GenerateArgs {
   bool ids_only = false;
 };
 
+volatile std::sig_atomic_t interrupted = 0;
+void on_interrupt(int) { interrupted = 1; }
+
 std::string join(const std::vector<std::int64_t>& ids) {
   std::string out;
   for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
@@ -33,8 +37,18 @@ int run_generate_command(GenerateArgs& a) {
   r.model_path = path;
   r.prompt = a.prompt.resolved();
   r.options.stop_at_eos = !a.no_stop;
+  const bool live = r.monitor.wav == "-";
+  if (live && a.json) return report(fail("--json prints to stdout, where --monitor - writes the audio"));
+  if (!r.monitor.wav.empty()) {  // Ctrl-C ends the piece early; the WAV is finished, not cut
+    r.monitor.stop = &interrupted;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   SONIFY_ASSIGN_OR_REPORT(run, run_generate(r));
   print_notes(run.notes);
+  if (!r.monitor.wav.empty())
+    std::fprintf(stderr, "sonify: monitor: %.2f s of audio%s%s\n", run.monitor_seconds,
+                 run.monitor_json.empty() ? "" : ", tokens in ", run.monitor_json.c_str());
   const Generation& g = run.generation;
   if (a.json) {
     nlohmann::ordered_json j;
@@ -54,7 +68,8 @@ int run_generate_command(GenerateArgs& a) {
     std::printf("%s\n", j.dump(1).c_str());
     return 0;
   }
-  std::printf("%s\n", run.has_tokenizer && !a.ids_only ? run.full_text.c_str() : join(g.ids).c_str());
+  std::fprintf(live ? stderr : stdout, "%s\n",
+               run.has_tokenizer && !a.ids_only ? run.full_text.c_str() : join(g.ids).c_str());
   std::fprintf(stderr, "sonify: %zu tokens, stopped: %s, seed %llu\n", g.ids.size(), g.stop_reason.c_str(),
                static_cast<unsigned long long>(r.options.seed));
   return 0;
@@ -90,6 +105,12 @@ void register_generate(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--print-ids", a->ids_only, "Print the generated ids instead of the decoded text");
   cmd->add_flag("--json", a->json, "Print ids, stop reason and decoding settings as JSON");
+  MonitorRequest& m = a->request.monitor;
+  cmd->add_option("--monitor", m.wav, "Sound each token as it comes: a WAV file, or - for stdout (| aplay)");
+  cmd->add_option("--monitor-json", m.json, "With --monitor -: write the token record (scores, notes) here");
+  cmd->add_option("--direction", m.direction, "With --monitor: score tokens along this contrast pair file");
+  cmd->add_option("--monitor-step", m.step_seconds, "With --monitor: seconds of audio per token")
+      ->capture_default_str();
   cmd->callback([a, exit_code] { *exit_code = run_generate_command(*a); });
 }
 
