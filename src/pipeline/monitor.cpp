@@ -89,7 +89,9 @@ class MonitorImpl final : public Monitor {
       if (!file_) return fail(temp, ": cannot write (", std::strerror(errno), ")");
     }
     const std::string header = pipe ? wav_header(0xffffffffu, 0xffffffffu) : wav_header(0, 36);
-    return write(header.data(), header.size());
+    SONIFY_TRY(write(header.data(), header.size()));
+    data_bytes_ = 0;  // counts the samples only
+    return Status::Ok();
   }
 
   TokenObserver observer() override {
@@ -101,7 +103,8 @@ class MonitorImpl final : public Monitor {
       double total = 0;
       for (float v : logits) total += std::exp(static_cast<double>(v) - top);
       const double surprisal = top + std::log(total) - logits[static_cast<std::size_t>(next)];
-      const double max_surprisal = std::log(static_cast<double>(logits.size()));
+      vocab_ = logits.size();
+      const double max_surprisal = std::log(static_cast<double>(vocab_));
       double raw = surprisal / max_surprisal;
       if (direction_) {
         SONIFY_ASSIGN_OR_RETURN(tension, token_tension());
@@ -154,6 +157,7 @@ class MonitorImpl final : public Monitor {
     j["prompt_ids"] = run.prompt_ids;
     j["ids"] = run.generation.ids;
     j["stop_reason"] = listener_gone_ ? "listener closed the pipe" : run.generation.stop_reason;
+    j["vocab_size"] = vocab_;
     j["sample_rate"] = kRate;
     j["step_seconds"] = request_.step_seconds;
     j["seconds"] = static_cast<double>(data_bytes_) / (4.0 * kRate);
@@ -223,6 +227,7 @@ class MonitorImpl final : public Monitor {
   std::optional<OutputSet> set_;
   std::FILE* file_ = nullptr;
   std::size_t data_bytes_ = 0;
+  std::size_t vocab_ = 0;
   std::vector<std::int16_t> block_;
   ordered_json steps_ = ordered_json::array();
   ordered_json timing_ = ordered_json::array();
