@@ -17,6 +17,7 @@
 #include "pipeline/activation_session.h"
 #include "pipeline/album_assemble.h"
 #include "pipeline/album_list.h"
+#include "pipeline/prompt_direct.h"
 #include "sonify/analysis.h"
 #include "sonify/midi.h"
 #include "sonify/pipeline_album.h"
@@ -578,7 +579,123 @@ Status parse_shard(const std::string& text, int* shard, int* shards) {
   return Status::Ok();
 }
 
+namespace {
+
+// The direct styles (thinking, operatic, sines): each track is what `prompt --style` writes
+// for its prompt (synthesised, mastered alone to -14 LUFS), album.wav the tracks in list
+// order with the gap between them. Forward passes run one after another; synthesis and
+// writing on `jobs` threads, each track alone, so any jobs value writes the same bytes.
+Result<AlbumRun> run_album_direct(const AlbumRequest& request) {
+  const ActivationRequest& q = request.activation;
+  const std::string& style = q.style;
+  if (request.mode != "album")
+    return fail("--mode ", request.mode, ": the ", style,
+                " style makes albums in list order only (--mode album)");
+  if (request.shards > 1 || request.prepare)
+    return fail("--shard and album prepare are for the composed styles; the ", style, " style needs neither");
+  if (q.midi_only) return fail("--midi-only: the ", style, " style synthesises audio and writes no MIDI");
+  std::vector<std::string> unused = pipeline::direct_unused_options(q);
+  if (request.master != "album") unused.push_back("--master");
+  if (request.report) unused.push_back("--report");
+  SONIFY_TRY(pipeline::refuse_direct_options(style, unused));
+  SONIFY_ASSIGN_OR_RETURN(entries, pipeline::read_album_list(request.file));
+  SONIFY_TRY(ensure_output_dir(request.out_dir));
+  SONIFY_ASSIGN_OR_RETURN(model, Model::open(q.model_path));
+  RuntimeOptions runtime_options;
+  runtime_options.threads = q.threads;
+  SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, runtime_options));
+
+  const std::size_t n = entries.size();
+  std::vector<nlohmann::ordered_json> rows(n);
+  std::vector<std::optional<pipeline::DirectInput>> inputs(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Entry& e = entries[i];
+    char num[32];
+    std::snprintf(num, sizeof num, "%0*zu", n >= 100 ? 3 : 2, i + 1);
+    rows[i] = {{"track", i + 1},
+               {"name", std::string("track_") + num},
+               {"title", printable(e.title.empty() ? e.prompt.substr(0, 60) : e.title)},
+               {"prompt", printable(e.prompt)},
+               {"line", e.line}};
+    if (!e.error.empty()) {
+      rows[i]["error"] = e.error;
+      continue;
+    }
+    auto input =
+        pipeline::direct_forward(*runtime, model, q.model_path, pipeline::prompt_of_text(q, e.prompt));
+    if (input.ok())
+      inputs[i] = std::move(input).value();
+    else
+      rows[i]["error"] = printable(input.error().message);
+  }
+  std::vector<Audio> audio(n);
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> done{0};
+  std::mutex mu;
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < n;) {
+      if (!inputs[i]) continue;
+      auto track = pipeline::direct_render(*inputs[i], q, model);
+      const std::string name = rows[i]["name"].get<std::string>();
+      Status s = track.ok() ? pipeline::direct_commit(*track, request.out_dir, name) : Status(track.error());
+      auto sum = s.ok() ? sha256_file(request.out_dir + "/" + name + ".wav") : Result<std::string>(s.error());
+      std::lock_guard<std::mutex> lock(mu);
+      if (!sum.ok()) {
+        rows[i]["error"] = printable(sum.error().message);
+        continue;
+      }
+      rows[i]["duration"] = track->seconds;
+      rows[i]["sha256"] = {{"wav", *sum}};
+      audio[i] = std::move(track->audio);
+      if (request.on_progress) request.on_progress(++done, static_cast<int>(n));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::max(1, request.jobs); ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+
+  // The tracks are mastered alone, as prompt --style masters them; they do not overlap,
+  // so album.wav is them end to end with the gap.
+  AlbumRun run;
+  run.tracks = static_cast<int>(n);
+  Audio album;
+  album.sample_rate_hz = 44100;
+  const auto gap = static_cast<std::size_t>(std::lround(request.gap_seconds * album.sample_rate_hz)) * 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (rows[i].contains("error")) {
+      ++run.failures;
+      continue;
+    }
+    if (!album.samples.empty()) album.samples.resize(album.samples.size() + gap, 0.0f);
+    rows[i]["start"] = album.seconds();
+    album.samples.insert(album.samples.end(), audio[i].samples.begin(), audio[i].samples.end());
+    ++run.done;
+  }
+  run.seconds = album.seconds();
+  if (run.done > 0) {
+    SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(request.out_dir, "album"));
+    SONIFY_TRY(wav_write(set.temp_path(".wav"), album, SampleFormat::s16));
+    SONIFY_TRY(set.commit({".mid"}));
+  }
+  nlohmann::ordered_json m;
+  m["model"] = q.model_path;
+  m["mode"] = "album";
+  m["style"] = style;
+  m["seed"] = q.seed;
+  m["gap_seconds"] = request.gap_seconds;
+  m["master"] = {{"mode", "per-track, as prompt --style"}, {"target_lufs", -14.0}};
+  m["complete"] = true;
+  m["tracks"] = rows;
+  run.manifest_path = request.out_dir + "/manifest.json";
+  SONIFY_TRY(write_file_atomic(
+      run.manifest_path, m.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n"));
+  return run;
+}
+
+}  // namespace
+
 Result<AlbumRun> run_album(const AlbumRequest& request) {
+  if (pipeline::is_direct_style(request.activation.style)) return run_album_direct(request);
   if (request.mode != "album" && request.mode != "dialogue" && request.mode != "contrast")
     return fail("--mode ", request.mode, ": expected album, dialogue or contrast");
   if (request.shards < 1 || request.shard < 0 || request.shard >= request.shards)
