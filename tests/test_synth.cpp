@@ -204,4 +204,56 @@ TEST_CASE("sonify prompt --style thinking|operatic|sines: the WAV is the oracle'
         "and takes none of these options (they shape the composed styles, voices and markov)\n");
   CHECK(!std::filesystem::exists(dir.file("none")));
 }
+
+TEST_CASE("sonify album --style sines: each track is prompt --style's WAV, -j 2 writes -j 1's bytes",
+          "[synth][runtime]") {
+  TempDir dir;
+  const std::vector<std::string> prompts = {"Once upon a time there was a dog.",
+                                            "The storm broke over the harbour.",
+                                            "A quiet morning in the garden."};
+  sonify::test::write_file(dir.file("list.txt"),
+                           prompts[0] + "\n# a comment\n" + prompts[1] + "\n\n" + prompts[2] + "\n");
+  for (const char* jobs : {"1", "2"}) {
+    auto r = sonify::test::run_sonify({"album", dir.file("list.txt"), "--style", "sines", "--seed", "5", "-j",
+                                       jobs, "-o", dir.file(std::string("j") + jobs)});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  const auto files = sonify::test::list_dir(dir.file("j1"));
+  CHECK(files == std::vector<std::string>{"album.wav", "manifest.json", "track_01.json",
+                                          "track_01.timing.json", "track_01.wav", "track_02.json",
+                                          "track_02.timing.json", "track_02.wav", "track_03.json",
+                                          "track_03.timing.json", "track_03.wav"});
+  CHECK(sonify::test::list_dir(dir.file("j2")) == files);
+  for (const auto& f : files) {
+    INFO(f);
+    CHECK(read_file(dir.file("j1/" + f)) == read_file(dir.file("j2/" + f)));
+  }
+  const json manifest = json::parse(read_file(dir.file("j1/manifest.json")));
+  REQUIRE(manifest["tracks"].size() == 3);
+  std::size_t album_frames = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    auto p = sonify::test::run_sonify(
+        {"prompt", prompts[i], "--style", "sines", "--seed", "5", "-o", dir.file("p"), "--name", "p"});
+    REQUIRE(p.exit_code == 0);
+    const std::string track = "j1/track_0" + std::to_string(i + 1);
+    CHECK(read_file(dir.file(track + ".wav")) == read_file(dir.file("p/p.wav")));
+    CHECK(read_file(dir.file(track + ".json")) == read_file(dir.file("p/p.json")));
+    album_frames += (read_file(dir.file("p/p.wav")).size() - 44) / 4;
+    CHECK(manifest["tracks"][i]["prompt"] == prompts[i]);
+  }
+  // album.wav: the three tracks with two 2-s gaps.
+  CHECK(read_file(dir.file("j1/album.wav")).size() == 44 + 4 * (album_frames + 2 * 88200));
+  auto bad = sonify::test::run_sonify(
+      {"album", dir.file("list.txt"), "--style", "operatic", "--mode", "dialogue", "-o", dir.file("none")});
+  CHECK(bad.err ==
+        "sonify: error: --mode dialogue: the operatic style makes albums in list order only "
+        "(--mode album)\n");
+  auto unused = sonify::test::run_sonify(
+      {"album", dir.file("list.txt"), "--style", "thinking", "--layers", "1,2", "-o", dir.file("none")});
+  CHECK(unused.err ==
+        "sonify: error: --layers: the thinking style synthesises audio straight from the hidden "
+        "states and takes no such option (they shape the composed styles, voices and markov)\n");
+  CHECK(!std::filesystem::exists(dir.file("none")));
+}
 #endif
