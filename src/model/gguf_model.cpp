@@ -223,7 +223,8 @@ Result<Model> open_model(const std::string& path) {
       const TensorType type = t.type;
       const std::uint64_t numel = t.numel;
       const std::int64_t rows = e.info.shape[0], cols = numel / e.info.shape[0];
-      e.derived->fill = [src, type, numel, heads, rows, cols](float* dst) {
+      // A copy: C++17 lambdas cannot capture a structured binding (clang refuses it).
+      e.derived->fill = [src, type, numel, heads = heads, rows, cols](float* dst) {
         if (heads == 0) return dequantize(type, src, numel, dst);
         std::vector<float> stored(numel);
         dequantize(type, src, numel, stored.data());
