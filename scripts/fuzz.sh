@@ -9,14 +9,15 @@
 #     --cpu       SECONDS counts the harness's own CPU time (utime + stime), so a run at
 #                 `nice` on a busy machine still gets its full budget; stopped with SIGINT,
 #                 which makes libFuzzer print its final stats
+#     --no-build  run the harnesses already in build/fuzz as they are
 #     --minimize  afterwards merge the working corpus (-merge=1) into fuzz/corpus/HARNESS,
 #                 the corpus the test suite replays (ctest "fuzz corpus replay")
 # Figures per harness go to build/fuzz/HARNESS.log and build/fuzz/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cpu=0 minimize=0
+cpu=0 minimize=0 build=1
 while [[ ${1:-} == --* ]]; do
-  case $1 in --cpu) cpu=1 ;; --minimize) minimize=1 ;; *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;; esac
+  case $1 in --cpu) cpu=1 ;; --minimize) minimize=1 ;; --no-build) build=0 ;; *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;; esac
   shift
 done
 seconds=${1:-60}
@@ -26,9 +27,11 @@ all=(fuzz_safetensors fuzz_config fuzz_tokenizer fuzz_midi fuzz_features fuzz_gg
 if [ $# -gt 0 ]; then harnesses=("$@"); else harnesses=("${all[@]}"); fi
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 2; }
 
-CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONIFY_FUZZ=ON \
-  -DSONIFY_WITH_TORCH=OFF -DSONIFY_BUILD_TESTS=OFF >/dev/null
-cmake --build build/fuzz -j 2 --target "${harnesses[@]}"
+if [ $build = 1 ]; then
+  CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONIFY_FUZZ=ON \
+    -DSONIFY_WITH_TORCH=OFF -DSONIFY_BUILD_TESTS=OFF >/dev/null
+  cmake --build build/fuzz -j 2 --target "${harnesses[@]}"
+fi
 
 seed() {  # harness -> working corpus: the checked-in one plus seeds from the fixtures
   local dir=build/fuzz/corpus/$1
