@@ -6,18 +6,23 @@ numpy-dequantised reference of every tensor as a float32 safetensors file.
   gguf_write.py model SRC_DIR OUT.gguf TYPE REF.safetensors [--alignment N] [--no-merges]
       A Hugging Face llama directory (config.json, model.safetensors, tokenizer.json) as a
       GGUF file the way convert_hf_to_gguf.py lays it out: llama.* metadata, q/k rows
-      permuted per head (LlamaModel.permute), 2-D weights in TYPE (F32 F16 BF16 Q8_0 Q4_0, the
-      K-quants when every row is a multiple of 256, or K_MIX: Q6_K embedding, Q5_K down, Q4_K rest),
+      permuted per head (LlamaModel.permute), 2-D weights in TYPE (F32 F16 BF16 Q8_0 Q4_0 Q4_1
+      Q5_0 Q5_1, Q5_K or Q6_K when every row is a multiple of 256; Q4_K: llama-quantize's Q4_K,
+      i.e. its Q4_K_M mix with its fallback types, see q4_k_m_types; or K_MIX: Q6_K embedding,
+      Q5_K down, Q4_K rest),
       norms in F32, the vocabulary as tokenizer.ggml.* arrays (scores -id, as for a
       vocabulary without SentencePiece scores; merges unless --no-merges). REF holds each tensor
       dequantised by numpy, permutation undone, under its Hugging Face name.
   gguf_write.py tensors OUT.gguf REF.safetensors
       Synthetic tensors of every type (K-quants included), named by type; REF holds each
       one dequantised (NAME) and the values it was quantised from (NAME.orig).
+  gguf_write.py change A.safetensors B.safetensors OUT.json
+      Per tensor of two references, in float64: ||B - A||_F / ||A||_F (what `sonify compare`
+      ranks by).
   gguf_write.py hostile OUT_DIR
       Malformed variants of a small valid file, one per case, named CASE.gguf.
 
-Quantisers: Q8_0 and Q4_0 are ggml's quantize_row_*_ref formulas. The K-quant quantisers
+Quantisers: Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 are ggml's quantize_row_*_ref formulas. The K-quant quantisers
 are plain min/max ones (not ggml's iterative make_qkx2_quants search): they produce valid
 blocks with the reference layout, which is what the dequantiser is tested on.
 """
@@ -28,10 +33,12 @@ import sys
 
 import numpy as np
 
-F32, F16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, BF16 = 0, 1, 2, 8, 12, 13, 14, 30
-TYPES = {"F32": F32, "F16": F16, "BF16": BF16, "Q8_0": Q8_0, "Q4_0": Q4_0, "Q4_K": Q4_K, "Q5_K": Q5_K,
-         "Q6_K": Q6_K}
-BLOCK = {F32: 1, F16: 1, BF16: 1, Q8_0: 32, Q4_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256}
+F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, BF16 = 0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 30
+TYPES = {"F32": F32, "F16": F16, "BF16": BF16, "Q8_0": Q8_0, "Q4_0": Q4_0, "Q4_1": Q4_1, "Q5_0": Q5_0,
+         "Q5_1": Q5_1, "Q4_K": Q4_K, "Q5_K": Q5_K, "Q6_K": Q6_K}
+NAMES = {t: n for n, t in TYPES.items()}
+BLOCK = {F32: 1, F16: 1, BF16: 1, Q8_0: 32, Q4_0: 32, Q4_1: 32, Q5_0: 32, Q5_1: 32, Q4_K: 256, Q5_K: 256,
+         Q6_K: 256}
 
 # gguf_type
 U8, I8, U16, I16, U32, I32, GF32, BOOL, STRING, ARRAY, U64, I64, GF64 = range(13)
@@ -146,6 +153,47 @@ def q4_0(x):
     return out.tobytes()
 
 
+def q5_0(x):
+    """quantize_row_q5_0_ref: as Q4_0 with 5 bits, d = (the value of largest magnitude) / -16,
+    q = min(31, (int8)(x / d + 16.5)); bit 4 of element j goes to bit j of qh."""
+    b = x.reshape(-1, 32).astype(f32)
+    first = np.abs(b).argmax(axis=1)
+    mx = b[np.arange(b.shape[0]), first]
+    d = (mx / f32(-16)).astype(f32)
+    with np.errstate(divide="ignore"):
+        idv = np.where(d != 0, f32(1) / d, f32(0)).astype(f32)
+    v = ((b * idv[:, None]).astype(f32) + f32(16.5)).astype(f32)
+    q = np.minimum(31, np.trunc(v).astype(np.int64)).astype(np.uint32)
+    out = np.zeros((b.shape[0], 22), np.uint8)
+    out[:, 0:2] = d.astype("<f2").view(np.uint8).reshape(-1, 2)
+    out[:, 2:6] = fifth_bits(q)
+    out[:, 6:] = (q[:, :16] & 0xF) | ((q[:, 16:] & 0xF) << 4)
+    return out.tobytes()
+
+
+def fifth_bits(q):
+    """qh of Q5_0/Q5_1: bit j holds bit 4 of element j, little-endian."""
+    qh = (((q >> 4) & 1) << np.arange(32, dtype=np.uint32)).sum(axis=1).astype("<u4")
+    return qh.view(np.uint8).reshape(-1, 4)
+
+
+def q_1(x, bits):
+    """quantize_row_q4_1_ref / q5_1_ref: d = (max - min) / (2^bits - 1), m = min,
+    q = (uint8)((x - min) / d + 0.5) (at most 2^bits - 1)."""
+    b = x.reshape(-1, 32).astype(f32)
+    lo, hi = b.min(axis=1), b.max(axis=1)
+    d = ((hi - lo) / f32((1 << bits) - 1)).astype(f32)
+    with np.errstate(divide="ignore"):
+        idv = np.where(d != 0, f32(1) / d, f32(0)).astype(f32)
+    v = (((b - lo[:, None]).astype(f32) * idv[:, None]).astype(f32) + f32(0.5)).astype(f32)
+    q = np.minimum((1 << bits) - 1, np.trunc(v).astype(np.int64)).astype(np.uint32)
+    head = np.concatenate([d.astype("<f2").view(np.uint8).reshape(-1, 2),
+                           lo.astype("<f2").view(np.uint8).reshape(-1, 2)], axis=1)
+    qs = ((q[:, :16] & 0xF) | ((q[:, 16:] & 0xF) << 4)).astype(np.uint8)
+    parts = [head, fifth_bits(q), qs] if bits == 5 else [head, qs]
+    return np.concatenate(parts, axis=1).astype(np.uint8).tobytes()
+
+
 def pack_scales_k4(sc, m):
     """The 12 bytes of 8 six-bit scales and mins (inverse of get_scale_min_k4)."""
     s = np.zeros(12, np.uint8)
@@ -239,7 +287,8 @@ def quantize(x, ttype):
         return x.astype("<f2").tobytes()
     if ttype == BF16:
         return to_bf16_bits(x).astype("<u2").tobytes()
-    return {Q8_0: q8_0, Q4_0: q4_0, Q4_K: q4_k, Q5_K: q5_k, Q6_K: q6_k}[ttype](x)
+    return {Q8_0: q8_0, Q4_0: q4_0, Q4_1: lambda v: q_1(v, 4), Q5_0: q5_0, Q5_1: lambda v: q_1(v, 5),
+            Q4_K: q4_k, Q5_K: q5_k, Q6_K: q6_k}[ttype](x)
 
 
 # ---------------------------------------------------------------- dequantisers (float32, ggml's order)
@@ -267,6 +316,19 @@ def dequantize(data, ttype, n):
         lo = ((qs & 0xF).astype(np.int32) - 8).astype(f32)
         hi = ((qs >> 4).astype(np.int32) - 8).astype(f32)
         return (np.concatenate([lo, hi], axis=1) * d[:, None]).astype(f32).reshape(-1)
+    if ttype in (Q4_1, Q5_0, Q5_1):
+        size = {Q4_1: 20, Q5_0: 22, Q5_1: 24}[ttype]
+        b = raw.reshape(-1, size)
+        d = h16(b[:, 0:2])[:, None]
+        m = h16(b[:, 2:4])[:, None] if ttype != Q5_0 else None
+        qs = b[:, size - 16:]
+        q = np.concatenate([qs & 0xF, qs >> 4], axis=1).astype(np.int32)
+        if ttype != Q4_1:
+            qh = b[:, size - 20:size - 16].copy().view("<u4").astype(np.int64)
+            q = q | (((qh >> np.arange(32)) << 4) & 0x10)
+        if ttype == Q5_0:
+            return ((q - 16).astype(f32) * d).astype(f32).reshape(-1)
+        return ((q.astype(f32) * d).astype(f32) + m).astype(f32).reshape(-1)
     y = []
     if ttype in (Q4_K, Q5_K):
         size = 144 if ttype == Q4_K else 176
@@ -381,6 +443,49 @@ def tokenizer_kvs(src, with_merges):
     return kvs
 
 
+def use_more_bits(i, n):
+    """llama-quant.cpp's use_more_bits: the first and last eighth of the layers and every
+    third one between."""
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+# llama-quant.cpp's tensor_type_fallback: a row not a multiple of the 256-element
+# super-block takes a 32-block type of about the same size.
+FALLBACK = {Q4_K: Q5_0, Q5_K: Q5_1, Q6_K: Q8_0}
+
+
+def q4_k_m_types(tensors, n_layer):
+    """The type llama-quantize gives each tensor of a file quantised as Q4_K (its alias for
+    Q4_K_M), from llama-quant.cpp's llama_tensor_get_type with no imatrix and no overrides:
+    the output matrix (token_embd when tied) Q6_K, or Q8_0 when its rows are not a multiple
+    of 256; attn_v and ffn_down Q6_K in the layers use_more_bits picks; the rest Q4_K; then
+    the fallback for rows not a multiple of 256 (F16 when not even of 32); 1-D tensors as
+    they are. tensors: [(gguf name, ne)] in file order."""
+    has_output = any(name == "output.weight" for name, _ in tensors)
+    n_attn_v = sum(name.endswith("attn_v.weight") for name, _ in tensors)
+    i_attn_v = i_ffn_down = 0
+    types = []
+    for name, ne in tensors:
+        if len(ne) < 2 or name.endswith("_norm.weight"):
+            types.append(F32)
+            continue
+        t = Q4_K
+        if name == "output.weight" or (not has_output and name == "token_embd.weight"):
+            t = Q8_0 if ne[0] % 256 else Q6_K
+        elif name.endswith("attn_v.weight"):
+            t = Q6_K if use_more_bits(i_attn_v, n_attn_v) else Q4_K
+            i_attn_v += 1
+        elif name.endswith("ffn_down.weight"):
+            t = Q6_K if use_more_bits(i_ffn_down, n_layer) else Q4_K
+            i_ffn_down += 1
+        if ne[0] % BLOCK[t]:
+            t = FALLBACK[t]
+            if ne[0] % BLOCK[t]:
+                t = F16
+        types.append(t)
+    return types
+
+
 def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     cfg = json.load(open(src + "/config.json"))
     # K_MIX: a Q4_K_M-like mix, every K-quant in one file: Q6_K embedding, Q5_K down, Q4_K rest.
@@ -414,13 +519,18 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     if os.path.exists(src + "/tokenizer.json"):
         kvs += tokenizer_kvs(src, with_merges)
     tensors, reference = [], {}
-    for hf in sorted(weights):
+    names = sorted(weights)
+    mix = q4_k_m_types([(gguf_name(hf), list(reversed(weights[hf].shape))) for hf in names],
+                       cfg["num_hidden_layers"])
+    for hf, t_mix in zip(names, mix):
         w = weights[hf]
         heads = n_head if hf.endswith("q_proj.weight") else n_kv if hf.endswith("k_proj.weight") else 0
         stored = permute(w, heads) if heads else w
         t = ttype if w.ndim == 2 else F32
         if type_name == "K_MIX" and w.ndim == 2:
             t = Q6_K if "embed" in hf or "lm_head" in hf else Q5_K if "down_proj" in hf else Q4_K
+        if type_name in ("Q4_K", "Q4_K_M"):
+            t = t_mix
         data = quantize(stored, t)
         back = dequantize(data, t, stored.size).reshape(stored.shape)
         reference[hf] = unpermute(back, heads) if heads else back
@@ -433,8 +543,8 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
 def write_tensors(out, ref):
     rng = np.random.default_rng(18)
     tensors, reference = [], {}
-    shapes = {F32: (3, 40), F16: (3, 40), BF16: (3, 40), Q8_0: (5, 96), Q4_0: (5, 96), Q4_K: (3, 512),
-              Q5_K: (3, 512), Q6_K: (3, 512)}
+    shapes = {F32: (3, 40), F16: (3, 40), BF16: (3, 40), Q8_0: (5, 96), Q4_0: (5, 96), Q4_1: (5, 96),
+              Q5_0: (5, 96), Q5_1: (5, 96), Q4_K: (3, 512), Q5_K: (3, 512), Q6_K: (3, 512)}
     for name, t in TYPES.items():
         rows, cols = shapes[t]
         x = (rng.standard_normal((rows, cols)) * rng.uniform(0.01, 3, (rows, 1))).astype(f32)
@@ -478,7 +588,7 @@ def write_hostile(outdir):
     case("alignment_zero", gguf_bytes([("general.alignment", U32, 0)], []))
     case("alignment_wrong_type", gguf_bytes([("general.alignment", U64, 32)], []))
     case("duplicate_key", gguf_bytes([("x", U8, 1), ("x", U8, 2)], []))
-    case("unknown_tensor_type", gguf_bytes(good_kvs, [("t", [32, 2], 3, quantize(w, Q8_0)[:40])]))
+    case("unknown_tensor_type", gguf_bytes(good_kvs, [("t", [256, 2], 10, b"\0" * 168)]))
     case("not_a_type", gguf_bytes(good_kvs, [("t", [32, 2], 99, b"\0" * 64)]))
     case("row_not_block_multiple", gguf_bytes(good_kvs, [("t", [16, 4], Q8_0, b"\0" * 136)]))
     case("zero_dims", gguf_bytes(good_kvs, [("t", [], F32, b"")]))
@@ -504,6 +614,17 @@ def write_hostile(outdir):
             f.write(data)
 
 
+def write_change(ref_a, ref_b, out):
+    a, b = read_safetensors(ref_a), read_safetensors(ref_b)
+    change = {}
+    for name in sorted(a):
+        x, y = a[name].astype(np.float64), b[name].astype(np.float64)
+        na, nd = np.sqrt((x * x).sum()), np.sqrt(((y - x) ** 2).sum())
+        change[name] = nd / na if na > 0 else nd
+    with open(out, "w") as f:
+        json.dump(change, f, indent=1, sort_keys=True)
+
+
 def main(argv):
     if argv[1] == "model":
         flags = argv[6:]
@@ -511,10 +632,12 @@ def main(argv):
         write_model(argv[2], argv[3], argv[4], argv[5], alignment, "--no-merges" not in flags)
     elif argv[1] == "tensors":
         write_tensors(argv[2], argv[3])
+    elif argv[1] == "change":
+        write_change(argv[2], argv[3], argv[4])
     elif argv[1] == "hostile":
         write_hostile(argv[2])
     else:
-        sys.exit("usage: gguf_write.py model|tensors|hostile ...")
+        sys.exit("usage: gguf_write.py model|tensors|change|hostile ...")
 
 
 if __name__ == "__main__":
