@@ -418,7 +418,8 @@ std::map<std::string, int> check_against_reference(const Model& model, const std
   for (const RoleTensor& t : model.tensors()) {
     INFO(t.source->name);
     types[stored_type(t)]++;
-    auto got = model.load_f32(t, NormGain::Stored);
+    // The whole stored tensor: fused ones (GPT-2's c_attn, Phi-3's qkv_proj) hold several roles.
+    auto got = model.checkpoint().to_f32(*t.source);
     auto want = ref->to_f32(*ref->find(t.source->name));
     REQUIRE(got.ok());
     REQUIRE(want.ok());
@@ -599,3 +600,172 @@ TEST_CASE("K-quant GGUF (Q6_K embedding, Q5_K down, Q4_K rest) of a synthetic ll
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("Q4_K") != std::string::npos);
 }
+
+namespace {
+
+// The four other architectures sonify reads from safetensors, each with its fixture or a
+// seeded synthetic checkpoint (no Qwen2 or Phi-3 fixture exists).
+struct ArchCase {
+  const char* name;
+  const char* fixture;  // under fixtures/models, or "" for a synthetic checkpoint
+  const char* arch_json;
+  bool quantisable;  // every row a multiple of 32 (tiny-gemma3's 48-wide rows are not)
+};
+
+const ArchCase kArchs[] = {
+    {"gpt2", "tiny-gpt2-random", "", true},
+    {"gemma3", "tiny-gemma3-random", "", false},
+    {"qwen2", "",
+     R"({"model_type": "qwen2", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 256, "max_position_embeddings": 128,
+         "rms_norm_eps": 1e-6, "hidden_act": "silu", "tie_word_embeddings": true, "rope_theta": 1000000.0})",
+     true},
+    {"phi3", "",
+     R"({"model_type": "phi3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 256, "max_position_embeddings": 128,
+         "rms_norm_eps": 1e-5, "hidden_act": "silu", "tie_word_embeddings": false, "sliding_window": 64})",
+     true},
+};
+
+std::string arch_source(const TempDir& dir, const ArchCase& c) {
+  if (*c.fixture) return fixtures_dir() + "/models/" + c.fixture;
+  const std::string src = dir.file(std::string("src-") + c.name);
+  sonify::test::write_file(src + ".json", c.arch_json);
+  auto r = run_sonify({"synth-checkpoint", "--arch", src + ".json", "-o", src, "--seed", "18"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return src;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "GGUF gpt2, gemma3, qwen2, phi3 as convert_hf_to_gguf writes them: the safetensors model's tensors and "
+    "features",
+    "[gguf]") {
+  TempDir dir;
+  sonify::test::use_private_cache();
+  for (const ArchCase& c : kArchs) {
+    INFO(c.name);
+    const std::string src = arch_source(dir, c);
+    auto hf = Model::open(src);
+    REQUIRE(hf.ok());
+    std::vector<std::string> types = {"F32", "F16"};
+    if (c.quantisable) types.push_back("Q8_0");
+    for (const std::string& type : types) {
+      INFO(type);
+      const std::string path = dir.file(std::string(c.name) + "-" + type + ".gguf"),
+                        ref = dir.file(std::string(c.name) + "-ref-" + type + ".safetensors");
+      oracle({"model", src, path, type, ref});
+      auto model = Model::open(path);
+      INFO((model.ok() ? "" : model.error().message));
+      REQUIRE(model.ok());
+      const ModelSpec &a = model->spec(), &b = hf->spec();
+      CHECK(a.family == b.family);
+      CHECK(a.model_type == b.model_type);
+      CHECK(a.n_layers == b.n_layers);
+      CHECK(a.hidden_size == b.hidden_size);
+      CHECK(a.n_heads == b.n_heads);
+      CHECK(a.n_kv_heads == b.n_kv_heads);
+      CHECK(a.head_dim == b.head_dim);
+      CHECK(a.intermediate_size == b.intermediate_size);
+      CHECK(a.vocab_size == b.vocab_size);
+      CHECK(a.tie_word_embeddings == b.tie_word_embeddings);
+      CHECK(a.qkv_bias == b.qkv_bias);
+      CHECK(a.sliding_window == b.sliding_window);
+      CHECK(model->tensors().size() == hf->tensors().size());
+      CHECK(model->ignored_tensors().empty());
+      const auto stored = check_against_reference(*model, ref);  // bit for bit, transforms undone
+      CHECK(stored.count(type) == 1);
+      if (type != "F32") continue;
+      for (const RoleTensor& t : model->tensors()) {
+        INFO(t.source->name);
+        const RoleTensor* h = hf->find(t.layer, t.role, t.part);
+        REQUIRE(h != nullptr);
+        CHECK(t.shape == h->shape);
+        auto got = model->load_f32(t, NormGain::Effective), want = hf->load_f32(*h, NormGain::Effective);
+        REQUIRE(got.ok());
+        REQUIRE(want.ok());
+        REQUIRE(got->size() == want->size());
+        // Gemma's gains went through 1 + w in float32 and back: the applied gain 1 + w is
+        // exact (Sterbenz), the stored w within half an ulp of 1.
+        CHECK(same_bits(got->data(), want->data(), got->size()));
+        auto got_w = model->load_f32(t, NormGain::Stored), want_w = hf->load_f32(*h, NormGain::Stored);
+        double worst = 0;
+        for (std::size_t i = 0; i < got_w->size(); ++i)
+          worst = std::max(worst, std::fabs(double((*got_w)[i]) - (*want_w)[i]));
+        CHECK(worst <= (c.name == std::string("gemma3") && role_is_norm(t.role) ? 0x1p-24 : 0.0));
+      }
+      // analyze: every feature the same, but where the file is named and, for gemma3, what
+      // reads the stored gains w (the vectors block, and the tonality's chroma through them).
+      for (const std::string& m : {path, src}) {
+        auto r =
+            run_sonify({"analyze", "--model", m, "--no-cache", "--svd", "exact", "-o", m + ".features.json"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+      }
+      auto fa = nlohmann::json::parse(sonify::test::read_file(path + ".features.json"));
+      auto fb = nlohmann::json::parse(sonify::test::read_file(src + ".features.json"));
+      CHECK(fa["matrices"].size() == fb["matrices"].size());
+      std::vector<std::string> keys = {"model_path", "checkpoint_id"};
+      if (c.name == std::string("gemma3")) {
+        keys.insert(keys.end(), {"vectors", "tonality"});
+        CHECK(fa["tonality"]["root"] == fb["tonality"]["root"]);
+        CHECK(fa["tonality"]["mode"] == fb["tonality"]["mode"]);
+        CHECK(std::fabs(fa["tonality"]["key_correlation"].get<double>() -
+                        fb["tonality"]["key_correlation"].get<double>()) <= 1e-6);
+        REQUIRE(fa["vectors"].size() == fb["vectors"].size());
+        for (std::size_t i = 0; i < fa["vectors"].size(); ++i)
+          CHECK(std::fabs(fa["vectors"][i]["l2"].get<double>() - fb["vectors"][i]["l2"].get<double>()) <=
+                1e-6 * fb["vectors"][i]["l2"].get<double>());
+      }
+      for (const auto& k : keys) {
+        fa.erase(k);
+        fb.erase(k);
+      }
+      CHECK(fa == fb);
+    }
+  }
+}
+
+TEST_CASE("GGUF gemma3 takes llama.cpp's fixed hparams, which the format does not store", "[gguf]") {
+  // llama-model.cpp (LLM_ARCH_GEMMA3): every sixth layer global, local rope base 10000,
+  // queries scaled by head_dim^-0.5. tiny-gemma3-random's own config differs (pattern 3,
+  // query_pre_attn_scalar 24), so its GGUF runs as llama.cpp would run it, not as HF does.
+  TempDir dir;
+  const std::string path = dir.file("g.gguf");
+  oracle({"model", fixtures_dir() + "/models/tiny-gemma3-random", path, "F32", dir.file("ref.safetensors")});
+  auto model = Model::open(path);
+  REQUIRE(model.ok());
+  CHECK(model->spec().query_pre_attn_scalar == 16);
+  CHECK(model->spec().rope_local_theta == 10000);
+  CHECK(model->spec().rope_theta == 1e6);
+  CHECK(model->spec().sliding_window == 4);
+  CHECK(model->spec().layer_is_sliding == std::vector<bool>{true, true, true, true});
+  auto hf = Model::open(fixtures_dir() + "/models/tiny-gemma3-random");
+  REQUIRE(hf.ok());
+  CHECK(hf->spec().layer_is_sliding == std::vector<bool>{true, true, false, true});
+}
+
+#ifdef SONIFY_GGUF_TORCH
+TEST_CASE("GGUF gpt2, qwen2, phi3 (F32) give the safetensors model's logits", "[gguf]") {
+  TempDir dir;
+  const std::vector<std::int64_t> ids = {1, 17, 42, 99, 7, 200, 3, 64};
+  for (const ArchCase& c : kArchs) {
+    if (c.name == std::string("gemma3")) continue;  // llama.cpp's hparams differ from this fixture's
+    INFO(c.name);
+    const std::string src = arch_source(dir, c), path = dir.file(std::string(c.name) + ".gguf");
+    oracle({"model", src, path, "F32", dir.file(std::string(c.name) + "-ref.safetensors")});
+    const auto a = sonify::test::forward_logits(path, ids), b = sonify::test::forward_logits(src, ids);
+    REQUIRE(a.size() == b.size());
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      worst = std::max(worst, std::fabs(double(a[i]) - b[i]));
+      scale = std::max(scale, std::fabs(double(b[i])));
+    }
+    WARN(c.name << ": logits up to " << scale << ", max |GGUF - safetensors| " << worst);
+    CHECK(scale > 0);
+    CHECK(worst <= 1e-5);
+  }
+}
+#endif

@@ -385,25 +385,100 @@ def unpermute(w, n_head):
     return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+# convert_hf_to_gguf.py's tensor names (gguf-py's TensorNameMap) per architecture: HF layer
+# suffix -> GGUF suffix.
 LAYER_NAMES = {
-    "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
-    "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
-    "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-    "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
-    "mlp.down_proj.weight": "ffn_down.weight",
+    "llama": {
+        "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+        "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+        "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+        "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+        "mlp.down_proj.weight": "ffn_down.weight",
+    },
+    "phi3": {
+        "input_layernorm.weight": "attn_norm.weight", "self_attn.qkv_proj.weight": "attn_qkv.weight",
+        "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+        "mlp.gate_up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
+    },
+    "gemma3": {
+        "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+        "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+        "self_attn.o_proj.weight": "attn_output.weight", "self_attn.q_norm.weight": "attn_q_norm.weight",
+        "self_attn.k_norm.weight": "attn_k_norm.weight",
+        "post_attention_layernorm.weight": "post_attention_norm.weight",
+        "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+        "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+        "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+        "mlp.down_proj.weight": "ffn_down.weight",
+    },
+    "gpt2": {
+        "ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
+        "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down",
+    },
 }
+LAYER_NAMES["qwen2"] = dict(LAYER_NAMES["llama"], **{
+    "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias"})
+ARCH = {"llama": "llama", "qwen2": "qwen2", "phi3": "phi3", "gemma3_text": "gemma3", "gpt2": "gpt2"}
 
 
-def gguf_name(hf):
-    if hf == "model.embed_tokens.weight":
-        return "token_embd.weight"
-    if hf == "model.norm.weight":
-        return "output_norm.weight"
-    if hf == "lm_head.weight":
-        return "output.weight"
+def gguf_name(hf, arch="llama"):
+    """The GGUF name of a Hugging Face tensor, and what the converter does to it:
+    'transpose' (GPT2Model: Conv1D c_attn/c_proj/c_fc weights), 'norm+1' (Gemma3Model adds
+    norm_shift 1 to every norm.weight), or None."""
+    if arch == "gpt2":
+        top = {"transformer.wte.weight": "token_embd.weight", "transformer.wpe.weight": "position_embd.weight",
+               "transformer.ln_f.weight": "output_norm.weight", "transformer.ln_f.bias": "output_norm.bias",
+               "lm_head.weight": "output.weight"}
+        if hf in top:
+            return top[hf], None
+        parts = hf.split(".")
+        assert parts[:2] == ["transformer", "h"], hf
+        module, kind = ".".join(parts[3:-1]), parts[-1]
+        transform = "transpose" if kind == "weight" and module.startswith(("attn.", "mlp.")) else None
+        return "blk.%s.%s.%s" % (parts[2], LAYER_NAMES["gpt2"][module], kind), transform
+    shift = "norm+1" if arch == "gemma3" and hf.endswith("norm.weight") else None
+    top = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+           "lm_head.weight": "output.weight"}
+    if hf in top:
+        return top[hf], shift
     parts = hf.split(".")
     assert parts[0] == "model" and parts[1] == "layers", hf
-    return "blk.%s.%s" % (parts[2], LAYER_NAMES[".".join(parts[3:])])
+    return "blk.%s.%s" % (parts[2], LAYER_NAMES[arch][".".join(parts[3:])]), shift
+
+
+def arch_kvs(arch, cfg):
+    """set_gguf_parameters of convert_hf_to_gguf.py's model class for `arch`."""
+    if arch == "gpt2":
+        return [
+            ("gpt2.block_count", U32, cfg["n_layer"]),
+            ("gpt2.context_length", U32, cfg["n_ctx"]),
+            ("gpt2.embedding_length", U32, cfg["n_embd"]),
+            ("gpt2.feed_forward_length", U32, 4 * cfg["n_embd"]),
+            ("gpt2.attention.head_count", U32, cfg["n_head"]),
+            ("gpt2.attention.layer_norm_epsilon", GF32, float(cfg["layer_norm_epsilon"])),
+        ]
+    n_head = cfg["num_attention_heads"]
+    n_kv = cfg.get("num_key_value_heads", n_head)
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_head
+    kvs = [
+        (arch + ".block_count", U32, cfg["num_hidden_layers"]),
+        (arch + ".context_length", U32, cfg["max_position_embeddings"]),
+        (arch + ".embedding_length", U32, cfg["hidden_size"]),
+        (arch + ".feed_forward_length", U32, cfg["intermediate_size"]),
+        (arch + ".attention.head_count", U32, n_head),
+        (arch + ".attention.head_count_kv", U32, n_kv),
+        (arch + ".rope.freq_base", GF32, float(cfg.get("rope_theta", 1e6 if arch == "gemma3" else 10000.0))),
+        (arch + ".attention.layer_norm_rms_epsilon", GF32, float(cfg.get("rms_norm_eps", 1e-6))),
+    ]
+    if arch == "gemma3":
+        kvs += [(arch + ".attention.key_length", U32, head_dim), (arch + ".attention.value_length", U32, head_dim),
+                (arch + ".attention.sliding_window", U32, cfg["sliding_window"])]
+    else:
+        kvs += [(arch + ".rope.dimension_count", U32, head_dim), (arch + ".vocab_size", U32, cfg["vocab_size"])]
+    if arch == "phi3" and cfg.get("sliding_window"):
+        kvs.append((arch + ".attention.sliding_window", U32, cfg["sliding_window"]))
+    return kvs
 
 
 def tokenizer_kvs(src, with_merges):
@@ -479,6 +554,8 @@ def q4_k_m_types(tensors, n_layer):
             t = Q6_K if use_more_bits(i_ffn_down, n_layer) else Q4_K
             i_ffn_down += 1
         if ne[0] % BLOCK[t]:
+            if t not in FALLBACK:  # llama.cpp stops: "no tensor type fallback is defined"
+                raise ValueError("%s: %d columns fit no fallback of %s" % (name, ne[0], NAMES[t]))
             t = FALLBACK[t]
             if ne[0] % BLOCK[t]:
                 t = F16
@@ -488,31 +565,25 @@ def q4_k_m_types(tensors, n_layer):
 
 def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
     cfg = json.load(open(src + "/config.json"))
+    arch = ARCH[cfg["model_type"]]
     # K_MIX: a Q4_K_M-like mix, every K-quant in one file: Q6_K embedding, Q5_K down, Q4_K rest.
     ttype = TYPES.get(type_name, Q4_K)
     weights = read_safetensors(src + "/model.safetensors")
-    # A tied checkpoint may store its one matrix as lm_head; GGUF ties by storing
-    # token_embd and no output tensor.
-    if cfg.get("tie_word_embeddings"):
-        if "model.embed_tokens.weight" not in weights:
-            weights["model.embed_tokens.weight"] = weights["lm_head.weight"]
+    # GGUF ties by storing token_embd and no output tensor; a tied checkpoint may store its
+    # one matrix as lm_head.
+    embed = "transformer.wte.weight" if arch == "gpt2" else "model.embed_tokens.weight"
+    if cfg.get("tie_word_embeddings", arch in ("gpt2", "gemma3")):
+        if embed not in weights:
+            weights[embed] = weights["lm_head.weight"]
         weights.pop("lm_head.weight", None)
-    n_head, n_kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    for name in list(weights):  # GPT2Model drops the causal-mask buffers
+        if name.endswith((".attn.bias", ".attn.masked_bias")) and weights[name].ndim != 1:
+            del weights[name]
     kvs = [
-        ("general.architecture", STRING, "llama"),
+        ("general.architecture", STRING, arch),
         ("general.name", STRING, src.rstrip("/").split("/")[-1]),
         ("general.alignment", U32, alignment),
-        ("llama.block_count", U32, cfg["num_hidden_layers"]),
-        ("llama.context_length", U32, cfg["max_position_embeddings"]),
-        ("llama.embedding_length", U32, cfg["hidden_size"]),
-        ("llama.feed_forward_length", U32, cfg["intermediate_size"]),
-        ("llama.attention.head_count", U32, n_head),
-        ("llama.attention.head_count_kv", U32, n_kv),
-        ("llama.rope.freq_base", GF32, float(cfg.get("rope_theta", 10000.0))),
-        ("llama.rope.dimension_count", U32, cfg["hidden_size"] // n_head),
-        ("llama.attention.layer_norm_rms_epsilon", GF32, float(cfg["rms_norm_eps"])),
-        ("llama.vocab_size", U32, cfg["vocab_size"]),
-    ]
+    ] + arch_kvs(arch, cfg)
     for key in ("bos", "eos"):
         if cfg.get(key + "_token_id") is not None:
             kvs.append(("tokenizer.ggml.%s_token_id" % key, U32, cfg[key + "_token_id"]))
@@ -520,12 +591,23 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
         kvs += tokenizer_kvs(src, with_merges)
     tensors, reference = [], {}
     names = sorted(weights)
-    mix = q4_k_m_types([(gguf_name(hf), list(reversed(weights[hf].shape))) for hf in names],
-                       cfg["num_hidden_layers"])
+    mix = [None] * len(names)
+    if type_name in ("Q4_K", "Q4_K_M"):
+        mix = q4_k_m_types([(gguf_name(hf, arch)[0], list(reversed(weights[hf].shape))) for hf in names],
+                           cfg.get("num_hidden_layers", cfg.get("n_layer")))
     for hf, t_mix in zip(names, mix):
         w = weights[hf]
-        heads = n_head if hf.endswith("q_proj.weight") else n_kv if hf.endswith("k_proj.weight") else 0
+        name, transform = gguf_name(hf, arch)
+        heads = 0
+        if arch == "llama":  # only LlamaModel permutes; the other rotate as HF does
+            n_head = cfg["num_attention_heads"]
+            n_kv = cfg.get("num_key_value_heads", n_head)
+            heads = n_head if hf.endswith("q_proj.weight") else n_kv if hf.endswith("k_proj.weight") else 0
         stored = permute(w, heads) if heads else w
+        if transform == "transpose":
+            stored = np.ascontiguousarray(w.T)
+        if transform == "norm+1":
+            stored = (w + f32(1)).astype(f32)
         t = ttype if w.ndim == 2 else F32
         if type_name == "K_MIX" and w.ndim == 2:
             t = Q6_K if "embed" in hf or "lm_head" in hf else Q5_K if "down_proj" in hf else Q4_K
@@ -533,8 +615,14 @@ def write_model(src, out, type_name, ref, alignment=32, with_merges=True):
             t = t_mix
         data = quantize(stored, t)
         back = dequantize(data, t, stored.size).reshape(stored.shape)
-        reference[hf] = unpermute(back, heads) if heads else back
-        tensors.append((gguf_name(hf), list(reversed(w.shape)), t, data))
+        if heads:
+            back = unpermute(back, heads)
+        if transform == "transpose":
+            back = np.ascontiguousarray(back.T)
+        if transform == "norm+1":
+            back = (back - f32(1)).astype(f32)
+        reference[hf] = back
+        tensors.append((name, list(reversed(stored.shape)), t, data))
     with open(out, "wb") as f:
         f.write(gguf_bytes(kvs, tensors, alignment))
     write_safetensors(ref, reference)
