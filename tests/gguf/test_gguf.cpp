@@ -769,3 +769,39 @@ TEST_CASE("GGUF gpt2, qwen2, phi3 (F32) give the safetensors model's logits", "[
   }
 }
 #endif
+
+TEST_CASE(
+    "GGUF gpt2 with its byte-level vocabulary: the bundled sonify-tiny tokenizes and plays as from "
+    "safetensors",
+    "[gguf]") {
+  TempDir dir;
+  const std::string src = std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny";
+  const std::string path = dir.file("sonify-tiny-Q8_0.gguf");
+  oracle({"model", src, path, "Q8_0", dir.file("ref.safetensors")});
+  auto ref = Tokenizer::from_model_path(src);
+  REQUIRE(ref.ok());
+  auto tok = Tokenizer::from_model_path(path);
+  INFO((tok.ok() ? "" : tok.error().message));
+  REQUIRE(tok.ok());
+  CHECK(tok->vocab_size() == ref->vocab_size());
+  CHECK(tok->prefix_ids() == ref->prefix_ids());
+  auto texts = tokenizer_texts();
+  texts.push_back("<|endoftext|>Once upon a time<|endoftext|> the end");  // not normalized: raw in both
+  int same = 0;
+  for (const std::string& text : texts) {
+    INFO("[" << text << "]");
+    auto a = ref->encode(text);
+    auto b = tok->encode(text);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(b->ids == a->ids);
+    CHECK(b->pieces == a->pieces);
+    CHECK(*tok->decode(b->ids) == *ref->decode(a->ids));
+    same += b->ids == a->ids;
+  }
+  CHECK(same == static_cast<int>(texts.size()));
+  auto model = Model::open(path);
+  REQUIRE(model.ok());
+  check_against_reference(*model, dir.file("ref.safetensors"));
+  check_weights_and_prompt(dir, path, "gpt2");
+}

@@ -502,6 +502,21 @@ def tokenizer_kvs(src, with_merges):
             types.append(1)  # NORMAL
     merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"].get("merges", [])]
     cfg = json.load(open(src + "/tokenizer_config.json"))
+    if (tok.get("pre_tokenizer") or {}).get("type") == "ByteLevel":
+        # _set_vocab_gpt2: byte-level BPE; control for special added tokens, user-defined for
+        # the others; "gpt-2" as the pre-tokenizer (what its hash table names GPT-2's).
+        added = {t["id"]: t for t in tok.get("added_tokens", [])}
+        kvs = [
+            ("tokenizer.ggml.model", STRING, "gpt2"),
+            ("tokenizer.ggml.pre", STRING, "gpt-2"),
+            ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
+            ("tokenizer.ggml.token_type", ARRAY,
+             (I32, [(3 if added[i].get("special") else 4) if i in added else 1 for i in range(n)])),
+            ("tokenizer.ggml.merges", ARRAY, (STRING, merges)),
+        ]
+        if "add_bos_token" in cfg:
+            kvs.append(("tokenizer.ggml.add_bos_token", BOOL, int(bool(cfg["add_bos_token"]))))
+        return kvs
     kvs = [
         ("tokenizer.ggml.model", STRING, "llama"),
         ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
