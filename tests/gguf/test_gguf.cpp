@@ -192,6 +192,8 @@ const BadCase kBad[] = {
     {"no_architecture", "GGUF metadata has no 'general.architecture'"},
     {"unsupported_architecture", "GGUF architecture 'mamba' is not supported"},
     {"missing_block_count", "GGUF metadata has no 'llama.block_count'"},
+    {"phi3_longrope",
+     "GGUF tensor rope_factors_long.weight (Llama 3.1 / Phi-3 long-context rope factors) is not"},
 };
 
 }  // namespace

@@ -712,6 +712,11 @@ def write_hostile(outdir):
     case("no_architecture", gguf_bytes([("general.alignment", U32, 32)], good_t))
     case("unsupported_architecture", gguf_bytes([("general.architecture", STRING, "mamba")], good_t))
     case("missing_block_count", gguf_bytes(good_kvs, good_t))
+    phi3 = [("general.architecture", STRING, "phi3")] + [
+        ("phi3." + k, U32, 2) for k in ("block_count", "embedding_length", "attention.head_count",
+                                        "feed_forward_length", "context_length")] + [
+        ("phi3.attention.layer_norm_rms_epsilon", GF32, 1e-5)]
+    case("phi3_longrope", gguf_bytes(phi3, good_t + [("rope_factors_long.weight", [8], F32, b"\0" * 32)]))
     for name, data in cases.items():
         with open("%s/%s.gguf" % (outdir, name), "wb") as f:
             f.write(data)
