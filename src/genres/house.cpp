@@ -222,6 +222,13 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     const double tn = ten_n[li];
     const double sec_prog = static_cast<double>(b - sc.first) / std::max(1, sc.end - sc.first);
     const bool drop = sc.part == kDrop1 || sc.part == kDrop2;
+    // The lead's phrase: its rhythm comes from a different matrix every phrase, and its
+    // last bar breathes from beat 3 when that matrix's last row is high, else from beat 2
+    // (the lead ran on evenly through whole drops); the pad answers in the breath.
+    const char* role = kRoles[(phrase / L) % 4];
+    const auto rr = rows_of(l, role);
+    const double thr = 0.62 - 0.25 * tn;
+    const int breath_from = rr[15] > thr ? 8 : 4;
     const int root_pc = ((mode_degree_pitch(key.root_midi, mode, dv) % 12) + 12) % 12;
 
     // Pad: a voice-led chord on each change; held in intro/breakdown/outro, stabs in the drops.
@@ -237,18 +244,24 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
                                                 : 64;
     if (drop || sc.part == kBuildup) {
       // Stabs on the off-beats and the 16th after them where the phrase layer's o rows
-      // are high; the rows are read from a different offset in each bar, and the last
-      // bar of four leaves its second half to the fill.
+      // are high; the rows are read from a different offset in each bar. In the last bar
+      // of four the pad answers the lead in its breath: a stab on every off-beat there
+      // and on the 16th after it where the o rows are high.
       const auto o = rows_of(l, "o");
       for (int st = 0; st < kSteps; ++st) {
         const double x = o[at((st + 3 * in4 + phrase) % kSteps)];
         const bool hit = st == 0 || (st % 4 == 2 && x > 0.35) || (st % 4 == 3 && x > 0.7);
         // The buildup's stabs quicken: halves, then quarters, then eighths.
         const int period = sec_prog < 0.25 ? 8 : sec_prog < 0.625 ? 4 : 2;
-        if (sc.part == kBuildup ? st % period != 0 : (!hit || (in4 == 3 && st >= 8 && st != 10))) continue;
+        const bool answer = in4 == 3 && st >= breath_from && (st % 4 == 2 || (st % 4 == 3 && x > 0.5));
+        if (sc.part == kBuildup ? st % period != 0 : in4 == 3 ? !(answer || (st < breath_from && hit)) : !hit)
+          continue;
         for (int pch : voicing)
-          pad.note(tick_of(b, st), sc.part == kBuildup ? period * step * 9 / 10 : step * 3 / 2, pch,
-                   pad_vel + (st == 0 ? 6 : 0));
+          // A stab never rings over the bar line into the next chord.
+          pad.note(tick_of(b, st),
+                   std::min<std::int64_t>(sc.part == kBuildup ? period * step * 9 / 10 : step * 3 / 2,
+                                          bar_tick(s, b + 1) - tick_of(b, st) - step / 6),
+                   pch, pad_vel + (st == 0 ? 6 : 0));
       }
     } else if (change) {
       int end = b + 1;
@@ -299,17 +312,14 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     // 4-bar call and answer whose rhythm comes from a different matrix every phrase.
     const bool lead_on = drop || sc.part == kBreakdown || (sc.part == kBuildup && sec_prog >= 0.75);
     if (lead_on) {
-      const char* role = kRoles[(phrase / L) % 4];
-      const auto rr = rows_of(l, role);
       const auto cc = cols_of(l, role);
       if (in4 == 0) lead_src.push_back(std::string(role) + "@" + std::to_string(l));
-      const double thr = 0.62 - 0.25 * tn;
       std::array<bool, kSteps> mask{};
       for (int st = 0; st < kSteps; ++st) mask[at(st)] = rr[at(st)] > thr;
       if (in4 == 1)
         std::rotate(mask.begin() + 8, mask.begin() + 8 + 1 + trunc_int(cc[0] * 2.99, 0, 2), mask.end());
-      if (in4 == 3)  // the answer: the call's first half, then a held note
-        for (int st = 8; st < kSteps; ++st) mask[at(st)] = st == 8;
+      if (in4 == 3)
+        for (int st = breath_from; st < kSteps; ++st) mask[at(st)] = false;
       if (sc.part == kBreakdown)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
@@ -335,7 +345,9 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         if (std::abs(target - prev) > 5) pch = ls.step(prev, target > prev ? 2 : -2);
         int nx = st + 1;
         while (nx < kSteps && !mask[at(nx)]) ++nx;
-        const std::int64_t len = std::min<std::int64_t>(nx - st, 4) * step - step / 6;
+        std::int64_t len = std::min<std::int64_t>(nx - st, 4) * step - step / 6;
+        // In the breath's bar a (swung) note ends before the breath.
+        if (in4 == 3) len = std::min(len, tick_of(b, breath_from) - tick_of(b, st) - step / 6);
         lead.note(tick_of(b, st), len, pch, (st % 4 == 0 ? 92 : 74) + (in4 == 3 ? -6 : 0));
         prev = pch;
       }
@@ -397,7 +409,8 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   }
   out.provenance.push_back({"track Pad: stabs in the drops",
                             {},
-                            {"o.row_norms of the phrase's layer, robust01 -> off-beat stabs"}});
+                            {"o.row_norms of the phrase's layer, robust01 -> off-beat stabs",
+                             "every 4th bar: a stab on each off-beat of the lead's breath (answer)"}});
   out.provenance.push_back(
       {"track Bass",
        dk.tensors,
@@ -408,10 +421,13 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   {
     std::string src;
     for (const auto& c : lead_src) src += (src.empty() ? "" : " ") + c;
-    out.provenance.push_back({"track Lead: rhythm per phrase",
-                              {},
-                              {"row_norms of role@layer per 4-bar phrase (" + src +
-                               "), robust01 > 0.62 - 0.25 tension -> onsets; col_norms -> chord tone"}});
+    out.provenance.push_back(
+        {"track Lead: rhythm per phrase",
+         {},
+         {"row_norms of role@layer per 4-bar phrase (" + src +
+              "), robust01 > 0.62 - 0.25 tension -> onsets; col_norms -> chord tone",
+          "row 15 of the same matrix > that threshold -> the phrase's last bar rests from "
+          "beat 3, else from beat 2"}});
   }
   out.provenance.push_back(
       {"groove: swing",
