@@ -49,9 +49,15 @@ Bar mutate(const Bar& in, int kind, double x, const Scale& scale, const std::arr
   Bar b = in;
   switch (kind) {
     case 0: {  // transposition of the second half by one or two scale steps, up or down
+      // A note that would pass an end of the scale turns back instead: phrases develop
+      // from each other, and clamped transpositions piled the line onto the top note.
       const int by = x < 0.5 ? (x < 0.25 ? -2 : -1) : (x < 0.75 ? 1 : 2);
       for (int s = 8; s < kSteps; ++s)
-        if (b.on[at(s)]) b.pitch[at(s)] = scale.step(b.pitch[at(s)], by);
+        if (b.on[at(s)]) {
+          const int idx = scale.nearest_index(b.pitch[at(s)]);
+          const int to = idx + by >= 0 && idx + by < scale.size() ? idx + by : idx - by;
+          b.pitch[at(s)] = scale.at(to);
+        }
       break;
     }
     case 1: {  // rhythmic displacement: the second half shifts by 1..3 sixteenths
