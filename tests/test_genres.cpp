@@ -668,6 +668,9 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(br["grid_root"] == br["grid_notes"]);
         CHECK(br["changes"].get<int>() >= 4);
         CHECK(br["changes_with_root"] == br["changes"]);
+        // The bass moves within a held chord: no pitch on more than 55 % of its notes in
+        // any 8-bar window it plays (a random model's 8-bar chords: 61-69 %).
+        CHECK(m["window_distinct"]["Bass"]["top_share"].get<double>() <= 0.55);
       }
       if (g.name == "opera") {
         CHECK(seconds >= 180);

@@ -284,22 +284,30 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       const int extra = 1 + round_int(4 * sync_n[li], 0, 4);
       std::array<int, kSteps> note{};
       note.fill(-1);
-      for (int st : {2, 6, 10, 14}) note[at(st)] = root + (r[at(st)] > 0.8 ? 12 : 0);
-      if (change || (r[0] > 0.7 && in4 == 0)) note[0] = root;
+      // A chord held 4 or 8 bars (trained-ness up to 0.6) moves its bass to the other
+      // octave for its second half: a random model's 8-bar chords left one pitch on 62-69 %
+      // of the bass notes for 15 s. The other octave is the upper one while it stays under
+      // the pad's floor, else the lower one down to E1. Off-beats jump to the other octave
+      // where the down rows are high.
+      const int other = root + 12 <= pad_lo || root - 12 < 28 ? root + 12 : root - 12;
+      const bool second_half = ci >= 0 && chord_bars >= 4 && b % chord_bars >= chord_bars / 2;
+      const int home = second_half ? other : root, away = second_half ? root : other;
+      for (int st : {2, 6, 10, 14}) note[at(st)] = r[at(st)] > 0.8 ? away : home;
+      if (change || (r[0] > 0.7 && in4 == 0)) note[0] = home;
       std::vector<std::pair<double, int>> cand;
       for (int st : {3, 5, 7, 9, 11, 13, 15}) cand.emplace_back(-r[at((st + in4 * 3) % kSteps)], st);
       std::stable_sort(cand.begin(), cand.end());
       const int tones[3] = {7, 12, 10};
       for (int i = 0; i < extra && i < static_cast<int>(cand.size()); ++i) {
         const int st = cand[at(i)].second;
-        int pch = root + tones[i % 3];
+        int pch = home + tones[i % 3];
         while (!Scale(key.root_pc, mode, 0, 127).contains(pch)) --pch;
         note[at(st)] = pch;
       }
       // The last bar of a 4-bar group walks into the next chord.
       if (in4 == 3) {
         note[14] = -1;
-        note[15] = Scale(key.root_pc, mode, 0, 127).step(root, r[15] > 0.5 ? 1 : -1);
+        note[15] = Scale(key.root_pc, mode, 0, 127).step(home, r[15] > 0.5 ? 1 : -1);
       }
       if (in4 == 1 && r[at(in8)] < 0.3) note[10] = -1;  // a breath in the second bar
       const int vel = sc.part == kBuildup ? 84 : sc.part == kOutro ? 88 : 100;
@@ -416,7 +424,8 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
        dk.tensors,
        {"chord root on the off-beats and the downbeat of each chord change; down.row_norms of layer "
         "(bar/4)%L "
-        "-> which 16ths",
+        "-> which 16ths and off-beat octave jumps; chords of 4-8 bars (trainedness <= 0.6) move to the "
+        "other octave for their second half",
         "down.moments.kurtosis: blend(kurtosis anchor, rank) -> 1..5 syncopated 16ths per bar"}});
   {
     std::string src;

@@ -46,8 +46,10 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
     track in the section, or from the last onset to the section's end} (a held cluster)
   section_top_share: {section: {melodic track: share of its notes in the section on the
     section's highest pitch of that track}} (a line returning to one ceiling note)
-  window_distinct: {melodic track: fewest distinct pitches in any 8-bar window (from bar 0,
-    every 8 bars) in which the track has at least 8 notes}
+  window_distinct: {melodic track: {"distinct": fewest distinct pitches in any 8-bar window
+    (from bar 0, every 8 bars) in which the track has at least 8 notes and plays in at
+    least 6 of the bars, "top_share": the
+    largest share of one pitch among a window's notes}} (a bass parked on one note)
   phrase_breaths: {section: {"Lead": share of the section's whole 4-bar phrases whose last
     bar's second half has no Lead note sounding, "answered": share of those breaths in
     which the Pad strikes at least twice}} (house: call and response)
@@ -403,12 +405,14 @@ def window_distinct(tracks, ppq):
     for t in tracks:
         if t["channel"] == 9 or not t["notes"]:
             continue
-        wins = {}
+        wins, played = {}, {}
         for n in t["notes"]:
             wins.setdefault(n[0] // (8 * bar), []).append(n[2])
-        counts = [len(set(v)) for v in wins.values() if len(v) >= 8]
-        if counts:
-            out[t["name"]] = min(counts)
+            played.setdefault(n[0] // (8 * bar), set()).add(n[0] // bar)
+        full = [v for k, v in wins.items() if len(v) >= 8 and len(played[k]) >= 6]
+        if full:
+            out[t["name"]] = {"distinct": min(len(set(v)) for v in full),
+                              "top_share": max(max(v.count(p) for p in set(v)) / len(v) for v in full)}
     return out
 
 
