@@ -14,7 +14,6 @@ names a statistic, which is what the issue asks of that row).
 import json
 import os
 import sys
-from itertools import combinations
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "oracles"))
 import music_metrics as mm  # noqa: E402
