@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the libFuzzer harnesses (fuzz/) with clang, ASan and UBSan in build/fuzz and runs
 # each one on one core. The working corpus build/fuzz/corpus/HARNESS starts from the
-# checked-in fuzz/corpus/HARNESS plus seeds from the fixtures. Crashes are written to
+# checked-in fuzz/seeds/HARNESS (hand-made) and fuzz/corpus/HARNESS (minimised by earlier
+# runs) plus seeds from the fixtures. Crashes are written to
 # build/fuzz/crashes/HARNESS/; the script exits non-zero if any harness found one.
 #
 #   scripts/fuzz.sh [--cpu] [--minimize] [SECONDS] [HARNESS...]
@@ -9,14 +10,16 @@
 #     --cpu       SECONDS counts the harness's own CPU time (utime + stime), so a run at
 #                 `nice` on a busy machine still gets its full budget; stopped with SIGINT,
 #                 which makes libFuzzer print its final stats
-#     --minimize  afterwards merge the working corpus (-merge=1) into fuzz/corpus/HARNESS,
-#                 the corpus the test suite replays (ctest "fuzz corpus replay")
+#     --no-build  run the harnesses already in build/fuzz as they are
+#     --minimize  afterwards merge the working corpus (-merge=1) and keep its inputs of at
+#                 most 16 KiB in fuzz/corpus/HARNESS, the corpus the test suite replays
+#                 (ctest "fuzz corpus replay") with the seeds and fuzz/regressions
 # Figures per harness go to build/fuzz/HARNESS.log and build/fuzz/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cpu=0 minimize=0
+cpu=0 minimize=0 build=1
 while [[ ${1:-} == --* ]]; do
-  case $1 in --cpu) cpu=1 ;; --minimize) minimize=1 ;; *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;; esac
+  case $1 in --cpu) cpu=1 ;; --minimize) minimize=1 ;; --no-build) build=0 ;; *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;; esac
   shift
 done
 seconds=${1:-60}
@@ -26,14 +29,16 @@ all=(fuzz_safetensors fuzz_config fuzz_tokenizer fuzz_midi fuzz_features fuzz_gg
 if [ $# -gt 0 ]; then harnesses=("$@"); else harnesses=("${all[@]}"); fi
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 2; }
 
-CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONIFY_FUZZ=ON \
-  -DSONIFY_WITH_TORCH=OFF -DSONIFY_BUILD_TESTS=OFF >/dev/null
-cmake --build build/fuzz -j 2 --target "${harnesses[@]}"
+if [ $build = 1 ]; then
+  CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONIFY_FUZZ=ON \
+    -DSONIFY_WITH_TORCH=OFF -DSONIFY_BUILD_TESTS=OFF >/dev/null
+  cmake --build build/fuzz -j 2 --target "${harnesses[@]}"
+fi
 
 seed() {  # harness -> working corpus: the checked-in one plus seeds from the fixtures
   local dir=build/fuzz/corpus/$1
   mkdir -p "$dir"
-  [ -d "fuzz/corpus/$1" ] && cp -n fuzz/corpus/"$1"/* "$dir/" 2>/dev/null || true
+  for d in fuzz/seeds/$1 fuzz/corpus/$1; do [ -d "$d" ] && cp -n "$d"/* "$dir/" 2>/dev/null; done || true
   case $1 in
     fuzz_safetensors)
       for m in "$fixtures"/models/*/; do head -c 65536 "$m/model.safetensors" > "$dir/$(basename "$m")"; done ;;
@@ -93,7 +98,8 @@ for h in "${harnesses[@]}"; do
     rm -rf "build/fuzz/min/$h" && mkdir -p "build/fuzz/min/$h"
     "build/fuzz/fuzz/$h" -merge=1 -max_len=262144 -timeout=10 -rss_limit_mb=2048 "build/fuzz/min/$h" \
       "build/fuzz/corpus/$h" 2>>"build/fuzz/$h.log"
-    rm -rf "fuzz/corpus/$h" && cp -r "build/fuzz/min/$h" "fuzz/corpus/$h"
+    rm -rf "fuzz/corpus/$h" && mkdir -p "fuzz/corpus/$h"
+    find "build/fuzz/min/$h" -type f -size -16385c -exec cp {} "fuzz/corpus/$h/" \;
     echo "   minimised corpus: $(ls "fuzz/corpus/$h" | wc -l) files, $(du -sh "fuzz/corpus/$h" | cut -f1)"
   fi
 done

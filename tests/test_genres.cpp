@@ -595,6 +595,7 @@ double onset_jaccard(const std::string& a, const std::string& b) {
 
 TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures and the bundled model",
           "[genres][fixtures][music]") {
+  std::set<double> prologue_seconds;
   for (const auto& model : issue13_models()) {
     for (const auto& g : sonify::all_genres()) {
       TempDir dir;
@@ -615,6 +616,9 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         if (t.contains("intervals") && !t["intervals"].is_null())
           CHECK(t["intervals"]["median_abs"].get<double>() <= 7.0);
       }
+      // Every genre ends on the tonic (lowest sounding note) or fades (session 13: the
+      // opera's last organ chord had its seventh under the root on sonify-tiny).
+      CHECK((m["ending"]["tonic"].get<bool>() || m["ending"]["fade"].get<bool>()));
       const double seconds = m["length_seconds"];
       if (g.name == "acid") {
         const json& bass = m["tracks"]["Acid Bass"];
@@ -630,6 +634,9 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
             INFO(sec);
             CHECK(per["Acid Bass"]["accents"].get<int>() >= 2);
             CHECK(per["Acid Bass"]["slides"].get<int>() >= 1);
+            // No ceiling note: the phrase walk clamped at the scale's top put 34-40 % of
+            // sonify-tiny's notes in every layer on one top pitch.
+            CHECK(m["section_top_share"][sec]["Acid Bass"].get<double>() <= 0.25);
           }
         CHECK(layers >= 2);
         CHECK(seconds >= 60);
@@ -642,6 +649,10 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
             ++drops;
             INFO(sec);
             CHECK(per["Lead"].get<int>() >= 4);
+            // The lead breathes at the end of its phrases and the pad answers in the breath
+            // (before: the lead ran on through the last half bar of 0-30 % of the phrases).
+            CHECK(m["phrase_breaths"][sec]["Lead"].get<double>() >= 0.75);
+            CHECK(m["phrase_breaths"][sec]["answered"].get<double>() >= 0.75);
           }
         CHECK(drops >= 1);
         // The lead has room above its home register (it sat on its top note, 84, 8-14 % of the time).
@@ -657,6 +668,9 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
         CHECK(br["grid_root"] == br["grid_notes"]);
         CHECK(br["changes"].get<int>() >= 4);
         CHECK(br["changes_with_root"] == br["changes"]);
+        // The bass moves within a held chord: no pitch on more than 55 % of its notes in
+        // any 8-bar window it plays (a random model's 8-bar chords: 61-69 %).
+        CHECK(m["window_distinct"]["Bass"]["top_share"].get<double>() <= 0.55);
       }
       if (g.name == "opera") {
         CHECK(seconds >= 180);
@@ -670,9 +684,22 @@ TEST_CASE("music metrics: issue 13 thresholds for every genre on the fixtures an
             CHECK(n.get<int>() >= 4);
           }
         CHECK(act3 == 1);
+        // Clear of the 3-semitone limit (it read exactly 3.0 on all four models).
+        CHECK(m["ensemble_voice_leading"].get<double>() <= 2.5);
+      }
+      if (g.name == "suite") {
+        // No static cluster: the prologue's top voice moves at least every half bar (it
+        // was four chords of 6.7 s), and its length follows the embedding's spectrum.
+        CHECK(m["section_static_seconds"]["I Prologue"].get<double>() <= 2.0);
+        prologue_seconds.insert(m["sections"][0]["seconds"].get<double>());
+        // A held part under the brass in Memory (three staccato parts left gaps).
+        CHECK(m["section_sustain"]["III Memory"].get<double>() >= 0.9);
+        // The epilogue's bells ring above the organ (12-33 % sat at or under its top).
+        CHECK(m["under"]["Bells/Organ"].get<double>() <= 0.05);
       }
     }
   }
+  CHECK(prologue_seconds.size() >= 2);
 }
 
 TEST_CASE("music metrics: rendered audio has no hole and no inaudible stretch",
@@ -689,6 +716,11 @@ TEST_CASE("music metrics: rendered audio has no hole and no inaudible stretch",
       INFO(model << " " << g.name << ": " << m["wav"].dump());
       CHECK(m["wav"]["silence_seconds"].get<double>() <= 1.0);
       CHECK(m["wav"]["quiet10_lu"].get<double>() <= 20.0);
+      // Every section (movement, act, layer) audible against the whole track.
+      for (const auto& [sec, lu] : m["wav"]["section_lu"].items()) {
+        INFO(sec);
+        CHECK(lu.get<double>() >= -20.0);
+      }
     }
   }
 }

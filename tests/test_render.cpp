@@ -2,6 +2,7 @@
 // lasts the MIDI length plus the reported tail, is not silent, never reaches full
 // scale, and is byte-identical across runs; parallel synths match one synth; bad
 // soundfonts and output paths end in one line and leave no file behind.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -102,6 +103,37 @@ TEST_CASE("render: duration, level, determinism", "[render]") {
 
   auto again = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("b.wav")});
   REQUIRE(again.exit_code == 0);
+  CHECK(sonify::test::read_file(dir.file("a.wav")) == sonify::test::read_file(dir.file("b.wav")));
+}
+
+TEST_CASE("render --progress json: one line per percent, up to 100, and the same samples", "[render]") {
+  require_soundfont();
+  TempDir dir;
+  Score s;  // 20 s at 120 BPM: about 13 chunks of 1.5 s
+  s.set_tempo(0, 120);
+  const int piano = s.add_track("piano", 0);
+  for (int beat = 0; beat < 40; ++beat)
+    s.tracks[static_cast<std::size_t>(piano)].note(s.ticks(beat), s.ticks(0.9), 60 + beat % 12, 90);
+  REQUIRE(sonify::midi_write(s, dir.file("in.mid")).ok());
+  auto r = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("a.wav"), "--progress", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<int> done;
+  std::size_t start = 0;
+  for (std::size_t end; (end = r.err.find('\n', start)) != std::string::npos; start = end + 1) {
+    const json line = json::parse(r.err.substr(start, end - start));
+    CHECK(line["total"] == 100);
+    CHECK(line["eta"].get<double>() >= 0);
+    done.push_back(line["done"].get<int>());
+  }
+  CHECK(start == r.err.size());  // nothing but the JSON lines on stderr
+  REQUIRE(done.size() >= 10);
+  CHECK(std::is_sorted(done.begin(), done.end()));
+  CHECK(std::adjacent_find(done.begin(), done.end()) == done.end());  // a line only when it changes
+  CHECK(done.back() == 100);
+  auto quiet = run_sonify({"render", dir.file("in.mid"), "-o", dir.file("b.wav"), "--progress", "none"});
+  REQUIRE(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
   CHECK(sonify::test::read_file(dir.file("a.wav")) == sonify::test::read_file(dir.file("b.wav")));
 }
 

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 
+#include "sonify/result.h"
 #include "sonify/utf8.h"
 
 using sonify::utf8_first_invalid;
@@ -27,4 +31,12 @@ TEST_CASE("utf8_first_invalid finds the first ill-formed byte", "[utf8]") {
     INFO("text bytes: " << row.text.size());
     CHECK(utf8_first_invalid(row.text) == row.bad);
   }
+}
+
+TEST_CASE("error messages print numbers as a reader writes them", "[result]") {
+  CHECK(sonify::fail("--seconds must be in (0, 600], not ", 0.0).message ==
+        "--seconds must be in (0, 600], not 0");
+  CHECK(sonify::fail("x ", 1e-9, " ", 0.25f, " ", 1e300).message == "x 1e-09 0.25 1e+300");
+  CHECK(sonify::fail(std::nan(""), " ", -std::numeric_limits<double>::infinity()).message == "nan -inf");
+  CHECK(sonify::fail(std::int64_t{1} << 40, " ", -3).message == "1099511627776 -3");
 }

@@ -19,6 +19,9 @@ struct TensorChange {
   std::string part;    // "weight" or "bias"
   std::string tensor;  // stored name in A
   std::vector<std::int64_t> shape;
+  // The type each model stores the tensor in ("F16", "Q4_K", ...): a quantised copy's
+  // change follows its type, so the ranking can be read against it.
+  std::string dtype_a, dtype_b;
   double norm_a = 0;         // ||W_A||_F
   double norm_b = 0;         // ||W_B||_F
   double delta_norm = 0;     // ||ΔW||_F

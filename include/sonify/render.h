@@ -3,6 +3,7 @@
 // (peak ceiling or EBU R128 loudness with a limiter). Same input and options, same bytes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ struct SynthOptions {
   // (about 10% of one synth's CPU time), so more groups only pay on more cores.
   int synths = 0;
   int threads = 0;  // synths rendered at once; 0 = one per CPU. Never changes the audio.
+  // Called on the calling thread after each mixed chunk (about 1.5 s of audio) with the
+  // seconds of MIDI rendered so far and the MIDI's length, for a progress bar on long
+  // renders. Never changes a sample.
+  std::function<void(double done_seconds, double total_seconds)> progress;
 };
 
 // Stereo float audio, interleaved L R, nominal full scale ±1.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,9 +77,17 @@ class [[nodiscard]] Status {
 inline std::string to_message_part(std::string s) { return s; }
 inline std::string to_message_part(std::string_view s) { return std::string(s); }
 inline std::string to_message_part(const char* s) { return s; }
+// Numbers as a reader writes them: integers whole, floating point in %g form (0.5, 1e+300,
+// nan), never std::to_string's fixed six decimals ("0.000000" for 1e-9).
 template <class N, class = std::enable_if_t<std::is_arithmetic_v<N>>>
 std::string to_message_part(N n) {
-  return std::to_string(n);
+  if constexpr (std::is_floating_point_v<N>) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(n));
+    return buf;
+  } else {
+    return std::to_string(n);
+  }
 }
 
 // Builds an Error from pieces: fail("config.json: missing field '", name, "'").

@@ -25,6 +25,10 @@ std::string tensor_label(const RoleTensor& t) {
   return s + " (" + t.source->name + ")";
 }
 
+std::string stored_dtype(const RoleTensor& t) {
+  return t.source->stored_as.empty() ? std::string(dtype_name(t.source->dtype)) : t.source->stored_as;
+}
+
 std::vector<const RoleTensor*> compared_tensors(const Model& m) {
   std::vector<const RoleTensor*> out;
   for (const auto& t : m.tensors())
@@ -41,6 +45,8 @@ Result<TensorChange> diff_tensor(const Model& a, const Model& b, const RoleTenso
   c.part = ta.part == Part::Bias ? "bias" : "weight";
   c.tensor = ta.source->name;
   c.shape = ta.shape;
+  c.dtype_a = stored_dtype(ta);
+  c.dtype_b = stored_dtype(tb);
   double saa = 0, sbb = 0, sab = 0, sdd = 0;
   std::vector<float> delta(ta.shape.size() == 2 ? wa.size() : 0);
   for (std::size_t i = 0; i < wa.size(); ++i) {

@@ -33,10 +33,13 @@ struct TypeRow {
   std::uint64_t block_bytes;  // bytes per block
 };
 
-constexpr std::array<TypeRow, 8> kTypes = {{
+constexpr std::array<TypeRow, 11> kTypes = {{
     {TensorType::F32, "F32", 1, 4},
     {TensorType::F16, "F16", 1, 2},
     {TensorType::Q4_0, "Q4_0", 32, 18},
+    {TensorType::Q4_1, "Q4_1", 32, 20},
+    {TensorType::Q5_0, "Q5_0", 32, 22},
+    {TensorType::Q5_1, "Q5_1", 32, 24},
     {TensorType::Q8_0, "Q8_0", 32, 34},
     {TensorType::Q4_K, "Q4_K", 256, 144},
     {TensorType::Q5_K, "Q5_K", 256, 176},
@@ -298,7 +301,7 @@ Result<File> parse(const MappedFile& map) {
     const TypeRow* row = type_row(type);
     if (row == nullptr)
       return fail(path, ": ", where, " has ggml type ", tensor_type_name(type),
-                  ", which sonify does not read (F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K)");
+                  ", which sonify does not read (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)");
     t.type = row->type;
     if (t.ne[0] % row->block != 0)
       return fail(path, ": ", where, " has a row of ", t.ne[0], " elements, not a multiple of the ",

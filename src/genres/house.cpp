@@ -222,6 +222,13 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     const double tn = ten_n[li];
     const double sec_prog = static_cast<double>(b - sc.first) / std::max(1, sc.end - sc.first);
     const bool drop = sc.part == kDrop1 || sc.part == kDrop2;
+    // The lead's phrase: its rhythm comes from a different matrix every phrase, and its
+    // last bar breathes from beat 3 when that matrix's last row is high, else from beat 2
+    // (the lead ran on evenly through whole drops); the pad answers in the breath.
+    const char* role = kRoles[(phrase / L) % 4];
+    const auto rr = rows_of(l, role);
+    const double thr = 0.62 - 0.25 * tn;
+    const int breath_from = rr[15] > thr ? 8 : 4;
     const int root_pc = ((mode_degree_pitch(key.root_midi, mode, dv) % 12) + 12) % 12;
 
     // Pad: a voice-led chord on each change; held in intro/breakdown/outro, stabs in the drops.
@@ -237,18 +244,24 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
                                                 : 64;
     if (drop || sc.part == kBuildup) {
       // Stabs on the off-beats and the 16th after them where the phrase layer's o rows
-      // are high; the rows are read from a different offset in each bar, and the last
-      // bar of four leaves its second half to the fill.
+      // are high; the rows are read from a different offset in each bar. In the last bar
+      // of four the pad answers the lead in its breath: a stab on every off-beat there
+      // and on the 16th after it where the o rows are high.
       const auto o = rows_of(l, "o");
       for (int st = 0; st < kSteps; ++st) {
         const double x = o[at((st + 3 * in4 + phrase) % kSteps)];
         const bool hit = st == 0 || (st % 4 == 2 && x > 0.35) || (st % 4 == 3 && x > 0.7);
         // The buildup's stabs quicken: halves, then quarters, then eighths.
         const int period = sec_prog < 0.25 ? 8 : sec_prog < 0.625 ? 4 : 2;
-        if (sc.part == kBuildup ? st % period != 0 : (!hit || (in4 == 3 && st >= 8 && st != 10))) continue;
+        const bool answer = in4 == 3 && st >= breath_from && (st % 4 == 2 || (st % 4 == 3 && x > 0.5));
+        if (sc.part == kBuildup ? st % period != 0 : in4 == 3 ? !(answer || (st < breath_from && hit)) : !hit)
+          continue;
         for (int pch : voicing)
-          pad.note(tick_of(b, st), sc.part == kBuildup ? period * step * 9 / 10 : step * 3 / 2, pch,
-                   pad_vel + (st == 0 ? 6 : 0));
+          // A stab never rings over the bar line into the next chord.
+          pad.note(tick_of(b, st),
+                   std::min<std::int64_t>(sc.part == kBuildup ? period * step * 9 / 10 : step * 3 / 2,
+                                          bar_tick(s, b + 1) - tick_of(b, st) - step / 6),
+                   pch, pad_vel + (st == 0 ? 6 : 0));
       }
     } else if (change) {
       int end = b + 1;
@@ -271,22 +284,30 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
       const int extra = 1 + round_int(4 * sync_n[li], 0, 4);
       std::array<int, kSteps> note{};
       note.fill(-1);
-      for (int st : {2, 6, 10, 14}) note[at(st)] = root + (r[at(st)] > 0.8 ? 12 : 0);
-      if (change || (r[0] > 0.7 && in4 == 0)) note[0] = root;
+      // A chord held 4 or 8 bars (trained-ness up to 0.6) moves its bass to the other
+      // octave for its second half: a random model's 8-bar chords left one pitch on 62-69 %
+      // of the bass notes for 15 s. The other octave is the upper one while it stays under
+      // the pad's floor, else the lower one down to E1. Off-beats jump to the other octave
+      // where the down rows are high.
+      const int other = root + 12 <= pad_lo || root - 12 < 28 ? root + 12 : root - 12;
+      const bool second_half = ci >= 0 && chord_bars >= 4 && b % chord_bars >= chord_bars / 2;
+      const int home = second_half ? other : root, away = second_half ? root : other;
+      for (int st : {2, 6, 10, 14}) note[at(st)] = r[at(st)] > 0.8 ? away : home;
+      if (change || (r[0] > 0.7 && in4 == 0)) note[0] = home;
       std::vector<std::pair<double, int>> cand;
       for (int st : {3, 5, 7, 9, 11, 13, 15}) cand.emplace_back(-r[at((st + in4 * 3) % kSteps)], st);
       std::stable_sort(cand.begin(), cand.end());
       const int tones[3] = {7, 12, 10};
       for (int i = 0; i < extra && i < static_cast<int>(cand.size()); ++i) {
         const int st = cand[at(i)].second;
-        int pch = root + tones[i % 3];
+        int pch = home + tones[i % 3];
         while (!Scale(key.root_pc, mode, 0, 127).contains(pch)) --pch;
         note[at(st)] = pch;
       }
       // The last bar of a 4-bar group walks into the next chord.
       if (in4 == 3) {
         note[14] = -1;
-        note[15] = Scale(key.root_pc, mode, 0, 127).step(root, r[15] > 0.5 ? 1 : -1);
+        note[15] = Scale(key.root_pc, mode, 0, 127).step(home, r[15] > 0.5 ? 1 : -1);
       }
       if (in4 == 1 && r[at(in8)] < 0.3) note[10] = -1;  // a breath in the second bar
       const int vel = sc.part == kBuildup ? 84 : sc.part == kOutro ? 88 : 100;
@@ -299,17 +320,14 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
     // 4-bar call and answer whose rhythm comes from a different matrix every phrase.
     const bool lead_on = drop || sc.part == kBreakdown || (sc.part == kBuildup && sec_prog >= 0.75);
     if (lead_on) {
-      const char* role = kRoles[(phrase / L) % 4];
-      const auto rr = rows_of(l, role);
       const auto cc = cols_of(l, role);
       if (in4 == 0) lead_src.push_back(std::string(role) + "@" + std::to_string(l));
-      const double thr = 0.62 - 0.25 * tn;
       std::array<bool, kSteps> mask{};
       for (int st = 0; st < kSteps; ++st) mask[at(st)] = rr[at(st)] > thr;
       if (in4 == 1)
         std::rotate(mask.begin() + 8, mask.begin() + 8 + 1 + trunc_int(cc[0] * 2.99, 0, 2), mask.end());
-      if (in4 == 3)  // the answer: the call's first half, then a held note
-        for (int st = 8; st < kSteps; ++st) mask[at(st)] = st == 8;
+      if (in4 == 3)
+        for (int st = breath_from; st < kSteps; ++st) mask[at(st)] = false;
       if (sc.part == kBreakdown)
         for (int st = 0; st < kSteps; ++st) mask[at(st)] = mask[at(st)] && st % 2 == 0;
       mask[0] = mask[0] || in4 == 0;
@@ -335,7 +353,9 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
         if (std::abs(target - prev) > 5) pch = ls.step(prev, target > prev ? 2 : -2);
         int nx = st + 1;
         while (nx < kSteps && !mask[at(nx)]) ++nx;
-        const std::int64_t len = std::min<std::int64_t>(nx - st, 4) * step - step / 6;
+        std::int64_t len = std::min<std::int64_t>(nx - st, 4) * step - step / 6;
+        // In the breath's bar a (swung) note ends before the breath.
+        if (in4 == 3) len = std::min(len, tick_of(b, breath_from) - tick_of(b, st) - step / 6);
         lead.note(tick_of(b, st), len, pch, (st % 4 == 0 ? 92 : 74) + (in4 == 3 ? -6 : 0));
         prev = pch;
       }
@@ -397,21 +417,26 @@ Result<GenreOutput> compose_house(const WeightFeatures& f, const GenreParams& p)
   }
   out.provenance.push_back({"track Pad: stabs in the drops",
                             {},
-                            {"o.row_norms of the phrase's layer, robust01 -> off-beat stabs"}});
+                            {"o.row_norms of the phrase's layer, robust01 -> off-beat stabs",
+                             "every 4th bar: a stab on each off-beat of the lead's breath (answer)"}});
   out.provenance.push_back(
       {"track Bass",
        dk.tensors,
        {"chord root on the off-beats and the downbeat of each chord change; down.row_norms of layer "
         "(bar/4)%L "
-        "-> which 16ths",
+        "-> which 16ths and off-beat octave jumps; chords of 4-8 bars (trainedness <= 0.6) move to the "
+        "other octave for their second half",
         "down.moments.kurtosis: blend(kurtosis anchor, rank) -> 1..5 syncopated 16ths per bar"}});
   {
     std::string src;
     for (const auto& c : lead_src) src += (src.empty() ? "" : " ") + c;
-    out.provenance.push_back({"track Lead: rhythm per phrase",
-                              {},
-                              {"row_norms of role@layer per 4-bar phrase (" + src +
-                               "), robust01 > 0.62 - 0.25 tension -> onsets; col_norms -> chord tone"}});
+    out.provenance.push_back(
+        {"track Lead: rhythm per phrase",
+         {},
+         {"row_norms of role@layer per 4-bar phrase (" + src +
+              "), robust01 > 0.62 - 0.25 tension -> onsets; col_norms -> chord tone",
+          "row 15 of the same matrix > that threshold -> the phrase's last bar rests from "
+          "beat 3, else from beat 2"}});
   }
   out.provenance.push_back(
       {"groove: swing",

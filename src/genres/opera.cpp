@@ -90,12 +90,21 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     std::vector<int> v = voice_lead(pcs, voicing, key.root_midi - 2, key.root_midi + 22, 19);
     if (v.empty()) v = voice_lead(pcs, {}, key.root_midi - 2, key.root_midi + 22, 24);
     voicing = v;
-    const int root_pc = pcs[0];
+    // The basses take the root, or for chords other than I and V the third when it lies
+    // at least two semitones nearer (a first inversion): root-position blocks made the
+    // basses leap a fourth or fifth at every change.
     int best = bass_prev;
-    for (int b = 28; b <= 52; ++b)
-      if (((b % 12) + 12) % 12 == root_pc &&
-          (best == bass_prev || std::abs(b - bass_prev) < std::abs(best - bass_prev)))
-        best = b;
+    for (int pass = 0; pass < 2; ++pass) {
+      const int pc = pcs[at(2 * pass)];
+      int near = -1;
+      for (int b = 28; b <= 52; ++b)
+        if (((b % 12) + 12) % 12 == pc && (near < 0 || std::abs(b - bass_prev) < std::abs(near - bass_prev)))
+          near = b;
+      if (pass == 0)
+        best = near;
+      else if (dg % 7 != 0 && dg % 7 != 4 && std::abs(near - bass_prev) + 2 <= std::abs(best - bass_prev))
+        best = near;
+    }
     bass_prev = best;
     return Chord{v, best};
   };
@@ -206,7 +215,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
       for (int j = 1; j < 6; ++j) {
         const double d = (u[at(j - 1)] - u[at(j)]) / mean_gap;
         int st = round_int(3 * (d - 1), -kMaxScaleDegree, kMaxScaleDegree);
-        st = std::clamp(st, -3, 3);
+        st = std::clamp(st, -2, 2);  // up to a third: ±3 steps made the entries' voice-leading 5 semitones
         if (st == 0) st = j % 2 ? 1 : -1;
         steps.push_back(steps.back() + st);
       }
@@ -232,7 +241,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
         const int l = k % L;
         const MatrixFeatures* m = f.matrix(l, v.role);
         const auto r = m ? robust01(strided(m->row_norms, 6)) : std::vector<double>(6, 0.5);
-        const int shift = k == 0 ? 0 : round_int(4 * seq[at(l)] - 2, -2, 2) + (k % 2 ? -1 : 1);
+        const int shift = k == 0 ? 0 : round_int(2 * seq[at(l)] - 1, -1, 1) + (k % 2 ? -1 : 1);
         const double prog = static_cast<double>(t / M - bar) / A2;
         const int vel = round_int((66 + 34 * prog + 10 * ten[at(l)]) * v.vel, 1, 127);
         for (int j = 0; j < 6 && t < end; ++j) {
@@ -255,7 +264,7 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     out.provenance.push_back(
         {"section Act II Fughetta: subject",
          subject_t,
-         {"q (layer 0) σ0..σ6 gaps against the mean gap -> scale steps (clamped to ±3)"}});
+         {"q (layer 0) σ0..σ6 gaps against the mean gap -> scale steps (clamped to ±2)"}});
     // The last measure: a cadence on the tonic, and horn pedals from the middle on.
     const Chord c = chord(0);
     play_chord(c, (bar + A2 - 1) * M, M, 92, true);
@@ -326,9 +335,11 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
           const std::int64_t t = (bar + B * l + m) * M;
           // Strings: whole notes, then two halves with the violins stepping away on the
           // third beat, so no measure repeats the one before; the basses alternate root
-          // and fifth. Each measure is re-attacked, so blocks join without a hole.
+          // and third (root and fifth leapt 7 semitones every measure and held the
+          // ensemble's voice-leading at 3.0). Each measure is re-attacked, so blocks join
+          // without a hole.
           Chord cm = c;
-          if (m % 2 == 1) cm.bass = sc.step(c.bass, 4);
+          if (m % 2 == 1) cm.bass = sc.step(c.bass, 2);
           if (m % 2 == 0) {
             play_chord(cm, t, M, vm, false);
           } else {
@@ -337,11 +348,14 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
             moved.upper.back() = sc.step(c.upper.back(), xq[at(l)][0] > 0.5 ? 1 : -1);
             play_chord(moved, t + 2 * beat, 2 * beat, vm - 10, false);
           }
-          // Harp: up and down the chord a tone a beat (a rotated chord leapt back an
-          // octave every measure), three beats further along the wave each measure.
+          // Harp: a rocking figure along the chord (a rotated chord leapt back an octave
+          // every measure): two chord tones up, one back, one up again, starting a chord
+          // tone further along the wave each measure, so between the strings' attacks
+          // (beats 1 and 3) it moves by one chord tone (a plain up-and-down wave, three
+          // tones further each measure, leapt most of all the ensemble's parts).
           const int wave = 2 * static_cast<int>(c.upper.size()) - 2;
           for (int i = 0; i < 4; ++i) {
-            const int w = (i + 3 * m) % wave;
+            const int w = (m + (i == 0 ? 0 : i == 2 ? 1 : 2)) % wave;
             add(kHarp, t + i * beat, beat, c.upper[at(w < wave / 2 + 1 ? w : wave - w)] + 12, vm / 2);
           }
         }
@@ -414,17 +428,26 @@ Result<GenreOutput> compose_opera(const WeightFeatures& f, const GenreParams& p)
     const VectorFeatures* fin = f.vector(-1, "final_norm");
     const double g =
         fin ? std::clamp(0.5 + 0.5 * std::tanh(fin->gain_offset + fin->moments.mean - 1.0), 0.0, 1.0) : 0.5;
+    // The closing chord is the tonic triad with its root lowest: voiced from the strings'
+    // last chord it kept their seventh, which sounded under the root on sonify-tiny.
     const int last = std::min(A4, std::max(1, hr));
-    for (int pch : organ_chord(voicing))
-      add(kOrgan, (bar + A4 - last) * M, last * M, pch, trunc_int(50 + 30 * g, 1, 127));
+    std::vector<int> tonic;
+    for (int k : {0, 2, 4}) tonic.push_back(mode_degree_pitch(key.root_midi, key.mode, k));
+    std::vector<int> close = organ_chord(tonic);
+    const int low = *std::min_element(close.begin(), close.end());
+    const int root_low = low + ((key.root_pc - low) % 12 + 12) % 12;
+    for (int& pch : close)
+      if (pch < root_low) pch += 12;
+    for (int pch : close) add(kOrgan, (bar + A4 - last) * M, last * M, pch, trunc_int(50 + 30 * g, 1, 127));
     out.provenance.push_back(
         {"section Act IV Epilogue / strings, harp",
          used,
          {"frobenius (matrices) and l2 (vectors) of every tensor, sorted descending, norm01(log1p) -> chord "
           "degree (vi IV ii I); ends V - I, diminuendo 84 -> 50"}});
-    out.provenance.push_back({"section Act IV Epilogue / track Organ",
-                              fin ? std::vector<std::string>{fin->tensor} : std::vector<std::string>{},
-                              {"final_norm: offset + mean gain -> velocity of the closing tonic chord"}});
+    out.provenance.push_back(
+        {"section Act IV Epilogue / track Organ",
+         fin ? std::vector<std::string>{fin->tensor} : std::vector<std::string>{},
+         {"final_norm: offset + mean gain -> velocity of the closing tonic triad (root lowest)"}});
   }
   out.provenance.push_back(
       {"form: length",

@@ -81,46 +81,95 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
 
   std::vector<int> voicing;  // the organ's last chord, which the epilogue's cadence leads from
   // I. Prologue: a Lydian organ progression from the embedding spectrum, its voices
-  // entering one by one over the first chord.
+  // entering one by one over the first chord. How many chords and how long each holds
+  // follow the spectrum (it was four 2-bar chords, 27 s, on every model), and the top
+  // voice moves at least every half bar, so the opening is a line over held chords.
   int bar = 0;
-  const int prologue_bars = 8;
   {
     const Mode m = mode_of(Mode::lydian);
-    add_section(out, "I Prologue", bar, bar + prologue_bars, key.root_pc, m);
     const MatrixFeatures* e = f.matrix(-1, "embed");
     std::vector<double> ls;
     if (e)
       for (std::size_t i = 0; i < std::min<std::size_t>(48, e->spectrum.singular_values.size()); ++i)
         ls.push_back(std::log1p(e->spectrum.singular_values[i]));
     if (ls.size() < 2) ls = {1.0, 0.5};
+    // Chord count 3..6: the embedding's trained-ness (distance from a random matrix of its
+    // shape) and its stable rank against its smaller dimension (random ≈ 0.25).
+    const double tr = e ? e->spectrum.trainedness : 0.0;
+    const double sr =
+        e && std::min(e->rows, e->cols) > 0
+            ? anchor01(e->spectrum.stable_rank / static_cast<double>(std::min(e->rows, e->cols)), 0.0, 0.5)
+            : 0.5;
+    const int n_chords = 3 + round_int(3 * (0.6 * tr + 0.4 * sr), 0, 3);
     const int kMoves[4] = {1, 3, 4, 5};  // ii, IV, V, vi in scale steps from the tonic
-    const double mean_drop = (ls.front() - ls.back()) / 4 + 1e-12;
+    const double mean_drop = (ls.front() - ls.back()) / n_chords + 1e-12;
+    std::vector<int> degrees, lengths;
+    std::vector<double> drops;
     int prev_dg = 0;
-    for (int c = 0; c < 4; ++c) {
-      // Chord c reads the spectrum's c-th quarter: its drop against the mean drop picks
-      // the next degree (never the one before, so the prologue moves).
-      const std::size_t j0 = at(c) * (ls.size() - 1) / 4, j1 = at(c + 1) * (ls.size() - 1) / 4;
+    for (int c = 0; c < n_chords; ++c) {
+      // Chord c reads the spectrum's c-th part: its drop against the mean drop picks the
+      // next degree (never the one before, so the prologue moves) and how long it holds:
+      // a steep part of the spectrum changes chord after one bar, a flat one after two.
+      const std::size_t j0 = at(c) * (ls.size() - 1) / at(n_chords),
+                        j1 = at(c + 1) * (ls.size() - 1) / at(n_chords);
       const double drop = (ls[j0] - ls[j1]) / mean_drop;
       int dg = c == 0 ? 0 : kMoves[(c - 1 + trunc_int(std::clamp(drop, 0.0, 2.999), 0, 2)) % 4];
       if (c > 0 && dg == prev_dg) dg = kMoves[(c + 2) % 4];
       prev_dg = dg;
+      degrees.push_back(dg);
+      drops.push_back(drop);
+      lengths.push_back(drop >= 1.0 ? 1 : 2);
+    }
+    int prologue_bars = 0;
+    for (int b : lengths) prologue_bars += b;
+    add_section(out, "I Prologue", bar, bar + prologue_bars, key.root_pc, m);
+    std::vector<std::vector<int>> voicings;
+    for (int dg : degrees) {
       std::vector<int> pcs;
       for (int k : {0, 2, 4, 6})
         pcs.push_back(((mode_degree_pitch(key.root_midi, m, dg + k) % 12) + 12) % 12);
-      voicing = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
-      const std::int64_t t = bar_tick(s, bar + 2 * c), end = bar_tick(s, bar + 2 * c + 2);
-      for (std::size_t v = 0; v < voicing.size(); ++v) {
-        const std::int64_t start = c == 0 ? t + s.ticks(static_cast<double>(v)) : t;
-        T(organ).note(start, end - start, voicing[v], 62 + 6 * c + static_cast<int>(v) * 2);
+      voicings.push_back(voice_lead(pcs, voicings.empty() ? voicing : voicings.back(), key.root_midi + 7,
+                                    key.root_midi + 31, 19));
+    }
+    voicing = voicings.back();
+    const Scale top_scale(key.root_pc, m, key.root_midi + 7, key.root_midi + 36);
+    int b0 = bar;
+    for (int c = 0; c < n_chords; ++c) {
+      const auto& v = voicings[at(c)];
+      const std::int64_t t = bar_tick(s, b0), end = bar_tick(s, b0 + lengths[at(c)]);
+      for (std::size_t k = 0; k + 1 < v.size(); ++k) {
+        const std::int64_t start = c == 0 ? t + s.ticks(static_cast<double>(k)) : t;
+        T(organ).note(start, end - start, v[k], 62 + 6 * std::min(c, 3) + static_cast<int>(k) * 2);
       }
-      T(organ).note(t, end - t, mode_degree_pitch(key.root_midi - 12, m, dg), 70);
+      T(organ).note(t, end - t, mode_degree_pitch(key.root_midi - 12, m, degrees[at(c)]), 70);
+      // The top voice in half notes: from the chord's top to the next chord's top by scale
+      // steps (the last slots), neighbour notes before that, upper when this part of the
+      // spectrum falls faster than the mean, lower when slower.
+      const int slots = 2 * lengths[at(c)];
+      const int from = top_scale.nearest_index(v.back());
+      const int to = c + 1 < n_chords ? top_scale.nearest_index(voicings[at(c + 1)].back()) : from;
+      const int dist = std::clamp(to - from, -(slots - 1), slots - 1);
+      const int nb = drops[at(c)] >= 1.0 ? 1 : -1;
+      for (int k = 0; k < slots; ++k) {
+        const int approach = k - (slots - std::abs(dist)) + 1;  // > 0: passing towards the next top
+        const int idx = approach > 0 ? from + (dist > 0 ? approach : -approach) : from + (k % 2) * nb;
+        const int pitch = top_scale.at(idx);
+        const std::int64_t st = t + s.ticks(2.0 * k) + (c == 0 && k == 0 ? s.ticks(3.0) : 0);
+        const std::int64_t len = t + s.ticks(2.0 * (k + 1)) - st;
+        if (len > 0) T(organ).note(st, len, pitch, 66 + 4 * std::min(c, 3));
+      }
+      b0 += lengths[at(c)];
     }
     T(organ).control(0, cc::kReverbSend, 100);
     out.provenance.push_back(
         {"section I Prologue / track Organ",
          e ? std::vector<std::string>{e->tensor} : std::vector<std::string>{},
-         {"embed.spectrum top 48 σ: log1p drop over each quarter / log1p σ1 -> chord degree (I then "
-          "ii/IV/V/vi); voice-led seventh chords; voices enter one a beat"}});
+         {stat_text("embed.spectrum.trainedness", tr) + ", " +
+              stat_text("embed stable_rank/min(rows, cols) anchored 0..0.5", sr) + " -> " +
+              std::to_string(n_chords) + " chords (3 + 3·(0.6 tr + 0.4 sr))",
+          "embed.spectrum top 48 σ: log1p drop over each part / mean drop -> chord degree (I then "
+          "ii/IV/V/vi), 1 bar (steep) or 2 (flat), top voice's neighbour notes up (steep) or down; "
+          "voice-led seventh chords; voices enter one a beat"}});
     bar += prologue_bars;
   }
   // II. Anatomy: per layer, each attention matrix plays 4 notes from σ_0, σ_1, σ_3, σ_7.
@@ -180,9 +229,11 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
       for (int l = 0; l < L; ++l)
         for (int rep = 0; rep < bars_per_layer; ++rep) {
           const std::int64_t t0 = bar_tick(s, bar + l * bars_per_layer + rep);
-          for (int i = 0; i < 3; ++i) {
+          // The horns hold one note a bar under the detached trumpets and tuba (three
+          // staccato parts over nothing held left 0.3-0.5 s gaps in the sound).
+          for (int i = 0; i < (r == 1 ? 1 : 3); ++i) {
             const double v = x[static_cast<std::size_t>(l)][static_cast<std::size_t>(i)];
-            const double beats = i == 2 ? 2.0 : 1.0;
+            const double length = r == 1 ? 3.96 : (i == 2 ? 2.0 : 1.0) * 0.95;
             int move = std::clamp(round_int(6 * (v - prev), -2, 2), -2, 2);
             if (move == 0) move = pitch > centre ? -1 : 1;
             pitch = sc.step(pitch, move);
@@ -190,16 +241,19 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
             T(brass[r]).note(t0 + s.ticks(i == 0   ? 0.0
                                           : i == 1 ? 1.0
                                                    : 2.0),
-                             s.ticks(beats * 0.95), pitch, 70 + 10 * (i == 0));
+                             s.ticks(length), pitch, 70 + 10 * (i == 0));
           }
         }
-      out.provenance.push_back({std::string("section III Memory / track ") + brass_names[r],
-                                tensors,
-                                {r == 0 && f.matrix(0, "gate") == nullptr
-                                     ? std::string("up.spectrum σ1 σ3 σ6 (no gate in this family): "
-                                                   "blend(anchored, rank) -> Phrygian notes")
-                                     : std::string(mlp_roles[r]) +
-                                           ".spectrum σ0 σ2 σ5: blend(anchored, rank) -> Phrygian notes"}});
+      out.provenance.push_back(
+          {std::string("section III Memory / track ") + brass_names[r],
+           tensors,
+           {r == 0 && f.matrix(0, "gate") == nullptr
+                ? std::string("up.spectrum σ1 σ3 σ6 (no gate in this family): "
+                              "blend(anchored, rank) -> Phrygian notes")
+            : r == 1 ? std::string("up.spectrum σ0: blend(anchored, rank) -> one held "
+                                   "Phrygian note a bar")
+                     : std::string(mlp_roles[r]) +
+                           ".spectrum σ0 σ2 σ5: blend(anchored, rank) -> Phrygian notes"}});
     }
     // Timpani: one to four strokes a bar, as many as the layer's tension asks for.
     const std::vector<double> tn = f.tension.empty() ? std::vector<double>(at(L), 0.5)
@@ -259,9 +313,24 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     const Mode m = mode_of(Mode::mixolydian);
     const int n = p.integer("epilogue_bars");
     add_section(out, "V Epilogue", bar, bar + n, key.root_pc, m);
-    // The bells ring an octave over the range's floor, above the organ's cadence (from
-    // 48 the middle-norm bells of a random model sat inside the organ chord).
-    const Scale sc(key.root_pc, m, std::max(lo, 48) + 12, std::min(hi + 12, 108));
+    // The cadence under the bells: the organ's IV, then its tonic for the last half,
+    // voiced a fifth lower than the prologue's chords so the bells have the range above it.
+    const int half = std::max(1, n / 2);
+    int organ_top = 0;
+    for (int part = 0; part < 2; ++part) {
+      std::vector<int> pcs;
+      for (int k : {0, 2, 4})
+        pcs.push_back(((mode_degree_pitch(key.root_midi, m, (part ? 0 : 3) + k) % 12) + 12) % 12);
+      voicing = voice_lead(pcs, voicing, key.root_midi, key.root_midi + 19, 16);
+      const std::int64_t from = bar_tick(s, bar + (part ? half : 0)),
+                         to = bar_tick(s, bar + (part ? n : half));
+      if (to > from)
+        for (int pch : voicing)
+          T(organ).note(from, to - from, pch, part ? 64 : 52), organ_top = std::max(organ_top, pch);
+    }
+    // The bells ring over the organ's top note and at least an octave over the range's
+    // floor (12-33 % of them sounded at or under the organ's top).
+    const Scale sc(key.root_pc, m, std::max(std::max(lo, 48) + 12, organ_top + 1), std::min(hi + 12, 108));
     std::vector<const MatrixFeatures*> mats;
     for (const auto& mf : f.matrices) mats.push_back(&mf);
     // The model-level matrices (embedding, lm_head) ring last: the embedding has the largest
@@ -297,25 +366,14 @@ Result<GenreOutput> compose_suite(const WeightFeatures& f, const GenreParams& p)
     for (int k = 0; k <= 16; ++k)
       T(bells).control(bar_tick(s, bar, beats * k / 16.0), cc::kExpression,
                        round_int(127 - 45.0 * k / 16.0, 1, 127));
-    // The cadence under the bells: the organ's IV, then its tonic for the last half.
-    const int half = std::max(1, n / 2);
-    for (int part = 0; part < 2; ++part) {
-      std::vector<int> pcs;
-      for (int k : {0, 2, 4})
-        pcs.push_back(((mode_degree_pitch(key.root_midi, m, (part ? 0 : 3) + k) % 12) + 12) % 12);
-      voicing = voice_lead(pcs, voicing, key.root_midi + 7, key.root_midi + 31, 19);
-      const std::int64_t from = bar_tick(s, bar + (part ? half : 0)),
-                         to = bar_tick(s, bar + (part ? n : half));
-      if (to > from)
-        for (int pch : voicing) T(organ).note(from, to - from, pch, part ? 64 : 52);
-    }
     out.provenance.push_back({"section V Epilogue / track Bells",
                               tensors,
                               {"frobenius of every matrix in layer order (embedding last): (robust01 + "
                                "rank)/2 of log1p -> Mixolydian pitch, "
                                "approached by at most "
                                "4 scale steps a bell; "
-                               "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them"}});
+                               "velocity 100 -> 40 and CC11 127 -> 82; the organ plays IV - I under them, "
+                               "the bells above its top"}});
     bar += n;
   }
   for (auto& t : s.tracks) fix_overlaps(t);

@@ -37,6 +37,50 @@ void q4_0(const unsigned char* b, float* y) {
   }
 }
 
+// Q4_1: f16 d, f16 m, qs[16] as Q4_0's but unsigned; x = q·d + m.
+void q4_1(const unsigned char* b, float* y) {
+  const float d = half(b), m = half(b + 2);
+  const unsigned char* qs = b + 4;
+  for (int j = 0; j < 16; ++j) {
+    const int x0 = qs[j] & 0x0F;
+    const int x1 = qs[j] >> 4;
+    y[j] = static_cast<float>(x0) * d + m;
+    y[j + 16] = static_cast<float>(x1) * d + m;
+  }
+}
+
+// The fifth bit of element j of a Q5_0/Q5_1 block (bit j of the little-endian qh), as
+// 0 or 16.
+int fifth_bit(std::uint32_t qh, int j) { return static_cast<int>((qh >> j) << 4 & 0x10); }
+
+// Q5_0: f16 d, qh[4], qs[16]; as Q4_0 with a fifth bit per element, offset by 16.
+void q5_0(const unsigned char* b, float* y) {
+  const float d = half(b);
+  std::uint32_t qh;
+  std::memcpy(&qh, b + 2, 4);
+  const unsigned char* qs = b + 6;
+  for (int j = 0; j < 16; ++j) {
+    const int x0 = ((qs[j] & 0x0F) | fifth_bit(qh, j)) - 16;
+    const int x1 = ((qs[j] >> 4) | fifth_bit(qh, j + 16)) - 16;
+    y[j] = static_cast<float>(x0) * d;
+    y[j + 16] = static_cast<float>(x1) * d;
+  }
+}
+
+// Q5_1: f16 d, f16 m, qh[4], qs[16]; x = q·d + m with 5-bit unsigned q.
+void q5_1(const unsigned char* b, float* y) {
+  const float d = half(b), m = half(b + 2);
+  std::uint32_t qh;
+  std::memcpy(&qh, b + 4, 4);
+  const unsigned char* qs = b + 8;
+  for (int j = 0; j < 16; ++j) {
+    const int x0 = (qs[j] & 0x0F) | fifth_bit(qh, j);
+    const int x1 = (qs[j] >> 4) | fifth_bit(qh, j + 16);
+    y[j] = static_cast<float>(x0) * d + m;
+    y[j + 16] = static_cast<float>(x1) * d + m;
+  }
+}
+
 // The 6-bit scale and min of sub-block j from the 12 packed bytes of Q4_K/Q5_K.
 void scale_min_k4(int j, const unsigned char* q, unsigned char* d, unsigned char* m) {
   if (j < 4) {
@@ -132,6 +176,12 @@ void dequantize(TensorType type, const unsigned char* src, std::uint64_t numel, 
       return convert_to_f32(DType::F16, src, numel, dst);
     case TensorType::BF16:
       return convert_to_f32(DType::BF16, src, numel, dst);
+    case TensorType::Q4_1:
+      return blocks<q4_1>(src, numel, 32, 20, dst);
+    case TensorType::Q5_0:
+      return blocks<q5_0>(src, numel, 32, 22, dst);
+    case TensorType::Q5_1:
+      return blocks<q5_1>(src, numel, 32, 24, dst);
     case TensorType::Q8_0:
       return blocks<q8_0>(src, numel, 32, 34, dst);
     case TensorType::Q4_0:

@@ -26,6 +26,9 @@ Result<std::vector<AlbumEntry>> parse_album_list(std::string_view text, const st
       if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string()) {
         e.error = path + ":" + std::to_string(line_no) + ": not a JSON object with a \"prompt\" string";
         e.prompt = line;
+      } else if (j["prompt"].get_ref<const std::string&>().empty()) {
+        e.error = path + ":" + std::to_string(line_no) + ": the \"prompt\" is empty";
+        e.prompt = line;
       } else {
         e.prompt = j["prompt"].get<std::string>();
         if (j.contains("title") && j["title"].is_string()) e.title = j["title"].get<std::string>();

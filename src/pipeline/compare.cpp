@@ -100,6 +100,8 @@ json change_json(const TensorChange& c, const WeightFeatures& fa, const WeightFe
             {"part", c.part},
             {"tensor", c.tensor},
             {"shape", c.shape},
+            {"dtype_a", c.dtype_a},
+            {"dtype_b", c.dtype_b},
             {"relative_change", c.relative},
             {"delta_frobenius", c.delta_norm},
             {"frobenius_a", c.norm_a},

@@ -138,9 +138,10 @@ std::string midi_model_card(const TrainRunRequest& o, const TrainConfig& c, cons
   std::ostringstream s;
   s << "# " << name << "\n\n"
     << "A music language model trained by `sonify train --midi` (issue 15): a " << c.arch << " decoder of "
-    << c.layers << " layers, width " << c.dim << ", " << c.heads << " heads, context " << c.context << " ("
-    << parameters << " parameters), trained " << steps_done << " steps (batch " << c.batch << ", peak lr "
-    << c.lr << ", seed " << c.seed << ") on MIDILike event tokens (NoteOn / NoteOff / TimeShift on a "
+    << c.layers << (c.layers == 1 ? " layer" : " layers") << ", width " << c.dim << ", " << c.heads
+    << " heads, context " << c.context << " (" << parameters << " parameters), trained " << steps_done
+    << " steps (batch " << c.batch << ", peak lr " << c.lr << ", seed " << c.seed
+    << ") on MIDILike event tokens (NoteOn / NoteOff / TimeShift on a "
     << "16th-note grid, " << corpus.vocab << " tokens; doc/midi-tokens.md).\n\n"
     << "Corpus: " << corpus.midi_files << " MIDI files (" << corpus.docs_train << " training, "
     << corpus.docs_val << " validation, every file whole in one split), " << corpus.train_ids.size()

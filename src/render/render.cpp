@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -424,7 +425,8 @@ void run_parallel(std::size_t n, int threads, const Task& task) {
 // section does not wait for a heavy one chunk by chunk; memory stays kAhead chunks per
 // group. Timing never changes a sample: each synth sees the same calls in the same order.
 void play_pipelined(std::vector<Group>& gs, const std::vector<SynthEvent>& events, std::int64_t end_block,
-                    int threads, std::vector<double>& cpu, std::vector<float>& out) {
+                    int threads, std::vector<double>& cpu, std::vector<float>& out,
+                    const std::function<void(std::int64_t frames_done)>& progress) {
   constexpr std::int64_t kAhead = 16;
   const std::int64_t chunks = (end_block + kChunk - 1) / kChunk;
   struct Slot {
@@ -476,9 +478,12 @@ void play_pipelined(std::vector<Group>& gs, const std::vector<SynthEvent>& event
         out[at + 2 * i + 1] += slot.right[i];
       }
     }
-    std::lock_guard<std::mutex> lock(m);
-    mixed = k + 1;
-    cv.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(m);
+      mixed = k + 1;
+      cv.notify_all();
+    }
+    if (progress) progress(static_cast<std::int64_t>(out.size() / 2));
   }
   for (auto& w : workers) w.join();
 }
@@ -546,7 +551,13 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   const std::int64_t end_block = (end_frame + kBlock - 1) / kBlock * kBlock;
   audio.samples.reserve(static_cast<std::size_t>(end_block + max_tail) * 2);  // no regrowth copy
   std::vector<double> cpu(gs.size(), 0.0);
-  play_pipelined(gs, events, end_block, threads, cpu, audio.samples);
+  const double total_seconds = midi_length_seconds(file);
+  const auto progress = [&](std::int64_t frames_done) {
+    if (options.progress)
+      options.progress(std::min(total_seconds, static_cast<double>(frames_done) / options.sample_rate_hz),
+                       total_seconds);
+  };
+  play_pipelined(gs, events, end_block, threads, cpu, audio.samples, progress);
   // The tail: all groups on, in small chunks, until every voice is gone and the last
   // chunk of every group is silent, or max_tail.
   for (std::int64_t tail = 0; tail < max_tail;) {

@@ -401,6 +401,7 @@ def album_cases():
         "invalid UTF-8 only": b"\xff\xfe\xfd\n",
         "JSON line without prompt": b'{"title": "x"}\n',
         "JSON line with a numeric prompt": b'{"prompt": 5}\n',
+        "JSON line with an empty prompt": b'{"prompt": ""}\n',
         "JSON line not an object": b'{"prompt": "a"\n',
         "a 2 MB line": b"a" * (2 << 20) + b"\n",
     }

@@ -40,10 +40,27 @@ of sonify: the MIDI read with Debian's python3-mido, the WAV with scipy.io.wavfi
     the Pad chord changes during the bass's bars with a bass root on that downbeat
   section_chords: {section: distinct chord roots}: the pitch classes of the chord tracks
     (Pad, or the opera's strings) sounding at each bar's downbeat, named by chord_root
+  section_sustain: {section: share of its 16th steps at which a melodic note of at least
+    2 beats is sounding} (staccato parts over no held note show as a low share)
+  section_static_seconds: {section: longest time between two consecutive onsets of any
+    track in the section, or from the last onset to the section's end} (a held cluster)
+  section_top_share: {section: {melodic track: share of its notes in the section on the
+    section's highest pitch of that track}} (a line returning to one ceiling note)
+  window_distinct: {melodic track: {"distinct": fewest distinct pitches in any 8-bar window
+    (from bar 0, every 8 bars) in which the track has at least 8 notes and plays in at
+    least 6 of the bars, "top_share": the
+    largest share of one pitch among a window's notes}} (a bass parked on one note)
+  phrase_breaths: {section: {"Lead": share of the section's whole 4-bar phrases whose last
+    bar's second half has no Lead note sounding, "answered": share of those breaths in
+    which the Pad strikes at least twice}} (house: call and response)
+  ending: {"tonic": the lowest note sounding at the last onset (melodic tracks) is the
+    key's root pitch class (from --json), "fade": the last bar's mean velocity is under
+    the mean velocity of the track it belongs to, for every track playing in it}
   wav (with --wav): seconds, silence_seconds (longest run of 50 ms windows below
     -60 dBFS RMS before the last note ends; the render's reverb tail is not counted),
     integrated_lufs, quiet10_lu (integrated minus the 10th percentile of the 3 s
-    short-term loudness, 1 s hop, over the windows that end before the last note ends)
+    short-term loudness, 1 s hop, over the windows that end before the last note ends),
+    section_lu (with --json: each section's ungated loudness minus the integrated)
 
 Loudness is BS.1770-4 as pyloudnorm computes it: the K-weighting is the two biquads
 (high shelf +4 dB at 1500 Hz, Q 1/sqrt(2); high pass 38 Hz, Q 0.5) designed with the RBJ
@@ -296,7 +313,7 @@ def k_weighting(rate):
     return out
 
 
-def wav_metrics(path, music_end_s):
+def wav_metrics(path, music_end_s, sections_s=()):
     from scipy import signal
     from scipy.io import wavfile
     rate, data = wavfile.read(path)
@@ -337,8 +354,81 @@ def wav_metrics(path, music_end_s):
     st = [loud(sq[i:i + win].mean(axis=0).sum()) for i in range(0, sq.shape[0] - win + 1, rate)
           if (i + win) / rate <= music_end_s + 1e-9]
     quiet = float(integrated - np.percentile(st, 10)) if st and integrated is not None else None
+    section_lu = {}
+    for name, t0, t1 in sections_s:
+        seg = sq[int(t0 * rate):int(t1 * rate)]
+        if seg.size and integrated is not None:
+            section_lu[name] = float(loud(seg.mean(axis=0).sum()) - integrated)
     return {"seconds": seconds, "silence_seconds": best * 0.05, "integrated_lufs": integrated,
-            "quiet10_lu": quiet, "short_term_min": float(min(st)) if st else None}
+            "quiet10_lu": quiet, "short_term_min": float(min(st)) if st else None, "section_lu": section_lu}
+
+
+def section_figures(tracks, sections, ppq, sec_per_tick):
+    bar = 4 * ppq
+    step = ppq // 4
+    mel = [t for t in tracks if t["channel"] != 9 and t["notes"]]
+    out = {"section_sustain": {}, "section_static_seconds": {}, "section_top_share": {}, "phrase_breaths": {}}
+    for sec in sections:
+        a, b = sec["first_bar"] * bar, sec["end_bar"] * bar
+        name = sec["name"]
+        held = [(n[0], n[1]) for t in mel for n in t["notes"] if n[1] - n[0] >= 2 * ppq and n[0] < b and n[1] > a]
+        steps = range(a, b, step)
+        out["section_sustain"][name] = float(np.mean([any(s0 <= x < e0 for s0, e0 in held) for x in steps]))
+        ons = sorted({n[0] for t in tracks for n in t["notes"] if a <= n[0] < b})
+        gaps = [y - x for x, y in zip([a] + ons, ons + [b])]
+        out["section_static_seconds"][name] = max(gaps) * sec_per_tick
+        tops = {}
+        for t in mel:
+            ps = [n[2] for n in t["notes"] if a <= n[0] < b]
+            if len(ps) >= 8:
+                tops[t["name"]] = ps.count(max(ps)) / len(ps)
+        out["section_top_share"][name] = tops
+        lead = next((t["notes"] for t in mel if t["name"] == "Lead"), None)
+        pad = next((t["notes"] for t in mel if t["name"] == "Pad"), [])
+        if lead:
+            phrases = breathing = answered = 0
+            for w in range(sec["first_bar"], sec["end_bar"] - 3, 4):
+                half = (w + 3) * bar + bar // 2
+                phrases += 1
+                if not any(n[0] < half + bar // 2 and n[1] > half for n in lead):
+                    breathing += 1
+                    answered += len({n[0] for n in pad if half <= n[0] < half + bar // 2}) >= 2
+            if phrases:
+                out["phrase_breaths"][name] = {"Lead": breathing / phrases,
+                                               "answered": answered / breathing if breathing else 0.0}
+    return out
+
+
+def window_distinct(tracks, ppq):
+    bar = 4 * ppq
+    out = {}
+    for t in tracks:
+        if t["channel"] == 9 or not t["notes"]:
+            continue
+        wins, played = {}, {}
+        for n in t["notes"]:
+            wins.setdefault(n[0] // (8 * bar), []).append(n[2])
+            played.setdefault(n[0] // (8 * bar), set()).add(n[0] // bar)
+        full = [v for k, v in wins.items() if len(v) >= 8 and len(played[k]) >= 6]
+        if full:
+            out[t["name"]] = {"distinct": min(len(set(v)) for v in full),
+                              "top_share": max(max(v.count(p) for p in set(v)) / len(v) for v in full)}
+    return out
+
+
+def ending(tracks, root_pc, bar):
+    mel = [t for t in tracks if t["channel"] != 9 and t["notes"]]
+    if not mel:
+        return None
+    last = max(n[0] for t in mel for n in t["notes"])
+    low = min(n[2] for t in mel for n in t["notes"] if n[0] <= last < n[1])
+    last_bar = last // bar
+    fade = True
+    for t in mel:
+        tail = [n[3] for n in t["notes"] if n[0] // bar == last_bar]
+        if tail:
+            fade = fade and np.mean(tail) < np.mean([n[3] for n in t["notes"]])
+    return {"tonic": root_pc is not None and low % 12 == root_pc, "fade": bool(fade)}
 
 
 def measure(mid_path, json_path=None, wav_path=None):
@@ -435,16 +525,21 @@ def measure(mid_path, json_path=None, wav_path=None):
     out["music_end_seconds"] = reach * sec_per_tick
     by_name = {t["name"]: t["notes"] for t in tracks}
     out["under"] = {}
-    for upper, lower in (("Lead", "Pad"),):
+    for upper, lower in (("Lead", "Pad"), ("Bells", "Organ")):
         if by_name.get(upper) and by_name.get(lower):
             out["under"][f"{upper}/{lower}"] = under_share(by_name[upper], by_name[lower], bar)
     if by_name.get("Bass") and by_name.get("Pad"):
         out["bass_root"] = bass_root(by_name["Bass"], by_name["Pad"], ppq, bar)
+    out["window_distinct"] = window_distinct(tracks, ppq)
     if json_path:
         out["section_chords"] = section_chords(tracks, run["sections"], bar)
+        out.update(section_figures(tracks, run["sections"], ppq, sec_per_tick))
+        out["ending"] = ending(tracks, run.get("key", {}).get("root"), bar)
     out["cc_digest"] = hashlib.sha256(json.dumps(sorted(controls)).encode()).hexdigest()
     if wav_path:
-        out["wav"] = wav_metrics(wav_path, reach * sec_per_tick)
+        secs = [(sc["name"], sc["first_bar"] * bar * sec_per_tick, sc["end_bar"] * bar * sec_per_tick)
+                for sc in run["sections"]] if json_path else []
+        out["wav"] = wav_metrics(wav_path, reach * sec_per_tick, secs)
     return out
 
 

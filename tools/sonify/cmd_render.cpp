@@ -1,5 +1,8 @@
 // `sonify render FILE.mid`: any Standard MIDI File to a finished WAV through
 // in-process FluidSynth, mastered to a peak ceiling or a loudness target.
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -26,7 +29,21 @@ struct RenderArgs {
   bool no_reverb = false;
   bool no_chorus = false;
   bool json = false;
+  std::string progress = "auto";
 };
+
+// Percent rendered, when it changes: a bar on a terminal (a 10^6-note file takes minutes).
+std::function<void(double, double)> render_progress(const std::string& mode) {
+  if (mode == "none" || (mode == "auto" && !::isatty(STDERR_FILENO))) return nullptr;
+  auto print = progress_printer(mode, "render", "%");
+  auto last = std::make_shared<int>(-1);
+  return [print, last](double done, double total) {
+    const int percent = total > 0 ? static_cast<int>(std::floor(100 * done / total)) : 100;
+    if (percent == *last) return;
+    *last = percent;
+    print(percent, 100);
+  };
+}
 
 int run_render(const RenderArgs& a, bool loudness) {
   RenderOptions options;
@@ -39,6 +56,7 @@ int run_render(const RenderArgs& a, bool loudness) {
   options.synth.synths = a.synths;
   options.synth.reverb = !a.no_reverb;
   options.synth.chorus = !a.no_chorus;
+  options.synth.progress = render_progress(a.progress);
   options.master.peak_ceiling_dbfs = a.ceiling_dbfs;
   options.master.loudness = loudness;
   options.master.loudness_lufs = a.loudness_lufs;
@@ -92,6 +110,10 @@ void register_render(CLI::App& app, int* exit_code) {
   cmd->add_flag("--no-reverb", a->no_reverb, "Turn FluidSynth's reverb off");
   cmd->add_flag("--no-chorus", a->no_chorus, "Turn FluidSynth's chorus off");
   cmd->add_flag("--json", a->json, "Print what was rendered and measured as one JSON object");
+  cmd->add_option("--progress", a->progress,
+                  "auto (a bar on a terminal), json (one line {done,total,elapsed,eta} per percent on "
+                  "stderr) or none")
+      ->check(CLI::IsMember({"auto", "json", "none"}));
   cmd->callback([a, loud, exit_code] { *exit_code = run_render(*a, loud->count() > 0); });
 }
 
