@@ -1,19 +1,22 @@
 #!/bin/bash
 # Builds the libFuzzer harnesses (fuzz/) with clang, ASan and UBSan in build/fuzz and runs
 # each one on one core. The working corpus build/fuzz/corpus/HARNESS starts from the
-# checked-in fuzz/seeds/HARNESS (hand-made) and fuzz/corpus/HARNESS (minimised by earlier
-# runs) plus seeds from the fixtures. Crashes are written to
+# checked-in fuzz/seeds/HARNESS (hand-made) and fuzz/corpus/HARNESS.tar.gz (minimised by
+# earlier runs) plus seeds from the fixtures. Crashes are written to
 # build/fuzz/crashes/HARNESS/; the script exits non-zero if any harness found one.
 #
 #   scripts/fuzz.sh [--cpu] [--minimize] [SECONDS] [HARNESS...]
 #     SECONDS     run time per harness (default 60), wall-clock time unless --cpu
 #     --cpu       SECONDS counts the harness's own CPU time (utime + stime), so a run at
 #                 `nice` on a busy machine still gets its full budget; stopped with SIGINT,
-#                 which makes libFuzzer print its final stats
+#                 which makes libFuzzer print its final stats. The per-input timeout is
+#                 then 120 s instead of 10: libFuzzer's is wall-clock time, and a starved
+#                 process at nice 15 on a loaded machine took 12 s over a 36 ms input.
 #     --no-build  run the harnesses already in build/fuzz as they are
 #     --minimize  afterwards merge the working corpus (-merge=1) and keep its inputs of at
-#                 most 16 KiB in fuzz/corpus/HARNESS, the corpus the test suite replays
-#                 (ctest "fuzz corpus replay") with the seeds and fuzz/regressions
+#                 most 16 KiB in fuzz/corpus/HARNESS.tar.gz (a reproducible tar: sorted
+#                 names, no times or owners), which the test suite replays with the seeds
+#                 and fuzz/regressions (ctest "fuzz corpus replay")
 # Figures per harness go to build/fuzz/HARNESS.log and build/fuzz/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +41,8 @@ fi
 seed() {  # harness -> working corpus: the checked-in one plus seeds from the fixtures
   local dir=build/fuzz/corpus/$1
   mkdir -p "$dir"
-  for d in fuzz/seeds/$1 fuzz/corpus/$1; do [ -d "$d" ] && cp -n "$d"/* "$dir/" 2>/dev/null; done || true
+  [ -d "fuzz/seeds/$1" ] && cp -n fuzz/seeds/"$1"/* "$dir/"
+  [ -f "fuzz/corpus/$1.tar.gz" ] && tar -xzf "fuzz/corpus/$1.tar.gz" -C "$dir"
   case $1 in
     fuzz_safetensors)
       for m in "$fixtures"/models/*/; do head -c 65536 "$m/model.safetensors" > "$dir/$(basename "$m")"; done ;;
@@ -68,19 +72,20 @@ mkdir -p build/fuzz
 for h in "${harnesses[@]}"; do
   seed "$h"
   mkdir -p "build/fuzz/crashes/$h"
-  wall=$seconds
-  [ $cpu = 1 ] && wall=$((seconds * 20))
+  wall=$seconds timeout=10
+  [ $cpu = 1 ] && wall=$((seconds * 20)) timeout=120
   echo "== $h: $seconds s $([ $cpu = 1 ] && echo of CPU || echo wall)"
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "build/fuzz/fuzz/$h" -max_total_time="$wall" -rss_limit_mb=2048 -max_len=262144 -timeout=10 \
+    "build/fuzz/fuzz/$h" -max_total_time="$wall" -rss_limit_mb=2048 -max_len=262144 -timeout=$timeout \
     -artifact_prefix="build/fuzz/crashes/$h/" -print_final_stats=1 "build/fuzz/corpus/$h" 2>"build/fuzz/$h.log" &
   pid=$!
-  if [ $cpu = 1 ]; then
-    while kill -0 $pid 2>/dev/null; do
-      sleep 5
-      [ "$(cpu_seconds $pid)" -ge "$seconds" ] && { used=$(cpu_seconds $pid); kill -INT $pid 2>/dev/null; break; }
-    done
-  fi
+  used=0
+  while kill -0 $pid 2>/dev/null; do  # the last reading before the harness stops
+    sleep 5
+    now=$(cpu_seconds $pid)
+    [ "$now" -gt "$used" ] && used=$now
+    [ $cpu = 1 ] && [ "$used" -ge "$seconds" ] && { kill -INT $pid 2>/dev/null; break; }
+  done
   rc=0
   wait $pid || rc=$?
   # 72 is libFuzzer's exit code after SIGINT (-interrupted_exitcode): a stop, not a crash.
@@ -90,17 +95,18 @@ for h in "${harnesses[@]}"; do
   fi
   stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "build/fuzz/$h.log" | tr '\n' ' ')
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "build/fuzz/$h.log" | tail -1)
-  line="$h cpu_s=${used:-n/a} exit=$rc $cov $stats"
+  line="$h cpu_s=$used exit=$rc $cov $stats"
   echo "   $line"
   echo "$(date -u +%FT%TZ) $line" >> build/fuzz/summary.txt
-  unset used
   if [ $minimize = 1 ]; then
     rm -rf "build/fuzz/min/$h" && mkdir -p "build/fuzz/min/$h"
-    "build/fuzz/fuzz/$h" -merge=1 -max_len=262144 -timeout=10 -rss_limit_mb=2048 "build/fuzz/min/$h" \
+    "build/fuzz/fuzz/$h" -merge=1 -max_len=262144 -timeout=$timeout -rss_limit_mb=2048 "build/fuzz/min/$h" \
       "build/fuzz/corpus/$h" 2>>"build/fuzz/$h.log"
-    rm -rf "fuzz/corpus/$h" && mkdir -p "fuzz/corpus/$h"
-    find "build/fuzz/min/$h" -type f -size -16385c -exec cp {} "fuzz/corpus/$h/" \;
-    echo "   minimised corpus: $(ls "fuzz/corpus/$h" | wc -l) files, $(du -sh "fuzz/corpus/$h" | cut -f1)"
+    keep=build/fuzz/keep/$h
+    rm -rf "$keep" && mkdir -p "$keep" fuzz/corpus
+    find "build/fuzz/min/$h" -type f -size -16385c -exec cp {} "$keep/" \;
+    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$keep" -c . | gzip -n -9 > "fuzz/corpus/$h.tar.gz"
+    echo "   minimised corpus: $(ls "$keep" | wc -l) inputs, fuzz/corpus/$h.tar.gz $(du -h "fuzz/corpus/$h.tar.gz" | cut -f1)"
   fi
 done
 exit $failed

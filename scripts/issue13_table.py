@@ -266,7 +266,7 @@ def main(out):
                    for x in ("tiny", "TS")})
             v = pv(lambda x: max(abs(p["mean_first_offset"]) for p in albums[x, st]["parts"].values()
                                  if p["mean_first_offset"] is not None))
-            t.add("prompt tracks", f"{st}: first-position artefact, worst part |mean first offset|", "≤ 4", v,
+            t.add("prompt tracks", f"{st}: first-position artefact, worst part, absolute mean first offset", "≤ 4", v,
                   {k: v[k] <= 4 for k in v})
             v = pv(lambda x: max(p["max_top_pitch_fraction"] for p in albums[x, st]["parts"].values()))
             t.add("prompt tracks", f"{st}: most-used pitch share, worst part", "≤ 0.8 (drone excepted)",
