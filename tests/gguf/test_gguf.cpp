@@ -207,6 +207,7 @@ TEST_CASE("malformed GGUF files are refused with one line naming the file, no ou
   TempDir dir;
   oracle({"hostile", dir.path()});
   CHECK(sonify::test::list_dir(dir.path()).size() == std::size(kBad));
+  std::size_t index = 0;
   for (const BadCase& c : kBad) {
     const std::string path = dir.file(std::string(c.file) + ".gguf");
     INFO(c.file);
@@ -217,6 +218,10 @@ TEST_CASE("malformed GGUF files are refused with one line naming the file, no ou
     CHECK(msg.rfind(path + ": ", 0) == 0);
     CHECK(msg.find(c.message) != std::string::npos);
     CHECK(msg.find('\n') == std::string::npos);
+    // Every case fails inside Model::open, checked above; the command line around it (one
+    // line, no output) is the same code for all of them, so every fourth one goes through
+    // it: each run costs a process start, 1.5 s under ASan.
+    if (index++ % 4 != 0) continue;
     const std::string out = dir.file(std::string("out-") + c.file);
     auto r = run_sonify({"weights", "--model", path, "--genre", "house", "-o", out});
     INFO(r.err);
