@@ -50,7 +50,8 @@ void expect_error(const std::vector<std::string>& args, const std::string& out, 
 }  // namespace
 
 TEST_CASE(
-    "prompt --midi-prompt: midi-bach's tokens match a mido oracle; MIDI, WAV and JSON, same bytes twice",
+    "prompt --midi-prompt: midi-bach's tokens match a mido oracle, MIDI, WAV and JSON are the same bytes "
+    "twice",
     "[prompt_midi]") {
   sonify::test::use_private_cache();
   TempDir dir;
