@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Rebuilds the bundled MIDI event model data/models/midi-bach (issue 15): the J. S. Bach
-# chorales (../shared/corpora/jsb-chorales, or $SONIFY_CORPORA/jsb-chorales) written as MIDI
-# by scripts/jsb_to_midi.py, then `sonify train --midi` in the seed's shape (3 layers, width
-# 128, 4 heads, context 256) with a fixed seed and thread count, so a rerun gives the same
-# weights. The weights are then stored as float16 (the loader reads F16), which keeps the
-# model under 2 MB; config.json says so. MODEL_CARD.md is the one `sonify train` writes.
+# Rebuilds a bundled MIDI event model data/models/midi-GENRE (issue 15). GENRE bach (the
+# default): the J. S. Bach chorales (../shared/corpora/jsb-chorales, or
+# $SONIFY_CORPORA/jsb-chorales) written as MIDI by scripts/jsb_to_midi.py. GENRE rock, metal,
+# pop, hiphop or twelve-tone: --count files (default 300) of scripts/genre_corpora.py, seed 0.
+# Then `sonify train --midi` in the seed's shape (3 layers, width 128, 4 heads, context 256)
+# with a fixed seed and thread count, so a rerun gives the same weights. The weights are then
+# stored as float16 (the loader reads F16), which keeps the model under 2 MB; config.json says
+# so. MODEL_CARD.md is the one `sonify train` writes.
 #
-#   scripts/train_midi_models.sh [--steps N] [--batch N] [--card-only] [BUILD_DIR]
+#   scripts/train_midi_models.sh [--genre GENRE] [--count N] [--steps N] [--batch N] [--card-only] [BUILD_DIR]
 #
-# After training, 20 samples (seeds 0..19, 12 s each) are compared with the chorales by
-# tests/sample/sample_check.py (pitch-class histograms against a twelve-tone control) and
-# the result is appended to MODEL_CARD.md; --card-only redoes just that on the bundled model.
+# After training, 20 samples (seeds 0..19, 12 s each) are checked and the result appended to
+# MODEL_CARD.md; --card-only redoes just that on the bundled model. bach: compared with the
+# chorales by tests/sample/sample_check.py (pitch-class histograms against a twelve-tone
+# control). The generated genres: each sample's statistics (pitch classes, intervals,
+# density, polyphony, rhythm, register) nearest to its own corpus among the five, by
+# tests/sample/genre_corpus_check.py classify.
 #
 # The seed trained 1200 steps; the default here is 400 steps of batch 8 (2 k training tokens
 # a step; 17 minutes on two cores under a load average of ~10), which already puts the validation
@@ -20,9 +25,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 steps=400
 batch=8
 card_only=0
+genre=bach
+count=300
 while [ $# -gt 0 ]; do
   case "$1" in
     --card-only) card_only=1; shift ;;
+    --genre) genre=$2; shift 2 ;;
+    --count) count=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     *) break ;;
@@ -32,14 +41,53 @@ BUILD=${1:-$ROOT/build/release}
 SONIFY="$BUILD/tools/sonify/sonify"
 CORPUS="${SONIFY_CORPORA:-$ROOT/../shared/corpora}/jsb-chorales"
 [ -f "$CORPUS/Jsb16thSeparated.json" ] || CORPUS=/work/shared/corpora/jsb-chorales
-OUT="$ROOT/data/models/midi-bach"
+case "$genre" in
+  bach | rock | metal | pop | hiphop | twelve-tone) ;;
+  *) echo "train_midi_models.sh: --genre $genre: expected bach, rock, metal, pop, hiphop or twelve-tone" >&2; exit 2 ;;
+esac
+NAME="midi-$genre"
+OUT="$ROOT/data/models/$NAME"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-/usr/bin/python3 "$ROOT/scripts/jsb_to_midi.py" "$CORPUS/Jsb16thSeparated.json" "$WORK/jsb-chorales"
+if [ "$genre" = bach ]; then
+  /usr/bin/python3 "$ROOT/scripts/jsb_to_midi.py" "$CORPUS/Jsb16thSeparated.json" "$WORK/jsb-chorales"
+  TRAIN_DIR=jsb-chorales
+else
+  # All five, as the card compares the samples with every genre.
+  /usr/bin/python3 "$ROOT/scripts/genre_corpora.py" all "$WORK/corpora" --count "$count" --seed 0
+  TRAIN_DIR=corpora/$genre
+fi
+
+# Did it learn its genre? 20 seeds against the five generated corpora.
+genre_card_statistics() {
+  local samples=() seed
+  for seed in $(seq 0 19); do
+    "$SONIFY" sample --model "$OUT" --seconds 12 --seed "$seed" --threads 1 --midi-only -q \
+      -o "$WORK/samples" --name "seed-$seed"
+    samples+=("$WORK/samples/seed-$seed.mid")
+  done
+  local summary
+  summary=$(/usr/bin/python3 "$ROOT/tests/sample/genre_corpus_check.py" classify "$genre" "$WORK/corpora" \
+    "${samples[@]}" | tail -1) || true
+  sed -i '/^## Did it learn its genre/,$d' "$OUT/MODEL_CARD.md"
+  cat >>"$OUT/MODEL_CARD.md" <<CARD
+
+## Did it learn its genre?
+
+20 samples (\`sonify sample --seconds 12 --seed 0..19\`), each one's statistics (sorted pitch-class
+histogram, melodic intervals, onsets per beat, polyphony, note lengths, onset positions, register)
+standardised over the five corpora of scripts/genre_corpora.py ($count files each, seed 0) and
+assigned to the nearest corpus centroid (tests/sample/genre_corpus_check.py classify): **${summary}**.
+CARD
+}
 
 # Did it learn its corpus? 20 seeds against the chorales' test split and twelve-tone rows.
 card_statistics() {
+  if [ "$genre" != bach ]; then
+    genre_card_statistics
+    return
+  fi
   local samples=() seed
   for seed in $(seq 0 19); do
     "$SONIFY" sample --model "$OUT" --seconds 12 --seed "$seed" --threads 1 --midi-only -q \
@@ -66,10 +114,10 @@ if [ "$card_only" = 1 ]; then
   exit 0
 fi
 # Run from $WORK so the command recorded in training.json names no machine's paths.
-(cd "$WORK" && "$SONIFY" train --midi jsb-chorales --out midi-bach --steps "$steps" --batch "$batch" \
+(cd "$WORK" && "$SONIFY" train --midi "$TRAIN_DIR" --out "$NAME" --steps "$steps" --batch "$batch" \
   --lr 0.003 --seed 0 --threads 2)
 
-/usr/bin/python3 - "$WORK/midi-bach" <<'PY'
+/usr/bin/python3 - "$WORK/$NAME" <<'PY'
 import json, os, struct, sys
 import numpy as np
 d = sys.argv[1]
@@ -98,8 +146,8 @@ cfg["torch_dtype"] = "float16"
 open(cfg_path, "w").write(json.dumps(cfg, indent=2) + "\n")
 PY
 printf '\nStored as float16 by scripts/train_midi_models.sh, which regenerates this model (%s steps).\n' \
-  "$steps" >>"$WORK/midi-bach/MODEL_CARD.md"
+  "$steps" >>"$WORK/$NAME/MODEL_CARD.md"
 rm -rf "$OUT"
-cp -r "$WORK/midi-bach" "$OUT"
+cp -r "$WORK/$NAME" "$OUT"
 card_statistics
 du -sh "$OUT"

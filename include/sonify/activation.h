@@ -99,6 +99,19 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
                                        const std::vector<std::string>& corpus, const std::string& corpus_hash,
                                        const ReferenceOptions& options, const std::vector<int>& states);
 
+// A reference sequence given as token ids, for a model without a text tokenizer (a MIDI
+// event model), with its special-token marks (left out of the fit like a sentence's).
+struct ReferenceSequence {
+  std::vector<std::int64_t> ids;
+  std::vector<bool> special;
+};
+
+// reference_pca_fit on token-id sequences: every sequence is used (stride and
+// max_sentences do not apply), each cut after options.max_tokens and the model's context.
+Result<ReferencePca> reference_pca_fit_ids(Runtime& runtime, const std::vector<ReferenceSequence>& sequences,
+                                           const std::string& corpus_hash, const ReferenceOptions& options,
+                                           const std::vector<int>& states);
+
 // A set of paired prompts: configs/contrast/*.json {"name","description","a","b","pairs"}.
 struct ContrastSet {
   std::string name;

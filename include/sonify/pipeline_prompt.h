@@ -42,7 +42,10 @@ struct PromptRequest {
   // DATA_DIR/../configs/contrast/calm-tense.json when present (as for albums)
   ActivationRequest activation;
   std::string out_dir = ".";  // created when missing
-  std::string name;           // file stem, "" : prompt_slug() of the text
+  std::string name;           // file stem, "" : prompt_slug() of the text (of the MIDI file's name)
+  // A MIDI file as the prompt of a MIDI event model (midi_tokenizer.json), instead of text or
+  // ids: its event tokens, BOS first, make the track; a word is one grid step's events.
+  std::string midi_prompt;
   std::string key;            // root pitch class ("D", "F#"), "" : detected from the weights
   std::string mode;           // mode name, "" : mode_for_tension (the weights' mode without a direction)
   std::optional<double> bpm;  // nullopt: tempo_for_motion of the prompt
@@ -66,7 +69,9 @@ struct PromptRun {
 };
 
 // Opens the model, fits or reads the caches, composes and writes the track. Fails with
-// one line and writes nothing on a bad option, prompt or model.
+// one line and writes nothing on a bad option, prompt or model (a text prompt for a MIDI
+// event model, a MIDI prompt for a text model, both kinds at once, a MIDI file that does
+// not read or has no notes).
 Result<PromptRun> run_prompt(const PromptRequest& request);
 
 // A file name from the first words of a prompt ("once-upon-a-time").

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
@@ -242,12 +243,14 @@ Result<ReferencePca> reference_pca_from_json(std::string_view text, const std::s
   }
 }
 
-Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokenizer,
-                                       const std::vector<std::string>& corpus, const std::string& corpus_hash,
-                                       const ReferenceOptions& options,
-                                       const std::vector<int>& wanted_states) {
-  if (options.max_sentences < 1 || options.stride < 1 || options.components < 1)
-    return fail("reference PCA: sentences, stride and components must be at least 1");
+namespace {
+
+// The fit behind both reference_pca_fit variants: `hidden(k)` runs the k-th of `n_sequences`
+// reference sequences and sets its special-token marks.
+Result<ReferencePca> fit_reference(
+    Runtime& runtime, std::size_t n_sequences,
+    const std::function<Result<HiddenStates>(std::size_t, std::vector<bool>*)>& hidden,
+    const std::string& corpus_hash, const ReferenceOptions& options, const std::vector<int>& wanted_states) {
   const int states = runtime.spec().n_layers + 1;
   std::vector<bool> fit(static_cast<std::size_t>(states), wanted_states.empty());
   for (int s : wanted_states) {
@@ -261,10 +264,9 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
   out.corpus_hash = corpus_hash;
   out.options = options;
   int width = 0;
-  for (std::size_t i = 0; i < corpus.size() && out.sentences < options.max_sentences;
-       i += static_cast<std::size_t>(options.stride)) {
+  for (std::size_t k = 0; k < n_sequences; ++k) {
     std::vector<bool> special;
-    SONIFY_ASSIGN_OR_RETURN(h, run_hidden(runtime, tokenizer, corpus[i], options.max_tokens, &special));
+    SONIFY_ASSIGN_OR_RETURN(h, hidden(k, &special));
     width = h.width;
     ++out.sentences;
     for (int t = 1; t < h.tokens; ++t) {
@@ -341,6 +343,48 @@ Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokeni
     data[static_cast<std::size_t>(s)].shrink_to_fit();
   }
   return out;
+}
+
+}  // namespace
+
+Result<ReferencePca> reference_pca_fit(Runtime& runtime, const Tokenizer& tokenizer,
+                                       const std::vector<std::string>& corpus, const std::string& corpus_hash,
+                                       const ReferenceOptions& options, const std::vector<int>& states) {
+  if (options.max_sentences < 1 || options.stride < 1 || options.components < 1)
+    return fail("reference PCA: sentences, stride and components must be at least 1");
+  const auto stride = static_cast<std::size_t>(options.stride);
+  const std::size_t count =
+      std::min(static_cast<std::size_t>(options.max_sentences), (corpus.size() + stride - 1) / stride);
+  return fit_reference(
+      runtime, count,
+      [&](std::size_t k, std::vector<bool>* special) {
+        return run_hidden(runtime, tokenizer, corpus[k * stride], options.max_tokens, special);
+      },
+      corpus_hash, options, states);
+}
+
+Result<ReferencePca> reference_pca_fit_ids(Runtime& runtime, const std::vector<ReferenceSequence>& sequences,
+                                           const std::string& corpus_hash, const ReferenceOptions& options,
+                                           const std::vector<int>& states) {
+  if (options.components < 1 || options.max_tokens < 1)
+    return fail("reference PCA: components and tokens must be at least 1");
+  std::size_t limit = static_cast<std::size_t>(options.max_tokens);
+  if (runtime.spec().context_length > 0)
+    limit = std::min(limit, static_cast<std::size_t>(runtime.spec().context_length));
+  return fit_reference(
+      runtime, sequences.size(),
+      [&](std::size_t k, std::vector<bool>* special) -> Result<HiddenStates> {
+        const ReferenceSequence& seq = sequences[k];
+        if (seq.ids.empty()) return fail("reference PCA: sequence ", k + 1, " has no tokens");
+        const std::size_t n = std::min(limit, seq.ids.size());
+        *special = seq.special;
+        special->resize(n, false);
+        SONIFY_ASSIGN_OR_RETURN(
+            trace, runtime.forward(std::vector<std::int64_t>(seq.ids.begin(), seq.ids.begin() + n),
+                                   hidden_states_request()));
+        return hidden_states_from_trace(trace);
+      },
+      corpus_hash, options, states);
 }
 
 Result<ContrastSet> contrast_set_parse(std::string_view text, const std::string& what) {

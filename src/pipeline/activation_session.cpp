@@ -9,8 +9,10 @@
 #include "core/atomic_file.h"
 #include "core/output_set.h"
 #include "core/text_file.h"
+#include "pipeline/prompt_midi.h"
 #include "sonify/analysis.h"
 #include "sonify/midi.h"
+#include "sonify/pipeline_train.h"
 #include "sonify/render.h"
 
 namespace sonify::pipeline {
@@ -74,9 +76,6 @@ Status apply_voice_options(const ActivationRequest& r, int n_layers, std::vector
 // Reference PCA, cached per model identity, corpus hash, subset and states.
 Status open_pca(ActivationSession* s, const std::string& cache_base) {
   const ActivationRequest& r = s->request;
-  const std::string corpus_path = r.corpus.empty() ? r.data_dir + "/corpus/sentences.txt" : r.corpus;
-  std::string corpus_hash;
-  SONIFY_ASSIGN_OR_RETURN(corpus, read_corpus(corpus_path, &corpus_hash));
   ReferenceOptions ref;
   ref.max_sentences = r.pca_sentences;
   ref.stride = r.pca_stride;
@@ -84,6 +83,18 @@ Status open_pca(ActivationSession* s, const std::string& cache_base) {
   for (const VoiceSpec& v : s->voices) states.push_back(v.state);
   std::sort(states.begin(), states.end());
   states.erase(std::unique(states.begin(), states.end()), states.end());
+  // A MIDI model has no text corpus: its reference is what it plays from BOS.
+  std::string corpus_hash;
+  std::vector<std::string> corpus;
+  std::vector<ReferenceSequence> sequences;
+  if (s->midi) {
+    SONIFY_ASSIGN_OR_RETURN(seqs, midi_reference_sequences(*s->runtime, *s->midi, ref, &corpus_hash));
+    sequences = std::move(seqs);
+  } else {
+    const std::string corpus_path = r.corpus.empty() ? r.data_dir + "/corpus/sentences.txt" : r.corpus;
+    SONIFY_ASSIGN_OR_RETURN(text, read_corpus(corpus_path, &corpus_hash));
+    corpus = std::move(text);
+  }
   if (!cache_base.empty()) {
     std::string st;
     for (int x : states) st += (st.empty() ? "" : "_") + std::to_string(x);
@@ -99,9 +110,10 @@ Status open_pca(ActivationSession* s, const std::string& cache_base) {
       }
     }
   }
-  SONIFY_ASSIGN_OR_RETURN(pca,
-                          reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states));
-  s->pca = std::move(pca);
+  auto pca = s->midi ? reference_pca_fit_ids(*s->runtime, sequences, corpus_hash, ref, states)
+                     : reference_pca_fit(*s->runtime, *s->tokenizer, corpus, corpus_hash, ref, states);
+  if (!pca.ok()) return pca.error();
+  s->pca = std::move(pca).value();
   if (!s->pca_cache.empty())
     SONIFY_TRY(write_file_atomic(s->pca_cache, reference_pca_to_json(s->pca), Replace::Any));
   return Status::Ok();
@@ -131,10 +143,19 @@ Status open_direction(ActivationSession* s, const std::string& cache_base) {
 
 nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens& tokens,
                                   const std::vector<std::int64_t>& ids, const TrackResult& r,
-                                  bool key_from_settings) {
+                                  bool key_from_settings, const MidiPromptRecord* midi) {
   const ActivationRequest& q = s.request;
   nlohmann::ordered_json j;
   j["prompt"] = tokens.text;
+  if (midi != nullptr)
+    j["midi_prompt"] = {{"file", midi->path},
+                        {"sha256", midi->sha256},
+                        {"tokenizer", kMidiTokenizerFile},
+                        {"notes", midi->notes},
+                        {"tokens", ids.size()},
+                        {"notes_out_of_range", midi->stats.out_of_range},
+                        {"drum_notes_left", midi->stats.drum_notes_left},
+                        {"notes_cut", midi->stats.truncated}};
   j["model"] = q.model_path;
   j["style"] = q.style;
   j["seed"] = q.seed;
@@ -232,7 +253,8 @@ void default_direction(ActivationRequest* request) {
   if (std::filesystem::exists(bundled, ec)) request->direction = bundled;
 }
 
-Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request) {
+Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request,
+                                                           bool midi_prompt) {
   if (request.style != "voices" && request.style != "markov")
     return fail("--style ", request.style, ": expected voices or markov");
   if (request.direction_method != "mean" && request.direction_method != "pc1")
@@ -241,8 +263,14 @@ Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationReque
   s->request = request;
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(request.model_path));
   s->model = std::make_unique<Model>(std::move(model));
-  SONIFY_ASSIGN_OR_RETURN(tokenizer, Tokenizer::from_model_path(request.model_path));
-  s->tokenizer = std::move(tokenizer);
+  SONIFY_TRY(check_model_kind(request.model_path, midi_prompt));
+  if (midi_prompt) {
+    SONIFY_ASSIGN_OR_RETURN(midi, midi_model_tokenizer(request.model_path));
+    s->midi = std::move(midi);
+  } else {
+    SONIFY_ASSIGN_OR_RETURN(tokenizer, Tokenizer::from_model_path(request.model_path));
+    s->tokenizer = std::move(tokenizer);
+  }
   s->voices = default_voices(s->model->spec().n_layers);
   SONIFY_TRY(apply_voice_options(request, s->model->spec().n_layers, &s->voices));
 
@@ -289,6 +317,12 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
   const ModelSpec& spec = s.model->spec();
   SONIFY_ASSIGN_OR_RETURN(tokens, prompt_tokens(prompt, &*s.tokenizer, spec.vocab_size, spec.context_length));
   if (!tokens.from_text) prompt_text_from_ids(*s.tokenizer, &tokens);
+  return activation_compose_tokens(s, std::move(tokens), settings, nullptr);
+}
+
+Result<TrackResult> activation_compose_tokens(ActivationSession& s, PromptTokens tokens,
+                                              const TrackSettings& settings, const MidiPromptRecord* midi) {
+  const ModelSpec& spec = s.model->spec();
   std::vector<std::int64_t> ids(tokens.ids.begin(), tokens.ids.end());
   SONIFY_TRY(runtime_check_ids(spec, ids));
   const std::vector<WordSpan> words = group_words(tokens.text, tokens.offsets, tokens.special);
@@ -354,7 +388,7 @@ Result<TrackResult> activation_compose(ActivationSession& s, const PromptOptions
   }
   r.timing_json = timing_to_json(r.track);
   // Invalid bytes of a --replace-invalid prompt become U+FFFD: JSON must be UTF-8.
-  r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value())
+  r.provenance_json = provenance(s, tokens, ids, r, settings.root_midi.has_value(), midi)
                           .dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;
 }

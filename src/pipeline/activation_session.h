@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sonify/activation.h"
+#include "sonify/midi_tokens.h"
 #include "sonify/model.h"
 #include "sonify/pipeline_prompt.h"
 #include "sonify/runtime.h"
@@ -20,7 +21,8 @@ namespace sonify::pipeline {
 struct ActivationSession {
   ActivationRequest request;
   std::unique_ptr<Model> model;
-  std::optional<Tokenizer> tokenizer;
+  std::optional<Tokenizer> tokenizer;  // a text model's
+  std::optional<MidiTokenizer> midi;   // a MIDI event model's (prompt --midi-prompt)
   std::unique_ptr<Runtime> runtime;
   int root_midi = 48;
   std::string mode = "natural_minor";
@@ -36,8 +38,11 @@ struct ActivationSession {
 void default_direction(ActivationRequest* request);
 
 // Opens the model, its runtime and tokenizer, detects the key, loads or fits the PCA
-// (and the direction when asked).
-Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request);
+// (and the direction when asked). `midi_prompt`: the prompts come as MIDI files, so the
+// model must be a MIDI event model (its PCA fitted on its own samples); without it, a MIDI
+// event model is refused in one line.
+Result<std::unique_ptr<ActivationSession>> activation_open(const ActivationRequest& request,
+                                                           bool midi_prompt = false);
 
 // The per-track choices a caller may override (--key/--mode/--tempo, album groups).
 struct TrackSettings {
@@ -66,6 +71,18 @@ struct TrackResult {
 // composes it; nothing is written.
 Result<TrackResult> activation_compose(ActivationSession& session, const PromptOptions& prompt,
                                        const TrackSettings& settings);
+
+// A prompt of a MIDI event model: its source file (recorded in the provenance).
+struct MidiPromptRecord {
+  std::string path;
+  std::string sha256;
+  std::int64_t notes = 0;
+  MidiTokenStats stats;
+};
+
+// activation_compose for tokens already resolved (a MIDI prompt: `midi` says where from).
+Result<TrackResult> activation_compose_tokens(ActivationSession& session, PromptTokens tokens,
+                                              const TrackSettings& settings, const MidiPromptRecord* midi);
 
 // The prompt options for one text of an album, with the request's flags.
 PromptOptions prompt_of_text(const ActivationRequest& request, const std::string& text);

@@ -4,6 +4,7 @@
 #include "core/output_set.h"
 #include "pipeline/activation_session.h"
 #include "pipeline/prompt_direct.h"
+#include "pipeline/prompt_midi.h"
 #include "sonify/pipeline_prompt.h"
 #include "sonify/report.h"
 #include "sonify/scale.h"
@@ -33,17 +34,39 @@ Result<pipeline::TrackSettings> track_settings(const PromptRequest& r) {
   return settings;
 }
 
+// A MIDI prompt read and tokenized before anything is opened or written, so a bad file
+// costs nothing.
+Result<std::optional<pipeline::MidiPromptSource>> read_midi_prompt(const PromptRequest& r) {
+  if (r.midi_prompt.empty()) return std::optional<pipeline::MidiPromptSource>();
+  SONIFY_ASSIGN_OR_RETURN(tokenizer, pipeline::midi_model_tokenizer(r.activation.model_path));
+  SONIFY_ASSIGN_OR_RETURN(source, pipeline::midi_prompt_read(r.midi_prompt, tokenizer, r.activation.prompt));
+  return std::optional<pipeline::MidiPromptSource>(std::move(source));
+}
+
+Result<pipeline::TrackResult> compose(pipeline::ActivationSession& session,
+                                      const ActivationRequest& activation,
+                                      const std::optional<pipeline::MidiPromptSource>& midi,
+                                      const pipeline::TrackSettings& settings) {
+  if (!midi) return pipeline::activation_compose(session, activation.prompt, settings);
+  const ModelSpec& spec = session.model->spec();
+  SONIFY_ASSIGN_OR_RETURN(tokens, pipeline::midi_prompt_tokens(*midi, *session.midi, activation.prompt,
+                                                               spec.vocab_size, spec.context_length));
+  return pipeline::activation_compose_tokens(session, std::move(tokens), settings, &midi->record);
+}
+
 }  // namespace
 
 Result<PromptRun> run_prompt(const PromptRequest& request) {
+  SONIFY_TRY(pipeline::check_prompt_kind(request));
   if (pipeline::is_direct_style(request.activation.style)) return pipeline::run_prompt_direct(request);
   SONIFY_ASSIGN_OR_RETURN(settings, track_settings(request));
+  SONIFY_ASSIGN_OR_RETURN(midi, read_midi_prompt(request));
   SONIFY_TRY(ensure_output_dir(request.out_dir));
   ActivationRequest activation = request.activation;
-  pipeline::default_direction(&activation);
-  SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(activation));
-  SONIFY_ASSIGN_OR_RETURN(track, pipeline::activation_compose(*session, activation.prompt, settings));
-  const std::string name = request.name.empty() ? prompt_slug(track.text) : request.name;
+  if (!midi) pipeline::default_direction(&activation);
+  SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(activation, midi.has_value()));
+  SONIFY_ASSIGN_OR_RETURN(track, compose(*session, activation, midi, settings));
+  const std::string name = !request.name.empty() ? request.name : prompt_slug(midi ? midi->stem : track.text);
   SONIFY_TRY(pipeline::activation_write(track, request.out_dir, name, request.activation.midi_only,
                                         request.render_threads));
   PromptRun run;

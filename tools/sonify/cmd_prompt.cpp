@@ -57,6 +57,8 @@ void register_prompt(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--out", a->request.out_dir, "Output directory (created when missing)")
       ->capture_default_str();
   cmd->add_option("--name", a->request.name, "File name stem (default: the prompt's first words)");
+  cmd->add_option("--midi-prompt", a->request.midi_prompt,
+                  "A MIDI file as the prompt of a MIDI event model (one trained by train --midi)");
   cmd->add_option("--key", a->request.key,
                   "Root pitch class, e.g. D or F# (default: detected from the weights)");
   cmd->add_option("--mode", a->request.mode,

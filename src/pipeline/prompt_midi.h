@@ -1,0 +1,61 @@
+// `sonify prompt --midi-prompt FILE.mid` for MIDI event models (a model directory with
+// midi_tokenizer.json, from `sonify train --midi`): the MIDI becomes the model's event tokens
+// (BOS first, as training and sampling have it), and those tokens make the track as a text
+// prompt's do. A word of such a prompt is one moment of the piece: the events of one grid
+// step and the time shifts after them. The reference PCA of a MIDI model is fitted on what
+// the model itself plays from BOS, as it has no text corpus.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/activation_session.h"
+#include "sonify/activation.h"
+#include "sonify/midi_tokens.h"
+#include "sonify/pipeline_prompt.h"
+#include "sonify/runtime.h"
+
+namespace sonify::pipeline {
+
+// True when the model (a directory, or a file in one) has midi_tokenizer.json.
+bool is_midi_model(const std::string& model_path);
+
+// The model's midi_tokenizer.json.
+Result<MidiTokenizer> midi_model_tokenizer(const std::string& model_path);
+
+// Refuses, in one line, a MIDI event model without `midi_prompt` and a text model with it.
+Status check_model_kind(const std::string& model_path, bool midi_prompt);
+
+// Refuses, in one line, a prompt of the wrong kind for the model (text or --ids for a MIDI
+// model, --midi-prompt for a text model, both at once) and the options a MIDI prompt
+// cannot use (a direct style, --direction, --corpus).
+Status check_prompt_kind(const PromptRequest& request);
+
+// A MIDI prompt file: what the provenance records, and its tokens.
+struct MidiPromptSource {
+  MidiPromptRecord record;
+  std::vector<int> ids;  // BOS (unless no_bos) and the events; no EOS
+  std::string stem;      // the file name without its extension
+};
+
+// Reads and tokenizes the MIDI file. A missing or unreadable file, one that is not MIDI and
+// one without notes the tokenizer keeps are one-line errors.
+Result<MidiPromptSource> midi_prompt_read(const std::string& path, const MidiTokenizer& tokenizer,
+                                          const PromptOptions& flags);
+
+// The source's ids as a prompt: checked against the model's vocabulary and context like a
+// text prompt's (over-long: an error, or the first context tokens with --truncate), the
+// token names as pieces and a text of them with one word per grid step.
+Result<PromptTokens> midi_prompt_tokens(const MidiPromptSource& source, const MidiTokenizer& tokenizer,
+                                        const PromptOptions& flags, int vocab_size, int context_length);
+
+// What the reference PCA of a MIDI model runs through it: kReferenceSamples sequences the
+// model samples from BOS (seeds 0.., temperature 1, the whole vocabulary), each
+// options.max_tokens long. `hash` names them for the PCA cache.
+Result<std::vector<ReferenceSequence>> midi_reference_sequences(Runtime& runtime,
+                                                                const MidiTokenizer& tokenizer,
+                                                                const ReferenceOptions& options,
+                                                                std::string* hash);
+
+}  // namespace sonify::pipeline
