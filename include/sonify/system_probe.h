@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "sonify/result.h"
+
 namespace sonify {
 
 struct BlasInfo {
@@ -20,5 +22,16 @@ BlasInfo blas_probe();
 
 // Number of online CPUs.
 int cpu_count();
+
+// Threads a command uses when its --threads (or render's) is 0, the default:
+// $SONIFY_THREADS when set, else the CPUs this process may run on (its affinity mask, so
+// taskset, cgroup cpusets and batch schedulers' allocations are respected). Several
+// processes sharing a machine (a test suite running two at once, album shards on one
+// node) set SONIFY_THREADS=1 so their thread pools do not oversubscribe the cores.
+int default_threads();
+
+// SONIFY_THREADS checked once at start-up: one line when it is set and is not a whole
+// number from 1 to 256.
+Status check_threads_env();
 
 }  // namespace sonify

@@ -8,6 +8,7 @@
 
 #include "lapack.h"
 #include "sonify/analysis.h"
+#include "sonify/system_probe.h"
 #include "spectrum.h"
 
 namespace sonify {
@@ -110,7 +111,7 @@ Result<ModelDiff> diff_models(const Model& a, const Model& b, int threads) {
   const analysis::BlasSingleThread blas_single_thread;
   const auto ta = compared_tensors(a), tb = compared_tensors(b);
   std::vector<Result<TensorChange>> results(ta.size(), fail("not compared"));
-  if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = default_threads();
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < ta.size(); i = next++) results[i] = diff_tensor(a, b, *ta[i], *tb[i]);

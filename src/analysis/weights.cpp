@@ -18,6 +18,7 @@
 
 #include "lapack.h"
 #include "sonify/analysis.h"
+#include "sonify/system_probe.h"
 #include "spectrum.h"
 #include "stats.h"
 #include "tonality.h"
@@ -235,9 +236,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (weights > kSvdAutoFastWeights) run.svd = SvdMethod::Fast;
   }
   if (run.svd == SvdMethod::Fast) out.svd_seed = options.seed;
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0 ? options.threads : default_threads();
 
   // The plan: matrix slots in tensor order, grouped into chains by role.
   const RoleTensor* embed = model.find(-1, Role::Embed);

@@ -1,8 +1,10 @@
 #include "sonify/system_probe.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -48,6 +50,41 @@ BlasInfo blas_probe() {
 int cpu_count() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
+}
+
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+// SONIFY_THREADS: 0 when unset, -1 when set to anything but 1..256.
+int threads_env() {
+  const char* text = std::getenv("SONIFY_THREADS");
+  if (text == nullptr) return 0;
+  int value = 0;
+  for (const char* c = text; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9' || value > kMaxThreads) return -1;
+    value = value * 10 + (*c - '0');
+  }
+  return value >= 1 && value <= kMaxThreads ? value : -1;
+}
+
+}  // namespace
+
+int default_threads() {
+  if (const int env = threads_env(); env > 0) return env;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return std::min(n, kMaxThreads);
+  }
+  return std::min(cpu_count(), kMaxThreads);
+}
+
+Status check_threads_env() {
+  if (threads_env() >= 0) return {};
+  return fail("SONIFY_THREADS must be a whole number from 1 to ", kMaxThreads, ", not '",
+              std::getenv("SONIFY_THREADS"), "'");
 }
 
 }  // namespace sonify

@@ -524,7 +524,7 @@ Result<Audio> render_audio(const MidiFile& file, const SynthOptions& options, Re
   SONIFY_ASSIGN_OR_RETURN(probe, Synth::create(options, soundfont));
   const auto groups = channel_groups(events, options.sample_rate_hz, wanted, *probe);
   const int threads =
-      std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : cpu_count());
+      std::min(static_cast<int>(groups.size()), options.threads > 0 ? options.threads : default_threads());
   const auto max_tail =
       static_cast<std::int64_t>(std::llround(options.tail_max_seconds * options.sample_rate_hz)) / kBlock *
       kBlock;

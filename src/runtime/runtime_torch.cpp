@@ -15,10 +15,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <thread>
 
 #include "runtime/torch_threads.h"
 #include "sonify/runtime.h"
+#include "sonify/system_probe.h"
 
 namespace sonify {
 namespace {
@@ -465,7 +465,7 @@ extern "C" __attribute__((visibility("default"))) void sonify_runtime_open(
     sonify::Result<std::unique_ptr<sonify::Runtime>>* out) {
   try {
     int threads = options->threads;
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads <= 0) threads = sonify::default_threads();
     threads = sonify::configure_threads(threads);
     auto runtime = std::make_unique<sonify::TorchRuntime>(*model, threads);
     sonify::Status status = runtime->load();

@@ -10,12 +10,12 @@
 #include <limits>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "core/splitmix64.h"
 #include "runtime/torch_threads.h"
+#include "sonify/system_probe.h"
 #include "sonify/train.h"
 
 namespace sonify {
@@ -240,8 +240,7 @@ Result<TrainResult> train(const TrainRequest& request) {
   TrainConfig c = request.config;
   if (c.warmup <= 0) c.warmup = std::max(1, c.steps / 20);
   if (c.eval_every <= 0) c.eval_every = std::max(1, c.steps / 20);
-  const int threads =
-      c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = c.threads > 0 ? c.threads : default_threads();
   configure_threads(threads);
   torch::manual_seed(c.seed);
 

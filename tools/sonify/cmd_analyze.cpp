@@ -77,7 +77,7 @@ void register_analyze(CLI::App& app, int* exit_code) {
   cmd->add_flag("--allow-nonfinite", opts->allow_nonfinite,
                 "Leave tensors holding NaN or Inf out (listed in skipped_nonfinite) instead of failing");
   cmd->add_option("--threads", opts->threads,
-                  "Worker threads (default: all cores; the output does not depend on it)")
+                  "Worker threads (default: $SONIFY_THREADS or all cores; the output does not depend on it)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--bins", opts->bins, "Histogram bins per matrix (default 32)")
       ->check(CLI::Range(1, 1000000));

@@ -1,6 +1,7 @@
 // `sonify doctor`: what this machine gives sonify (BLAS, threads, torch, soundfont),
 // with a warning for each thing that will make it slow or fail.
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
@@ -17,6 +18,7 @@ int run_doctor(bool as_json) {
   std::vector<std::string> warnings;
   j["sonify"] = SONIFY_VERSION;
   j["cpus"] = cpu_count();
+  j["default_threads"] = default_threads();
   const BlasInfo blas = blas_probe();
   j["blas"] = {{"kind", blas.found ? blas.kind : "none"},
                {"library", blas.library},
@@ -44,7 +46,9 @@ int run_doctor(bool as_json) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
   } else {
     std::printf("sonify      %s\n", SONIFY_VERSION);
-    std::printf("cpus        %d\n", cpu_count());
+    std::printf("cpus        %d (commands use %d thread%s by default%s)\n", cpu_count(), default_threads(),
+                default_threads() == 1 ? "" : "s",
+                std::getenv("SONIFY_THREADS") != nullptr ? ", from SONIFY_THREADS" : "");
     if (blas.found) {
       std::printf("blas        %s (%s)", blas.kind.c_str(), blas.library.c_str());
       if (blas.threads > 0) std::printf(", %d threads", blas.threads);

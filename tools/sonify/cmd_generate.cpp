@@ -101,7 +101,7 @@ void register_generate(CLI::App& app, int* exit_code) {
       })
       ->capture_default_str();
   cmd->add_flag("--no-stop", a->no_stop, "Do not stop at the end-of-sequence token");
-  cmd->add_option("--threads", a->request.threads, "Compute threads (0: all cores)")
+  cmd->add_option("--threads", a->request.threads, "Compute threads (0: $SONIFY_THREADS or all cores)")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--print-ids", a->ids_only, "Print the generated ids instead of the decoded text");
   cmd->add_flag("--json", a->json, "Print ids, stop reason and decoding settings as JSON");

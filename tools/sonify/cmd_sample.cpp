@@ -53,7 +53,8 @@ void register_sample(CLI::App& app, int* exit_code) {
   cmd->add_flag("--midi-only", r.midi_only, "Write the MIDI and JSON only, no rendering");
   cmd->add_option("--soundfont", r.soundfont,
                   "SF2 soundfont (default: $SONIFY_SOUNDFONT, then Debian's FluidR3_GM)");
-  cmd->add_option("--threads", r.threads, "Threads (0: all cores)")->check(CLI::Range(0, 256));
+  cmd->add_option("--threads", r.threads, "Threads (0: $SONIFY_THREADS or all cores)")
+      ->check(CLI::Range(0, 256));
   cmd->add_flag("-q,--quiet", o->quiet, "Print nothing but errors");
   cmd->callback([o, exit_code] { *exit_code = run_sample_command(*o); });
 }

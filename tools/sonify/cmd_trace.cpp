@@ -72,7 +72,8 @@ void register_trace(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--top-k", r.top_k, "Print the N most likely next tokens at the last position")
       ->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("--threads", r.threads, "Compute threads (0: all cores)")->check(CLI::Range(0, 256));
+  cmd->add_option("--threads", r.threads, "Compute threads (0: $SONIFY_THREADS or all cores)")
+      ->check(CLI::Range(0, 256));
   cmd->add_flag("--allow-nonfinite", r.allow_nonfinite,
                 "Keep the trace of a model whose logits hold NaN or Inf (refused otherwise)");
   cmd->add_flag("--json", a->json, "Print a JSON summary");

@@ -102,7 +102,8 @@ void register_train(CLI::App& app, int* exit_code) {
   cmd->add_option("--val-fraction", r.val_fraction, "Share of documents held out for validation")
       ->capture_default_str();
   cmd->add_option("--seed", c.seed, "Random seed (weights and batches)")->capture_default_str();
-  number("--threads", &c.threads, "Threads (0: all cores; the same count gives the same weights)", 0, 256);
+  number("--threads", &c.threads,
+         "Threads (0: $SONIFY_THREADS or all cores; the same count gives the same weights)", 0, 256);
   cmd->add_flag("--force", r.force, "Replace an existing output directory");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress output");
   cmd->add_option("--save-check", r.save_check,

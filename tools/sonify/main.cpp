@@ -4,6 +4,7 @@
 
 #include "cli_common.h"
 #include "core/atomic_file.h"
+#include "sonify/system_probe.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sonify: turn transformer language models into music", "sonify"};
@@ -45,6 +46,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sonify: error: unknown command '%s' (commands: %s)\n", argv[1], commands.c_str());
       return 2;
     }
+  }
+  if (const sonify::Status env = sonify::check_threads_env(); !env.ok()) {
+    std::fprintf(stderr, "sonify: error: %s\n", env.error().message.c_str());
+    return 2;
   }
   try {
     app.parse(argc, argv);

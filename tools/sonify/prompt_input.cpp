@@ -61,7 +61,7 @@ void add_activation_options(CLI::App* cmd, std::string* model, ActivationRequest
   cmd->add_option("--pca-stride", o->pca_stride, "Take every N-th corpus sentence")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Compute threads of the model (0: all cores)")
+  cmd->add_option("--threads", o->threads, "Compute threads of the model (0: $SONIFY_THREADS or all cores)")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--seed", o->seed, "Seed (recorded; the voices style has no free choice)");
   cmd->add_flag("--no-cache", o->no_cache, "Fit the PCA and direction again and do not store them");
