@@ -1,9 +1,15 @@
 // The command line end to end: `sonify inspect` on the fixtures, and every bad input
 // ending in one stderr line and a non-zero exit, never a crash or a partial file.
+#include <sched.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
+#include "sonify/system_probe.h"
 #include "test_support.h"
 
 using sonify::test::le64;
@@ -183,6 +189,66 @@ TEST_CASE("doctor reports the BLAS in use", "[cli]") {
   CHECK(j.contains("blas"));
   CHECK(j["blas"]["kind"].is_string());
   CHECK(j["fluidsynth"].get<std::string>().size() >= 5);
+}
+
+namespace {
+
+// Sets (or unsets) SONIFY_THREADS for one scope; the test presets set it to 1.
+class ThreadsEnv {
+ public:
+  explicit ThreadsEnv(const char* value) {
+    if (const char* old = std::getenv("SONIFY_THREADS")) old_ = old;
+    if (value != nullptr)
+      setenv("SONIFY_THREADS", value, 1);
+    else
+      unsetenv("SONIFY_THREADS");
+  }
+  ~ThreadsEnv() {
+    if (old_)
+      setenv("SONIFY_THREADS", old_->c_str(), 1);
+    else
+      unsetenv("SONIFY_THREADS");
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("SONIFY_THREADS sets the default threads; else the affinity mask does", "[cli]") {
+  {
+    ThreadsEnv env("3");
+    CHECK(sonify::default_threads() == 3);
+    auto r = run_sonify({"doctor", "--json"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(nlohmann::json::parse(r.out)["default_threads"].get<int>() == 3);
+  }
+  {
+    ThreadsEnv env(nullptr);
+    int one = 0, all = 0;
+    // A thread pinned to one CPU sees a mask of one, whatever the machine has.
+    std::thread pinned([&] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+      all = CPU_COUNT(&set);
+      int first = 0;
+      while (!CPU_ISSET(first, &set)) ++first;
+      CPU_ZERO(&set);
+      CPU_SET(first, &set);
+      REQUIRE(sched_setaffinity(0, sizeof set, &set) == 0);
+      one = sonify::default_threads();
+    });
+    pinned.join();
+    CHECK(one == 1);
+    CHECK(sonify::default_threads() == all);
+  }
+  for (const char* bad : {"0", "257", "-1", "2x", "", "99999999999999999999"}) {
+    ThreadsEnv env(bad);
+    INFO("SONIFY_THREADS=[" << bad << "]");
+    check_clean_error(run_sonify({"doctor"}), "SONIFY_THREADS must be a whole number from 1 to 256", 2);
+  }
 }
 
 TEST_CASE("synth-checkpoint leaves no partial output when it cannot write", "[cli]") {
