@@ -1,4 +1,4 @@
-// Full linear convolution through FFTW (one real transform pair of the next power of two).
+// Full linear convolution through FFTW (uniformly partitioned: one transform size for every signal).
 #pragma once
 
 #include <vector>
