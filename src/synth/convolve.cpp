@@ -3,6 +3,7 @@
 #include <fftw3.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 
 namespace sonify::synth {
@@ -54,15 +55,30 @@ const Plans& plans() {
   return p;
 }
 
-// The spectra of v's blocks of kPart samples, each zero-padded to kSize and scaled by `scale`.
-void block_spectra(const std::vector<double>& v, std::size_t blocks, double scale, const Plans& plan,
-                   Buffer& tmp, fftw_complex* out) {
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::size_t from = b * kPart, count = std::min(kPart, v.size() - from);
-    for (std::size_t i = 0; i < count; ++i) tmp.p[i] = v[from + i] * scale;
-    std::fill(tmp.p + count, tmp.p + kSize, 0.0);
-    fftw_execute_dft_r2c(plan.forward, tmp.p, out + b * kStride);
+// Per thread, kept from call to call: touching fresh pages (page faults) cost more than the
+// transforms. Output block j is complete once x's block j is in, so only hp accumulating
+// spectra are live at a time, however long x is.
+struct Scratch {
+  Buffer time{kSize};
+  Spectra block{kBins};
+  std::unique_ptr<Spectra> h, acc;
+  std::size_t capacity = 0;  // blocks h and acc hold
+
+  void reserve(std::size_t blocks) {
+    if (blocks <= capacity) return;
+    h = std::make_unique<Spectra>(blocks * kStride);
+    acc = std::make_unique<Spectra>(blocks * kStride);
+    capacity = blocks;
   }
+};
+
+// The spectrum of v's block b (kPart samples from b·kPart, zero-padded to kSize) times scale.
+void block_spectrum(const std::vector<double>& v, std::size_t b, double scale, const Plans& plan, Scratch& s,
+                    fftw_complex* out) {
+  const std::size_t from = b * kPart, count = std::min(kPart, v.size() - from);
+  for (std::size_t i = 0; i < count; ++i) s.time.p[i] = v[from + i] * scale;
+  std::fill(s.time.p + count, s.time.p + kSize, 0.0);
+  fftw_execute_dft_r2c(plan.forward, s.time.p, out);
 }
 
 }  // namespace
@@ -70,26 +86,34 @@ void block_spectra(const std::vector<double>& v, std::size_t blocks, double scal
 std::vector<double> convolve(const std::vector<double>& x, const std::vector<double>& h) {
   if (x.empty() || h.empty()) return {};
   const Plans& plan = plans();
+  thread_local Scratch s;
   const std::size_t xq = (x.size() + kPart - 1) / kPart, hp = (h.size() + kPart - 1) / kPart;
-  Buffer tmp(kSize);
-  Spectra fx(xq * kStride), fh(hp * kStride), acc(kBins);
-  block_spectra(x, xq, 1.0, plan, tmp, fx.p);
-  block_spectra(h, hp, 1.0 / static_cast<double>(kSize), plan, tmp, fh.p);  // FFTW does not normalise
+  s.reserve(hp);
+  for (std::size_t p = 0; p < hp; ++p)  // FFTW does not normalise: 1/kSize (exact) goes into h
+    block_spectrum(h, p, 1.0 / static_cast<double>(kSize), plan, s, s.h->p + p * kStride);
+  std::fill(s.acc->p[0], s.acc->p[0] + 2 * hp * kStride, 0.0);
   std::vector<double> y(x.size() + h.size() - 1, 0.0);
-  for (std::size_t j = 0; j + 1 < xq + hp; ++j) {
-    std::fill(acc.p[0], acc.p[0] + 2 * kBins, 0.0);
-    for (std::size_t p = j >= xq ? j - xq + 1 : 0; p < hp && p <= j; ++p) {
-      const fftw_complex* a = fx.p + (j - p) * kStride;
-      const fftw_complex* b = fh.p + p * kStride;
+  auto emit = [&](std::size_t j) {  // output block j: every contribution is in
+    fftw_complex* acc = s.acc->p + j % hp * kStride;
+    fftw_execute_dft_c2r(plan.backward, acc, s.time.p);  // overwrites acc
+    std::fill(acc[0], acc[0] + 2 * kBins, 0.0);
+    const std::size_t from = j * kPart, count = std::min(kSize, y.size() - from);
+    for (std::size_t i = 0; i < count; ++i) y[from + i] += s.time.p[i];
+  };
+  for (std::size_t q = 0; q < xq; ++q) {
+    block_spectrum(x, q, 1.0, plan, s, s.block.p);
+    const fftw_complex* a = s.block.p;
+    for (std::size_t p = 0; p < hp; ++p) {
+      const fftw_complex* b = s.h->p + p * kStride;
+      fftw_complex* acc = s.acc->p + (q + p) % hp * kStride;
       for (std::size_t k = 0; k < kBins; ++k) {
-        acc.p[k][0] += a[k][0] * b[k][0] - a[k][1] * b[k][1];
-        acc.p[k][1] += a[k][0] * b[k][1] + a[k][1] * b[k][0];
+        acc[k][0] += a[k][0] * b[k][0] - a[k][1] * b[k][1];
+        acc[k][1] += a[k][0] * b[k][1] + a[k][1] * b[k][0];
       }
     }
-    fftw_execute_dft_c2r(plan.backward, acc.p, tmp.p);  // overwrites acc
-    const std::size_t from = j * kPart, count = std::min(kSize, y.size() - from);
-    for (std::size_t i = 0; i < count; ++i) y[from + i] += tmp.p[i];
+    emit(q);
   }
+  for (std::size_t j = xq; j + 1 < xq + hp; ++j) emit(j);
   return y;
 }
 
