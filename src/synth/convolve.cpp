@@ -59,7 +59,7 @@ const Plans& plans() {
 // transforms. Output block j is complete once x's block j is in, so only hp accumulating
 // spectra are live at a time, however long x is.
 struct Scratch {
-  Buffer time{kSize};
+  Buffer time{kSize}, carry{kPart};
   Spectra block{kBins};
   std::unique_ptr<Spectra> h, acc;
   std::size_t capacity = 0;  // blocks h and acc hold
@@ -72,36 +72,43 @@ struct Scratch {
   }
 };
 
-// The spectrum of v's block b (kPart samples from b·kPart, zero-padded to kSize) times scale.
-void block_spectrum(const std::vector<double>& v, std::size_t b, double scale, const Plans& plan, Scratch& s,
-                    fftw_complex* out) {
-  const std::size_t from = b * kPart, count = std::min(kPart, v.size() - from);
-  for (std::size_t i = 0; i < count; ++i) s.time.p[i] = v[from + i] * scale;
+// The spectrum of block b of x[0, size) (kPart samples from b·kPart, zero-padded to kSize)
+// times scale.
+void block_spectrum(const double* x, std::size_t size, std::size_t b, double scale, const Plans& plan,
+                    Scratch& s, fftw_complex* out) {
+  const std::size_t from = b * kPart, count = std::min(kPart, size - from);
+  for (std::size_t i = 0; i < count; ++i) s.time.p[i] = x[from + i] * scale;
   std::fill(s.time.p + count, s.time.p + kSize, 0.0);
   fftw_execute_dft_r2c(plan.forward, s.time.p, out);
 }
 
-}  // namespace
-
-std::vector<double> convolve(const std::vector<double>& x, const std::vector<double>& h) {
-  if (x.empty() || h.empty()) return {};
+// y = x * h (replace) or y += x * h over x.size() + h.size() − 1 values. Replacing,
+// y may be x itself: output block j is written only once x's block j has been transformed, its
+// second half carried into block j + 1 until that block of x has been read in turn.
+void convolve(const double* x, std::size_t size, const std::vector<double>& h, double* y, bool replace) {
   const Plans& plan = plans();
   thread_local Scratch s;
-  const std::size_t xq = (x.size() + kPart - 1) / kPart, hp = (h.size() + kPart - 1) / kPart;
+  const std::size_t xq = (size + kPart - 1) / kPart, hp = (h.size() + kPart - 1) / kPart;
   s.reserve(hp);
   for (std::size_t p = 0; p < hp; ++p)  // FFTW does not normalise: 1/kSize (exact) goes into h
-    block_spectrum(h, p, 1.0 / static_cast<double>(kSize), plan, s, s.h->p + p * kStride);
+    block_spectrum(h.data(), h.size(), p, 1.0 / static_cast<double>(kSize), plan, s, s.h->p + p * kStride);
   std::fill(s.acc->p[0], s.acc->p[0] + 2 * hp * kStride, 0.0);
-  std::vector<double> y(x.size() + h.size() - 1, 0.0);
+  std::fill(s.carry.p, s.carry.p + kPart, 0.0);
+  const std::size_t out = size + h.size() - 1;
   auto emit = [&](std::size_t j) {  // output block j: every contribution is in
     fftw_complex* acc = s.acc->p + j % hp * kStride;
     fftw_execute_dft_c2r(plan.backward, acc, s.time.p);  // overwrites acc
     std::fill(acc[0], acc[0] + 2 * kBins, 0.0);
-    const std::size_t from = j * kPart, count = std::min(kSize, y.size() - from);
-    for (std::size_t i = 0; i < count; ++i) y[from + i] += s.time.p[i];
+    const std::size_t from = j * kPart;
+    if (!replace) {
+      for (std::size_t i = 0; i < std::min(kSize, out - from); ++i) y[from + i] += s.time.p[i];
+      return;
+    }
+    for (std::size_t i = 0; i < std::min(kPart, out - from); ++i) y[from + i] = s.time.p[i] + s.carry.p[i];
+    std::copy(s.time.p + kPart, s.time.p + kSize, s.carry.p);
   };
   for (std::size_t q = 0; q < xq; ++q) {
-    block_spectrum(x, q, 1.0, plan, s, s.block.p);
+    block_spectrum(x, size, q, 1.0, plan, s, s.block.p);
     const fftw_complex* a = s.block.p;
     for (std::size_t p = 0; p < hp; ++p) {
       const fftw_complex* b = s.h->p + p * kStride;
@@ -114,7 +121,22 @@ std::vector<double> convolve(const std::vector<double>& x, const std::vector<dou
     emit(q);
   }
   for (std::size_t j = xq; j + 1 < xq + hp; ++j) emit(j);
-  return y;
+}
+
+}  // namespace
+
+void convolve_add(const std::vector<double>& x, const std::vector<double>& h, double* y) {
+  if (!x.empty() && !h.empty()) convolve(x.data(), x.size(), h, y, false);
+}
+
+void convolve_in_place(std::vector<double>& x, const std::vector<double>& h) {
+  if (x.empty() || h.empty()) {
+    x.clear();
+    return;
+  }
+  const std::size_t size = x.size();
+  x.resize(size + h.size() - 1, 0.0);
+  convolve(x.data(), size, h, x.data(), true);
 }
 
 }  // namespace sonify::synth

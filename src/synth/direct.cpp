@@ -103,8 +103,8 @@ class Gaussian {
 // u from 0 to 6·length, scaled to unit energy (the notebook scaled it to peak 1 and then the
 // wet signal to peak 1, which made a quiet layer's reverb as loud as a loud one's). The
 // tail is kept: it rings into the next section instead of being cut at the section's end.
-std::vector<double> reverb(const std::vector<double>& x, double room, double damping, double wet,
-                           int sample_rate, std::uint64_t seed) {
+// Returned times wet, plus (1 − wet) at u = 0: convolving with it mixes wet and dry signal.
+std::vector<double> room_response(double room, double damping, double wet, int sample_rate, std::uint64_t seed) {
   const auto n = static_cast<std::size_t>(std::max(1.0, std::round(room * 3.0 * sample_rate)));
   Gaussian noise(seed);
   std::vector<double> ir(n);
@@ -117,11 +117,18 @@ std::vector<double> reverb(const std::vector<double>& x, double room, double dam
     ir[i] = noise.next() * decay;
     energy += ir[i] * ir[i];
   }
-  for (double& v : ir) v /= std::sqrt(energy);
-  std::vector<double> out = synth::convolve(x, ir);
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = wet * out[i] + (i < x.size() ? (1 - wet) * x[i] : 0.0);
-  return out;
+  const double gain = wet / std::sqrt(energy);
+  for (double& v : ir) v *= gain;
+  ir[0] += 1 - wet;
+  return ir;
+}
+
+// Adds reverb(x) into out from `at` on, growing it to hold the tail.
+void reverb_add(const std::vector<double>& x, double room, double damping, double wet, int sample_rate,
+                std::uint64_t seed, std::vector<double>& out, std::size_t at) {
+  const std::vector<double> ir = room_response(room, damping, wet, sample_rate, seed);
+  if (out.size() < at + x.size() + ir.size() - 1) out.resize(at + x.size() + ir.size() - 1, 0.0);
+  synth::convolve_add(x, ir, out.data() + at);
 }
 
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
@@ -459,43 +466,30 @@ DirectResult operatic(const HiddenStack& h, int sr, std::uint64_t seed) {
   const auto phase = pca_phases(h);
   const auto len = static_cast<std::size_t>(std::lround(2.5 * sr));
   const auto fade = static_cast<std::size_t>(std::lround(0.6 * sr));
-  std::vector<std::vector<double>> dry_l(static_cast<std::size_t>(h.states)),
-      dry_r(static_cast<std::size_t>(h.states));
-  double peak = 0;
-  for (int l = 0; l < h.states; ++l) {
-    Voices voices{f, {}, phase[static_cast<std::size_t>(l)]};
-    for (double a : amp[static_cast<std::size_t>(l)]) voices.amp.push_back(std::pow(a, 0.6));
-    auto& left = dry_l[static_cast<std::size_t>(l)];
-    auto& right = dry_r[static_cast<std::size_t>(l)];
-    sing(voices, sr, len, left, right);
-    for (std::size_t n = 0; n < len; ++n) peak = std::max({peak, std::abs(left[n]), std::abs(right[n])});
-  }
-  std::vector<double> out_l, out_r;  // grown in place by add_at: the sections, each with its reverb tail
+  // No gain per section: one common gain keeps a quiet layer quiet, and every step from here is
+  // linear with to_audio setting the level at the end, so the sections need no common peak
+  // first and each state is sung, faded and reverberated in turn in the same two buffers.
+  std::vector<double> left, right, out_l, out_r;  // out_*: the sections, each with its reverb tail
   out_l.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len +
-                static_cast<std::size_t>(3 * sr));
+                static_cast<std::size_t>((3 + 4) * sr));  // the sections' tails, the master's
   out_r.reserve(out_l.capacity());
   for (int l = 0; l < h.states; ++l) {
+    std::vector<double> sung;
+    for (double a : amp[static_cast<std::size_t>(l)]) sung.push_back(std::pow(a, 0.6));
+    sing(Voices{f, sung, phase[static_cast<std::size_t>(l)]}, sr, len, left, right);
+    fade_ends(left, fade);
+    fade_ends(right, fade);
     const double room = 0.3 + 0.5 * l / (h.states);
-    auto& x = dry_l[static_cast<std::size_t>(l)];
-    auto& y = dry_r[static_cast<std::size_t>(l)];
-    for (std::size_t n = 0; n < len; ++n) {  // one gain for every section: a quiet layer stays quiet
-      x[n] /= peak > 0 ? peak : 1;
-      y[n] /= peak > 0 ? peak : 1;
-    }
-    fade_ends(x, fade);
-    fade_ends(y, fade);
     const std::size_t at = static_cast<std::size_t>(l) * (len - fade);
-    add_at(out_l, reverb(x, room, 0.4, 0.3, sr, mix_seed(seed, l, 0)), at);
-    add_at(out_r, reverb(y, room, 0.4, 0.3, sr, mix_seed(seed, l, 1)), at);
+    reverb_add(left, room, 0.4, 0.3, sr, mix_seed(seed, l, 0), out_l, at);
+    reverb_add(right, room, 0.4, 0.3, sr, mix_seed(seed, l, 1), out_r, at);
     r.section_start_seconds.push_back(static_cast<double>(at) / sr);
     r.partials.frequency_hz.push_back(f);
-    std::vector<double> sung;
-    for (double v : amp[static_cast<std::size_t>(l)]) sung.push_back(std::pow(v, 0.6));
     r.partials.amplitude.push_back(sung);
     r.partials.phase.push_back(phase[static_cast<std::size_t>(l)]);
   }
-  out_l = reverb(out_l, 1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0));
-  out_r = reverb(out_r, 1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1));
+  synth::convolve_in_place(out_l, room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0)));
+  synth::convolve_in_place(out_r, room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1)));
   r.audio = to_audio(out_l, out_r, sr);
   r.section_seconds = static_cast<double>(len) / sr;
   r.fade_seconds = static_cast<double>(fade) / sr;
