@@ -66,6 +66,7 @@ struct Scratch {
 
   void reserve(std::size_t blocks) {
     if (blocks <= capacity) return;
+    blocks = std::max<std::size_t>(blocks, 8);  // a reverb of up to 5.9 s at 44.1 kHz at the first call
     h = std::make_unique<Spectra>(blocks * kStride);
     acc = std::make_unique<Spectra>(blocks * kStride);
     capacity = blocks;
@@ -121,6 +122,9 @@ void convolve(const double* x, std::size_t size, const std::vector<double>& h, d
     emit(q);
   }
   for (std::size_t j = xq; j + 1 < xq + hp; ++j) emit(j);
+  if (replace)  // the last block's second half
+    for (std::size_t i = 0, from = (xq + hp - 1) * kPart; from + i < out && i < kPart; ++i)
+      y[from + i] = s.carry.p[i];
 }
 
 }  // namespace

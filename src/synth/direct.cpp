@@ -104,10 +104,12 @@ class Gaussian {
 // wet signal to peak 1, which made a quiet layer's reverb as loud as a loud one's). The
 // tail is kept: it rings into the next section instead of being cut at the section's end.
 // Returned times wet, plus (1 − wet) at u = 0: convolving with it mixes wet and dry signal.
-std::vector<double> room_response(double room, double damping, double wet, int sample_rate, std::uint64_t seed) {
+// Written into ir (its memory reused from call to call: fresh pages cost more than the noise).
+void room_response(double room, double damping, double wet, int sample_rate, std::uint64_t seed,
+                   std::vector<double>& ir) {
   const auto n = static_cast<std::size_t>(std::max(1.0, std::round(room * 3.0 * sample_rate)));
   Gaussian noise(seed);
-  std::vector<double> ir(n);
+  ir.resize(n);
   double energy = 0, decay = 1;
   const double du = n == 1 ? 0 : 6.0 * room * 3.0 / static_cast<double>(n - 1),
                step = std::exp(-damping * du);
@@ -120,13 +122,12 @@ std::vector<double> room_response(double room, double damping, double wet, int s
   const double gain = wet / std::sqrt(energy);
   for (double& v : ir) v *= gain;
   ir[0] += 1 - wet;
-  return ir;
 }
 
 // Adds reverb(x) into out from `at` on, growing it to hold the tail.
 void reverb_add(const std::vector<double>& x, double room, double damping, double wet, int sample_rate,
-                std::uint64_t seed, std::vector<double>& out, std::size_t at) {
-  const std::vector<double> ir = room_response(room, damping, wet, sample_rate, seed);
+                std::uint64_t seed, std::vector<double>& out, std::size_t at, std::vector<double>& ir) {
+  room_response(room, damping, wet, sample_rate, seed, ir);
   if (out.size() < at + x.size() + ir.size() - 1) out.resize(at + x.size() + ir.size() - 1, 0.0);
   synth::convolve_add(x, ir, out.data() + at);
 }
@@ -469,7 +470,8 @@ DirectResult operatic(const HiddenStack& h, int sr, std::uint64_t seed) {
   // No gain per section: one common gain keeps a quiet layer quiet, and every step from here is
   // linear with to_audio setting the level at the end, so the sections need no common peak
   // first and each state is sung, faded and reverberated in turn in the same two buffers.
-  std::vector<double> left, right, out_l, out_r;  // out_*: the sections, each with its reverb tail
+  std::vector<double> left, right, ir, out_l, out_r;  // out_*: the sections, each with its reverb tail
+  ir.reserve(static_cast<std::size_t>(std::round(1.2 * 3.0 * sr)));  // the longest, the master's
   out_l.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len +
                 static_cast<std::size_t>((3 + 4) * sr));  // the sections' tails, the master's
   out_r.reserve(out_l.capacity());
@@ -481,15 +483,17 @@ DirectResult operatic(const HiddenStack& h, int sr, std::uint64_t seed) {
     fade_ends(right, fade);
     const double room = 0.3 + 0.5 * l / (h.states);
     const std::size_t at = static_cast<std::size_t>(l) * (len - fade);
-    reverb_add(left, room, 0.4, 0.3, sr, mix_seed(seed, l, 0), out_l, at);
-    reverb_add(right, room, 0.4, 0.3, sr, mix_seed(seed, l, 1), out_r, at);
+    reverb_add(left, room, 0.4, 0.3, sr, mix_seed(seed, l, 0), out_l, at, ir);
+    reverb_add(right, room, 0.4, 0.3, sr, mix_seed(seed, l, 1), out_r, at, ir);
     r.section_start_seconds.push_back(static_cast<double>(at) / sr);
     r.partials.frequency_hz.push_back(f);
     r.partials.amplitude.push_back(sung);
     r.partials.phase.push_back(phase[static_cast<std::size_t>(l)]);
   }
-  synth::convolve_in_place(out_l, room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0)));
-  synth::convolve_in_place(out_r, room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1)));
+  room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0), ir);
+  synth::convolve_in_place(out_l, ir);
+  room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1), ir);
+  synth::convolve_in_place(out_r, ir);
   r.audio = to_audio(out_l, out_r, sr);
   r.section_seconds = static_cast<double>(len) / sr;
   r.fade_seconds = static_cast<double>(fade) / sr;
