@@ -79,14 +79,22 @@ void add_at(std::vector<double>& out, const std::vector<double>& x, std::size_t 
   for (std::size_t i = 0; i < x.size(); ++i) out[at + i] += x[i];
 }
 
-// A seeded standard normal stream: splitmix64 and Box-Muller.
+// A seeded standard normal stream: splitmix64 and Box-Muller, both normals of a pair (r·cos,
+// then r·sin): one log and one sincos per two samples of an impulse response.
 class Gaussian {
  public:
   explicit Gaussian(std::uint64_t seed) : state_(seed) {}
   double next() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
     const double u1 = (static_cast<double>(bits() >> 11) + 0.5) / 9007199254740992.0;
     const double u2 = static_cast<double>(bits() >> 11) / 9007199254740992.0;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(kTwoPi * u2);
+    const double r = std::sqrt(-2.0 * std::log(u1)), angle = kTwoPi * u2;
+    spare_ = r * std::sin(angle);
+    has_spare_ = true;
+    return r * std::cos(angle);
   }
 
  private:
@@ -97,6 +105,8 @@ class Gaussian {
     return z ^ (z >> 31);
   }
   std::uint64_t state_;
+  double spare_ = 0;
+  bool has_spare_ = false;
 };
 
 // The notebooks' reverb with a seeded impulse response: Gaussian noise under exp(-damping·u),
