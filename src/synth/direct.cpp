@@ -272,7 +272,7 @@ constexpr double kDecay = 0.08, kSustain = 0.8, kRelease = 0.2;
 struct Chunk {
   double omega[kChunk], vib[kChunk], depth[kChunk];
   double step_re[kChunk], step_im[kChunk], vib_re[kChunk], vib_im[kChunk], kappa[kChunk];
-  double shift_re[kChunk], shift_im[kChunk], sin_phi[kChunk];
+  double shift_re[kChunk], shift_im[kChunk];  // e^{iφ}
   double attack[kChunk], inv_attack[kChunk], decay_end[kChunk], gain_l[kChunk], gain_r[kChunk];
   double e_re[kChunk], e_im[kChunk], u_re[kChunk], u_im[kChunk];  // at sample n0 − 1
 };
@@ -281,11 +281,6 @@ struct Row {  // one sample of a chunk's voices, summed over the chunks
   double lane[kChunk];
 };
 
-// Adds the block [n0, n0 + count) of a chunk's voices to acc[m][lane]: W lanes at a time
-// through GCC's vector extension, which applies the scalar operations lane by lane (nothing is
-// reassociated, and the file is compiled without FMA contraction), so every sample is the same
-// whatever W the machine runs. `enveloped`: the ADSR is applied per voice (attack and decay);
-// otherwise every voice is in its sustain or release and the caller applies that common level.
 // Vectors move through memory by reference: a vector passed or returned by value would change
 // the calling convention between the functions compiled for different instruction sets.
 template <class V>
@@ -299,6 +294,11 @@ using V2 = double __attribute__((vector_size(2 * sizeof(double))));
 using V4 = double __attribute__((vector_size(4 * sizeof(double))));
 using V8 = double __attribute__((vector_size(8 * sizeof(double))));
 
+// Adds the block [n0, n0 + count) of a chunk's voices to acc[m][lane]: W lanes at a time
+// through GCC's vector extension, which applies the scalar operations lane by lane (nothing is
+// reassociated, and no path contracts into FMA), so every sample is the same whatever W the
+// machine runs. `enveloped`: the ADSR is applied per voice (attack and decay); otherwise every
+// voice is in its sustain or release and the caller applies that common level.
 template <class V>
 __attribute__((always_inline)) inline void sing_block(Chunk& k, std::size_t n0, std::size_t count,
                                                       std::size_t len, bool enveloped, Row* acc_l,
@@ -306,8 +306,8 @@ __attribute__((always_inline)) inline void sing_block(Chunk& k, std::size_t n0, 
   constexpr int W = sizeof(V) / sizeof(double);
   constexpr double w[] = {1.0, 0.6, 0.35, 0.2, 0.12, 0.07, 0.04};
   for (int s = 0; s < kChunk; s += W) {
-    V step_re, step_im, vib_re, vib_im, kappa, shift_re, shift_im, sin_phi, attack, inv_attack, decay_end,
-        gain_l, gain_r, e_re, e_im, u_re, u_im;
+    V step_re, step_im, vib_re, vib_im, kappa, shift_re, shift_im, attack, inv_attack, decay_end, gain_l,
+        gain_r, e_re, e_im, u_re, u_im;
     load(step_re, k.step_re + s);
     load(step_im, k.step_im + s);
     load(vib_re, k.vib_re + s);
@@ -315,7 +315,6 @@ __attribute__((always_inline)) inline void sing_block(Chunk& k, std::size_t n0, 
     load(kappa, k.kappa + s);
     load(shift_re, k.shift_re + s);
     load(shift_im, k.shift_im + s);
-    load(sin_phi, k.sin_phi + s);
     load(attack, k.attack + s);
     load(inv_attack, k.inv_attack + s);
     load(decay_end, k.decay_end + s);
@@ -345,7 +344,7 @@ __attribute__((always_inline)) inline void sing_block(Chunk& k, std::size_t n0, 
         b2 = b1;
         b1 = b0;
       }
-      V voice = b1 * s1 - b2 * sin_phi;
+      V voice = b1 * s1 - b2 * shift_im;  // sin(φ) = Im e^{iφ}
       if (enveloped) {
         const double x = static_cast<double>(n0 + m) / static_cast<double>(len);
         const double tail = x < 1.0 - kRelease ? kSustain : kSustain * (1.0 - x) / kRelease;
@@ -416,7 +415,6 @@ void sing(const Voices& v, int sr, std::size_t len, std::vector<double>& left, s
       k.kappa[j] = k.omega[j] * k.depth[j];
       k.shift_re[j] = std::cos(ph);
       k.shift_im[j] = std::sin(ph);
-      k.sin_phi[j] = std::sin(ph);
       k.attack[j] = 0.1 + 0.1 * a;
       k.inv_attack[j] = 1.0 / k.attack[j];
       k.decay_end[j] = k.attack[j] + kDecay;
