@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <numeric>
 
 #include "convolve.h"
@@ -78,14 +79,22 @@ void add_at(std::vector<double>& out, const std::vector<double>& x, std::size_t 
   for (std::size_t i = 0; i < x.size(); ++i) out[at + i] += x[i];
 }
 
-// A seeded standard normal stream: splitmix64 and Box-Muller.
+// A seeded standard normal stream: splitmix64 and Box-Muller, both normals of a pair (r·cos,
+// then r·sin): one log and one sincos per two samples of an impulse response.
 class Gaussian {
  public:
   explicit Gaussian(std::uint64_t seed) : state_(seed) {}
   double next() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
     const double u1 = (static_cast<double>(bits() >> 11) + 0.5) / 9007199254740992.0;
     const double u2 = static_cast<double>(bits() >> 11) / 9007199254740992.0;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(kTwoPi * u2);
+    const double r = std::sqrt(-2.0 * std::log(u1)), angle = kTwoPi * u2;
+    spare_ = r * std::sin(angle);
+    has_spare_ = true;
+    return r * std::cos(angle);
   }
 
  private:
@@ -96,28 +105,41 @@ class Gaussian {
     return z ^ (z >> 31);
   }
   std::uint64_t state_;
+  double spare_ = 0;
+  bool has_spare_ = false;
 };
 
 // The notebooks' reverb with a seeded impulse response: Gaussian noise under exp(-damping·u),
 // u from 0 to 6·length, scaled to unit energy (the notebook scaled it to peak 1 and then the
 // wet signal to peak 1, which made a quiet layer's reverb as loud as a loud one's). The
 // tail is kept: it rings into the next section instead of being cut at the section's end.
-std::vector<double> reverb(const std::vector<double>& x, double room, double damping, double wet,
-                           int sample_rate, std::uint64_t seed) {
+// Returned times wet, plus (1 − wet) at u = 0: convolving with it mixes wet and dry signal.
+// Written into ir (its memory reused from call to call: fresh pages cost more than the noise).
+void room_response(double room, double damping, double wet, int sample_rate, std::uint64_t seed,
+                   std::vector<double>& ir) {
   const auto n = static_cast<std::size_t>(std::max(1.0, std::round(room * 3.0 * sample_rate)));
   Gaussian noise(seed);
-  std::vector<double> ir(n);
-  double energy = 0;
+  ir.resize(n);
+  double energy = 0, decay = 1;
+  const double du = n == 1 ? 0 : 6.0 * room * 3.0 / static_cast<double>(n - 1),
+               step = std::exp(-damping * du);
   for (std::size_t i = 0; i < n; ++i) {
-    const double u = n == 1 ? 0 : 6.0 * room * 3.0 * static_cast<double>(i) / static_cast<double>(n - 1);
-    ir[i] = noise.next() * std::exp(-damping * u);
+    // exp(−damping·u) by one product per sample, set again every 1024 samples (error ≤ 1024 ulps)
+    decay = i % 1024 == 0 ? std::exp(-damping * du * static_cast<double>(i)) : decay * step;
+    ir[i] = noise.next() * decay;
     energy += ir[i] * ir[i];
   }
-  for (double& v : ir) v /= std::sqrt(energy);
-  std::vector<double> out = synth::convolve(x, ir);
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = wet * out[i] + (i < x.size() ? (1 - wet) * x[i] : 0.0);
-  return out;
+  const double gain = wet / std::sqrt(energy);
+  for (double& v : ir) v *= gain;
+  ir[0] += 1 - wet;
+}
+
+// Adds reverb(x) into out from `at` on, growing it to hold the tail.
+void reverb_add(const std::vector<double>& x, double room, double damping, double wet, int sample_rate,
+                std::uint64_t seed, std::vector<double>& out, std::size_t at, std::vector<double>& ir) {
+  room_response(room, damping, wet, sample_rate, seed, ir);
+  if (out.size() < at + x.size() + ir.size() - 1) out.resize(at + x.size() + ir.size() - 1, 0.0);
+  synth::convolve_add(x, ir, out.data() + at);
 }
 
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
@@ -140,6 +162,54 @@ Audio to_audio(const std::vector<double>& left, const std::vector<double>& right
   return a;
 }
 
+// Σ_k a_k·sin(ω_k n + φ_k) for n < len, block by block: with z_k = a_k·e^{i(ω_k n0 + φ_k)} at a
+// block's start, sample n0 + m is Σ_k Im(z_k·e^{iω_k m}) = Σ_k Re z_k·sin(ω_k m) + Im z_k·cos(ω_k m),
+// four products per partial and sample from a table of the block's sines and cosines instead of
+// a dependent complex product per sample. z_k moves on by e^{iω_k·kBlock} (computed directly)
+// once per block, so the rounding error grows by an ulp per block, never per sample.
+class SineBank {
+ public:
+  static constexpr std::size_t kBlock = 64;
+
+  explicit SineBank(const std::vector<double>& omega) : size_(omega.size()) {
+    for (double w : omega) {
+      for (std::size_t m = 0; m < kBlock; ++m) sin_.push_back(std::sin(w * static_cast<double>(m)));
+      for (std::size_t m = 0; m < kBlock; ++m) cos_.push_back(std::cos(w * static_cast<double>(m)));
+      jump_.push_back(std::polar(1.0, w * static_cast<double>(kBlock)));
+    }
+  }
+
+  std::vector<double> render(const std::vector<double>& amp, const std::vector<double>& phase,
+                             std::size_t len) const {
+    std::vector<std::complex<double>> z(size_);
+    for (std::size_t k = 0; k < size_; ++k) z[k] = std::polar(amp[k], phase[k]);
+    std::vector<double> x((len + kBlock - 1) / kBlock * kBlock, 0.0);
+    for (std::size_t n0 = 0; n0 < x.size(); n0 += kBlock) {
+      double* __restrict out = x.data() + n0;
+      for (std::size_t k = 0; k < size_; ++k) {
+        const double re = z[k].real(), im = z[k].imag();
+        const double* __restrict s = sin_.data() + k * kBlock;
+        const double* __restrict c = cos_.data() + k * kBlock;
+        for (std::size_t m = 0; m < kBlock; ++m) out[m] += re * s[m] + im * c[m];
+        z[k] *= jump_[k];
+      }
+    }
+    x.resize(len);
+    return x;
+  }
+
+ private:
+  std::size_t size_;
+  std::vector<double> sin_, cos_;  // [partial][m]
+  std::vector<std::complex<double>> jump_;
+};
+
+std::vector<double> radians_per_sample(const std::vector<double>& hz, int sr) {
+  std::vector<double> w;
+  for (double f : hz) w.push_back(kTwoPi * f / sr);
+  return w;
+}
+
 // §9: per state, Σ_t a·sin(2π f_t n / SR + φ), sections of 1.2 s overlapping by 0.15 s.
 DirectResult thinking(const HiddenStack& h, int sr) {
   DirectResult r;
@@ -148,19 +218,12 @@ DirectResult thinking(const HiddenStack& h, int sr) {
   const auto phase = pca_phases(h);
   const auto len = static_cast<std::size_t>(std::lround(1.2 * sr));
   const auto fade = static_cast<std::size_t>(std::lround(0.15 * sr));
+  const SineBank bank(radians_per_sample(f, sr));
   std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len);  // add_at grows it in place
   for (int l = 0; l < h.states; ++l) {
-    std::vector<double> x(len, 0.0);
-    for (int t = 0; t < h.tokens; ++t) {
-      const double a = amp[static_cast<std::size_t>(l)][static_cast<std::size_t>(t)];
-      // A phasor turned by a fixed step: one complex product per sample instead of a sine.
-      const std::complex<double> step = std::polar(1.0, kTwoPi * f[static_cast<std::size_t>(t)] / sr);
-      std::complex<double> z = std::polar(a, phase[static_cast<std::size_t>(l)][static_cast<std::size_t>(t)]);
-      for (std::size_t n = 0; n < len; ++n) {
-        x[n] += z.imag();
-        z *= step;
-      }
-    }
+    std::vector<double> x =
+        bank.render(amp[static_cast<std::size_t>(l)], phase[static_cast<std::size_t>(l)], len);
     fade_ends(x, fade);
     add_at(out, x, static_cast<std::size_t>(l) * (len - fade));
     r.section_start_seconds.push_back(static_cast<double>(static_cast<std::size_t>(l) * (len - fade)) / sr);
@@ -190,14 +253,214 @@ double snap(const std::vector<double>& scale, double f) {
                            [f](double a, double b) { return std::abs(a - f) < std::abs(b - f); });
 }
 
-// ADSR over a note of n samples: attack and decay as fractions of it, sustain 0.8, release 0.2.
-double adsr(std::size_t i, std::size_t n, double attack) {
-  const double x = static_cast<double>(i) / static_cast<double>(n);
-  const double decay = 0.08, sustain = 0.8, release = 0.2;
-  if (x < attack) return x / attack;
-  if (x < attack + decay) return 1.0 - (1.0 - sustain) * (x - attack) / decay;
-  if (x < 1.0 - release) return sustain;
-  return sustain * (1.0 - x) / release;
+// The sung voices of one state (§10, before the reverb): per token t, with θ(n) = ω_t·cum(n),
+// cum(n) = Σ_{j≤n} (1 + depth·sin(ω_v j)), the voice a·adsr(n)·Σ_h w_h sin(hθ + φ) / Σ w, panned.
+// Per sample and voice: the vibrato by a phasor, e^{iθ} by a phasor turned by e^{iω}·e^{iκ sin(ω_v n)}
+// (κ = ω·depth ≤ 0.005 rad, the small rotation by its Taylor series to δ⁵, below an ulp), and
+// the harmonics by Clenshaw's recurrence sin((h+1)θ+φ) = 2cosθ·sin(hθ+φ) − sin((h−1)θ+φ) on
+// cos θ and sin(θ+φ). Every kAnchor samples both phasors are set again from the closed form
+// Σ_{j≤n} sin(ω_v j) = sin(ω_v n/2)·sin(ω_v (n+1)/2) / sin(ω_v/2), so the recursions' rounding
+// error cannot grow with the length of the note.
+struct Voices {
+  std::vector<double> hz, amp, phase;  // per token: frequency, sung amplitude a, PCA phase
+};
+
+constexpr int kChunk = 8;  // tokens computed together, one lane each
+constexpr std::size_t kBlock = 64, kAnchor = 4096;
+constexpr double kDecay = 0.08, kSustain = 0.8, kRelease = 0.2;
+
+struct Chunk {
+  double omega[kChunk], vib[kChunk], depth[kChunk];
+  double step_re[kChunk], step_im[kChunk], vib_re[kChunk], vib_im[kChunk], kappa[kChunk];
+  double shift_re[kChunk], shift_im[kChunk];  // e^{iφ}
+  double attack[kChunk], inv_attack[kChunk], decay_end[kChunk], gain_l[kChunk], gain_r[kChunk];
+  double e_re[kChunk], e_im[kChunk], u_re[kChunk], u_im[kChunk];  // at sample n0 − 1
+};
+
+struct Row {  // one sample of a chunk's voices, summed over the chunks
+  double lane[kChunk];
+};
+
+// Vectors move through memory by reference: a vector passed or returned by value would change
+// the calling convention between the functions compiled for different instruction sets.
+template <class V>
+__attribute__((always_inline)) inline void load(V& v, const double* p) {
+  std::memcpy(&v, p, sizeof v);
+}
+
+// The vector types are not declared inside the template: GCC (12) turns a scalar mixed with a
+// vector whose size depends on a template parameter into {x, 0, ...} instead of {x, x, ...}.
+using V2 = double __attribute__((vector_size(2 * sizeof(double))));
+using V4 = double __attribute__((vector_size(4 * sizeof(double))));
+using V8 = double __attribute__((vector_size(8 * sizeof(double))));
+
+// Adds the block [n0, n0 + count) of a chunk's voices to acc[m][lane]: W lanes at a time
+// through GCC's vector extension, which applies the scalar operations lane by lane (nothing is
+// reassociated, and no path contracts into FMA), so every sample is the same whatever W the
+// machine runs. `enveloped`: the ADSR is applied per voice (attack and decay); otherwise every
+// voice is in its sustain or release and the caller applies that common level.
+template <class V>
+__attribute__((always_inline)) inline void sing_block(Chunk& k, std::size_t n0, std::size_t count,
+                                                      std::size_t len, bool enveloped, Row* acc_l,
+                                                      Row* acc_r) {
+  constexpr int W = sizeof(V) / sizeof(double);
+  constexpr double w[] = {1.0, 0.6, 0.35, 0.2, 0.12, 0.07, 0.04};
+  for (int s = 0; s < kChunk; s += W) {
+    V step_re, step_im, vib_re, vib_im, kappa, shift_re, shift_im, attack, inv_attack, decay_end, gain_l,
+        gain_r, e_re, e_im, u_re, u_im;
+    load(step_re, k.step_re + s);
+    load(step_im, k.step_im + s);
+    load(vib_re, k.vib_re + s);
+    load(vib_im, k.vib_im + s);
+    load(kappa, k.kappa + s);
+    load(shift_re, k.shift_re + s);
+    load(shift_im, k.shift_im + s);
+    load(attack, k.attack + s);
+    load(inv_attack, k.inv_attack + s);
+    load(decay_end, k.decay_end + s);
+    load(gain_l, k.gain_l + s);
+    load(gain_r, k.gain_r + s);
+    load(e_re, k.e_re + s);
+    load(e_im, k.e_im + s);
+    load(u_re, k.u_re + s);
+    load(u_im, k.u_im + s);
+    for (std::size_t m = 0; m < count; ++m) {
+      const V ur = u_re * vib_re - u_im * vib_im;
+      u_im = u_re * vib_im + u_im * vib_re;
+      u_re = ur;
+      const V d = kappa * u_im, d2 = d * d;
+      const V rot_re = 1.0 - d2 * (0.5 - d2 * (1.0 / 24));
+      const V rot_im = d - d * d2 * (1.0 / 6 - d2 * (1.0 / 120));
+      const V r_re = step_re * rot_re - step_im * rot_im;
+      const V r_im = step_re * rot_im + step_im * rot_re;
+      const V er = e_re * r_re - e_im * r_im;
+      e_im = e_re * r_im + e_im * r_re;
+      e_re = er;
+      const V two_cos = e_re + e_re;
+      const V s1 = e_im * shift_re + e_re * shift_im;  // sin(θ + φ)
+      V b2 = w[6] + V{}, b1 = w[5] + two_cos * b2;
+      for (int i = 4; i >= 0; --i) {
+        const V b0 = w[i] + two_cos * b1 - b2;
+        b2 = b1;
+        b1 = b0;
+      }
+      V voice = b1 * s1 - b2 * shift_im;  // sin(φ) = Im e^{iφ}
+      if (enveloped) {
+        const double x = static_cast<double>(n0 + m) / static_cast<double>(len);
+        const double tail = x < 1.0 - kRelease ? kSustain : kSustain * (1.0 - x) / kRelease;
+        const V xs = x + V{};
+        voice *= xs < attack
+                     ? xs * inv_attack
+                     : (xs < decay_end ? 1.0 - (1.0 - kSustain) / kDecay * (xs - attack) : tail + V{});
+      }
+      V al, ar;
+      load(al, acc_l[m].lane + s);
+      load(ar, acc_r[m].lane + s);
+      al += voice * gain_l;
+      ar += voice * gain_r;
+      std::memcpy(acc_l[m].lane + s, &al, sizeof al);
+      std::memcpy(acc_r[m].lane + s, &ar, sizeof ar);
+    }
+    std::memcpy(k.e_re + s, &e_re, sizeof e_re);
+    std::memcpy(k.e_im + s, &e_im, sizeof e_im);
+    std::memcpy(k.u_re + s, &u_re, sizeof u_re);
+    std::memcpy(k.u_im + s, &u_im, sizeof u_im);
+  }
+}
+
+// The widest vectors the machine has; the samples are the same on every path.
+using SingBlock = void (*)(Chunk&, std::size_t, std::size_t, std::size_t, bool, Row*, Row*);
+// AVX-512F brings fused multiply-adds, which GCC would contract a·b + c into (rounded once, not
+// twice): switched off here so that this path gives the others' bits.
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void sing_block_avx512(
+    Chunk& k, std::size_t n0, std::size_t count, std::size_t len, bool enveloped, Row* acc_l, Row* acc_r) {
+  sing_block<V8>(k, n0, count, len, enveloped, acc_l, acc_r);
+}
+__attribute__((target("avx2"))) void sing_block_avx2(Chunk& k, std::size_t n0, std::size_t count,
+                                                     std::size_t len, bool enveloped, Row* acc_l,
+                                                     Row* acc_r) {
+  sing_block<V4>(k, n0, count, len, enveloped, acc_l, acc_r);
+}
+void sing_block_sse2(Chunk& k, std::size_t n0, std::size_t count, std::size_t len, bool enveloped, Row* acc_l,
+                     Row* acc_r) {
+  sing_block<V2>(k, n0, count, len, enveloped, acc_l, acc_r);
+}
+SingBlock sing_kernel() {
+  if (__builtin_cpu_supports("avx512f")) return sing_block_avx512;
+  if (__builtin_cpu_supports("avx2")) return sing_block_avx2;
+  return sing_block_sse2;
+}
+
+void sing(const Voices& v, int sr, std::size_t len, std::vector<double>& left, std::vector<double>& right) {
+  constexpr double w[] = {1.0, 0.6, 0.35, 0.2, 0.12, 0.07, 0.04};
+  const double wsum = std::accumulate(std::begin(w), std::end(w), 0.0);
+  const std::size_t tokens = v.hz.size(), chunks = (tokens + kChunk - 1) / kChunk;
+  std::vector<Chunk> chunk(chunks);
+  double last_decay = 0;  // from here on every voice is in its sustain or release
+  for (std::size_t c = 0; c < chunks; ++c)
+    for (int j = 0; j < kChunk; ++j) {
+      const std::size_t t = c * kChunk + static_cast<std::size_t>(j);
+      const bool real = t < tokens;  // padding lanes sing with amplitude 0
+      const double a = real ? v.amp[t] : 0.0, f = real ? v.hz[t] : 0.0, ph = real ? v.phase[t] : 0.0;
+      const double pan =
+          tokens == 1 ? 0.0 : -1.0 + 2.0 * static_cast<double>(t) / static_cast<double>(tokens - 1);
+      Chunk& k = chunk[c];
+      k.omega[j] = kTwoPi * f / sr;
+      k.vib[j] = kTwoPi * (4.8 + 0.15 * static_cast<double>(t)) / sr;
+      k.step_re[j] = std::cos(k.omega[j]);
+      k.step_im[j] = std::sin(k.omega[j]);
+      k.vib_re[j] = std::cos(k.vib[j]);
+      k.vib_im[j] = std::sin(k.vib[j]);
+      k.depth[j] = 0.008 + 0.01 * a;
+      k.kappa[j] = k.omega[j] * k.depth[j];
+      k.shift_re[j] = std::cos(ph);
+      k.shift_im[j] = std::sin(ph);
+      k.attack[j] = 0.1 + 0.1 * a;
+      k.inv_attack[j] = 1.0 / k.attack[j];
+      k.decay_end[j] = k.attack[j] + kDecay;
+      k.gain_l[j] = real ? a * std::sqrt((1 - pan) / 2) / wsum : 0.0;
+      k.gain_r[j] = real ? a * std::sqrt((1 + pan) / 2) / wsum : 0.0;
+      last_decay = std::max(last_decay, k.decay_end[j]);
+    }
+  static const SingBlock kernel = sing_kernel();
+  left.assign(len, 0.0);
+  right.assign(len, 0.0);
+  std::vector<Row> acc_l(kBlock), acc_r(kBlock);
+  for (std::size_t n0 = 0; n0 < len; n0 += kBlock) {
+    const std::size_t count = std::min(kBlock, len - n0);
+    const bool enveloped = static_cast<double>(n0) / static_cast<double>(len) < last_decay;
+    for (std::size_t m = 0; m < count; ++m)
+      for (int j = 0; j < kChunk; ++j) acc_l[m].lane[j] = acc_r[m].lane[j] = 0.0;
+    for (Chunk& k : chunk) {
+      if (n0 % kAnchor == 0)
+        for (int j = 0; j < kChunk; ++j) {
+          const double before = static_cast<double>(n0) - 1;  // the state is that of sample n0 − 1
+          const double vibrato = std::sin(k.vib[j] * before / 2) * std::sin(k.vib[j] * (before + 1) / 2) /
+                                 std::sin(k.vib[j] / 2);
+          const double theta = k.omega[j] * (static_cast<double>(n0) + k.depth[j] * vibrato);
+          k.e_re[j] = std::cos(theta);
+          k.e_im[j] = std::sin(theta);
+          k.u_re[j] = std::cos(k.vib[j] * before);
+          k.u_im[j] = std::sin(k.vib[j] * before);
+        }
+      kernel(k, n0, count, len, enveloped, acc_l.data(), acc_r.data());
+    }
+    for (std::size_t m = 0; m < count; ++m) {
+      double l = 0, r = 0;
+      for (int j = 0; j < kChunk; ++j) {
+        l += acc_l[m].lane[j];
+        r += acc_r[m].lane[j];
+      }
+      if (!enveloped) {
+        const double x = static_cast<double>(n0 + m) / static_cast<double>(len);
+        const double level = x < 1.0 - kRelease ? kSustain : kSustain * (1.0 - x) / kRelease;
+        l *= level;
+        r *= level;
+      }
+      left[n0 + m] = l;
+      right[n0 + m] = r;
+    }
+  }
 }
 
 // §10: per state, a voice per token: 7 harmonics (the PCA phase added once), vibrato,
@@ -210,64 +473,35 @@ DirectResult operatic(const HiddenStack& h, int sr, std::uint64_t seed) {
   for (double x : log_space(110, 1760, h.tokens)) f.push_back(snap(scale, x));
   const auto amp = norm_amplitudes(h);
   const auto phase = pca_phases(h);
-  constexpr double w[] = {1.0, 0.6, 0.35, 0.2, 0.12, 0.07, 0.04};
-  const double wsum = std::accumulate(std::begin(w), std::end(w), 0.0);
   const auto len = static_cast<std::size_t>(std::lround(2.5 * sr));
   const auto fade = static_cast<std::size_t>(std::lround(0.6 * sr));
-  std::vector<std::vector<double>> dry_l, dry_r;
-  double peak = 0;
+  // No gain per section: one common gain keeps a quiet layer quiet, and every step from here is
+  // linear with to_audio setting the level at the end, so the sections need no common peak
+  // first and each state is sung, faded and reverberated in turn in the same two buffers.
+  std::vector<double> left, right, ir, out_l, out_r;  // out_*: the sections, each with its reverb tail
+  ir.reserve(static_cast<std::size_t>(std::round(1.2 * 3.0 * sr)));  // the longest, the master's
+  out_l.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len +
+                static_cast<std::size_t>((3 + 4) * sr));  // the sections' tails, the master's
+  out_r.reserve(out_l.capacity());
   for (int l = 0; l < h.states; ++l) {
-    std::vector<double> left(len, 0.0), right(len, 0.0);
-    for (int t = 0; t < h.tokens; ++t) {
-      const double a = std::pow(amp[static_cast<std::size_t>(l)][static_cast<std::size_t>(t)], 0.6);
-      const double rate = 4.8 + 0.15 * t, depth = 0.008 + 0.01 * a;
-      const double pan = h.tokens == 1 ? 0.0 : -1.0 + 2.0 * t / (h.tokens - 1);
-      const double gl = std::sqrt((1 - pan) / 2), gr = std::sqrt((1 + pan) / 2);
-      const double fr = f[static_cast<std::size_t>(t)];
-      const std::complex<double> shift =
-          std::polar(1.0, phase[static_cast<std::size_t>(l)][static_cast<std::size_t>(t)]);
-      double cum = 0;
-      for (std::size_t n = 0; n < len; ++n) {
-        cum += 1.0 + depth * std::sin(kTwoPi * rate * static_cast<double>(n) / sr);
-        const std::complex<double> e = std::polar(1.0, kTwoPi * fr * cum / sr);
-        std::complex<double> p = e;
-        double s = 0;
-        for (double wh : w) {
-          s += wh * (p * shift).imag();  // sin(hθ + φ)
-          p *= e;
-        }
-        const double v = a * adsr(n, len, 0.1 + 0.1 * a) * s / wsum;
-        left[n] += gl * v;
-        right[n] += gr * v;
-      }
-    }
-    for (std::size_t n = 0; n < len; ++n) peak = std::max({peak, std::abs(left[n]), std::abs(right[n])});
-    dry_l.push_back(std::move(left));
-    dry_r.push_back(std::move(right));
-  }
-  std::vector<double> out_l, out_r;
-  for (int l = 0; l < h.states; ++l) {
+    std::vector<double> sung;
+    for (double a : amp[static_cast<std::size_t>(l)]) sung.push_back(std::pow(a, 0.6));
+    sing(Voices{f, sung, phase[static_cast<std::size_t>(l)]}, sr, len, left, right);
+    fade_ends(left, fade);
+    fade_ends(right, fade);
     const double room = 0.3 + 0.5 * l / (h.states);
-    auto& x = dry_l[static_cast<std::size_t>(l)];
-    auto& y = dry_r[static_cast<std::size_t>(l)];
-    for (std::size_t n = 0; n < len; ++n) {  // one gain for every section: a quiet layer stays quiet
-      x[n] /= peak > 0 ? peak : 1;
-      y[n] /= peak > 0 ? peak : 1;
-    }
-    fade_ends(x, fade);
-    fade_ends(y, fade);
     const std::size_t at = static_cast<std::size_t>(l) * (len - fade);
-    add_at(out_l, reverb(x, room, 0.4, 0.3, sr, mix_seed(seed, l, 0)), at);
-    add_at(out_r, reverb(y, room, 0.4, 0.3, sr, mix_seed(seed, l, 1)), at);
+    reverb_add(left, room, 0.4, 0.3, sr, mix_seed(seed, l, 0), out_l, at, ir);
+    reverb_add(right, room, 0.4, 0.3, sr, mix_seed(seed, l, 1), out_r, at, ir);
     r.section_start_seconds.push_back(static_cast<double>(at) / sr);
     r.partials.frequency_hz.push_back(f);
-    std::vector<double> sung;
-    for (double v : amp[static_cast<std::size_t>(l)]) sung.push_back(std::pow(v, 0.6));
     r.partials.amplitude.push_back(sung);
     r.partials.phase.push_back(phase[static_cast<std::size_t>(l)]);
   }
-  out_l = reverb(out_l, 1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0));
-  out_r = reverb(out_r, 1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1));
+  room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 0), ir);
+  synth::convolve_in_place(out_l, ir);
+  room_response(1.2, 0.2, 0.2, sr, mix_seed(seed, h.states, 1), ir);
+  synth::convolve_in_place(out_r, ir);
   r.audio = to_audio(out_l, out_r, sr);
   r.section_seconds = static_cast<double>(len) / sr;
   r.fade_seconds = static_cast<double>(fade) / sr;
@@ -302,22 +536,19 @@ DirectResult sines(const HiddenStack& h, int sr) {
     for (int d : dims) top = std::max(top, std::abs(static_cast<double>(row(h, last, t)[d])));
   const auto len = static_cast<std::size_t>(std::lround(0.3 * sr));
   const auto fade = static_cast<std::size_t>(std::lround(0.02 * sr));
+  const SineBank bank(radians_per_sample(f, sr));
   std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(h.tokens - 1) * (len - fade) + len);  // add_at grows it in place
   r.partials.dimensions = dims;
   for (int t = 0; t < h.tokens; ++t) {
-    std::vector<double> x(len, 0.0), amps, phases;
+    std::vector<double> amps, phases;
     for (std::size_t k = 0; k < dims.size(); ++k) {
       const double v = row(h, last, t)[dims[k]];
       const double a = std::abs(v) / (top + 1e-9), ph = v >= 0 ? 0.0 : kTwoPi / 2;
       amps.push_back(a);
       phases.push_back(ph);
-      const std::complex<double> step = std::polar(1.0, kTwoPi * f[k] / sr);
-      std::complex<double> z = std::polar(a, ph);
-      for (std::size_t n = 0; n < len; ++n) {
-        x[n] += z.imag();
-        z *= step;
-      }
     }
+    std::vector<double> x = bank.render(amps, phases, len);
     fade_ends(x, fade);
     add_at(out, x, static_cast<std::size_t>(t) * (len - fade));
     r.section_start_seconds.push_back(static_cast<double>(static_cast<std::size_t>(t) * (len - fade)) / sr);

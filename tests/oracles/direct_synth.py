@@ -24,9 +24,10 @@ M64 = (1 << 64) - 1
 
 
 def splitmix_normals(seed, n):
-    """The generator sonify uses: splitmix64 bits, Box-Muller (one normal per pair)."""
+    """The generator sonify uses: splitmix64 bits, Box-Muller (both normals of a pair: r cos, r sin)."""
+    m = (n + 1) // 2
     with np.errstate(over="ignore"):
-        state = np.uint64(seed & M64) + np.arange(1, 2 * n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        state = np.uint64(seed & M64) + np.arange(1, 2 * m + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         z = state
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -34,7 +35,11 @@ def splitmix_normals(seed, n):
     top = (z >> np.uint64(11)).astype(np.float64)
     u1 = (top[0::2] + 0.5) / 9007199254740992.0
     u2 = top[1::2] / 9007199254740992.0
-    return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+    r, angle = np.sqrt(-2 * np.log(u1)), 2 * np.pi * u2
+    out = np.empty(2 * m)
+    out[0::2] = r * np.cos(angle)
+    out[1::2] = r * np.sin(angle)
+    return out[:n]
 
 
 def mix_seed(seed, a, b):
