@@ -59,14 +59,21 @@ else
   TRAIN_DIR=corpora/$genre
 fi
 
-# Did it learn its genre? 20 seeds against the five generated corpora.
-genre_card_statistics() {
-  local samples=() seed
+# 20 samples of the trained model (seeds 0..19, 12 s each); prints their paths.
+twenty_samples() {
+  local seed
   for seed in $(seq 0 19); do
     "$SONIFY" sample --model "$OUT" --seconds 12 --seed "$seed" --threads 1 --midi-only -q \
-      -o "$WORK/samples" --name "seed-$seed"
-    samples+=("$WORK/samples/seed-$seed.mid")
+      -o "$WORK/samples" --name "seed-$seed" >&2
+    echo "$WORK/samples/seed-$seed.mid"
   done
+}
+
+# Did it learn its genre? 20 seeds against the five generated corpora.
+genre_card_statistics() {
+  local samples
+  mapfile -t samples < <(twenty_samples)
+  [ "${#samples[@]}" = 20 ] || { echo "train_midi_models.sh: sampling $OUT failed" >&2; exit 1; }
   local summary
   summary=$(/usr/bin/python3 "$ROOT/tests/sample/genre_corpus_check.py" classify "$genre" "$WORK/corpora" \
     "${samples[@]}" | tail -1) || true
@@ -88,12 +95,9 @@ card_statistics() {
     genre_card_statistics
     return
   fi
-  local samples=() seed
-  for seed in $(seq 0 19); do
-    "$SONIFY" sample --model "$OUT" --seconds 12 --seed "$seed" --threads 1 --midi-only -q \
-      -o "$WORK/samples" --name "seed-$seed"
-    samples+=("$WORK/samples/seed-$seed.mid")
-  done
+  local samples
+  mapfile -t samples < <(twenty_samples)
+  [ "${#samples[@]}" = 20 ] || { echo "train_midi_models.sh: sampling $OUT failed" >&2; exit 1; }
   mkdir -p "$WORK/test-split"
   cp "$WORK"/jsb-chorales/test-*.mid "$WORK/test-split/"
   local summary

@@ -16,10 +16,14 @@
 """
 import hashlib
 import json
-import math
+import os
 import sys
 
 import mido
+
+# The grid quantisation of the tokenizer's own oracle (tests/oracles/midi_tokens_check.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracles"))
+from midi_tokens_check import quantised  # noqa: E402
 
 
 def chorale(path, chords):
@@ -56,37 +60,8 @@ def chorale(path, chords):
 
 
 def grid_notes(path, spb):
-    """[(onset_step, end_step, pitch)] as the tokenizer must see them."""
-    mid = mido.MidiFile(path)
-    raw = []
-    for track in mid.tracks:
-        now, sounding = 0, {}
-        for m in track:
-            now += m.time
-            if m.type == "note_on" and m.velocity > 0:
-                sounding.setdefault((m.channel, m.note), []).append(now)
-            elif m.type in ("note_on", "note_off") and sounding.get((m.channel, m.note)):
-                raw.append((sounding[(m.channel, m.note)].pop(0), now, m.note, m.channel))
-    step = mid.ticks_per_beat / spb
-    placed = []
-    for on, off, pitch, channel in raw:
-        if channel == 9:
-            continue
-        a = math.floor(on / step + 0.5)
-        b = math.floor(off / step + 0.5)
-        placed.append([a, max(b, a + 1), pitch])
-    placed.sort(key=lambda n: (n[0], n[2]))
-    keep = [True] * len(placed)
-    last = {}
-    for i, n in enumerate(placed):
-        j = last.get(n[2])
-        if j is not None and placed[j][1] > n[0]:
-            if placed[j][0] == n[0]:
-                keep[j] = False
-            else:
-                placed[j][1] = n[0]
-        last[n[2]] = i
-    return [tuple(n) for n, k in zip(placed, keep) if k]
+    """[(onset_step, end_step, pitch)] as the tokenizer must see them, by onset then pitch."""
+    return sorted(quantised(path, spb), key=lambda n: (n[0], n[2]))
 
 
 def expected_tokens(path, tokenizer):
