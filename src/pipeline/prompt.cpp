@@ -1,6 +1,7 @@
 // run_prompt: one prompt, one track (include/sonify/pipeline_prompt.h).
 #include <cctype>
 
+#include "core/atomic_file.h"
 #include "core/output_set.h"
 #include "pipeline/activation_session.h"
 #include "pipeline/prompt_direct.h"
@@ -67,6 +68,12 @@ Result<PromptRun> run_prompt(const PromptRequest& request) {
   SONIFY_ASSIGN_OR_RETURN(session, pipeline::activation_open(activation, midi.has_value()));
   SONIFY_ASSIGN_OR_RETURN(track, compose(*session, activation, midi, settings));
   const std::string name = !request.name.empty() ? request.name : prompt_slug(midi ? midi->stem : track.text);
+  // The track must not replace its own MIDI prompt (the default name is the prompt's stem)
+  // or a file of the model (--name config in the model's folder).
+  std::vector<std::string> inputs = {session->model->path()};
+  if (midi) inputs.push_back(request.midi_prompt);
+  for (const char* ext : {".mid", ".wav", ".json", ".timing.json"})
+    SONIFY_TRY(check_not_input(request.out_dir + "/" + name + ext, inputs));
   SONIFY_TRY(pipeline::activation_write(track, request.out_dir, name, request.activation.midi_only,
                                         request.render_threads));
   PromptRun run;

@@ -121,4 +121,25 @@ TEST_CASE("prompt --midi-prompt: prompts of the wrong kind and bad MIDI files ar
   expect_error(
       {"--midi-prompt", dir.file("c.mid"), "--direction", kSource + "/configs/contrast/calm-tense.json"},
       dir.file("o9"), "--direction");
+
+  // Written beside itself, the track would take the prompt's name: refused, the MIDI kept.
+  std::filesystem::create_directories(dir.file("in"));
+  std::filesystem::copy_file(dir.file("c.mid"), dir.file("in/c.mid"));
+  auto r =
+      run_sonify({"prompt", "--model", kBach, "--midi-prompt", dir.file("in/c.mid"), "-o", dir.file("in")});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("is the input") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(list_dir(dir.file("in")) == std::vector<std::string>{"c.mid"});
+  CHECK(sonify::test::read_file(dir.file("in/c.mid")) == sonify::test::read_file(dir.file("c.mid")));
+  // --name config in the model's own folder would replace its config.json.
+  std::filesystem::copy(kBach, dir.file("model"));
+  r = run_sonify({"prompt", "--model", dir.file("model"), "--midi-prompt", dir.file("c.mid"), "-o",
+                  dir.file("model"), "--name", "config", "--midi-only"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("a file of the input") != std::string::npos);
+  CHECK(sonify::test::read_file(dir.file("model/config.json")) ==
+        sonify::test::read_file(kBach + "/config.json"));
 }
