@@ -12,6 +12,7 @@
 #include "sonify/pipeline_album.h"
 #include "sonify/pipeline_prompt.h"
 #include "sonify/pipeline_tokens.h"
+#include "sonify/system_probe.h"
 #include "test_support.h"
 
 using sonify::test::fixtures_dir;
@@ -82,6 +83,13 @@ TEST_CASE("run_prompt on the bundled model writes the set into a new directory, 
   REQUIRE(prov["parts"].size() == 4);
   CHECK(prov["parts"][3]["part"] == "drone");
   CHECK(prov["parts"][0]["hidden_state"] == prov["voices"][0]["hidden_state"]);
+  // The thread count a run needs to be reproduced: the default, or --threads.
+  CHECK(prov["threads"] == sonify::default_threads());
+  auto request = text_request(bundled(), "The old sailor pulled a heavy rope.", out, "c");
+  request.activation.threads = 2;
+  auto c = sonify::run_prompt(request);
+  REQUIRE(c.ok());
+  CHECK(nlohmann::json::parse(c->provenance_json)["threads"] == 2);
 }
 
 TEST_CASE("run_prompt: --ids give the same track as the text they encode") {

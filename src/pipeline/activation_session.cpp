@@ -159,6 +159,9 @@ nlohmann::ordered_json provenance(const ActivationSession& s, const PromptTokens
   j["model"] = q.model_path;
   j["style"] = q.style;
   j["seed"] = q.seed;
+  // A forward pass's last bits depend on how many threads split its products, so a run is
+  // reproduced with the same count (SONIFY_THREADS or --threads).
+  j["threads"] = s.runtime->threads();
   j["token_ids"] = ids;
   j["pieces"] = tokens.pieces;
   if (tokens.truncated_from > 0) j["truncated_from"] = tokens.truncated_from;
