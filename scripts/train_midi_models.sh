@@ -8,7 +8,8 @@
 # stored as float16 (the loader reads F16), which keeps the model under 2 MB; config.json says
 # so. MODEL_CARD.md is the one `sonify train` writes.
 #
-#   scripts/train_midi_models.sh [--genre GENRE] [--count N] [--steps N] [--batch N] [--card-only] [BUILD_DIR]
+#   scripts/train_midi_models.sh [--genre GENRE] [--count N] [--steps N] [--batch N] [--threads N]
+#                                [--card-only] [BUILD_DIR]
 #
 # After training, 20 samples (seeds 0..19, 12 s each) are checked and the result appended to
 # MODEL_CARD.md; --card-only redoes just that on the bundled model. bach: compared with the
@@ -17,7 +18,8 @@
 # density, polyphony, rhythm, register) nearest to its own corpus among the five, by
 # tests/sample/genre_corpus_check.py classify.
 #
-# The seed trained 1200 steps; the default here is 400 steps of batch 8 (2 k training tokens
+# --threads (default 2) is the training's thread count; the same count gives the same bytes, so
+# a rebuild must use the count training.json records. The seed trained 1200 steps; the default here is 400 steps of batch 8 (2 k training tokens
 # a step; 17 minutes on two cores under a load average of ~10), which already puts the validation
 # loss well below the bigram baseline (see MODEL_CARD.md).
 set -euo pipefail
@@ -27,6 +29,7 @@ batch=8
 card_only=0
 genre=bach
 count=300
+threads=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --card-only) card_only=1; shift ;;
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     --count) count=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     *) break ;;
   esac
 done
@@ -119,7 +123,7 @@ if [ "$card_only" = 1 ]; then
 fi
 # Run from $WORK so the command recorded in training.json names no machine's paths.
 (cd "$WORK" && "$SONIFY" train --midi "$TRAIN_DIR" --out "$NAME" --steps "$steps" --batch "$batch" \
-  --lr 0.003 --seed 0 --threads 2)
+  --lr 0.003 --seed 0 --threads "$threads")
 
 /usr/bin/python3 - "$WORK/$NAME" <<'PY'
 import json, os, struct, sys
