@@ -152,6 +152,48 @@ TEST_CASE("compose_voices: one note per word and voice, pitch from the first com
   CHECK_FALSE(compose_voices(h, ids, {}, identity_pca(), three_voices()).ok());
 }
 
+TEST_CASE("compose_voices and compose_markov: given word beats are the slots, unstretched") {
+  // A MIDI prompt's moments: a 16th, a dotted quarter, a half and a quarter (4.25 beats).
+  const std::string text = "a b c d";
+  std::vector<ByteRange> offsets = {{0, 1}, {2, 3}, {4, 5}, {6, 7}};
+  const auto words = group_words(text, offsets, std::vector<bool>(4, false));
+  REQUIRE(words.size() == 4);
+  auto h = make_states(4, [](int s, int t, int d) { return std::sin(0.7 * t + 1.3 * d + 0.5 * s); });
+  const std::vector<std::int64_t> ids = {1, 2, 3, 4};
+  VoicesOptions o = three_voices();  // 120 BPM: a beat is 0.5 s
+  o.word_beats = {0.25, 1.5, 2.0, 0.5};
+  auto r = compose_voices(h, ids, words, identity_pca(), o);
+  REQUIRE(r.ok());
+  const std::vector<double> starts = {0.0, 0.125, 0.875, 1.875};
+  for (std::size_t i = 0; i < 4; ++i) CHECK(r->words[i].start_seconds == Approx(starts[i]).margin(0.002));
+  // 4.25 beats fill two bars: the cadence is on the third bar line, 4 s in.
+  REQUIRE(r->tail_start_seconds);
+  CHECK(*r->tail_start_seconds == Approx(4.0));
+
+  MarkovInput in;
+  in.hidden = h;
+  in.lead_state = 1;
+  in.attention_entropy = {0.0, 0.5, 1.0, 0.2};
+  MarkovOptions mo;
+  mo.word_beats = o.word_beats;
+  auto m = compose_markov(in, ids, words, mo);
+  REQUIRE(m.ok());
+  const double beat = 60.0 / mo.bpm;
+  double at = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(m->words[i].start_seconds == Approx(at * beat).margin(0.002));
+    at += mo.word_beats[i];
+  }
+
+  // One length per word, each positive.
+  o.word_beats = {1.0, 1.0};
+  CHECK_FALSE(compose_voices(h, ids, words, identity_pca(), o).ok());
+  o.word_beats = {1.0, 0.0, 1.0, 1.0};
+  CHECK_FALSE(compose_voices(h, ids, words, identity_pca(), o).ok());
+  mo.word_beats = {1.0, 1.0, -1.0, 1.0};
+  CHECK_FALSE(compose_markov(in, ids, words, mo).ok());
+}
+
 TEST_CASE("timing JSON agrees with the MIDI file as mido reads it") {
   const std::string text = "Soft rain fell, and then the wind came back again!";
   std::vector<ByteRange> offsets;

@@ -218,6 +218,10 @@ struct VoicesOptions {
   // With a tension, the voices' and the drone's programs come from palette_for_level
   // instead of `voices` and `drone_program` (false: the caller chose the programs).
   bool palette = true;
+  // Empty: a word's slot follows its token count and the sentences become 2-16 bar
+  // phrases. Else one entry per word, in beats (> 0): the slots are these, unstretched (a
+  // MIDI prompt's moments keep the prompt's rhythm).
+  std::vector<double> word_beats;
 };
 
 // Where one word sounds.
@@ -293,6 +297,9 @@ struct MarkovOptions {
   // The prompt's tension: loudness, organ pulse, leap width and the palette
   // (palette_for_level; level 0.5 without one).
   std::optional<double> tension;
+  // As VoicesOptions::word_beats: given, each word lasts this many beats, shared among its
+  // tokens in proportion to their natural lengths.
+  std::vector<double> word_beats;
 };
 
 // The markov style (SPEC-notebooks §15–16 with its bugs fixed): a lead whose scale degree

@@ -671,6 +671,12 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   std::vector<int> last_pitch(options.voices.size(), 0), last_velocity(options.voices.size(), 0);
   // Natural layout: a word's slot grows with its token count; commas pause half a beat,
   // a sentence closes with a breath of a beat. Sentences then become 2-16 bar phrases.
+  // Given word beats are laid out as they are, in one unstretched phrase.
+  const bool given = !options.word_beats.empty();
+  if (given && options.word_beats.size() != words.size())
+    return fail(options.word_beats.size(), " word lengths for ", words.size(), " words");
+  for (double b : options.word_beats)
+    if (!(b > 0 && b <= 1024)) return fail("a word length of ", b, " beats is outside (0, 1024]");
   std::vector<double> word_beats, word_offset;
   std::vector<std::size_t> sentence_of;
   phrases::Map phrase;
@@ -678,11 +684,14 @@ Result<ActivationTrack> compose_voices(const HiddenStates& h, const std::vector<
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& text = words[i].text;
     const char end = text.empty() ? ' ' : text.back();
-    word_beats.push_back(std::min(2.5, 1.0 + 0.5 * static_cast<double>(words[i].tokens.size() - 1)));
+    word_beats.push_back(given ? options.word_beats[i]
+                               : std::min(2.5, 1.0 + 0.5 * static_cast<double>(words[i].tokens.size() - 1)));
     word_offset.push_back(offset);
     sentence_of.push_back(phrase.size());
-    offset += word_beats.back() + (end == ',' || end == ';' || end == ':' ? 0.5 : 0.0);
-    if (phrases::ends_sentence(text) || i + 1 == words.size()) {
+    offset += word_beats.back() + (!given && (end == ',' || end == ';' || end == ':') ? 0.5 : 0.0);
+    if (given) {
+      if (i + 1 == words.size()) phrase.add_exact(offset);
+    } else if (phrases::ends_sentence(text) || i + 1 == words.size()) {
       phrase.add(offset + 1.0);
       offset = 0;
     }

@@ -376,15 +376,27 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     const double ent = t < in.attention_entropy.size() ? in.attention_entropy[t] : 0.5;
     return 0.25 + 0.75 * (1.0 - ent);  // focused attention: longer
   };
-  std::vector<double> word_offset;
+  // Given word beats (a MIDI prompt's moments) are shared among the word's tokens in
+  // proportion to their natural lengths and laid out unstretched.
+  const bool given = !options.word_beats.empty();
+  if (given && options.word_beats.size() != words.size())
+    return fail(options.word_beats.size(), " word lengths for ", words.size(), " words");
+  std::vector<double> word_offset, word_scale;
   std::vector<std::size_t> sentence_of;
   phrases::Map phrase;
   double offset = 0;
   for (std::size_t i = 0; i < words.size(); ++i) {
     word_offset.push_back(offset);
     sentence_of.push_back(phrase.size());
-    for (std::size_t t : words[i].tokens) offset += natural_beats(t);
-    if (phrases::ends_sentence(words[i].text) || i + 1 == words.size()) {
+    double natural = 0;
+    for (std::size_t t : words[i].tokens) natural += natural_beats(t);
+    if (given && !(options.word_beats[i] > 0 && options.word_beats[i] <= 1024))
+      return fail("a word length of ", options.word_beats[i], " beats is outside (0, 1024]");
+    word_scale.push_back(given ? options.word_beats[i] / natural : 1.0);
+    offset += natural * word_scale.back();
+    if (given) {
+      if (i + 1 == words.size()) phrase.add_exact(offset);
+    } else if (phrases::ends_sentence(words[i].text) || i + 1 == words.size()) {
       phrase.add(offset + 1.0);
       offset = 0;
     }
@@ -403,7 +415,7 @@ Result<ActivationTrack> compose_markov(const MarkovInput& in, const std::vector<
     for (std::size_t t : w.tokens) {
       timing.token_ids.push_back(token_ids.at(t));
       const std::int64_t cursor = score.ticks(phrase.at(sentence, at));
-      at += natural_beats(t);
+      at += natural_beats(t) * word_scale[i];
       const std::int64_t len = score.ticks(phrase.at(sentence, at)) - cursor;
       const int pitch = scale.at(degree[t]);
       const int vel = static_cast<int>(

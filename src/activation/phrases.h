@@ -2,9 +2,11 @@
 // '.', '!' or '?'; the words after the last such one form the last sentence), closing
 // breath included, is stretched or squeezed linearly to 2, 4, 8 or 16 bars of 4/4, the
 // nearest in ratio, and starts on a bar line. Both prompt styles lay their words out in
-// natural beats and map them through this.
+// natural beats and map them through this. A MIDI prompt's words come with their own beats,
+// which add_exact keeps.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -33,6 +35,15 @@ class Map {
     const int bars = bars_for(beats);
     start_.push_back(total_);
     factor_.push_back(4.0 * bars / beats);
+    bars_.push_back(bars);
+    total_ += 4.0 * bars;
+  }
+  // Adds a sentence whose beats are already the music's (a MIDI prompt's moments): kept
+  // as they are, in as many bars as they fill.
+  void add_exact(double beats) {
+    const int bars = std::max(1, static_cast<int>(std::ceil(beats / 4.0 - 1e-9)));
+    start_.push_back(total_);
+    factor_.push_back(1.0);
     bars_.push_back(bars);
     total_ += 4.0 * bars;
   }

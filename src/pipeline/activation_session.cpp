@@ -369,6 +369,7 @@ Result<TrackResult> activation_compose_tokens(ActivationSession& s, PromptTokens
     mo.seed = s.request.seed;
     mo.title = title;
     if (s.direction) mo.tension = r.tension;
+    if (midi != nullptr) mo.word_beats = midi_word_beats(words, tokens);
     SONIFY_ASSIGN_OR_RETURN(track, compose_markov(input, ids, words, mo));
     r.track = std::move(track);
   } else {
@@ -380,6 +381,7 @@ Result<TrackResult> activation_compose_tokens(ActivationSession& s, PromptTokens
     vo.title = title;
     if (s.direction) vo.tension = r.tension;
     vo.palette = s.request.programs.empty();
+    if (midi != nullptr) vo.word_beats = midi_word_beats(words, tokens);
     SONIFY_ASSIGN_OR_RETURN(track, compose_voices(h, ids, words, s.pca, vo));
     r.track = std::move(track);
   }

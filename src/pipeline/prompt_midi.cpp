@@ -1,5 +1,6 @@
 #include "pipeline/prompt_midi.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "core/sha256.h"
@@ -101,9 +102,12 @@ Result<PromptTokens> midi_prompt_tokens(const MidiPromptSource& source, const Mi
   as_ids.ids.clear();
   for (int id : source.ids) as_ids.ids += (as_ids.ids.empty() ? "" : ",") + std::to_string(id);
   SONIFY_ASSIGN_OR_RETURN(tokens, prompt_tokens(as_ids, nullptr, vocab_size, context_length));
-  // One word per moment: tokens of a grid step joined by ',', a space after its time shifts.
+  // One word per onset moment: the tokens of a grid step where a note starts, joined by ',',
+  // up to the next such step. A step that only releases notes (and its time shifts) stays in
+  // the word before it, so the words' onsets are the prompt's.
   bool after_shift = false;
-  for (int id : tokens.ids) {
+  for (std::size_t i = 0; i < tokens.ids.size(); ++i) {
+    const int id = tokens.ids[i];
     const bool special = is_special_id(tokenizer, id);
     const std::string& name = tokenizer.token(id);
     tokens.pieces.push_back(name);
@@ -113,12 +117,39 @@ Result<PromptTokens> midi_prompt_tokens(const MidiPromptSource& source, const Mi
       continue;
     }
     const bool shift = is_time_shift(name);
-    if (!tokens.text.empty()) tokens.text += after_shift && !shift ? " " : ",";
+    if (!tokens.text.empty()) {
+      bool onset = false;
+      for (std::size_t j = i; after_shift && !shift && j < tokens.ids.size(); ++j) {
+        const std::string& next = tokenizer.token(tokens.ids[j]);
+        if (is_time_shift(next)) break;
+        onset = onset || next.rfind("NoteOn_", 0) == 0;
+      }
+      tokens.text += onset ? " " : ",";
+    }
     tokens.offsets.push_back({tokens.text.size(), tokens.text.size() + name.size()});
     tokens.text += name;
     after_shift = shift;
   }
   return tokens;
+}
+
+std::vector<double> midi_word_beats(const std::vector<WordSpan>& words, const PromptTokens& tokens) {
+  std::vector<double> beats;
+  for (const WordSpan& w : words) {
+    double b = 0;
+    for (std::size_t t : w.tokens) {
+      // TimeShift_b.s.r: b beats and s steps of a beat divided in r.
+      const std::string& name = tokens.pieces.at(t);
+      int whole = 0, steps = 0, per_beat = 0;
+      if (is_time_shift(name) && std::sscanf(name.c_str() + 10, "%d.%d.%d", &whole, &steps, &per_beat) == 3 &&
+          per_beat > 0)
+        b += whole + static_cast<double>(steps) / per_beat;
+    }
+    beats.push_back(b);
+  }
+  // The last moment has no shift after it (the prompt stops there): it sounds a beat.
+  if (!beats.empty() && beats.back() <= 0) beats.back() = 1;
+  return beats;
 }
 
 Result<std::vector<ReferenceSequence>> midi_reference_sequences(Runtime& runtime,

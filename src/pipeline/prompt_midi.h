@@ -1,8 +1,8 @@
 // `sonify prompt --midi-prompt FILE.mid` for MIDI event models (a model directory with
 // midi_tokenizer.json, from `sonify train --midi`): the MIDI becomes the model's event tokens
 // (BOS first, as training and sampling have it), and those tokens make the track as a text
-// prompt's do. A word of such a prompt is one moment of the piece: the events of one grid
-// step and the time shifts after them. The reference PCA of a MIDI model is fitted on what
+// prompt's do. A word of such a prompt is one onset moment of the piece, and lasts as long
+// as that moment does in the MIDI. The reference PCA of a MIDI model is fitted on what
 // the model itself plays from BOS, as it has no text corpus.
 #pragma once
 
@@ -46,9 +46,15 @@ Result<MidiPromptSource> midi_prompt_read(const std::string& path, const MidiTok
 
 // The source's ids as a prompt: checked against the model's vocabulary and context like a
 // text prompt's (over-long: an error, or the first context tokens with --truncate), the
-// token names as pieces and a text of them with one word per grid step.
+// token names as pieces and a text of them with one word per onset moment (a grid step
+// where a note starts, through the steps that only release notes, up to the next onset).
 Result<PromptTokens> midi_prompt_tokens(const MidiPromptSource& source, const MidiTokenizer& tokenizer,
                                         const PromptOptions& flags, int vocab_size, int context_length);
+
+// How long each word of a MIDI prompt lasts in beats: the sum of its time shifts, so the
+// track keeps the prompt's rhythm. The last word, which no shift ends, gets one beat; a word
+// before the first onset (a rest at the start) keeps its shifts.
+std::vector<double> midi_word_beats(const std::vector<WordSpan>& words, const PromptTokens& tokens);
 
 // What the reference PCA of a MIDI model runs through it: kReferenceSamples sequences the
 // model samples from BOS (seeds 0.., temperature 1, the whole vocabulary), each

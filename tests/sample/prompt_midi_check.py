@@ -12,7 +12,10 @@
       shifts of at most 32 steps), with the model's midi_tokenizer.json vocabulary: BOS, the
       events, no EOS (the piece goes on after a prompt). Compares with the token ids, pieces,
       token count and file sha256 that PROMPT.json records (a prefix when it says
-      truncated_from). Prints a JSON summary; exits 1 on any difference.
+      truncated_from), and the word timing of PROMPT.timing.json beside it: one word per
+      onset moment (a grid step with a NoteOn, through the release-only steps after it), each
+      lasting its time shifts in beats (the last, without one, a beat) at the track's tempo.
+      Prints a JSON summary; exits 1 on any difference.
 """
 import hashlib
 import json
@@ -89,6 +92,36 @@ def expected_tokens(path, tokenizer):
     return names, [vocab[n] for n in names], len(notes)
 
 
+def word_starts(names, bpm):
+    """Start seconds of each onset word of the token names (BOS first), per the doc's rule."""
+    moments, after_shift = [], True  # each moment: [has a NoteOn, beats of its shifts]
+    for name in names[1:]:
+        shift = name.startswith("TimeShift_")
+        if shift:
+            if not moments:  # a rest before the first event
+                moments.append([False, 0.0])
+            b, s, r = (int(x) for x in name[len("TimeShift_"):].split("."))
+            moments[-1][1] += b + s / r
+        else:
+            if after_shift:
+                moments.append([False, 0.0])
+            moments[-1][0] = moments[-1][0] or name.startswith("NoteOn_")
+        after_shift = shift
+    words = []
+    for has_on, beats in moments:
+        if not words or has_on:
+            words.append(beats)
+        else:
+            words[-1] += beats
+    if words and words[-1] <= 0:
+        words[-1] = 1.0
+    starts, at = [], 0.0
+    for beats in words:
+        starts.append(at * 60.0 / bpm)
+        at += beats
+    return starts
+
+
 def check_tokens(midi_path, model_dir, prompt_json):
     tokenizer = json.load(open(model_dir + "/midi_tokenizer.json"))
     got = json.load(open(prompt_json))
@@ -112,7 +145,17 @@ def check_tokens(midi_path, model_dir, prompt_json):
         problems.append("midi_prompt.tokens %s, expected %d" % (m.get("tokens"), kept))
     if m.get("notes") != n_notes:
         problems.append("midi_prompt.notes %s, expected %d" % (m.get("notes"), n_notes))
-    json.dump({"tokens": kept, "expected_tokens": len(ids), "notes": n_notes, "problems": problems}, sys.stdout)
+    timing = json.load(open(prompt_json[: -len(".json")] + ".timing.json"))
+    starts = word_starts(names, got["tempo_bpm"])
+    got_starts = [w["start"] for w in timing["words"]]
+    if len(got_starts) != len(starts) or got["words"] != len(starts):
+        problems.append("%d words, expected %d" % (len(got_starts), len(starts)))
+    else:
+        worst = max(abs(a - b) for a, b in zip(got_starts, starts))
+        if worst > 0.003:  # a tick at 480 per beat and 60 BPM is 2.1 ms
+            problems.append("word starts differ from the time shifts' by up to %.4f s" % worst)
+    json.dump({"tokens": kept, "expected_tokens": len(ids), "notes": n_notes, "words": len(starts),
+               "problems": problems}, sys.stdout)
     print()
     return 1 if problems else 0
 

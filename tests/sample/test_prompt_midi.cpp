@@ -71,8 +71,8 @@ TEST_CASE(
   CHECK(j["midi_prompt"]["file"] == dir.file("chorale.mid"));
   CHECK(j["token_ids"][0] == 1);  // BOS first, as training and sampling have it
   CHECK(j["pca"]["corpus_hash"] == "model-samples-32x64-t1");
-  // One word per grid step with a NoteOn: 8 chords, a passing note in each, the last releases.
-  CHECK(j["words"] == 17);
+  // One word per onset: 8 chords and a passing note in each (the last release joins the last).
+  CHECK(j["words"] == 16);
   auto valid = run_program(
       {"/usr/bin/python3", kSource + "/tests/sample/sample_check.py", "valid", dir.file("a/chorale.mid")});
   INFO(valid.err);
