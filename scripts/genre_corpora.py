@@ -16,9 +16,9 @@ their idioms, not copied:
                tritone riffs
   pop          major keys, a singable melody (steps and small leaps on the pentatonic, 8ths
                and quarters with syncopation) over whole-bar triads of the I-V-vi-IV family
-  hiphop       drums only, GM drum pitches (kick 36, snare 38, clap 39, closed hat 42, open
-               hat 46) on channel 1, not 9: train --midi's tokenizer leaves channel-9 drums
-               out without Program tokens, so the kit is written as pitched notes
+  hiphop       drums only, GM drum keys (kick 36, snare 38, clap 39, closed hat 42, open
+               hat 46) on the drum channel (10): train --midi reads a corpus of drums alone
+               as a drum model (the keys are its notes) and sample plays it on a kit
   twelve-tone  the control: rows (a seeded permutation of the 12 pitch classes) and their
                inversions, retrogrades and retrograde inversions at random transpositions,
                each pitch in a random octave, irregular durations, no key
@@ -164,13 +164,13 @@ def hiphop(rng):
     for bar in range(bars):
         start = bar * 16
         for s in kicks if bar % 4 != 3 else kicks + [13]:
-            piece.add(start + s, 1, 36, 110, 1)
+            piece.add(start + s, 1, 36, 110, 9)
         for s in (4, 12):
-            piece.add(start + s, 1, snare, 104, 1)
+            piece.add(start + s, 1, snare, 104, 9)
         hats = range(0, 16, 2) if rng.random() < 0.5 else range(16)
         for s in hats:
             pitch = 46 if (s == 14 and bar % 2 == 1) else 42
-            piece.add(start + s, 1, pitch, 70 + (12 if s % 4 == 0 else 0), 1)
+            piece.add(start + s, 1, pitch, 70 + (12 if s % 4 == 0 else 0), 9)
     return piece
 
 

@@ -40,7 +40,9 @@ Result<pipeline::TrackSettings> track_settings(const PromptRequest& r) {
 Result<std::optional<pipeline::MidiPromptSource>> read_midi_prompt(const PromptRequest& r) {
   if (r.midi_prompt.empty()) return std::optional<pipeline::MidiPromptSource>();
   SONIFY_ASSIGN_OR_RETURN(tokenizer, pipeline::midi_model_tokenizer(r.activation.model_path));
-  SONIFY_ASSIGN_OR_RETURN(source, pipeline::midi_prompt_read(r.midi_prompt, tokenizer, r.activation.prompt));
+  const bool drum_kit = pipeline::midi_corpus_playback(r.activation.model_path).drums;
+  SONIFY_ASSIGN_OR_RETURN(
+      source, pipeline::midi_prompt_read(r.midi_prompt, tokenizer, r.activation.prompt, drum_kit));
   return std::optional<pipeline::MidiPromptSource>(std::move(source));
 }
 

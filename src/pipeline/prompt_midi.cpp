@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
 #include "core/text_file.h"
@@ -41,6 +42,20 @@ Result<MidiTokenizer> midi_model_tokenizer(const std::string& model_path) {
   return MidiTokenizer::parse(text, file);
 }
 
+MidiCorpusPlayback midi_corpus_playback(const std::string& model_path) {
+  MidiCorpusPlayback p;
+  auto text = read_text((model_dir(model_path) / "training.json").string());
+  if (!text.ok()) return p;
+  const nlohmann::json log = nlohmann::json::parse(*text, nullptr, false);
+  if (!log.is_object() || !log.contains("midi") || !log["midi"].is_object()) return p;
+  const nlohmann::json& m = log["midi"];
+  if (m.contains("bpm") && m["bpm"].is_number() && m["bpm"] >= 20 && m["bpm"] <= 400) p.bpm = m["bpm"];
+  if (m.contains("program") && m["program"].is_number_integer() && m["program"] >= 0 && m["program"] <= 127)
+    p.program = m["program"];
+  if (m.contains("drums") && m["drums"].is_boolean()) p.drums = m["drums"];
+  return p;
+}
+
 Status check_model_kind(const std::string& model_path, bool midi_prompt) {
   const bool midi_model = is_midi_model(model_path);
   if (midi_model && !midi_prompt)
@@ -70,11 +85,13 @@ Status check_prompt_kind(const PromptRequest& r) {
 }
 
 Result<MidiPromptSource> midi_prompt_read(const std::string& path, const MidiTokenizer& tokenizer,
-                                          const PromptOptions& flags) {
+                                          const PromptOptions& flags, bool drum_kit) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return fail("--midi-prompt ", path, ": no such file");
   SONIFY_ASSIGN_OR_RETURN(midi, midi_read(path));
   SONIFY_ASSIGN_OR_RETURN(score, score_from_midi(midi));
+  if (drum_kit)
+    for (Track& t : score.tracks) t.drums = false;
   MidiPromptSource source;
   MidiPromptRecord& record = source.record;
   record.path = path;

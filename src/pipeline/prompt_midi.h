@@ -24,6 +24,16 @@ bool is_midi_model(const std::string& model_path);
 // The model's midi_tokenizer.json.
 Result<MidiTokenizer> midi_model_tokenizer(const std::string& model_path);
 
+// How the model's corpus was played (training.json's "midi" block): its median tempo, its
+// most used program, and whether it was a drum kit; 120 BPM and a piano where it says
+// nothing.
+struct MidiCorpusPlayback {
+  double bpm = 120;
+  int program = 0;
+  bool drums = false;
+};
+MidiCorpusPlayback midi_corpus_playback(const std::string& model_path);
+
 // Refuses, in one line, a MIDI event model without `midi_prompt` and a text model with it.
 Status check_model_kind(const std::string& model_path, bool midi_prompt);
 
@@ -39,10 +49,11 @@ struct MidiPromptSource {
   std::string stem;      // the file name without its extension
 };
 
-// Reads and tokenizes the MIDI file. A missing or unreadable file, one that is not MIDI and
-// one without notes the tokenizer keeps are one-line errors.
+// Reads and tokenizes the MIDI file; for a drum model (`drum_kit`), its drums are the notes,
+// as in training. A missing or unreadable file, one that is not MIDI and one without notes
+// the tokenizer keeps are one-line errors.
 Result<MidiPromptSource> midi_prompt_read(const std::string& path, const MidiTokenizer& tokenizer,
-                                          const PromptOptions& flags);
+                                          const PromptOptions& flags, bool drum_kit);
 
 // The source's ids as a prompt: checked against the model's vocabulary and context like a
 // text prompt's (over-long: an error, or the first context tokens with --truncate), the

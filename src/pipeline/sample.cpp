@@ -9,6 +9,7 @@
 
 #include "core/output_set.h"
 #include "core/text_file.h"
+#include "pipeline/prompt_midi.h"
 #include "sonify/midi.h"
 #include "sonify/midi_tokens.h"
 #include "sonify/model.h"
@@ -36,20 +37,6 @@ Result<MidiTokenizer> model_midi_tokenizer(const std::string& model_path, fs::pa
                 ", so it is not a MIDI event model (train one with sonify train --midi)");
   SONIFY_ASSIGN_OR_RETURN(text, read_text(file.string()));
   return MidiTokenizer::parse(text, file.string());
-}
-
-// Tempo and instrument of the corpus the model learned (training.json), else 120 BPM, piano.
-void corpus_playback(const fs::path& dir, double* bpm, int* program) {
-  *bpm = 120;
-  *program = 0;
-  auto text = read_text((dir / "training.json").string());
-  if (!text.ok()) return;
-  const json log = json::parse(*text, nullptr, false);
-  if (!log.is_object() || !log.contains("midi") || !log["midi"].is_object()) return;
-  const json& m = log["midi"];
-  if (m.contains("bpm") && m["bpm"].is_number() && m["bpm"] >= 20 && m["bpm"] <= 400) *bpm = m["bpm"];
-  if (m.contains("program") && m["program"].is_number_integer() && m["program"] >= 0 && m["program"] <= 127)
-    *program = m["program"];
 }
 
 // Grid steps each token moves time on (TimeShift_b.s.r: b beats and s steps), 0 for the rest.
@@ -171,9 +158,10 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
     return fail(req.model_path, ": the model has ", model.spec().vocab_size,
                 " token embeddings, fewer than the ", tokenizer.vocab_size(), " tokens of ",
                 kMidiTokenizerFile);
-  double bpm = 120;
-  int program = 0;
-  corpus_playback(dir, &bpm, &program);
+  const pipeline::MidiCorpusPlayback playback = pipeline::midi_corpus_playback(req.model_path);
+  const double bpm = playback.bpm;
+  const int program = playback.program;
+  const bool drums = playback.drums;
   SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(req.out_dir, req.name));
 
   RuntimeOptions runtime_options;
@@ -197,7 +185,8 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
   score.title = "sonify sample";
   for (Track& t : score.tracks) {
     t.program = program;
-    t.name = "Program " + std::to_string(program);
+    t.drums = drums;
+    t.name = drums ? "Drums" : "Program " + std::to_string(program);
   }
   SONIFY_ASSIGN_OR_RETURN(midi, midi_from_score(score));
 
@@ -228,6 +217,7 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
               {"constrained", req.constrain}}},
             {"tempo_bpm", bpm},
             {"program", program},
+            {"drums", drums},
             {"tokens", run.tokens},
             {"stop_reason", sampled.stop_reason},
             {"context", model.spec().context_length},

@@ -63,7 +63,8 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
   std::vector<double> bpms;
   std::map<int, std::int64_t> notes_by_program;
   MidiTokenStats total;
-  std::size_t doc = 0;
+  std::vector<Score> scores;
+  std::int64_t pitched_notes = 0, drum_notes = 0;
   for (const CorpusFile& f : inputs) {
     auto midi = midi_read(f.path);
     if (!midi.ok()) {
@@ -72,6 +73,17 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
       continue;
     }
     SONIFY_ASSIGN_OR_RETURN(score, score_from_midi(*midi));
+    for (const Track& t : score.tracks) (t.drums ? drum_notes : pitched_notes) += t.notes.size();
+    scores.push_back(std::move(score));
+  }
+  // A corpus of drums alone (channel 10) trains a drum model: its kit's keys are the notes,
+  // which the tokenizer (no Program tokens) would otherwise leave out, and sample plays
+  // them on channel 10 again.
+  const bool drum_kit = pitched_notes == 0 && drum_notes > 0;
+  std::size_t doc = 0;
+  for (Score& score : scores) {
+    if (drum_kit)
+      for (Track& t : score.tracks) t.drums = false;
     MidiTokenStats stats;
     const std::vector<int> ids = tokenizer.encode(score, &stats);
     const bool to_val = train_doc_to_validation(doc++, o.val_fraction);
@@ -80,7 +92,7 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
     ++(to_val ? corpus.docs_val : corpus.docs_train);
     bpms.push_back(first_bpm(score));
     for (const Track& t : score.tracks)
-      if (!t.drums) notes_by_program[t.program] += static_cast<std::int64_t>(t.notes.size());
+      if (!t.drums && !drum_kit) notes_by_program[t.program] += static_cast<std::int64_t>(t.notes.size());
     total.notes += stats.notes;
     total.out_of_range += stats.out_of_range;
     total.drum_notes_left += stats.drum_notes_left;
@@ -113,7 +125,7 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
   std::int64_t most = -1;
   for (const auto& [p, n] : notes_by_program)
     if (n > most) most = n, program = p;
-  // sonify sample plays the model at the corpus's tempo and instrument.
+  // sonify sample plays the model at the corpus's tempo and instrument (or drum kit).
   corpus.midi_log = {{"files", doc},
                      {"skipped", skipped.size()},
                      {"skipped_files", skipped},
@@ -122,7 +134,8 @@ Result<TrainCorpus> midi_train_corpus(const TrainRunRequest& o) {
                      {"drum_notes_left", total.drum_notes_left},
                      {"notes_truncated", total.truncated},
                      {"bpm", bpms[bpms.size() / 2]},
-                     {"program", program}};
+                     {"program", program},
+                     {"drums", drum_kit}};
   return corpus;
 }
 

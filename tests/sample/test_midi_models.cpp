@@ -197,6 +197,45 @@ TEST_CASE("sample: midi-bach's pitch classes are closer to the chorales than to 
   CHECK(control.out.find("closer to Bach: 0 of 20") != std::string::npos);
 }
 
+TEST_CASE("train --midi: a corpus of drums alone trains a drum model; sample and prompt play it as a kit",
+          "[midi_models]") {
+  sonify::test::use_private_cache();
+  TempDir dir;
+  auto gen = run_program({"/usr/bin/python3", kSource + "/scripts/genre_corpora.py", "hiphop",
+                          dir.file("corpus"), "--count", "12", "--seed", "0"});
+  INFO(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  auto t = run_sonify(tiny_train(dir.file("corpus"), dir.file("drums")));
+  INFO(t.err);
+  REQUIRE(t.exit_code == 0);
+  const json log = json::parse(read_file(dir.file("drums/training.json")));
+  CHECK(log["midi"]["drums"] == true);
+  CHECK(log["midi"]["drum_notes_left"] == 0);  // the kit's keys are the notes
+  CHECK(log["midi"]["notes"] > 1000);
+  auto s = run_sonify({"sample", "--model", dir.file("drums"), "--seconds", "4", "--seed", "2", "--midi-only",
+                       "-q", "-o", dir.file("out")});
+  INFO(s.err);
+  REQUIRE(s.exit_code == 0);
+  CHECK(json::parse(read_file(dir.file("out/sample.json")))["drums"] == true);
+  // Every note on the drum channel (mido numbers it 9).
+  auto channels = run_program(
+      {"/usr/bin/python3", "-c",
+       "import mido, sys; m = mido.MidiFile(sys.argv[1]); "
+       "print(sorted({x.channel for t in m.tracks for x in t if x.type == 'note_on' and x.velocity > 0}))",
+       dir.file("out/sample.mid")});
+  INFO(channels.err);
+  CHECK(channels.out == "[9]\n");
+  // A drum MIDI as the prompt keeps its drums, as training did.
+  auto p =
+      run_sonify({"prompt", "--model", dir.file("drums"), "--midi-prompt", dir.file("corpus/hiphop-0000.mid"),
+                  "--truncate", "--midi-only", "-o", dir.file("out")});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  const json pj = json::parse(read_file(dir.file("out/hiphop-0000.json")));
+  CHECK(pj["midi_prompt"]["drum_notes_left"] == 0);
+  CHECK(pj["midi_prompt"]["tokens"] == 64);
+}
+
 TEST_CASE("train --midi and sample: bad input is one line and writes nothing", "[midi_models]") {
   TempDir dir;
   chorales(dir.file("few"), "test", 3);
