@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""The bundled MIDI genre models side by side (issue 15): did each learn its genre, and what
+does each play?
+
+  scripts/midi_genre_page.py [--sonify BIN] [--samples 20] [--seconds 12] [--cards] [-o DIR]
+
+For every data/models/midi-GENRE: `sonify sample` with seeds 0..samples-1 (--seconds each,
+one thread), then each sample's statistics (tests/sample/genre_corpus_check.py: pitch
+classes, intervals, density, polyphony, rhythm, register) standardised over all the genre
+corpora and assigned to the nearest corpus centroid. The corpora are what the models were
+trained on: the J. S. Bach chorales (scripts/jsb_to_midi.py, all splits) and the five
+generated genres (scripts/genre_corpora.py all, 300 files each, seed 0). A model learned its
+genre when >= 80 % of its samples land on its own corpus.
+
+Writes DIR/midi-genres.md (the table: one row per model, where its samples land, its
+validation loss against the bigram and unigram baselines) and DIR/midi-genres.png (the
+piano roll of each model's seed-0 sample, one row per model, as the seed notebook compared
+its genres). --cards also writes the table into every model's MODEL_CARD.md ("All bundled
+genres"). Needs Debian's python3-mido, python3-numpy and python3-matplotlib.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sample"))
+import genre_corpus_check as gcc  # noqa: E402
+
+SECTION = "## All bundled genres"
+
+
+def chorale_json():
+    for d in (os.environ.get("SONIFY_CORPORA"), os.path.join(ROOT, "..", "shared", "corpora"),
+              "/work/shared/corpora"):
+        if d and os.path.isfile(os.path.join(d, "jsb-chorales", "Jsb16thSeparated.json")):
+            return os.path.join(d, "jsb-chorales", "Jsb16thSeparated.json")
+    raise SystemExit("midi_genre_page.py: the chorale corpus (jsb-chorales) is not found; set SONIFY_CORPORA")
+
+
+def make_corpora(root):
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "genre_corpora.py"), "all", root,
+                    "--count", "300", "--seed", "0"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "jsb_to_midi.py"), chorale_json(),
+                    os.path.join(root, "bach"), "--split", "all"], check=True, stdout=subprocess.DEVNULL)
+
+
+def samples(sonify, model, out, n, seconds):
+    files = []
+    for seed in range(n):
+        name = "seed-%d" % seed
+        subprocess.run([sonify, "sample", "--model", model, "--seconds", str(seconds), "--seed", str(seed),
+                        "--threads", "1", "--midi-only", "-q", "-o", out, "--name", name], check=True)
+        files.append(os.path.join(out, name + ".mid"))
+    return files
+
+
+def piano_roll(ax, path, title):
+    for start, end, pitch, channel in notes_with_channel(path):
+        if channel == 9:
+            ax.scatter([start], [pitch], s=4, color="k")
+        else:
+            ax.plot([start, end], [pitch, pitch], color="tab:blue", linewidth=2)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_ylabel("pitch")
+
+
+def notes_with_channel(path):
+    import mido
+    mid = mido.MidiFile(path)
+    now, tempo, out, open_ = 0.0, 500000, [], {}
+    for m in mido.merge_tracks(mid.tracks):
+        now += mido.tick2second(m.time, mid.ticks_per_beat, tempo)
+        if m.type == "set_tempo":
+            tempo = m.tempo
+        elif m.type == "note_on" and m.velocity > 0:
+            open_.setdefault((m.channel, m.note), []).append(now)
+        elif m.type in ("note_on", "note_off") and open_.get((m.channel, m.note)):
+            out.append((open_[(m.channel, m.note)].pop(0), now, m.note, m.channel))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sonify", default=os.path.join(ROOT, "build", "release", "tools", "sonify", "sonify"))
+    ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=12)
+    ap.add_argument("--cards", action="store_true")
+    ap.add_argument("-o", default=os.path.join(ROOT, "doc"))
+    a = ap.parse_args()
+    models = sorted(glob.glob(os.path.join(ROOT, "data", "models", "midi-*")))
+    if not models:
+        raise SystemExit("midi_genre_page.py: no data/models/midi-* models")
+    with tempfile.TemporaryDirectory() as work:
+        corpora_root = os.path.join(work, "corpora")
+        make_corpora(corpora_root)
+        data = gcc.corpora(corpora_root)
+        z = gcc.standardiser(data)
+        centroids = {g: z(x).mean(0) for g, x in data.items()}
+        genres = list(centroids)
+        rows, first = [], {}
+        for model in models:
+            name = os.path.basename(model)
+            genre = name[len("midi-"):]
+            files = samples(a.sonify, model, os.path.join(work, name), a.samples, a.seconds)
+            counts = dict.fromkeys(genres, 0)
+            for f in files:
+                x = z(gcc.features(f))
+                counts[min(genres, key=lambda g: np.linalg.norm(x - centroids[g]))] += 1
+            log = json.load(open(os.path.join(model, "training.json")))
+            rows.append((name, genre, counts, log))
+            first[name] = files[0]
+            print("%-18s %s" % (name, " ".join("%s:%d" % (g, c) for g, c in counts.items() if c)), file=sys.stderr)
+        held = sum(1 for _, genre, counts, _ in rows if counts.get(genre, 0) >= 0.8 * a.samples)
+        head = ("| model | " + " | ".join(genres) + " | own | validation loss | bigram | unigram | steps |\n"
+                "|---|" + "---|" * (len(genres) + 5) + "\n")
+        body = ""
+        for name, genre, counts, log in rows:
+            cells = " | ".join(("**%d**" % counts[g]) if g == genre else str(counts[g]) for g in genres)
+            own = counts.get(genre, 0)
+            body += "| %s | %s | %d %% | %.3f | %.3f | %.3f | %d |\n" % (
+                name, cells, round(100 * own / a.samples), log["final_val_loss"], log["bigram_val_loss"],
+                log["unigram_val_loss"], log["steps_done"])
+        how = ("%d samples per model (`sonify sample --seconds %g --seed 0..%d --threads 1`), each assigned to "
+               "the nearest corpus centroid of its statistics (pitch classes, intervals, density, polyphony, "
+               "rhythm, register; tests/sample/genre_corpus_check.py), standardised over the six training "
+               "corpora: the J. S. Bach chorales and scripts/genre_corpora.py's five genres (300 files each, "
+               "seed 0). A row counts where its samples land; **own** is the share on its own corpus "
+               "(the bar: 80 %%). Made by scripts/midi_genre_page.py; %d of %d models hold the bar.\n"
+               % (a.samples, a.seconds, a.samples - 1, held, len(rows)))
+        table = head + body
+        os.makedirs(a.o, exist_ok=True)
+        fig, axes = plt.subplots(len(models), 1, figsize=(14, 2.2 * len(models)), sharex=True, squeeze=False)
+        for ax, (name, genre, counts, _) in zip(axes[:, 0], rows):
+            piano_roll(ax, first[name], "%s (seed 0; %d of %d samples nearest %s)" %
+                       (name, counts.get(genre, 0), a.samples, genre))
+        axes[-1][0].set_xlabel("seconds")
+        fig.tight_layout()
+        fig.savefig(os.path.join(a.o, "midi-genres.png"), dpi=80)
+        with open(os.path.join(a.o, "midi-genres.md"), "w") as f:
+            f.write("# The bundled MIDI genre models side by side\n\n"
+                    "Each model is the same 3-layer decoder (issue 15); only the corpus differs. "
+                    "Hear one: `sonify sample --model data/models/midi-GENRE -o out`.\n\n"
+                    + how + "\n" + table + "\n![seed-0 sample of each model](midi-genres.png)\n")
+        if a.cards:
+            for model in models:
+                card = os.path.join(model, "MODEL_CARD.md")
+                text = open(card).read()
+                if SECTION in text:
+                    text = text[:text.index(SECTION)].rstrip("\n") + "\n"
+                open(card, "w").write(text + "\n" + SECTION + "\n\n" + how + "\n" + table)
+    return 0 if held == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
