@@ -8,8 +8,10 @@ For every data/models/midi-GENRE: `sonify sample` with seeds 0..samples-1 (--sec
 one thread), then each sample's statistics (tests/sample/genre_corpus_check.py: pitch
 classes, intervals, density, polyphony, rhythm, register) standardised over all the genre
 corpora and assigned to the nearest corpus centroid. The corpora are what the models were
-trained on: the J. S. Bach chorales (scripts/jsb_to_midi.py, all splits) and the five
-generated genres (scripts/genre_corpora.py all, 300 files each, seed 0). A model learned its
+trained on: the J. S. Bach chorales (scripts/jsb_to_midi.py, all splits), the five
+generated genres (scripts/genre_corpora.py all, 300 files each, seed 0) and, for a model of
+one of sonify's own genres (midi-acid, ...), the first 100 of its scripts/sonify_corpus.py
+pieces. A model learned its
 genre when >= 80 % of its samples land on its own corpus.
 
 Writes DIR/midi-genres.md (the table: one row per model, where its samples land, its
@@ -47,9 +49,12 @@ def chorale_json():
     raise SystemExit("midi_genre_page.py: the chorale corpus (jsb-chorales) is not found; set SONIFY_CORPORA")
 
 
-def make_corpora(root):
+def make_corpora(root, sonify, own_genres):
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "genre_corpora.py"), "all", root,
                     "--count", "300", "--seed", "0"], check=True, stdout=subprocess.DEVNULL)
+    for genre in own_genres:  # sonify's own genres: the first 100 pieces the model learned from
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sonify_corpus.py"), genre,
+                        os.path.join(root, genre), "--count", "100", "--seed", "0", "--sonify", sonify], check=True)
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "jsb_to_midi.py"), chorale_json(),
                     os.path.join(root, "bach"), "--split", "all"], check=True, stdout=subprocess.DEVNULL)
 
@@ -102,7 +107,9 @@ def main():
         raise SystemExit("midi_genre_page.py: no data/models/midi-* models")
     with tempfile.TemporaryDirectory() as work:
         corpora_root = os.path.join(work, "corpora")
-        make_corpora(corpora_root)
+        own_genres = [os.path.basename(m)[len("midi-"):] for m in models
+               if os.path.basename(m)[len("midi-"):] in ("acid", "house", "suite")]
+        make_corpora(corpora_root, a.sonify, own_genres)
         data = gcc.corpora(corpora_root)
         z = gcc.standardiser(data)
         centroids = {g: z(x).mean(0) for g, x in data.items()}
@@ -132,9 +139,9 @@ def main():
                 log["unigram_val_loss"], log["steps_done"])
         how = ("%d samples per model (`sonify sample --seconds %g --seed 0..%d --threads 1`), each assigned to "
                "the nearest corpus centroid of its statistics (pitch classes, intervals, density, polyphony, "
-               "rhythm, register; tests/sample/genre_corpus_check.py), standardised over the six training "
-               "corpora: the J. S. Bach chorales and scripts/genre_corpora.py's five genres (300 files each, "
-               "seed 0). A row counts where its samples land; **own** is the share on its own corpus "
+               "rhythm, register; tests/sample/genre_corpus_check.py), standardised over the training "
+               "corpora: the J. S. Bach chorales, scripts/genre_corpora.py's five genres (300 files each, "
+               "seed 0) and the first 100 pieces of scripts/sonify_corpus.py for sonify's own genres. A row counts where its samples land; **own** is the share on its own corpus "
                "(the bar: 80 %%). Made by scripts/midi_genre_page.py; %d of %d models hold the bar.\n"
                % (a.samples, a.seconds, a.samples - 1, held, len(rows)))
         table = head + body

@@ -46,8 +46,8 @@ SONIFY="$BUILD/tools/sonify/sonify"
 CORPUS="${SONIFY_CORPORA:-$ROOT/../shared/corpora}/jsb-chorales"
 [ -f "$CORPUS/Jsb16thSeparated.json" ] || CORPUS=/work/shared/corpora/jsb-chorales
 case "$genre" in
-  bach | rock | metal | pop | hiphop | twelve-tone) ;;
-  *) echo "train_midi_models.sh: --genre $genre: expected bach, rock, metal, pop, hiphop or twelve-tone" >&2; exit 2 ;;
+  bach | rock | metal | pop | hiphop | twelve-tone | acid | house | suite) ;;
+  *) echo "train_midi_models.sh: --genre $genre: expected bach, rock, metal, pop, hiphop, twelve-tone, acid, house or suite" >&2; exit 2 ;;
 esac
 NAME="midi-$genre"
 OUT="$ROOT/data/models/$NAME"
@@ -58,8 +58,13 @@ if [ "$genre" = bach ]; then
   /usr/bin/python3 "$ROOT/scripts/jsb_to_midi.py" "$CORPUS/Jsb16thSeparated.json" "$WORK/jsb-chorales"
   TRAIN_DIR=jsb-chorales
 else
-  # All five, as the card compares the samples with every genre.
+  # All five, as the card compares the samples with every genre (and sonify's own one).
   /usr/bin/python3 "$ROOT/scripts/genre_corpora.py" all "$WORK/corpora" --count "$count" --seed 0
+  case "$genre" in
+    acid | house | suite)
+      /usr/bin/python3 "$ROOT/scripts/sonify_corpus.py" "$genre" "$WORK/corpora/$genre" --count "$count" \
+        --seed 0 --sonify "$SONIFY" ;;
+  esac
   TRAIN_DIR=corpora/$genre
 fi
 
@@ -73,7 +78,7 @@ twenty_samples() {
   done
 }
 
-# Did it learn its genre? 20 seeds against the five generated corpora.
+# Did it learn its genre? 20 seeds against the five generated corpora (and sonify's own genre's).
 genre_card_statistics() {
   local samples
   mapfile -t samples < <(twenty_samples)
@@ -81,6 +86,10 @@ genre_card_statistics() {
   local summary
   summary=$(/usr/bin/python3 "$ROOT/tests/sample/genre_corpus_check.py" classify "$genre" "$WORK/corpora" \
     "${samples[@]}" | tail -1) || true
+  local corpora="the five corpora of scripts/genre_corpora.py ($count files each, seed 0)"
+  case "$genre" in
+    acid | house | suite) corpora="the five corpora of scripts/genre_corpora.py and sonify's own $genre pieces (scripts/sonify_corpus.py; $count files each, seed 0)" ;;
+  esac
   sed -i '/^## Did it learn its genre/,$d' "$OUT/MODEL_CARD.md"
   cat >>"$OUT/MODEL_CARD.md" <<CARD
 
@@ -88,7 +97,7 @@ genre_card_statistics() {
 
 20 samples (\`sonify sample --seconds 12 --seed 0..19\`), each one's statistics (sorted pitch-class
 histogram, melodic intervals, onsets per beat, polyphony, note lengths, onset positions, register)
-standardised over the five corpora of scripts/genre_corpora.py ($count files each, seed 0) and
+standardised over $corpora and
 assigned to the nearest corpus centroid (tests/sample/genre_corpus_check.py classify): **${summary}**.
 CARD
 }
