@@ -13,7 +13,10 @@
 #    With BASELINE (another sonify binary, e.g. main's), the same figures for it in the same
 #    run, and the ratio of the synthesis CPU (baseline / this build).
 # 2. generate --monitor: per token, the time from its logits to its audio block being written
-#    and flushed (the record's .timing.json), with and without --direction.
+#    and flushed (the record's .timing.json), with and without --direction; with BASELINE, the
+#    same for it. With --direction the latency includes the KV-cached step that appends the
+#    token (its hidden states give the score; before issue 16's session 16, a forward pass
+#    over the whole sequence per token).
 # Usage: bench/synth.sh [BUILD_DIR] [RUNS] [BASELINE_SONIFY]   (default build/release, 3; build first)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,18 +83,22 @@ if [ -n "$BASELINE" ]; then
       if (b in s && s[st] >= 0.01 && k[st] >= 0.01)
         printf "ratio %-8s synthesis %.1fx faster, per album track %.1fx faster\n", n, s[b] / s[st], k[b] / k[st] } }' "$OUT/synth.txt"
 fi
-for dir in "" "--direction $PAIRS"; do
-  # shellcheck disable=SC2086
-  taskset -c 0 "$SONIFY" generate "Once upon a time" -m "$MODEL" -n 100 --no-stop --threads 1 \
-    --monitor "$OUT/monitor.wav" $dir >/dev/null 2>&1
-  /usr/bin/python3 - "$OUT/monitor.timing.json" "${dir:+with --direction}" <<'PY'
+for bin in "$SONIFY" ${BASELINE:+"$BASELINE"}; do
+  label=$([ "$bin" = "$SONIFY" ] && echo build || echo baseline)
+  for dir in "" "--direction $PAIRS"; do
+    # shellcheck disable=SC2086
+    taskset -c 0 "$bin" generate "Once upon a time" -m "$MODEL" -n 100 --no-stop --threads 1 \
+      --monitor "$OUT/monitor.wav" $dir >/dev/null 2>&1
+    /usr/bin/python3 - "$OUT/monitor.timing.json" "$label: ${dir:+with --direction}" <<'PY'
 import json, statistics, sys
 t = json.load(open(sys.argv[1]))["tokens"]
 lat = sorted(x["latency_ms"] for x in t)
 gaps = [b["logits_at"] - a["logits_at"] for a, b in zip(t, t[1:])]
-print(f"monitor {sys.argv[2] or 'surprisal score'}: {len(t)} tokens, latency logits -> block written "
+label = sys.argv[2] if not sys.argv[2].endswith(": ") else sys.argv[2] + "surprisal score"
+print(f"monitor {label}: {len(t)} tokens, latency logits -> block written "
       f"median {statistics.median(lat):.2f} ms, p90 {lat[int(0.9 * len(lat))]:.2f} ms, max {lat[-1]:.2f} ms; "
       f"{1000 * statistics.mean(gaps):.1f} ms between tokens (0.2 s of audio each)")
 PY
+  done
 done
 echo "load after: $(uptime)"

@@ -10,6 +10,14 @@
 
 #include "sonify/synth.h"
 #include "test_support.h"
+#ifdef SONIFY_MONITOR_TORCH
+#include <cstdlib>
+
+#include "sonify/activation.h"
+#include "sonify/model.h"
+#include "sonify/runtime.h"
+#include "sonify/tokenizer.h"
+#endif
 
 using nlohmann::json;
 using sonify::test::read_file;
@@ -141,6 +149,52 @@ TEST_CASE("generate --monitor --direction: SIGINT mid-way leaves a finished, sho
   CHECK(v["frames"] == v["oracle_frames"]);
   CHECK(v["max_lsb_diff"].get<double>() <= 0.5 + 1e-6);
   CHECK(v["max_table_diff"].get<double>() < 1e-9);
+}
+
+TEST_CASE(
+    "generate --monitor --direction: each token's score from its cached step is the full-recompute score",
+    "[monitor][runtime]") {
+  // The monitor takes the new token's hidden states from the KV-cached step that appended it;
+  // the reference here is what it did before: a forward pass over the whole sequence so far,
+  // the last row's tension. Float32 rounding differs between the two passes (measured up to
+  // 3.2e-6 on these models, for tensions of order 1), hence the tolerance.
+  setenv("SONIFY_PLUGIN_DIR", SONIFY_PLUGIN_DIR, 1);
+  for (const std::string& path : {kModel, sonify::test::fixtures_dir() + "/models/TinyStories-656K"}) {
+    INFO(path);
+    TempDir dir;
+    auto r = run_sonify({"generate", "Once upon a time", "-m", path, "-n", "40", "--no-stop", "--threads",
+                         "1", "--monitor", dir.file("m.wav"), "--direction", kPairs});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const json record = json::parse(read_file(dir.file("m.json")));
+    REQUIRE(record["tokens"].size() == 40);
+
+    auto model = sonify::Model::open(path);
+    REQUIRE(model.ok());
+    auto tokenizer = sonify::Tokenizer::from_model_path(path);
+    REQUIRE(tokenizer.ok());
+    auto runtime = sonify::runtime_open(*model);
+    REQUIRE(runtime.ok());
+    auto set = sonify::contrast_set_read(kPairs);
+    REQUIRE(set.ok());
+    auto direction = sonify::contrast_direction_fit(**runtime, *tokenizer, *set, "mean");
+    REQUIRE(direction.ok());
+    std::vector<std::int64_t> ids = record["prompt_ids"].get<std::vector<std::int64_t>>();
+    double worst = 0;
+    for (const json& t : record["tokens"]) {
+      ids.push_back(t["id"].get<std::int64_t>());
+      sonify::CaptureRequest capture = sonify::hidden_states_request();
+      auto trace = (*runtime)->forward(ids, capture);
+      REQUIRE(trace.ok());
+      auto h = sonify::hidden_states_from_trace(*trace);
+      REQUIRE(h.ok());
+      const double full = sonify::contrast_token_tension(*direction, *h).back();
+      worst = std::max(worst, std::abs(t["tension"].get<double>() - full));
+      CHECK(t["raw_score"].get<double>() == Approx(sonify::tension_level(full)).margin(3e-5));
+    }
+    INFO("largest |cached - full| tension " << worst);
+    CHECK(worst <= 3e-5);
+  }
 }
 
 TEST_CASE("generate --monitor: bad options are one line, nothing written", "[monitor][runtime]") {

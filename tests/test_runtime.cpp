@@ -197,6 +197,101 @@ TEST_CASE("KV-cache decoding equals a full forward, across Gemma 3's sliding win
   CHECK(trace->embed.empty());
 }
 
+TEST_CASE(
+    "generate with a capture: each token's hidden states from its KV-cached step are a full forward's rows") {
+  // The monitor's --direction score reads them (issue 16): one cached step per token instead
+  // of a forward pass over the whole sequence. Rounding differs (a 1-row query against cached
+  // keys instead of the whole sequence's product), so equal within a float32 tolerance.
+  const std::string bundled = std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny";
+  for (const std::string& path : {model_dir("TinyStories-656K"), bundled, model_dir("tiny-gemma3-random"),
+                                  model_dir("tiny-gpt2-random")}) {
+    INFO(path);
+    auto model = Model::open(path);
+    REQUIRE(model.ok());
+    auto runtime = runtime_open(*model);
+    REQUIRE(runtime.ok());
+    Runtime& rt = **runtime;
+    GenerateOptions greedy;
+    greedy.max_tokens = 24;
+    greedy.stop_at_eos = false;
+    const std::vector<std::int64_t> prompt = {1, 5, 9};
+    std::vector<std::vector<float>> rows;  // per token: embed then every resid_post, [1, D] each
+    TokenObserver observer;
+    observer.capture.embed = true;
+    observer.capture.resid_post = true;
+    observer.on_token = [&](const TokenStep& step) -> Result<bool> {
+      REQUIRE(step.appended != nullptr);
+      CHECK(step.appended->token_ids == std::vector<std::int64_t>{step.id});
+      CHECK(step.appended->embed.shape == std::vector<std::int64_t>{1, rt.spec().hidden_size});
+      std::vector<float> r = step.appended->embed.values;
+      for (const Activation& a : step.appended->resid_post)
+        r.insert(r.end(), a.values.begin(), a.values.end());
+      rows.push_back(std::move(r));
+      return true;
+    };
+    auto observed = generate(rt, prompt, greedy, observer);
+    REQUIRE(observed.ok());
+    REQUIRE(rows.size() == 24);
+    CHECK(rt.cached_tokens() == 3 + 24);  // a step ran for the last token too
+    auto plain = generate(rt, prompt, greedy);
+    REQUIRE(plain.ok());
+    CHECK(observed->ids == plain->ids);  // capturing does not change what is generated
+    CHECK(rt.cached_tokens() == 3 + 23);
+    std::vector<std::int64_t> all = prompt;
+    all.insert(all.end(), observed->ids.begin(), observed->ids.end());
+    CaptureRequest request;
+    request.embed = true;
+    request.resid_post = true;
+    request.logits = LogitPositions::None;
+    auto full = rt.forward(all, request);
+    REQUIRE(full.ok());
+    const auto width = static_cast<std::size_t>(rt.spec().hidden_size);
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const std::size_t at = (prompt.size() + i) * width;
+      std::vector<float> want(full->embed.values.begin() + at, full->embed.values.begin() + at + width);
+      for (const Activation& a : full->resid_post)
+        want.insert(want.end(), a.values.begin() + at, a.values.begin() + at + width);
+      REQUIRE(rows[i].size() == want.size());
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        worst = std::max(worst, double(std::abs(rows[i][k] - want[k])));
+        scale = std::max(scale, double(std::abs(want[k])));
+      }
+    }
+    INFO("largest |cached - full| " << worst << " of values up to " << scale);
+    CHECK(worst <= 1e-5 * std::max(1.0, scale));
+  }
+}
+
+TEST_CASE("generate with a capture at the context limit: the token chosen with the cache full has no step") {
+  auto model = Model::open(std::string(SONIFY_SOURCE_DIR) + "/data/models/sonify-tiny");
+  REQUIRE(model.ok());
+  auto runtime = runtime_open(*model);
+  REQUIRE(runtime.ok());
+  REQUIRE((*runtime)->spec().context_length == 128);
+  const std::vector<std::int64_t> prompt(120, 11);
+  GenerateOptions greedy;
+  greedy.max_tokens = 20;
+  greedy.stop_at_eos = false;
+  std::vector<bool> had_step;
+  TokenObserver observer;
+  observer.capture.resid_post = true;
+  observer.on_token = [&](const TokenStep& step) -> Result<bool> {
+    had_step.push_back(step.appended != nullptr);
+    return true;
+  };
+  auto g = generate(**runtime, prompt, greedy, observer);
+  REQUIRE(g.ok());
+  CHECK(g->stop_reason == "context");
+  // Tokens 1..8 fill the cache to 128; the 9th is chosen from it and cannot be appended.
+  CHECK(had_step == std::vector<bool>{true, true, true, true, true, true, true, true, false});
+  CHECK((*runtime)->cached_tokens() == 128);
+  auto plain = generate(**runtime, prompt, greedy);
+  REQUIRE(plain.ok());
+  CHECK(plain->ids == g->ids);
+  CHECK(plain->stop_reason == "context");
+}
+
 TEST_CASE("Phi-3 with fused qkv and gate_up matches a float64 numpy forward past its sliding window") {
   TempDir dir;
   const std::string oracles = std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/";

@@ -4,6 +4,7 @@
 // compile and start without libtorch.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -78,6 +79,12 @@ class Runtime {
   // from the first call on, since decoding reads every weight once per token.
   virtual Result<std::vector<float>> extend(const std::vector<std::int64_t>& ids) = 0;
 
+  // extend() returning what `request` asks for of the new positions only: embed and
+  // resid_post [t, D], mlp_post [t, I], attn_pattern [H, t, cached + t], logits as asked
+  // (Last: the last new position's [1, V]). The rows are those of a forward() over the whole
+  // sequence up to float rounding: the new positions attend to the cached keys and values.
+  virtual Result<Trace> extend_trace(const std::vector<std::int64_t>& ids, const CaptureRequest& request) = 0;
+
   // Empties the KV cache.
   virtual void reset() = 0;
 
@@ -126,10 +133,28 @@ struct Generation {
   std::string stop_reason;
 };
 
-// Called once per generated token, with the logits it was chosen from, before the next
-// step runs (the live monitor sounds each token as it comes). Returning false stops the
-// generation after this token with stop_reason "interrupted"; an error ends it with that error.
-using TokenObserver = std::function<Result<bool>(const std::vector<float>& logits, std::int64_t next)>;
+// One generated token as a TokenObserver sees it.
+struct TokenStep {
+  const std::vector<float>& logits;  // the logits it was chosen from
+  std::int64_t id = 0;
+  std::chrono::steady_clock::time_point logits_at;  // when those logits were ready
+  // With TokenObserver::capture: what the cached step that appended the token captured of it
+  // (rows [1, ...]). Null when the context was full, so that no step could append it.
+  const Trace* appended = nullptr;
+};
+
+// Called once per generated token (the live monitor sounds each token as it comes).
+// Returning false stops the generation after this token with stop_reason "interrupted"; an
+// error ends it with that error. Without a capture the observer runs before the step that
+// appends the token; with one (embed, resid_post, mlp_post or attn_pattern) that step runs
+// first, so the observer gets the token's activations from the KV-cached pass instead of a
+// forward pass over the whole sequence, and one more step runs after the last token.
+struct TokenObserver {
+  std::function<Result<bool>(const TokenStep&)> on_token;
+  CaptureRequest capture = CaptureRequest{false, false, false, false, LogitPositions::Last};
+
+  explicit operator bool() const { return static_cast<bool>(on_token); }
+};
 
 // Decodes up to options.max_tokens ids after `prompt` with the runtime's KV cache
 // (the prompt is prefilled once, then one token per step). Resets the cache first.

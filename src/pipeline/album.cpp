@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/atomic_file.h"
+#include "core/fresh_memory.h"
 #include "core/output_set.h"
 #include "core/sha256.h"
 #include "core/text_file.h"
@@ -661,6 +662,11 @@ Result<AlbumRun> run_album_direct(const AlbumRequest& request) {
   Audio album;
   album.sample_rate_hz = 44100;
   const auto gap = static_cast<std::size_t>(std::lround(request.gap_seconds * album.sample_rate_hz)) * 2;
+  std::size_t total =
+      0;  // one allocation: growing it track by track copied and faulted in ~2.5 times its size
+  for (std::size_t i = 0; i < n; ++i)
+    if (!rows[i].contains("error")) total += (total > 0 ? gap : 0) + audio[i].samples.size();
+  reserve_prefaulted(album.samples, total);
   for (std::size_t i = 0; i < n; ++i) {
     if (rows[i].contains("error")) {
       ++run.failures;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/output_set.h"
 #include "sonify/activation.h"
@@ -95,8 +96,12 @@ class MonitorImpl final : public Monitor {
   }
 
   TokenObserver observer() override {
-    return [this](const std::vector<float>& logits, std::int64_t next) -> Result<bool> {
-      const double logits_at = seconds_now();
+    TokenObserver o;
+    if (direction_) o.capture = hidden_states_request();  // the new token's states from the cached step
+    o.on_token = [this](const TokenStep& step) -> Result<bool> {
+      const std::vector<float>& logits = step.logits;
+      const std::int64_t next = step.id;
+      const double logits_at = std::chrono::duration<double>(step.logits_at.time_since_epoch()).count();
       ids_.push_back(next);
       double top = logits[0];
       for (float v : logits) top = std::max(top, static_cast<double>(v));
@@ -106,9 +111,11 @@ class MonitorImpl final : public Monitor {
       vocab_ = logits.size();
       const double max_surprisal = std::log(static_cast<double>(vocab_));
       double raw = surprisal / max_surprisal;
+      std::optional<double> tension;
       if (direction_) {
-        SONIFY_ASSIGN_OR_RETURN(tension, token_tension());
-        raw = tension_level(tension);
+        SONIFY_ASSIGN_OR_RETURN(t, token_tension(step.appended));
+        tension = t;
+        raw = tension_level(t);
       }
       block_.clear();
       const MonitorStep s = voice_.step(raw, surprisal, max_surprisal, &block_);
@@ -128,6 +135,7 @@ class MonitorImpl final : public Monitor {
                         {"fm_index", s.fm_index},
                         {"cutoff_hz", s.cutoff_hz},
                         {"drive", s.drive}};
+      if (tension) t["tension"] = *tension;
       if (tokenizer_) t["piece"] = decode_or_empty(tokenizer_, {next});
       steps_.push_back(std::move(t));
       timing_.push_back({{"logits_at", logits_at},
@@ -135,6 +143,7 @@ class MonitorImpl final : public Monitor {
                          {"latency_ms", 1000 * (written_at - logits_at)}});
       return !listener_gone_ && !(request_.stop && *request_.stop);
     };
+    return o;
   }
 
   Status finish(const GenerateRun& run, const std::string& model_path) override {
@@ -170,6 +179,9 @@ class MonitorImpl final : public Monitor {
     if (direction_)
       j["score"] = {{"source", "direction"},
                     {"statistic", "tension_level(contrast token tension) = clamp(0.5 + 0.75 t, 0, 1)"},
+                    {"hidden_states",
+                     "the token's, from the KV-cached step that appended it (a token chosen with the "
+                     "context full: a forward pass over the last context-length tokens)"},
                     {"set", direction_->name},
                     {"set_hash", direction_->set_hash},
                     {"method", direction_->method},
@@ -189,9 +201,15 @@ class MonitorImpl final : public Monitor {
   double seconds() const override { return static_cast<double>(data_bytes_) / (4.0 * kRate); }
 
  private:
-  // The token's tension along the direction, from a forward pass over the sequence so far
-  // (the KV cache keeps no hidden states); at the context limit the oldest tokens drop out.
-  Result<double> token_tension() {
+  // The new token's tension along the direction, from its hidden states as the cached step
+  // that appended it computed them: one step per token, not a pass over the whole sequence.
+  // Only a token chosen when the context is full has no such step; it gets a forward pass
+  // over the last context-length tokens (the oldest drop out).
+  Result<double> token_tension(const Trace* appended) {
+    if (appended != nullptr) {
+      SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(*appended));
+      return contrast_token_tension(*direction_, h).back();
+    }
     const int context = runtime_.spec().context_length;
     const std::size_t keep =
         context > 0 ? std::min(ids_.size(), static_cast<std::size_t>(context)) : ids_.size();

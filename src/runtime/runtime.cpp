@@ -3,9 +3,11 @@
 #include "sonify/runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "sonify/torch_info.h"
@@ -96,13 +98,25 @@ Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& p
   std::uint64_t rng_state = options.seed;
   SONIFY_ASSIGN_OR_RETURN(first, runtime.extend(prompt));
   std::vector<float> logits = std::move(first);
+  const CaptureRequest& c = observer.capture;
+  const bool capture = observer && (c.embed || c.resid_post || c.attn_pattern || c.mlp_post);
+  CaptureRequest step_request = c;
+  step_request.logits = LogitPositions::Last;  // the next token is chosen from them
   out.stop_reason = "max_tokens";
   for (int step = 0; step < options.max_tokens; ++step) {
+    const auto logits_at = std::chrono::steady_clock::now();
     SONIFY_TRY(check_finite_logits(logits, step));
     const std::int64_t next = sample_next(logits, options, &rng_state);
     out.ids.push_back(next);
+    const bool full = runtime.cached_tokens() >= spec.context_length;
+    std::optional<Trace> appended;
+    if (capture && !full) {
+      SONIFY_ASSIGN_OR_RETURN(trace, runtime.extend_trace({next}, step_request));
+      appended = std::move(trace);
+    }
     if (observer) {
-      SONIFY_ASSIGN_OR_RETURN(go_on, observer(logits, next));
+      SONIFY_ASSIGN_OR_RETURN(
+          go_on, observer.on_token(TokenStep{logits, next, logits_at, appended ? &*appended : nullptr}));
       if (!go_on) {
         out.stop_reason = "interrupted";
         break;
@@ -114,9 +128,13 @@ Result<Generation> generate(Runtime& runtime, const std::vector<std::int64_t>& p
       break;
     }
     if (step + 1 == options.max_tokens) break;
-    if (runtime.cached_tokens() >= spec.context_length) {
+    if (full) {
       out.stop_reason = "context";
       break;
+    }
+    if (appended) {
+      logits = std::move(appended->logits.values);
+      continue;
     }
     SONIFY_ASSIGN_OR_RETURN(more, runtime.extend({next}));
     logits = std::move(more);

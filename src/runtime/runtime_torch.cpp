@@ -150,19 +150,21 @@ class TorchRuntime final : public Runtime {
   }
 
   Result<std::vector<float>> extend(const std::vector<std::int64_t>& ids) override {
+    CaptureRequest request;
+    request.logits = LogitPositions::Last;
+    SONIFY_ASSIGN_OR_RETURN(trace, extend_trace(ids, request));
+    return std::move(trace.logits.values);
+  }
+
+  Result<Trace> extend_trace(const std::vector<std::int64_t>& ids, const CaptureRequest& request) override {
     SONIFY_TRY(runtime_check_ids(spec_, ids));
     keep_converted_weights();
     if (cache_.length + static_cast<std::int64_t>(ids.size()) > spec_.context_length)
       return fail("the sequence would grow to ", cache_.length + static_cast<std::int64_t>(ids.size()),
                   " tokens but the model's context holds ", spec_.context_length);
-    Result<std::vector<float>> logits = guarded([&]() -> Result<std::vector<float>> {
-      CaptureRequest request;
-      request.logits = LogitPositions::Last;
-      SONIFY_ASSIGN_OR_RETURN(trace, run(ids, request, &cache_));
-      return std::move(trace.logits.values);
-    });
-    if (!logits.ok()) reset();  // some layers may hold the new positions already
-    return logits;
+    Result<Trace> trace = guarded([&]() -> Result<Trace> { return run(ids, request, &cache_); });
+    if (!trace.ok()) reset();  // some layers may hold the new positions already
+    return trace;
   }
 
  private:

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "core/fresh_memory.h"
+
 namespace sonify::synth {
 namespace {
 
@@ -29,7 +31,7 @@ struct Buffer {
 };
 
 struct Spectra {
-  explicit Spectra(std::size_t n) : p(fftw_alloc_complex(n)) {}
+  explicit Spectra(std::size_t n) : p(fftw_alloc_complex(n)) { prefault(p, n * sizeof(fftw_complex)); }
   ~Spectra() { fftw_free(p); }
   Spectra(const Spectra&) = delete;
   Spectra& operator=(const Spectra&) = delete;

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "convolve.h"
+#include "core/fresh_memory.h"
 #include "sonify/activation_stats.h"
 #include "sonify/synth.h"
 
@@ -154,10 +155,10 @@ Audio to_audio(const std::vector<double>& left, const std::vector<double>& right
   const double gain = peak > 0 ? 0.5 / peak : 0.0;  // mastering sets the level; no sample near full scale
   Audio a;
   a.sample_rate_hz = sample_rate;
-  a.samples.assign(frames * 2, 0.0f);
-  for (std::size_t i = 0; i < frames; ++i) {
-    a.samples[2 * i] = static_cast<float>(i < left.size() ? left[i] * gain : 0.0);
-    a.samples[2 * i + 1] = static_cast<float>(i < right.size() ? right[i] * gain : 0.0);
+  reserve_prefaulted(a.samples, frames * 2);
+  for (std::size_t i = 0; i < frames; ++i) {  // appended: resize would first zero every sample
+    a.samples.push_back(static_cast<float>(i < left.size() ? left[i] * gain : 0.0));
+    a.samples.push_back(static_cast<float>(i < right.size() ? right[i] * gain : 0.0));
   }
   return a;
 }
@@ -220,7 +221,8 @@ DirectResult thinking(const HiddenStack& h, int sr) {
   const auto fade = static_cast<std::size_t>(std::lround(0.15 * sr));
   const SineBank bank(radians_per_sample(f, sr));
   std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len);  // add_at grows it in place
+  reserve_prefaulted(
+      out, static_cast<std::size_t>(h.states - 1) * (len - fade) + len);  // add_at grows it in place
   for (int l = 0; l < h.states; ++l) {
     std::vector<double> x =
         bank.render(amp[static_cast<std::size_t>(l)], phase[static_cast<std::size_t>(l)], len);
@@ -423,8 +425,8 @@ void sing(const Voices& v, int sr, std::size_t len, std::vector<double>& left, s
       last_decay = std::max(last_decay, k.decay_end[j]);
     }
   static const SingBlock kernel = sing_kernel();
-  left.assign(len, 0.0);
-  right.assign(len, 0.0);
+  left.resize(len);  // every sample is written below
+  right.resize(len);
   std::vector<Row> acc_l(kBlock), acc_r(kBlock);
   for (std::size_t n0 = 0; n0 < len; n0 += kBlock) {
     const std::size_t count = std::min(kBlock, len - n0);
@@ -479,10 +481,12 @@ DirectResult operatic(const HiddenStack& h, int sr, std::uint64_t seed) {
   // linear with to_audio setting the level at the end, so the sections need no common peak
   // first and each state is sung, faded and reverberated in turn in the same two buffers.
   std::vector<double> left, right, ir, out_l, out_r;  // out_*: the sections, each with its reverb tail
-  ir.reserve(static_cast<std::size_t>(std::round(1.2 * 3.0 * sr)));  // the longest, the master's
-  out_l.reserve(static_cast<std::size_t>(h.states - 1) * (len - fade) + len +
-                static_cast<std::size_t>((3 + 4) * sr));  // the sections' tails, the master's
-  out_r.reserve(out_l.capacity());
+  reserve_prefaulted(ir, static_cast<std::size_t>(std::round(1.2 * 3.0 * sr)));  // the longest, the master's
+  reserve_prefaulted(left, len);
+  reserve_prefaulted(right, len);
+  reserve_prefaulted(out_l, static_cast<std::size_t>(h.states - 1) * (len - fade) + len +
+                                static_cast<std::size_t>((3 + 4) * sr));  // the sections' tails, the master's
+  reserve_prefaulted(out_r, out_l.capacity());
   for (int l = 0; l < h.states; ++l) {
     std::vector<double> sung;
     for (double a : amp[static_cast<std::size_t>(l)]) sung.push_back(std::pow(a, 0.6));
@@ -538,7 +542,8 @@ DirectResult sines(const HiddenStack& h, int sr) {
   const auto fade = static_cast<std::size_t>(std::lround(0.02 * sr));
   const SineBank bank(radians_per_sample(f, sr));
   std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(h.tokens - 1) * (len - fade) + len);  // add_at grows it in place
+  reserve_prefaulted(
+      out, static_cast<std::size_t>(h.tokens - 1) * (len - fade) + len);  // add_at grows it in place
   r.partials.dimensions = dims;
   for (int t = 0; t < h.tokens; ++t) {
     std::vector<double> amps, phases;
