@@ -60,6 +60,14 @@ struct ReferenceOptions {
   int max_tokens = 64;  // each sentence is cut after this many tokens
 };
 
+// Tokens a statistic leaves out: special tokens and position 0 (the attention sink), unless
+// the prompt is one token.
+std::vector<bool> default_skip(const std::vector<bool>& special, int tokens);
+
+// Token-mean of state `state`'s rows over the tokens not in `skip` (over every token when
+// `skip` leaves none).
+std::vector<double> token_mean(const HiddenStates& h, int state, const std::vector<bool>& skip);
+
 // A PCA per hidden state (index as HiddenStates), fitted on the tokens of the reference
 // sentences (special tokens and position 0, the attention sink, left out) after each
 // row's position mean is taken away: a small model's states carry their position so

@@ -26,6 +26,8 @@ double clamp01(double x) { return std::min(1.0, std::max(0.0, x)); }
 // Components whose spread is measured per position (the three reference_project returns).
 constexpr std::size_t kScaledComponents = 3;
 
+}  // namespace
+
 // Token-mean of the rows of `state` over tokens not in `skip` (all tokens when every one is skipped).
 std::vector<double> token_mean(const HiddenStates& h, int state, const std::vector<bool>& skip) {
   std::vector<double> mean(static_cast<std::size_t>(h.width), 0.0);
@@ -51,6 +53,8 @@ std::vector<bool> default_skip(const std::vector<bool>& special, int tokens) {
   if (tokens > 1) skip[0] = true;
   return skip;
 }
+
+namespace {
 
 Result<HiddenStates> run_hidden(Runtime& runtime, const Tokenizer& tokenizer, const std::string& text,
                                 int max_tokens, std::vector<bool>* special) {

@@ -341,10 +341,7 @@ Result<TrackResult> activation_compose_tokens(ActivationSession& s, PromptTokens
   r.root_midi = settings.root_midi.value_or(s.root_midi);
   // The prompt chooses mode and tempo unless the caller did: the mode from its tension
   // (calm bright, tense dark), the tempo from how far its states move between tokens.
-  std::vector<bool> skip(tokens.special.begin(), tokens.special.end());
-  skip.resize(static_cast<std::size_t>(h.tokens), false);
-  if (h.tokens > 1) skip[0] = true;  // the attention sink
-  r.motion = prompt_motion(h, s.pca, s.voices, skip);
+  r.motion = prompt_motion(h, s.pca, s.voices, default_skip(tokens.special, h.tokens));
   if (s.direction) r.tension = contrast_tension(*s.direction, h, tokens.special);
   r.mode = settings.mode.value_or(s.direction ? std::string(mode_name(mode_for_tension(r.tension))) : s.mode);
   r.mode_source = settings.mode ? "given" : s.direction ? "contrast tension" : s.key_source;

@@ -13,7 +13,7 @@ namespace {
 
 struct PromptStates {
   HiddenStates h;
-  std::vector<bool> skip;  // first token and special tokens: left out of token means
+  std::vector<bool> skip;  // left out of token means, as every other statistic does (default_skip)
   std::vector<std::string> pieces;
 };
 
@@ -28,26 +28,9 @@ Result<PromptStates> run(Runtime& runtime, const Tokenizer& tokenizer, const std
   PromptStates p;
   SONIFY_ASSIGN_OR_RETURN(h, hidden_states_from_trace(trace));
   p.h = std::move(h);
-  p.skip.assign(enc.ids.size(), false);
-  for (std::size_t t = 0; t < enc.ids.size(); ++t) p.skip[t] = t < enc.special.size() && enc.special[t];
-  if (enc.ids.size() > 1) p.skip[0] = true;
-  if (std::all_of(p.skip.begin(), p.skip.end(), [](bool s) { return s; }))
-    p.skip.assign(p.skip.size(), false);
+  p.skip = default_skip(enc.special, p.h.tokens);
   p.pieces = enc.pieces;
   return p;
-}
-
-std::vector<double> token_mean(const PromptStates& p, int state) {
-  std::vector<double> mean(static_cast<std::size_t>(p.h.width), 0.0);
-  int used = 0;
-  for (int t = 0; t < p.h.tokens; ++t) {
-    if (p.skip[static_cast<std::size_t>(t)]) continue;
-    const float* r = p.h.row(state, t);
-    for (int d = 0; d < p.h.width; ++d) mean[static_cast<std::size_t>(d)] += r[d];
-    ++used;
-  }
-  for (double& v : mean) v /= std::max(1, used);
-  return mean;
 }
 
 double dot(const std::vector<double>& x, const float* y) {
@@ -79,7 +62,7 @@ double var_of(const std::vector<double>& v) {
 void project(const PromptStates& p, const std::vector<double>& u, std::vector<double>* mean,
              std::vector<std::vector<double>>* tokens) {
   for (int s = 0; s < p.h.states; ++s) {
-    mean->push_back(dot(u, token_mean(p, s)));
+    mean->push_back(dot(u, token_mean(p.h, s, p.skip)));
     std::vector<double> row;
     for (int t = 0; t < p.h.tokens; ++t) row.push_back(dot(u, p.h.row(s, t)));
     tokens->push_back(std::move(row));
@@ -103,7 +86,7 @@ Result<DirectionComparison> compare_direction(const Model& a, const Model& b, co
     for (auto [text, side] : {std::pair{&x, &side_a}, std::pair{&y, &side_b}}) {
       SONIFY_ASSIGN_OR_RETURN(p, run(*runtime_a, *tokenizer, *text));
       std::vector<std::vector<double>> means;
-      for (int s = 0; s < p.h.states; ++s) means.push_back(token_mean(p, s));
+      for (int s = 0; s < p.h.states; ++s) means.push_back(token_mean(p.h, s, p.skip));
       side->push_back(std::move(means));
     }
   }
