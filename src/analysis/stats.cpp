@@ -124,7 +124,38 @@ double hill_index(const std::vector<double>& top) {
   return std::min(2.0, static_cast<double>(k) / sum);
 }
 
+namespace {
+
+// Values converted from bfloat16 (the low 16 bits of every float zero, as in most
+// checkpoints) take at most 65536 distinct values, and the top 16 bits of the key order
+// them: counting them sorts in one read and one sequential write, with no key arrays.
+// Returns false, x untouched, when some value is not a bfloat16 one.
+bool counting_sort_bf16(std::vector<float>& x) {
+  const std::size_t n = x.size();
+  if (n >= (std::size_t{1} << 32)) return false;  // the counts are 32-bit
+  std::vector<std::uint32_t> count(65536, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    if ((u & 0xffffu) != 0) return false;
+    ++count[float_key(x[i]) >> 16];
+  }
+  std::size_t at = 0;
+  for (std::uint32_t b = 0; b < 65536; ++b) {
+    if (count[b] == 0) continue;
+    // A negative key (top bit 0) had its low 16 bits flipped to ones.
+    const float v = key_float(b << 16 | (b < 0x8000u ? 0xffffu : 0u));
+    std::fill(x.begin() + static_cast<std::ptrdiff_t>(at),
+              x.begin() + static_cast<std::ptrdiff_t>(at + count[b]), v);
+    at += count[b];
+  }
+  return true;
+}
+
+}  // namespace
+
 void radix_sort(std::vector<float>& x) {
+  if (counting_sort_bf16(x)) return;
   const std::size_t n = x.size();
   std::vector<std::uint32_t> keys(n), tmp(n);
   for (std::size_t i = 0; i < n; ++i) keys[i] = float_key(x[i]);
