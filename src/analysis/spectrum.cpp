@@ -164,6 +164,7 @@ void fit_power_law(const std::vector<double>& eigenvalues, Spectrum& s) {
       const double cdf = 1 - std::pow(x[i] / xmin, 1 - alpha);
       const double k = static_cast<double>(i - j);
       d = std::max(d, std::max(std::fabs(cdf - k / tail), std::fabs(cdf - (k + 1) / tail)));
+      if (d >= best_d) break;  // d only grows: this xmin cannot win any more
     }
     if (d < best_d) {
       best_d = d;
