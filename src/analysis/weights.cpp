@@ -205,15 +205,20 @@ Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, cons
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
 
 // Rough CPU seconds of one matrix on a 2020s core, only for the progress estimate: the Gram
-// product (min²·max at ~100 GFLOP/s), the eigen-solve (min³ at ~20 GFLOP/s) and ~16 ns an
-// entry for conversion and statistics (measured on the Llama-3.2-1B shape).
+// product (min²·max at ~100 GFLOP/s), the eigen-solve (min³ at ~20 GFLOP/s), ~16 ns an
+// entry for conversion and statistics, and for a square matrix small enough to be refined
+// (its σmin is nearly always under kRefineRatio·σmax) dgesdd at ~11 GFLOP/s (measured on
+// the Llama-3.2-1B shape).
 double estimated_gram_seconds(const RoleTensor& t) {
   return static_cast<double>(t.numel()) * static_cast<double>(std::min(t.shape[0], t.shape[1])) / 1e11;
 }
 
 double estimated_seconds(const RoleTensor& t) {
   const double small = static_cast<double>(std::min(t.shape[0], t.shape[1]));
-  return estimated_gram_seconds(t) + small * small * small / 2e10 + static_cast<double>(t.numel()) * 1.6e-8;
+  const double numel = static_cast<double>(t.numel());
+  const bool refined = t.shape[0] == t.shape[1] && t.numel() <= analysis::kRefineMaxElements;
+  return estimated_gram_seconds(t) + small * small * small / 2e10 + numel * 1.6e-8 +
+         (refined ? 8.0 / 3 * small * small * small / 1.1e10 : 0.0);
 }
 
 }  // namespace
