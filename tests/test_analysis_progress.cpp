@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "sonify/analysis.h"
 #include "test_support.h"
 
 using sonify::ProgressLine;
@@ -116,4 +117,32 @@ TEST_CASE("analyze off a terminal writes nothing to stderr", "[analysis][progres
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(sonify::test::read_file(dir.file("f.json")).find("\"matrices\"") != std::string::npos);
+}
+
+TEST_CASE("analysis progress: from 0 to every matrix plus the vectors, work rising to 1",
+          "[analysis][progress][fixtures]") {
+  auto model = sonify::Model::open(sonify::test::fixtures_dir() + "/models/TinyStories-656K");
+  REQUIRE(model.ok());
+  struct Call {
+    std::size_t done, total;
+    double work;
+  };
+  std::vector<Call> calls;
+  sonify::AnalyzeOptions options;
+  options.threads = 2;
+  options.progress = [&](std::size_t done, std::size_t total, double work) {
+    calls.push_back({done, total, work});
+  };
+  auto features = sonify::analyze_weights(*model, options);
+  REQUIRE(features.ok());
+  const std::size_t total = features->matrices.size() + 1;  // the vectors are the last unit
+  REQUIRE(calls.size() == total + 1);
+  CHECK(calls.front().done == 0);
+  CHECK(calls.front().work == 0);
+  for (std::size_t i = 1; i < calls.size(); ++i) {
+    CHECK(calls[i].total == total);
+    CHECK(calls[i].done == i);
+    CHECK(calls[i].work >= calls[i - 1].work);
+  }
+  CHECK(calls.back().work == Approx(1).epsilon(1e-12));
 }
