@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -254,6 +256,69 @@ TEST_CASE("quantile statistics: sorting and selecting paths agree with numpy rul
   std::vector<float> r = {3, -1, 2, -7, 0.5f, 2};
   radix_sort(r);
   CHECK(r == std::vector<float>{-7, -1, 0.5f, 2, 2, 3});
+}
+
+TEST_CASE("radix sort: bfloat16 values by counting, others by radix, both as std::sort by bits",
+          "[analysis]") {
+  // std::sort on the order-preserving key of the bits: the total order, -0 before +0.
+  auto by_bits = [](std::vector<float> v) {
+    auto key = [](float f) {
+      std::uint32_t u;
+      std::memcpy(&u, &f, sizeof u);
+      return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    };
+    std::sort(v.begin(), v.end(), [&](float a, float b) { return key(a) < key(b); });
+    return v;
+  };
+  auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  };
+  auto to_bf16 = [](float f) {  // truncation: only the top 16 bits survive
+    std::uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    u &= 0xffff0000u;
+    std::memcpy(&f, &u, sizeof u);
+    return f;
+  };
+  std::vector<float> bf = gaussian(200001, 11, 0.02f);
+  for (float& v : bf) v = to_bf16(v);
+  // Both zeros, bfloat16 subnormals of each sign, infinities and the extremes.
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            to_bf16(1e-39f),
+                            to_bf16(-1e-39f),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            to_bf16(3e38f),
+                            to_bf16(-3e38f),
+                            1.0f,
+                            -1.0f};
+  for (std::size_t i = 0; i < std::size(specials); ++i) bf[i * 977] = bf[i * 977 + 1] = specials[i];
+  std::vector<float> sorted = bf;
+  radix_sort(sorted);
+  CHECK(same_bits(sorted, by_bits(bf)));
+  // One value that is not a bfloat16 one: the radix path, the same order.
+  std::vector<float> mixed = bf;
+  mixed[5000] = 0.0123456f;
+  std::vector<float> mixed_sorted = mixed;
+  radix_sort(mixed_sorted);
+  CHECK(same_bits(mixed_sorted, by_bits(mixed)));
+  // So every quantile is the one of the fully sorted array: nth_element agrees.
+  const std::vector<float> finite(sorted.begin() + 2, sorted.end() - 2);  // without the infinities
+  for (std::size_t rank : {std::size_t{0}, std::size_t{3999}, finite.size() / 2, finite.size() - 1}) {
+    std::vector<float> copy = finite;
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(rank), copy.end());
+    CHECK(copy[rank] == finite[rank]);
+  }
+  std::vector<float> a(finite.rbegin(), finite.rend()), b = a;
+  const Moments m = moments_of(a.data(), a.size());
+  const auto qa = quantile_stats_sorting(a, m.mean, 32);
+  const auto qb = quantile_stats_selecting(b, m.mean, 32);
+  CHECK(qa.p02 == qb.p02);
+  CHECK(qa.p98 == qb.p98);
+  CHECK(qa.histogram == qb.histogram);
+  CHECK(qa.heavy_tail_index == qb.heavy_tail_index);
+  CHECK(same_bits(a, finite));
 }
 
 TEST_CASE("Wasserstein-1, Hill index and the power-law fit on known inputs", "[analysis]") {

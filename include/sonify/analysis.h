@@ -1,5 +1,5 @@
 // The analysis core: measures a model's weights into WeightFeatures, with a cache keyed
-// by the checkpoint's identity. Implemented with Eigen in src/analysis; no Eigen here.
+// by the checkpoint's identity. Implemented with LAPACK in src/analysis; no LAPACK here.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,7 @@ namespace sonify {
 // How singular values are computed.
 enum class SvdMethod {
   Auto,   // exact for small matrices, Gram eigenvalues for large ones (doc/features.md)
-  Exact,  // Eigen BDCSVD in double for every matrix (slow on large models)
+  Exact,  // LAPACK dgesdd in double for every matrix (slow on large models)
   Gram,   // eigenvalues of the smaller Gram matrix for every matrix
   Fast,   // leading σ by a seeded randomised sketch, the bulk by Lanczos quadrature, for
           // matrices at least 512 wide (the others as Auto); each spectrum says which
@@ -36,8 +36,10 @@ struct AnalyzeOptions {
   // A tensor holding NaN or Inf fails the analysis unless this is set; then it is left out
   // of the features and listed in WeightFeatures::skipped_nonfinite.
   bool allow_nonfinite = false;
-  // Called after each finished matrix (from worker threads, one call at a time); may be empty.
-  std::function<void(std::size_t done, std::size_t total)> progress;
+  // Called after each finished matrix (from worker threads, one call at a time); may be
+  // empty. `work` in [0, 1] is the estimated fraction of the work done (matrices differ
+  // in cost by orders of magnitude), for a time-left estimate.
+  std::function<void(std::size_t done, std::size_t total, double work)> progress;
 };
 
 // Measures every weight of `model`. Reads one tensor at a time per thread, so memory

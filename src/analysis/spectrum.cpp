@@ -9,6 +9,35 @@
 
 namespace sonify::analysis {
 
+namespace {
+
+// Adds the lower triangle of slice `slice`'s Gram contribution to `sum` (order × order,
+// column-major): assigns it for the first slice of a group, adds it after, in slice order.
+void add_gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice, float* scratch,
+                    double* sum, bool first) {
+  const std::int64_t order = gram_order(rows, cols);
+  const std::int64_t length = std::max(rows, cols);
+  const std::int64_t begin = slice * kGramSlice;
+  const std::int64_t count = std::min(kGramSlice, length - begin);
+  if (count <= 0) return;  // an empty matrix: nothing to add to the zeros
+  // Row-major W is column-major Wᵀ (cols × rows, leading dimension cols). With beta = 0
+  // ssyrk writes the whole lower triangle, so the scratch needs no clearing.
+  if (rows >= cols)  // WᵀW over rows [begin, begin + count): columns of Wᵀ
+    ssyrk_lower(false, order, count, w + begin * cols, cols, scratch);
+  else  // WWᵀ over columns [begin, begin + count): rows of Wᵀ
+    ssyrk_lower(true, order, count, w + begin, cols, scratch);
+  for (std::int64_t c = 0; c < order; ++c) {
+    const float* g = scratch + c * order;
+    double* s = sum + c * order;
+    if (first)
+      for (std::int64_t r = c; r < order; ++r) s[r] = g[r];
+    else
+      for (std::int64_t r = c; r < order; ++r) s[r] += g[r];
+  }
+}
+
+}  // namespace
+
 bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
   switch (method) {
     case SvdMethod::Exact:
@@ -29,52 +58,44 @@ std::int64_t gram_slices(std::int64_t rows, std::int64_t cols) {
   return std::max<std::int64_t>(1, (length + kGramSlice - 1) / kGramSlice);
 }
 
-std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice) {
-  const std::int64_t order = gram_order(rows, cols);
-  const std::int64_t length = std::max(rows, cols);
-  const std::int64_t begin = slice * kGramSlice;
-  const std::int64_t count = std::min(kGramSlice, length - begin);
-  std::vector<float> g(static_cast<std::size_t>(order * order), 0.0f);
-  // Row-major W is column-major Wᵀ (cols × rows, leading dimension cols).
-  if (count > 0) {
-    if (rows >= cols)  // WᵀW over rows [begin, begin + count): columns of Wᵀ
-      ssyrk_lower(false, order, count, w + begin * cols, cols, g.data());
-    else  // WWᵀ over columns [begin, begin + count): rows of Wᵀ
-      ssyrk_lower(true, order, count, w + begin, cols, g.data());
-  }
-  std::vector<double> out(static_cast<std::size_t>(order * order), 0.0);
-  for (std::int64_t c = 0; c < order; ++c)
-    for (std::int64_t r = c; r < order; ++r)
-      out[static_cast<std::size_t>(c * order + r)] = g[static_cast<std::size_t>(c * order + r)];
-  return out;
-}
-
 std::int64_t gram_groups(std::int64_t rows, std::int64_t cols) {
   return (gram_slices(rows, cols) + kGramGroup - 1) / kGramGroup;
 }
 
-std::vector<double> gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group) {
+void gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group, GramWorkspace& ws) {
+  const std::int64_t order = gram_order(rows, cols);
   const std::int64_t end = std::min(gram_slices(rows, cols), (group + 1) * kGramGroup);
-  std::vector<double> sum = gram_slice(w, rows, cols, group * kGramGroup);
-  for (std::int64_t k = group * kGramGroup + 1; k < end; ++k) {
-    const std::vector<double> part = gram_slice(w, rows, cols, k);
-    for (std::size_t i = 0; i < part.size(); ++i) sum[i] += part[i];
+  // assign() reuses the buffers' memory: no new pages for the next matrix of the same order.
+  ws.sum.assign(static_cast<std::size_t>(order * order), 0.0);  // the upper triangle stays zero
+  if (ws.slice.size() < ws.sum.size()) ws.slice.resize(ws.sum.size());
+  for (std::int64_t k = group * kGramGroup; k < end; ++k)
+    add_gram_slice(w, rows, cols, k, ws.slice.data(), ws.sum.data(), k == group * kGramGroup);
+}
+
+void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws) {
+  gram_group(w, rows, cols, 0, ws);
+  if (gram_groups(rows, cols) == 1) return;
+  std::vector<double> sum = std::move(ws.sum);
+  for (std::int64_t g = 1; g < gram_groups(rows, cols); ++g) {
+    gram_group(w, rows, cols, g, ws);
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += ws.sum[i];
   }
-  return sum;
+  ws.sum = std::move(sum);
 }
 
 std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols) {
-  std::vector<double> sum = gram_group(w, rows, cols, 0);
-  for (std::int64_t g = 1; g < gram_groups(rows, cols); ++g) {
-    const std::vector<double> part = gram_group(w, rows, cols, g);
-    for (std::size_t i = 0; i < part.size(); ++i) sum[i] += part[i];
-  }
-  return sum;
+  GramWorkspace ws;
+  gram_matrix(w, rows, cols, ws);
+  return std::move(ws.sum);
 }
 
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order) {
+  return singular_values_from_gram(gram.data(), order);
+}
+
+std::vector<double> singular_values_from_gram(double* gram, std::int64_t order) {
   if (order == 0) return {};
-  const std::vector<double> lambda = symmetric_eigenvalues(gram.data(), order);  // ascending
+  const std::vector<double> lambda = symmetric_eigenvalues(gram, order);  // ascending
   std::vector<double> sv(static_cast<std::size_t>(order));
   for (std::int64_t i = 0; i < order; ++i)
     sv[static_cast<std::size_t>(i)] =
@@ -82,11 +103,17 @@ std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int
   return sv;
 }
 
-std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols) {
+std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols,
+                                          std::vector<double>& scratch) {
   if (rows == 0 || cols == 0) return {};
   // Row-major W is column-major Wᵀ: same singular values, no transpose needed.
-  std::vector<double> d(w, w + rows * cols);
-  return singular_values_gesdd(d.data(), cols, rows);
+  scratch.assign(w, w + rows * cols);
+  return singular_values_gesdd(scratch.data(), cols, rows);
+}
+
+std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols) {
+  std::vector<double> scratch;
+  return singular_values_exact(w, rows, cols, scratch);
 }
 
 void summarise_spectrum(Spectrum& s, double frobenius_squared) {
@@ -137,6 +164,7 @@ void fit_power_law(const std::vector<double>& eigenvalues, Spectrum& s) {
       const double cdf = 1 - std::pow(x[i] / xmin, 1 - alpha);
       const double k = static_cast<double>(i - j);
       d = std::max(d, std::max(std::fabs(cdf - k / tail), std::fabs(cdf - (k + 1) / tail)));
+      if (d >= best_d) break;  // d only grows: this xmin cannot win any more
     }
     if (d < best_d) {
       best_d = d;

@@ -32,22 +32,30 @@ bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols);
 std::int64_t gram_order(std::int64_t rows, std::int64_t cols);
 std::int64_t gram_slices(std::int64_t rows, std::int64_t cols);
 
-// Lower triangle of the Gram contribution of slice `slice` (row-major float W), as a
-// dense column-major order×order double array.
-std::vector<double> gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice);
+// Buffers one thread reuses from matrix to matrix: a fresh block for every Gram slice
+// cost more in page faults and clearing than the product of the slice itself.
+struct GramWorkspace {
+  std::vector<float> slice;  // ssyrk's output for one slice
+  std::vector<double> sum;   // the summed lower triangle (column-major, upper triangle zero)
+};
 
-// Groups of kGramGroup slices, and the in-order sum of one group's slices.
+// Groups of kGramGroup slices, and the in-order sum of one group's slices into ws.sum.
 std::int64_t gram_groups(std::int64_t rows, std::int64_t cols);
-std::vector<double> gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group);
+void gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group, GramWorkspace& ws);
 
-// The whole Gram lower triangle: the groups summed in order.
+// The whole Gram lower triangle (the groups summed in order) into ws.sum, or returned.
+void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws);
 std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols);
 
-// Singular values (descending) from a summed Gram lower triangle.
+// Singular values (descending) from a summed Gram lower triangle; the pointer form
+// overwrites `gram`.
+std::vector<double> singular_values_from_gram(double* gram, std::int64_t order);
 std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order);
 
-// All singular values by LAPACK's dgesdd in double.
+// All singular values by LAPACK's dgesdd in double (the double copy of W in `scratch`).
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols);
+std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols,
+                                          std::vector<double>& scratch);
 
 // --svd fast (fast_spectrum.cpp): the kFastTop leading singular values by randomised
 // subspace iteration (kFastOversample extra columns, kFastPowerIterations passes), the

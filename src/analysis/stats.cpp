@@ -91,6 +91,38 @@ double percentile_sorted(const float* sorted, std::size_t n, double p) {
   return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
 }
 
+namespace {
+
+// numpy's bin of v for edges e (its searchsorted correction of the scaled index), or -1
+// outside [lo, hi].
+long bin_of(double v, double lo, double hi, double scale, const std::vector<double>& e, int bins) {
+  if (!(v >= lo && v <= hi)) return -1;
+  long k = static_cast<long>((v - lo) * scale);
+  if (k >= bins) k = bins - 1;
+  if (k > 0 && v < e[k]) --k;
+  if (k < bins - 1 && v >= e[k + 1]) ++k;
+  return k;
+}
+
+// histogram_counts of sorted x: the bin is found once per run of equal values (a bfloat16
+// tensor has at most 65536 distinct ones).
+std::vector<std::int64_t> histogram_counts_sorted(const float* x, std::size_t n, double lo, double hi,
+                                                  int bins) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max(bins, 0)), 0);
+  if (bins <= 0) return counts;
+  if (lo == hi) lo -= 0.5, hi += 0.5;
+  const std::vector<double> e = bin_edges(lo, hi, bins);
+  const double scale = bins / (hi - lo);
+  for (std::size_t i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && x[j] == x[i];) ++j;
+    const long k = bin_of(x[i], lo, hi, scale, e, bins);
+    if (k >= 0) counts[static_cast<std::size_t>(k)] += static_cast<std::int64_t>(j - i);
+  }
+  return counts;
+}
+
+}  // namespace
+
 std::vector<std::int64_t> histogram_counts(const float* x, std::size_t n, double lo, double hi, int bins) {
   std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max(bins, 0)), 0);
   if (bins <= 0) return counts;
@@ -98,13 +130,8 @@ std::vector<std::int64_t> histogram_counts(const float* x, std::size_t n, double
   const std::vector<double> e = bin_edges(lo, hi, bins);
   const double scale = bins / (hi - lo);
   for (std::size_t i = 0; i < n; ++i) {
-    const double v = x[i];
-    if (!(v >= lo && v <= hi)) continue;
-    long k = static_cast<long>((v - lo) * scale);
-    if (k >= bins) k = bins - 1;
-    if (k > 0 && v < e[k]) --k;
-    if (k < bins - 1 && v >= e[k + 1]) ++k;
-    ++counts[static_cast<std::size_t>(k)];
+    const long k = bin_of(x[i], lo, hi, scale, e, bins);
+    if (k >= 0) ++counts[static_cast<std::size_t>(k)];
   }
   return counts;
 }
@@ -124,7 +151,38 @@ double hill_index(const std::vector<double>& top) {
   return std::min(2.0, static_cast<double>(k) / sum);
 }
 
+namespace {
+
+// Values converted from bfloat16 (the low 16 bits of every float zero, as in most
+// checkpoints) take at most 65536 distinct values, and the top 16 bits of the key order
+// them: counting them sorts in one read and one sequential write, with no key arrays.
+// Returns false, x untouched, when some value is not a bfloat16 one.
+bool counting_sort_bf16(std::vector<float>& x) {
+  const std::size_t n = x.size();
+  if (n >= (std::size_t{1} << 32)) return false;  // the counts are 32-bit
+  std::vector<std::uint32_t> count(65536, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    if ((u & 0xffffu) != 0) return false;
+    ++count[float_key(x[i]) >> 16];
+  }
+  std::size_t at = 0;
+  for (std::uint32_t b = 0; b < 65536; ++b) {
+    if (count[b] == 0) continue;
+    // A negative key (top bit 0) had its low 16 bits flipped to ones.
+    const float v = key_float(b << 16 | (b < 0x8000u ? 0xffffu : 0u));
+    std::fill(x.begin() + static_cast<std::ptrdiff_t>(at),
+              x.begin() + static_cast<std::ptrdiff_t>(at + count[b]), v);
+    at += count[b];
+  }
+  return true;
+}
+
+}  // namespace
+
 void radix_sort(std::vector<float>& x) {
+  if (counting_sort_bf16(x)) return;
   const std::size_t n = x.size();
   std::vector<std::uint32_t> keys(n), tmp(n);
   for (std::size_t i = 0; i < n; ++i) keys[i] = float_key(x[i]);
@@ -151,7 +209,7 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
   radix_sort(x);
   q.p02 = percentile_sorted(x.data(), n, 2);
   q.p98 = percentile_sorted(x.data(), n, 98);
-  q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
+  q.histogram = histogram_counts_sorted(x.data(), n, q.p02, q.p98, bins);
   // The largest deviations from the mean sit at the two ends of the sorted array.
   const std::size_t want = std::min(n, hill_k(n) + 1);
   std::vector<double> top;

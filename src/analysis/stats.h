@@ -45,7 +45,8 @@ std::size_t hill_k(std::size_t n);
 // Wasserstein-1 distance of two sorted samples (equal weights), as scipy computes it.
 double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>& b);
 
-// Ascending radix sort of floats (total order of IEEE values; NaN not expected).
+// Ascending radix sort of floats (total order of IEEE values, -0 before +0; NaN not
+// expected). Values that are all bfloat16 ones are sorted by counting instead.
 void radix_sort(std::vector<float>& x);
 
 }  // namespace sonify::analysis

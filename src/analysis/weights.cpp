@@ -55,9 +55,11 @@ void run_parallel(std::size_t count, int threads, const std::function<void(std::
 }
 
 // The tensor as float32 in its logical layout, releasing the stored pages as they are
-// converted, so a large tensor never has both forms resident.
+// converted, so a large tensor never has both forms resident. `reuse` (may be empty) gives
+// its memory to the result: a chain's matrices share one shape, so the previous layer's
+// buffer takes the new values without new pages or clearing.
 Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGain gain = NormGain::Stored,
-                                int threads = 1) {
+                                int threads = 1, std::vector<float> reuse = {}) {
   const TensorBytes b = model.checkpoint().bytes(*t.source);
   if (t.transposed || t.groups > 1 || (gain == NormGain::Effective && role_is_norm(t.role))) {
     auto values = model.load_f32(t, gain);
@@ -68,7 +70,8 @@ Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGai
   const std::size_t esize = dtype_size(t.source->dtype);
   const std::size_t row = t.shape.size() == 2 ? static_cast<std::size_t>(t.shape[1]) : 1;
   const unsigned char* src = b.data + static_cast<std::size_t>(t.slice_begin) * row * esize;
-  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  std::vector<float> out = std::move(reuse);
+  out.resize(static_cast<std::size_t>(t.numel()));
   constexpr std::size_t kChunk = std::size_t{1} << 22;
   run_parallel((out.size() + kChunk - 1) / kChunk, threads, [&](std::size_t chunk) {
     const std::size_t done = chunk * kChunk;
@@ -87,7 +90,7 @@ struct MatrixResult {
 // All statistics of one matrix. `gram` is the summed Gram lower triangle when the caller
 // computed it already (shared slices), else empty.
 MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const AnalyzeOptions& options,
-                            std::vector<double> gram) {
+                            std::vector<double> gram, analysis::GramWorkspace& ws) {
   MatrixResult r;
   MatrixFeatures& f = r.features;
   f.layer = t.layer;
@@ -128,8 +131,12 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
     s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * s.singular_values.front();
   } else if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
     const std::int64_t order = analysis::gram_order(f.rows, f.cols);
-    if (gram.empty()) gram = analysis::gram_matrix(w.data(), f.rows, f.cols);
-    s.singular_values = analysis::singular_values_from_gram(std::move(gram), order);
+    if (gram.empty()) {
+      analysis::gram_matrix(w.data(), f.rows, f.cols, ws);
+      s.singular_values = analysis::singular_values_from_gram(ws.sum.data(), order);
+    } else {
+      s.singular_values = analysis::singular_values_from_gram(gram.data(), order);
+    }
     s.method = "gram";
     const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
     s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * smax;
@@ -141,7 +148,7 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
     s.method = "exact";
   }
   if (s.method == "exact") {
-    s.singular_values = analysis::singular_values_exact(w.data(), f.rows, f.cols);
+    s.singular_values = analysis::singular_values_exact(w.data(), f.rows, f.cols, ws.sum);
     const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
     s.accuracy_floor = 2.220446049250313e-16 * static_cast<double>(std::max(f.rows, f.cols)) * smax;
   }
@@ -196,6 +203,23 @@ Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, cons
 }
 
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
+
+// Rough CPU seconds of one matrix on a 2020s core, only for the progress estimate: the Gram
+// product (min²·max at ~100 GFLOP/s), the eigen-solve (min³ at ~20 GFLOP/s), ~16 ns an
+// entry for conversion and statistics, and for a square matrix small enough to be refined
+// (its σmin is nearly always under kRefineRatio·σmax) dgesdd at ~11 GFLOP/s (measured on
+// the Llama-3.2-1B shape).
+double estimated_gram_seconds(const RoleTensor& t) {
+  return static_cast<double>(t.numel()) * static_cast<double>(std::min(t.shape[0], t.shape[1])) / 1e11;
+}
+
+double estimated_seconds(const RoleTensor& t) {
+  const double small = static_cast<double>(std::min(t.shape[0], t.shape[1]));
+  const double numel = static_cast<double>(t.numel());
+  const bool refined = t.shape[0] == t.shape[1] && t.numel() <= analysis::kRefineMaxElements;
+  return estimated_gram_seconds(t) + small * small * small / 2e10 + numel * 1.6e-8 +
+         (refined ? 8.0 / 3 * small * small * small / 1.1e10 : 0.0);
+}
 
 }  // namespace
 
@@ -271,14 +295,29 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   std::vector<std::vector<LayerTransition>> chain_transitions(chains.size());
   std::vector<std::optional<Error>> errors(matrices.size() + 1);
   std::vector<std::int64_t> nonfinite(matrices.size(), 0);
+  // Progress in matrices, and in estimated work so the time left is not skewed by one
+  // embedding worth dozens of small matrices. The vectors count as one last unit.
+  std::vector<double> work(matrices.size()), credited(matrices.size(), 0.0);
+  double work_total = 0;
+  for (std::size_t i = 0; i < matrices.size(); ++i) work_total += work[i] = estimated_seconds(*matrices[i]);
   std::mutex progress_mutex;
   std::size_t done = 0;
+  double work_done = 0;
   const std::size_t total = matrices.size() + 1;
-  auto tick = [&] {
+  // Credits `amount` of slot's work (all of what is left when negative); `finished` counts it.
+  auto advance = [&](std::size_t slot, double amount, bool finished) {
     std::lock_guard<std::mutex> lock(progress_mutex);
-    ++done;
-    if (options.progress) options.progress(done, total);
+    if (slot < work.size()) {
+      if (amount < 0) amount = work[slot] - credited[slot];
+      credited[slot] += amount;
+      work_done += amount;
+    }
+    done += finished;
+    if (options.progress)
+      options.progress(done, total, work_total > 0 ? std::min(1.0, work_done / work_total) : 1.0);
   };
+  auto tick = [&](std::size_t slot) { advance(slot, -1, true); };
+  if (options.progress) options.progress(0, total, 0);
 
   // Large matrices one at a time: Gram slices shared by all threads. The remaining
   // statistics of the last one are computed beside the chains below.
@@ -294,7 +333,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (!w.ok()) return w.error();
     SONIFY_ASSIGN_OR_RETURN(finite, check_finite(t, *w, options, &nonfinite[slot]));
     if (!finite) {
-      tick();
+      tick(slot);
       continue;
     }
     std::vector<double> gram;
@@ -302,8 +341,12 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         analysis::uses_gram(run.svd, t.shape[0], t.shape[1])) {
       std::vector<std::vector<double>> parts(
           static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
+      const double per_group = estimated_gram_seconds(t) / static_cast<double>(parts.size());
       run_parallel(parts.size(), threads, [&](std::size_t k) {
-        parts[k] = analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k));
+        analysis::GramWorkspace part;
+        analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k), part);
+        parts[k] = std::move(part.sum);
+        advance(slot, per_group, false);
       });
       gram = std::move(parts[0]);
       for (std::size_t k = 1; k < parts.size(); ++k)
@@ -313,8 +356,9 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       pending = Pending{slot, std::move(*w), std::move(gram)};
       break;
     }
-    results[slot] = measure_matrix(t, std::move(*w), run, std::move(gram));
-    tick();
+    analysis::GramWorkspace ws;
+    results[slot] = measure_matrix(t, std::move(*w), run, std::move(gram), ws);
+    tick(slot);
   }
 
   // Chains, largest first so the threads finish together (the large matrix's statistics
@@ -335,15 +379,19 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   run_parallel(first + order.size(), threads, [&](std::size_t k) {
     if (k < first) {
       const std::size_t slot = pending->slot;
-      results[slot] = measure_matrix(*matrices[slot], std::move(pending->w), run, std::move(pending->gram));
-      tick();
+      analysis::GramWorkspace ws;
+      results[slot] =
+          measure_matrix(*matrices[slot], std::move(pending->w), run, std::move(pending->gram), ws);
+      tick(slot);
       return;
     }
     const std::size_t c = order[k - first];
     MatrixResult* previous = nullptr;
+    analysis::GramWorkspace ws;
+    std::vector<float> spare;  // the values of the layer before last, for the next load
     for (std::size_t slot : chains[c]) {
       const RoleTensor& t = *matrices[slot];
-      auto w = load(model, t);
+      auto w = load(model, t, NormGain::Stored, 1, std::move(spare));
       if (!w.ok()) {
         errors[slot] = w.error();
         return;
@@ -357,17 +405,17 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         // A transition across the skipped layer would compare non-adjacent layers.
         if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
         previous = nullptr;
-        tick();
+        tick(slot);
         continue;
       }
-      results[slot] = measure_matrix(t, std::move(*w), run, {});
+      results[slot] = measure_matrix(t, std::move(*w), run, {}, ws);
       if (previous != nullptr) {
         chain_transitions[c].push_back(transition(*previous, results[slot]));
-        previous->sorted.clear();
-        previous->sorted.shrink_to_fit();
+        spare = std::move(previous->sorted);
+        previous->sorted = {};
       }
       previous = &results[slot];
-      tick();
+      tick(slot);
     }
     if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
   });
@@ -443,7 +491,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     out.trainedness = n > 0 ? all / n : 0.0;
   }
   out.tonality = analysis::tonality_from_gains(attn_gains);
-  tick();
+  tick(matrices.size());
   return out;
 }
 

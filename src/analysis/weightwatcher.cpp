@@ -132,7 +132,7 @@ WwPowerLaw ww_power_law(const std::vector<double>& data) {
     double d = 1;  // WWFit leaves D = 1 where alpha <= 1
     if (alpha > 1) {
       d = 0;
-      for (std::size_t k = i; k < total; ++k)
+      for (std::size_t k = i; k < total && d < best_d; ++k)  // d only grows: stop once it cannot win
         d = std::max(d,
                      std::fabs(1 - std::pow(data[k] / data[i], -alpha + 1) - static_cast<double>(k - i) / n));
     }

@@ -6,20 +6,11 @@
 
 #include "cli_common.h"
 #include "core/atomic_file.h"
+#include "core/progress.h"
 #include "sonify/analysis.h"
 
 namespace sonify::cli {
 namespace {
-
-// A one-line progress bar redrawn in place on stderr.
-void draw_progress(std::size_t done, std::size_t total) {
-  const int width = 30;
-  const int filled = total ? static_cast<int>(width * done / total) : width;
-  std::fprintf(stderr, "\ranalyzing [%.*s%*s] %zu/%zu", filled, "##############################",
-               width - filled, "", done, total);
-  if (done == total) std::fprintf(stderr, "\r%*s\r", width + 30, "");
-  std::fflush(stderr);
-}
 
 struct Options {
   std::string model;
@@ -47,11 +38,22 @@ int run_analyze(const Options& o) {
   options.allow_nonfinite = o.allow_nonfinite;
   options.svd = svd_method(o.svd);
   options.seed = o.seed;
-  if (!o.quiet && ::isatty(STDERR_FILENO)) options.progress = draw_progress;
+  // "analysing 57/145 tensors, 12 s left" on a terminal; nothing with -q or off a terminal.
+  ProgressLine::Options line;
+  line.verb = "analysing";
+  line.unit = "tensors";
+  line.terminal = !o.quiet && stderr_is_terminal();
+  auto bar = std::make_shared<ProgressLine>(line);
+  options.progress = [bar](std::size_t done, std::size_t total, double work) {
+    bar->update(done, total, work);
+  };
   bool from_cache = false;
   std::string note;
-  SONIFY_ASSIGN_OR_REPORT(features, o.no_cache ? analyze_weights(model, options)
-                                               : analyze_weights_cached(model, options, &from_cache, &note));
+  auto analysed = o.no_cache ? analyze_weights(model, options)
+                             : analyze_weights_cached(model, options, &from_cache, &note);
+  bar->clear();  // before any error or note
+  if (!analysed.ok()) return report(analysed.error());
+  const WeightFeatures& features = *analysed;
   if (!note.empty()) std::fprintf(stderr, "sonify: note: %s\n", note.c_str());
   const std::string json = features_to_json(features);
   if (o.output.empty()) {
