@@ -39,6 +39,9 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, "tests", "sample"))
 import genre_corpus_check as gcc  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "oracles"))
+from music_metrics import read_midi  # noqa: E402
+
 SECTION = "## All bundled genres"
 
 
@@ -74,28 +77,16 @@ def samples(sonify, model, out, n, seconds):
 
 
 def piano_roll(ax, path, title):
-    for start, end, pitch, channel in notes_with_channel(path):
-        if channel == 9:
-            ax.scatter([start], [pitch], s=4, color="k")
-        else:
-            ax.plot([start, end], [pitch, pitch], color="tab:blue", linewidth=2)
+    _, ppq, tracks, _, tempos, _ = read_midi(path)
+    sec = (tempos[0][1] if tempos else 500000) / 1e6 / ppq  # the samples have one tempo
+    for t in tracks:
+        for start, end, pitch, _, channel in t["notes"]:
+            if channel == 9:
+                ax.scatter([start * sec], [pitch], s=4, color="k")
+            else:
+                ax.plot([start * sec, end * sec], [pitch, pitch], color="tab:blue", linewidth=2)
     ax.set_title(title, fontsize=9, loc="left")
     ax.set_ylabel("pitch")
-
-
-def notes_with_channel(path):
-    import mido
-    mid = mido.MidiFile(path)
-    now, tempo, out, open_ = 0.0, 500000, [], {}
-    for m in mido.merge_tracks(mid.tracks):
-        now += mido.tick2second(m.time, mid.ticks_per_beat, tempo)
-        if m.type == "set_tempo":
-            tempo = m.tempo
-        elif m.type == "note_on" and m.velocity > 0:
-            open_.setdefault((m.channel, m.note), []).append(now)
-        elif m.type in ("note_on", "note_off") and open_.get((m.channel, m.note)):
-            out.append((open_[(m.channel, m.note)].pop(0), now, m.note, m.channel))
-    return out
 
 
 def main():

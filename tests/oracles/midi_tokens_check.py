@@ -32,12 +32,13 @@ def notes(path):
     return mid.ticks_per_beat, out
 
 
-def quantised(path, spb):
+def quantised(path, spb, keep_drums=False):
+    """Grid notes; drums (channel 10) left out unless keep_drums (a drum model reads them)."""
     ppq, raw = notes(path)
     step = ppq / spb
     placed = []
     for on, off, pitch, channel in raw:
-        if channel == 9:
+        if channel == 9 and not keep_drums:
             continue
         a = math.floor(on / step + 0.5)  # halves round up (ticks are never negative)
         b = math.floor(off / step + 0.5)

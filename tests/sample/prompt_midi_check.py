@@ -9,7 +9,8 @@
   prompt_midi_check.py tokens FILE.mid MODEL_DIR PROMPT.json
       Tokenizes FILE.mid as doc/midi-tokens.md specifies (16th grid, halves round up, one
       sounding note per pitch, at one step NoteOffs then NoteOns by ascending pitch, time
-      shifts of at most 32 steps), with the model's midi_tokenizer.json vocabulary: BOS, the
+      shifts of at most 32 steps; drums only for a drum model, whose training.json says
+      midi.drums), with the model's midi_tokenizer.json vocabulary: BOS, the
       events, no EOS (the piece goes on after a prompt). Compares with the token ids, pieces,
       token count and file sha256 that PROMPT.json records (a prefix when it says
       truncated_from), and the word timing of PROMPT.timing.json beside it: one word per
@@ -62,18 +63,18 @@ def chorale(path, chords):
     mid.save(path)
 
 
-def grid_notes(path, spb):
+def grid_notes(path, spb, keep_drums=False):
     """[(onset_step, end_step, pitch)] as the tokenizer must see them, by onset then pitch."""
-    return sorted(quantised(path, spb), key=lambda n: (n[0], n[2]))
+    return sorted(quantised(path, spb, keep_drums), key=lambda n: (n[0], n[2]))
 
 
-def expected_tokens(path, tokenizer):
+def expected_tokens(path, tokenizer, drums=False):
     cfg = tokenizer["config"]
     if cfg["use_velocities"] or cfg["use_programs"] or cfg["beat_res"] != {"0_8": 4}:
         raise SystemExit("oracle: only the 16th grid without velocities or programs is modelled")
     vocab, spb, max_shift = tokenizer["vocab"], 4, cfg["max_shift_steps"]
     lo, hi = cfg["pitch_range"]
-    notes = [n for n in grid_notes(path, spb) if lo <= n[2] < hi]
+    notes = [n for n in grid_notes(path, spb, drums) if lo <= n[2] < hi]
     events = {}  # step -> (offs, ons)
     for on, off, p in notes:
         events.setdefault(off, ([], []))[0].append(p)
@@ -125,7 +126,10 @@ def word_starts(names, bpm):
 def check_tokens(midi_path, model_dir, prompt_json):
     tokenizer = json.load(open(model_dir + "/midi_tokenizer.json"))
     got = json.load(open(prompt_json))
-    names, ids, n_notes = expected_tokens(midi_path, tokenizer)
+    # A model trained on drums alone reads a prompt's drums as its notes (training.json).
+    log_path = os.path.join(model_dir, "training.json")
+    drums = os.path.exists(log_path) and json.load(open(log_path)).get("midi", {}).get("drums", False)
+    names, ids, n_notes = expected_tokens(midi_path, tokenizer, drums)
     kept = len(got["token_ids"])
     problems = []
     if "truncated_from" in got:

@@ -234,6 +234,12 @@ TEST_CASE("train --midi: a corpus of drums alone trains a drum model; sample and
   const json pj = json::parse(read_file(dir.file("out/hiphop-0000.json")));
   CHECK(pj["midi_prompt"]["drum_notes_left"] == 0);
   CHECK(pj["midi_prompt"]["tokens"] == 64);
+  // The ids and word starts against mido's reading of the drum prompt.
+  auto oracle =
+      run_program({"/usr/bin/python3", kSource + "/tests/sample/prompt_midi_check.py", "tokens",
+                   dir.file("corpus/hiphop-0000.mid"), dir.file("drums"), dir.file("out/hiphop-0000.json")});
+  INFO(oracle.out << oracle.err);
+  CHECK(oracle.exit_code == 0);
 }
 
 TEST_CASE("train --midi and sample: bad input is one line and writes nothing", "[midi_models]") {
