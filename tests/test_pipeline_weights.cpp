@@ -131,6 +131,48 @@ TEST_CASE("run_weights renders a WAV into the set, and --midi-only drops a stale
   CHECK(list_dir(dir.path()) == std::vector<std::string>{"acid.json", "acid.mid"});
 }
 
+TEST_CASE("run_weights reports the progress of analysis, hashing and rendering",
+          "[pipeline][weights][render]") {
+  TempDir dir, cache;
+  // A cache of its own, so the analysis and the hashing run here.
+  const char* before = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = before != nullptr ? before : "";
+  REQUIRE(::setenv("XDG_CACHE_HOME", cache.path().c_str(), 1) == 0);
+  auto r = request(dir.path());
+  r.midi_only = false;
+  r.sets = {"bars=2"};
+  std::vector<std::pair<std::string, sonify::StepProgress>> steps;
+  r.progress = [&](const sonify::StepProgress& p) { steps.emplace_back(p.verb, p); };
+  auto run = sonify::run_weights(r);
+  if (before != nullptr)
+    ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else
+    ::unsetenv("XDG_CACHE_HOME");
+  INFO((run.ok() ? "" : run.error().message));
+  REQUIRE(run.ok());
+  // Progress: analysis, hashing, rendering in that order, each advancing to its end.
+  std::vector<std::string> order;
+  for (const auto& [verb, p] : steps) {
+    if (order.empty() || order.back() != verb) order.push_back(verb);
+    CHECK(p.done <= p.total);
+  }
+  CHECK(order == std::vector<std::string>{"analysing", "hashing", "rendering"});
+  for (const std::string verb : {"analysing", "hashing", "rendering"}) {
+    INFO(verb);
+    double last = -1;
+    const sonify::StepProgress* end = nullptr;
+    for (const auto& [v, p] : steps)
+      if (v == verb) {
+        CHECK(p.work >= last);
+        last = p.work;
+        end = &p;
+      }
+    REQUIRE(end != nullptr);
+    CHECK(end->work == Approx(1.0));
+    CHECK(end->done == end->total);
+  }
+}
+
 TEST_CASE("a failed run_weights leaves no partial file and keeps the previous set", "[pipeline][weights]") {
   sonify::test::use_private_cache();
   TempDir dir;

@@ -13,6 +13,17 @@
 
 namespace sonify {
 
+// A step of a run that can take seconds, for a progress line: `verb` ("analysing",
+// "hashing", "rendering") `done` of `total` `unit`s, and `work`, the fraction of the step's
+// work done (units may differ in cost).
+struct StepProgress {
+  const char* verb;
+  const char* unit;
+  std::size_t done;
+  std::size_t total;
+  double work;
+};
+
 struct WeightsRequest {
   std::string model_path;           // a Hugging Face model directory or a .safetensors file
   std::string genre;                // a name from all_genres()
@@ -23,6 +34,9 @@ struct WeightsRequest {
   std::string soundfont;            // "" = $SONIFY_SOUNDFONT, then the system's GM soundfont
   bool report = false;              // then also DIR/GENRE.html, the run's page (sonify/report.h)
   SvdMethod svd = SvdMethod::Auto;  // how the analysis computes singular values (recorded unless auto)
+  // Called as the analysis, the hashing of the weight files and the rendering advance, from
+  // one thread at a time; may be empty.
+  std::function<void(const StepProgress&)> progress;
 };
 
 // Wall-clock seconds of each stage; recorded in the JSON, not part of the music.

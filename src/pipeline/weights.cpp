@@ -24,8 +24,8 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // SHA-256 of every weight file, cached by the checkpoint identity (sizes, mtimes,
-// headers): hashing a 500 MB checkpoint takes seconds, a warm run must not.
-Result<json> weight_hashes(const Model& model) {
+// headers): hashing a 16 GB checkpoint takes seconds, a warm run must not.
+Result<json> weight_hashes(const Model& model, const std::function<void(const StepProgress&)>& progress) {
   SONIFY_ASSIGN_OR_RETURN(identity, checkpoint_identity(model));
   std::string cache_path;
   if (auto dir = cache_dir(); dir.ok()) cache_path = *dir + "/sha256-" + identity + ".json";
@@ -36,8 +36,19 @@ Result<json> weight_hashes(const Model& model) {
     }
   }
   json files = json::array();
+  std::uint64_t total = 0, before = 0;
+  for (const auto& f : model.checkpoint().files()) total += f.size_bytes;
+  const auto megabytes = [](std::uint64_t bytes) { return static_cast<std::size_t>(bytes / 1000000); };
   for (const auto& f : model.checkpoint().files()) {
-    SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path));
+    std::function<void(std::uint64_t)> advance;
+    if (progress)
+      advance = [&](std::uint64_t bytes) {
+        const std::uint64_t done = before + bytes;
+        progress({"hashing", "MB", megabytes(done), megabytes(total),
+                  total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0});
+      };
+    SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path, advance));
+    before += f.size_bytes;
     files.push_back({{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", hash}});
   }
   if (!cache_path.empty()) {
@@ -126,10 +137,14 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
   SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
   AnalyzeOptions analyze;
   analyze.svd = req.svd;
+  if (req.progress)
+    analyze.progress = [&](std::size_t done, std::size_t total, double work) {
+      req.progress({"analysing", "tensors", done, total, work});
+    };
   SONIFY_ASSIGN_OR_RETURN(features, analyze_weights_cached(model, analyze, &run.analysis_from_cache));
   run.seconds.analysis = since(t0);
   t0 = Clock::now();
-  SONIFY_ASSIGN_OR_RETURN(hashes, weight_hashes(model));
+  SONIFY_ASSIGN_OR_RETURN(hashes, weight_hashes(model, req.progress));
   run.seconds.hash = since(t0);
 
   t0 = Clock::now();
@@ -149,6 +164,11 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
     options.synth.soundfont = req.soundfont;
     options.master.loudness = true;
     options.master.loudness_lufs = -14.0;
+    if (req.progress)
+      options.synth.progress = [&](double done, double total) {
+        req.progress({"rendering", "s of audio", static_cast<std::size_t>(done),
+                      static_cast<std::size_t>(total), total > 0 ? done / total : 1.0});
+      };
     SONIFY_ASSIGN_OR_RETURN(report, render_wav(midi, options, wav_temp));
     render = json::parse(render_report_json(report, options), nullptr, false);
     run.seconds.rendering = since(t0);

@@ -7,11 +7,54 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include "core/partial_files.h"
+#include "core/progress.h"
 #include "sonify/hf_cache.h"
 
 namespace sonify::cli {
+
+StepProgressLine step_progress_line(bool quiet) {
+  struct State {
+    std::string verb;
+    std::unique_ptr<ProgressLine> line;
+  };
+  auto state = std::make_shared<State>();
+  if (quiet || !stderr_is_terminal()) return {[](const StepProgress&) {}, [] {}};
+  return {[state](const StepProgress& p) {
+            if (!state->line || state->verb != p.verb) {
+              state->line.reset();  // clears the previous step's line
+              ProgressLine::Options o;
+              o.verb = p.verb;
+              o.unit = p.unit;
+              o.terminal = true;
+              state->line = std::make_unique<ProgressLine>(o);
+              state->verb = p.verb;
+            }
+            state->line->update(p.done, p.total, p.work);
+          },
+          [state] { state->line.reset(); }};
+}
+
+// Seconds rendered with the time left on a terminal (a 10^6-note file takes minutes), or
+// with --progress json a line per percent.
+std::function<void(double, double)> render_progress(const std::string& mode, const StepProgressLine& line) {
+  if (mode == "none" || (mode == "auto" && !::isatty(STDERR_FILENO))) return nullptr;
+  if (mode == "auto")
+    return [update = line.update](double done, double total) {
+      update({"rendering", "s of audio", static_cast<std::size_t>(done), static_cast<std::size_t>(total),
+              total > 0 ? done / total : 1.0});
+    };
+  auto print = progress_printer(mode, "render", "%");
+  auto last = std::make_shared<int>(-1);
+  return [print, last](double done, double total) {
+    const int percent = total > 0 ? static_cast<int>(std::floor(100 * done / total)) : 100;
+    if (percent == *last) return;
+    *last = percent;
+    print(percent, 100);
+  };
+}
 
 std::function<void(int, int)> progress_printer(const std::string& mode, const std::string& what,
                                                const std::string& unit) {

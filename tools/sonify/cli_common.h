@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sonify/analysis.h"
+#include "sonify/pipeline_weights.h"
 #include "sonify/result.h"
 
 namespace sonify::cli {
@@ -54,6 +55,20 @@ void register_album(CLI::App& app, int* exit_code);
 // on a terminal and prints "WHAT: done/total UNIT" lines otherwise; "json" prints one line
 // {"done","total","elapsed","eta"} (seconds; the ETA assumes the remaining steps take as
 // long as the finished ones did on average) for orchestrators.
+// A progress line for the steps of a pipeline ("hashing 1200/2500 MB, 2 s left"), a new one
+// for each step, on stderr when it is a terminal and not `quiet`; empty otherwise. Call
+// the returned clear() before printing anything else.
+struct StepProgressLine {
+  std::function<void(const StepProgress&)> update;
+  std::function<void()> clear;
+};
+StepProgressLine step_progress_line(bool quiet);
+
+// The render's progress callback for --progress MODE (auto, json or none): the step line on
+// a terminal, a JSON line per percent, or none.
+std::function<void(double done, double total)> render_progress(const std::string& mode,
+                                                               const StepProgressLine& line);
+
 std::function<void(int done, int total)> progress_printer(const std::string& mode, const std::string& what,
                                                           const std::string& unit);
 // `album merge DIR` under `album`; returns it so album's own callback can stand aside.

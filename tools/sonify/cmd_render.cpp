@@ -1,11 +1,7 @@
 // `sonify render FILE.mid`: any Standard MIDI File to a finished WAV through
 // in-process FluidSynth, mastered to a peak ceiling or a loudness target.
-#include <unistd.h>
-
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 
 #include "cli_common.h"
 #include "core/atomic_file.h"
@@ -32,19 +28,6 @@ struct RenderArgs {
   std::string progress = "auto";
 };
 
-// Percent rendered, when it changes: a bar on a terminal (a 10^6-note file takes minutes).
-std::function<void(double, double)> render_progress(const std::string& mode) {
-  if (mode == "none" || (mode == "auto" && !::isatty(STDERR_FILENO))) return nullptr;
-  auto print = progress_printer(mode, "render", "%");
-  auto last = std::make_shared<int>(-1);
-  return [print, last](double done, double total) {
-    const int percent = total > 0 ? static_cast<int>(std::floor(100 * done / total)) : 100;
-    if (percent == *last) return;
-    *last = percent;
-    print(percent, 100);
-  };
-}
-
 int run_render(const RenderArgs& a, bool loudness) {
   RenderOptions options;
   SONIFY_ASSIGN_OR_REPORT(format, sample_format_from_name(a.format));
@@ -56,7 +39,8 @@ int run_render(const RenderArgs& a, bool loudness) {
   options.synth.synths = a.synths;
   options.synth.reverb = !a.no_reverb;
   options.synth.chorus = !a.no_chorus;
-  options.synth.progress = render_progress(a.progress);
+  const StepProgressLine line = step_progress_line(false);
+  options.synth.progress = render_progress(a.progress, line);
   options.master.peak_ceiling_dbfs = a.ceiling_dbfs;
   options.master.loudness = loudness;
   options.master.loudness_lufs = a.loudness_lufs;
@@ -70,7 +54,10 @@ int run_render(const RenderArgs& a, bool loudness) {
   if (notes == 0)
     return report(Error{a.input + ": has no notes to render (" + std::to_string(midi.tracks.size()) +
                         " tracks, no note-on event)"});
-  SONIFY_ASSIGN_OR_REPORT(r, render_wav(midi, options, output));
+  auto rendered = render_wav(midi, options, output);
+  line.clear();
+  if (!rendered.ok()) return report(rendered.error());
+  const RenderReport& r = *rendered;
   if (a.json) {
     std::printf("%s\n", render_report_json(r, options).c_str());
   } else {

@@ -49,15 +49,21 @@ int run_weights_command(const Options& o) {
     return report(fail(!o.shard.empty() ? "--shard" : "--progress", " needs --model-list FILE"));
   SONIFY_ASSIGN_OR_REPORT(path, model_path_or_default(o.model));
   request.model_path = path;
-  SONIFY_ASSIGN_OR_REPORT(run, run_weights(request));
+  const StepProgressLine line = step_progress_line(o.quiet);
+  request.progress = line.update;
+  auto ran = run_weights(request);
+  line.clear();  // before any error or note
+  if (!ran.ok()) return report(ran.error());
+  const WeightsRun& run = *ran;
   for (const auto& w : run.warnings) std::fprintf(stderr, "sonify: warning: %s\n", w.c_str());
   print_notes(run.notes);
   if (o.quiet) return 0;
   std::printf("%s: %s %s, %.0f BPM, %.1f s, %zu sections\n", run.genre.c_str(), run.key_root.c_str(),
               run.key_mode.c_str(), run.tempo_bpm, run.length_seconds, run.sections);
   for (const auto& f : run.files) std::printf("wrote %s\n", f.c_str());
-  std::printf("times: analysis %.3f s%s, composition %.3f s, rendering %.3f s\n", run.seconds.analysis,
-              run.analysis_from_cache ? " (cached)" : "", run.seconds.composition, run.seconds.rendering);
+  std::printf("times: analysis %.3f s%s, hashing %.3f s, composition %.3f s, rendering %.3f s\n",
+              run.seconds.analysis, run.analysis_from_cache ? " (cached)" : "", run.seconds.hash,
+              run.seconds.composition, run.seconds.rendering);
   return 0;
 }
 
