@@ -71,11 +71,9 @@ fi
 # 20 samples of the trained model (seeds 0..19, 12 s each); prints their paths.
 twenty_samples() {
   local seed
-  for seed in $(seq 0 19); do
-    "$SONIFY" sample --model "$OUT" --seconds 12 --seed "$seed" --threads 1 --midi-only -q \
-      -o "$WORK/samples" --name "seed-$seed" >&2
-    echo "$WORK/samples/seed-$seed.mid"
-  done
+  "$SONIFY" sample --model "$OUT" --seconds 12 --seed 0 --count 20 --threads 1 --midi-only -q \
+    -o "$WORK/samples" --name seed >&2
+  for seed in $(seq 0 19); do echo "$WORK/samples/seed-$seed.mid"; done
 }
 
 # Did it learn its genre? 20 seeds against the five generated corpora (and sonify's own genre's).

@@ -18,6 +18,9 @@ struct SampleRequest {
   double temperature = 0.9;
   int top_k = 40;  // 0: the whole vocabulary
   std::uint64_t seed = 0;
+  // Pieces to sample, with seeds seed, seed + 1, ...: one is NAME.*, more are NAME-SEED.*,
+  // each the same bytes as its own run with that seed, all committed or none.
+  int count = 1;
   std::string out_dir = ".";
   std::string name = "sample";
   // Mask, before each draw, the tokens that would mean nothing where they stand (a NoteOff
@@ -30,6 +33,7 @@ struct SampleRequest {
   int threads = 0;         // 0: all cores
 };
 
+// Totals over the pieces when count > 1.
 struct SampleRun {
   std::vector<std::string> files;  // the committed paths
   std::int64_t tokens = 0;         // sampled, BOS not counted

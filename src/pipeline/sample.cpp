@@ -142,41 +142,23 @@ Result<Sampled> sample_tokens(Runtime& runtime, const MidiTokenizer& tok, std::i
   return s;
 }
 
-}  // namespace
-
-Result<SampleRun> run_sample(const SampleRequest& req) {
+// One piece with `seed` into `set` (not committed); adds its figures to `run`.
+Status sample_piece(Runtime& runtime, const MidiTokenizer& tokenizer, const Model& model,
+                    const SampleRequest& req, std::uint64_t seed,
+                    const pipeline::MidiCorpusPlayback& playback, OutputSet& set, SampleRun& run) {
   const auto t_start = Clock::now();
-  if (!(req.seconds > 0 && req.seconds <= 600))
-    return fail("--seconds must be in (0, 600], not ", req.seconds);
-  if (!(req.temperature >= 0 && req.temperature <= 100))
-    return fail("--temperature must be in [0, 100], not ", req.temperature);
-  if (req.top_k < 0) return fail("--top-k must be >= 0, not ", req.top_k);
-  fs::path dir;
-  SONIFY_ASSIGN_OR_RETURN(tokenizer, model_midi_tokenizer(req.model_path, &dir));
-  SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
-  if (model.spec().vocab_size < tokenizer.vocab_size())
-    return fail(req.model_path, ": the model has ", model.spec().vocab_size,
-                " token embeddings, fewer than the ", tokenizer.vocab_size(), " tokens of ",
-                kMidiTokenizerFile);
-  const pipeline::MidiCorpusPlayback playback = pipeline::midi_corpus_playback(req.model_path);
   const double bpm = playback.bpm;
   const int program = playback.program;
   const bool drums = playback.drums;
-  SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(req.out_dir, req.name));
-
-  RuntimeOptions runtime_options;
-  runtime_options.threads = req.threads;
-  SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, runtime_options));
   GenerateOptions options;
   options.temperature = req.temperature;
   options.top_k = req.top_k;
-  options.seed = req.seed;
+  options.seed = seed;
   const auto target_steps = static_cast<std::int64_t>(
       std::ceil(req.seconds * bpm / 60.0 * tokenizer.config().steps_per_beat - 1e-9));
   auto t0 = Clock::now();
-  SONIFY_ASSIGN_OR_RETURN(sampled, sample_tokens(*runtime, tokenizer, target_steps, options, req.constrain));
-  SampleRun run;
-  run.sampling_seconds = since(t0);
+  SONIFY_ASSIGN_OR_RETURN(sampled, sample_tokens(runtime, tokenizer, target_steps, options, req.constrain));
+  const double sampling_seconds = since(t0);
 
   std::vector<int> ids = sampled.ids;
   const std::int64_t restrikes = drop_same_step_restrikes(tokenizer, shift_steps(tokenizer), &ids);
@@ -201,15 +183,11 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
     SONIFY_ASSIGN_OR_RETURN(report, render_wav(midi, ro, wav_temp));
     render = json::parse(render_report_json(report, ro), nullptr, false);
   }
-  run.tokens = static_cast<std::int64_t>(sampled.ids.size()) - 1;
-  run.notes = stats.notes;
-  run.window_shifts = sampled.window_shifts;
-  run.repairs = stats.orphan_note_offs + stats.stuck_notes + stats.ignored + restrikes;
-  run.length_seconds = score.length_seconds();
+  const std::int64_t tokens = static_cast<std::int64_t>(sampled.ids.size()) - 1;
   json j = {{"command", "sample"},
             {"model", req.model_path},
             {"tokenizer", kMidiTokenizerFile},
-            {"seed", req.seed},
+            {"seed", seed},
             {"settings",
              {{"seconds", req.seconds},
               {"temperature", req.temperature},
@@ -218,7 +196,7 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
             {"tempo_bpm", bpm},
             {"program", program},
             {"drums", drums},
-            {"tokens", run.tokens},
+            {"tokens", tokens},
             {"stop_reason", sampled.stop_reason},
             {"context", model.spec().context_length},
             {"window_shifts", sampled.window_shifts},
@@ -228,14 +206,56 @@ Result<SampleRun> run_sample(const SampleRequest& req) {
               {"stuck_notes", stats.stuck_notes},
               {"same_step_restrikes", restrikes},
               {"ignored", stats.ignored}}},
-            {"length_seconds", run.length_seconds},
+            {"length_seconds", score.length_seconds()},
             {"render", render},
-            {"timings_seconds", {{"sampling", run.sampling_seconds}, {"total", since(t_start)}}}};
+            {"timings_seconds", {{"sampling", sampling_seconds}, {"total", since(t_start)}}}};
   SONIFY_TRY(set.write(".json", j.dump(2) + "\n"));
-  SONIFY_TRY(set.commit({".wav"}));
-  run.files.push_back(set.final_path(".mid"));
-  if (!req.midi_only) run.files.push_back(set.final_path(".wav"));
-  run.files.push_back(set.final_path(".json"));
+  run.tokens += tokens;
+  run.notes += stats.notes;
+  run.window_shifts += sampled.window_shifts;
+  run.repairs += stats.orphan_note_offs + stats.stuck_notes + stats.ignored + restrikes;
+  run.length_seconds += score.length_seconds();
+  run.sampling_seconds += sampling_seconds;
+  return {};
+}
+
+}  // namespace
+
+Result<SampleRun> run_sample(const SampleRequest& req) {
+  if (!(req.seconds > 0 && req.seconds <= 600))
+    return fail("--seconds must be in (0, 600], not ", req.seconds);
+  if (!(req.temperature >= 0 && req.temperature <= 100))
+    return fail("--temperature must be in [0, 100], not ", req.temperature);
+  if (req.top_k < 0) return fail("--top-k must be >= 0, not ", req.top_k);
+  if (req.count < 1 || req.count > 10000) return fail("--count must be in [1, 10000], not ", req.count);
+  fs::path dir;
+  SONIFY_ASSIGN_OR_RETURN(tokenizer, model_midi_tokenizer(req.model_path, &dir));
+  SONIFY_ASSIGN_OR_RETURN(model, Model::open(req.model_path));
+  if (model.spec().vocab_size < tokenizer.vocab_size())
+    return fail(req.model_path, ": the model has ", model.spec().vocab_size,
+                " token embeddings, fewer than the ", tokenizer.vocab_size(), " tokens of ",
+                kMidiTokenizerFile);
+  const pipeline::MidiCorpusPlayback playback = pipeline::midi_corpus_playback(req.model_path);
+  std::vector<OutputSet> sets;
+  for (int k = 0; k < req.count; ++k) {
+    const std::string name = req.count == 1 ? req.name : req.name + "-" + std::to_string(req.seed + k);
+    SONIFY_ASSIGN_OR_RETURN(set, OutputSet::open(req.out_dir, name));
+    sets.push_back(std::move(set));
+  }
+
+  RuntimeOptions runtime_options;
+  runtime_options.threads = req.threads;
+  SONIFY_ASSIGN_OR_RETURN(runtime, runtime_open(model, runtime_options));
+  SampleRun run;
+  for (int k = 0; k < req.count; ++k)
+    SONIFY_TRY(sample_piece(*runtime, tokenizer, model, req, req.seed + static_cast<std::uint64_t>(k),
+                            playback, sets[static_cast<std::size_t>(k)], run));
+  for (OutputSet& set : sets) {
+    SONIFY_TRY(set.commit({".wav"}));
+    run.files.push_back(set.final_path(".mid"));
+    if (!req.midi_only) run.files.push_back(set.final_path(".wav"));
+    run.files.push_back(set.final_path(".json"));
+  }
   return run;
 }
 

@@ -120,6 +120,15 @@ TEST_CASE("sample: the same seed gives the same MIDI bytes, and every note is cl
   sample("8", "c");
   CHECK(read_file(dir.file("out/a.mid")) == read_file(dir.file("out/b.mid")));
   CHECK(read_file(dir.file("out/a.mid")) != read_file(dir.file("out/c.mid")));
+  // --count: seeds 7 and 8 in one process, named NAME-SEED, the same bytes as their own runs.
+  auto both = run_sonify({"sample", "--model", dir.file("m"), "--seconds", "6", "--seed", "7", "--count", "2",
+                          "-o", dir.file("many"), "--name", "s", "--midi-only", "--threads", "1", "-q"});
+  INFO(both.err);
+  REQUIRE(both.exit_code == 0);
+  CHECK(list_dir(dir.file("many")) == std::vector<std::string>{"s-7.json", "s-7.mid", "s-8.json", "s-8.mid"});
+  CHECK(read_file(dir.file("many/s-7.mid")) == read_file(dir.file("out/a.mid")));
+  CHECK(read_file(dir.file("many/s-8.mid")) == read_file(dir.file("out/c.mid")));
+  CHECK(json::parse(read_file(dir.file("many/s-8.json")))["seed"] == 8);
   auto oracle =
       run_program({"/usr/bin/python3", kOracle, "valid", dir.file("out/a.mid"), dir.file("out/c.mid")});
   INFO(oracle.out << oracle.err);
@@ -254,6 +263,7 @@ TEST_CASE("train --midi and sample: bad input is one line and writes nothing", "
   sonify::test::write_file(dir.file("remi/midi_tokenizer.json"), tok);
 
   expect_one_line_error(run_sonify({"sample", "--seconds", "0", "-o", dir.file("o1")}), "--seconds");
+  expect_one_line_error(run_sonify({"sample", "--count", "0", "-o", dir.file("o1")}), "--count");
   expect_one_line_error(
       run_sonify({"sample", "--model", kSource + "/data/models/sonify-tiny", "-o", dir.file("o2")}),
       "not a MIDI event model");

@@ -45,6 +45,8 @@ void register_sample(CLI::App& app, int* exit_code) {
   cmd->add_option("--top-k", r.top_k, "Sample among the k most likely tokens (0: all)")
       ->capture_default_str();
   cmd->add_option("--seed", r.seed, "Random seed (same seed, same music)")->capture_default_str();
+  cmd->add_option("--count", r.count, "Pieces, with seeds SEED, SEED+1, ...; more than one are NAME-SEED.*")
+      ->capture_default_str();
   cmd->add_option("-o,--output-dir", r.out_dir, "Output directory (created when missing)")
       ->capture_default_str();
   cmd->add_option("--name", r.name, "File name stem: NAME.mid, NAME.wav, NAME.json")->capture_default_str();
