@@ -326,6 +326,124 @@ TEST_CASE("radix sort: bfloat16 values by counting, others by radix, both as std
   CHECK(same_bits(a, finite));
 }
 
+namespace {
+
+float bf16_truncated(float f) {  // only the top 16 bits survive
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  u &= 0xffff0000u;
+  std::memcpy(&f, &u, sizeof u);
+  return f;
+}
+
+bool same_double(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+ValueTable table_of(const std::vector<float>& x) {
+  ValueTable t;
+  REQUIRE(value_table_add(t, x.data(), x.size()));
+  return t;
+}
+
+// Samples of bfloat16 values with what the table must get right: ties, both zeros (equal
+// as floats, distinct entries), subnormals, few distinct values, a single value.
+std::vector<std::vector<float>> bf16_samples() {
+  std::vector<std::vector<float>> out;
+  for (std::size_t n : {1, 2, 3, 5, 7, 1000, 200001}) {
+    std::vector<float> v = gaussian(n, static_cast<unsigned>(n), 0.02f);
+    for (float& x : v) x = bf16_truncated(x);
+    out.push_back(v);
+  }
+  std::vector<float> zeros = {0.0f, -0.0f, 0.0f, -0.0f, bf16_truncated(1e-39f), bf16_truncated(-1e-39f),
+                              1,    -1};
+  out.push_back(zeros);
+  std::vector<float> coarse(5000);
+  std::mt19937 rng(4);
+  for (float& x : coarse) x = static_cast<float>(static_cast<int>(rng() % 7) - 3) * 0.5f;  // 7 values
+  coarse[3] = -0.0f;
+  out.push_back(coarse);
+  out.push_back(std::vector<float>(33, 0.25f));
+  std::vector<float> tailed = gaussian(40000, 9, 0.02f);
+  for (float& x : tailed) x = bf16_truncated(x);
+  tailed[10] = bf16_truncated(3e38f), tailed[11] = bf16_truncated(-2e38f);
+  out.push_back(tailed);
+  tailed[12] = std::numeric_limits<float>::infinity();  // W1 is then NaN on both paths
+  out.push_back(tailed);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("value table: quantiles, histogram, Hill and W1 equal the sorting path bit for bit", "[analysis]") {
+  const auto samples = bf16_samples();
+  for (const auto& x : samples) {
+    CAPTURE(x.size());
+    const ValueTable t = table_of(x);
+    CHECK(t.n == x.size());
+    const double mean = moments_of(x.data(), x.size()).mean;
+    for (int bins : {1, 7, 64}) {
+      std::vector<float> sorted = x;
+      const QuantileStats a = quantile_stats_sorting(sorted, mean, bins);
+      const QuantileStats b = quantile_stats_table(t, mean, bins);
+      CHECK(same_double(a.p02, b.p02));
+      CHECK(same_double(a.p98, b.p98));
+      CHECK(a.histogram == b.histogram);
+      CHECK(same_double(a.heavy_tail_index, b.heavy_tail_index));
+    }
+    // The independent reference for the percentile's two ranks: nth_element.
+    const double pos = 0.02 * static_cast<double>(x.size() - 1);
+    const std::size_t lo = static_cast<std::size_t>(std::floor(pos)), hi = std::min(lo + 1, x.size() - 1);
+    std::vector<float> copy = x;
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(lo), copy.end());
+    const double a = copy[lo];
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(hi), copy.end());
+    const double b = copy[hi], frac = pos - static_cast<double>(lo);
+    CHECK(quantile_stats_table(t, mean, 4).p02 ==
+          (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
+  }
+  // W1 of every pair, with either side a table or a sorted copy.
+  for (const auto& x : samples)
+    for (const auto& y : samples) {
+      std::vector<float> sx = x, sy = y;
+      std::sort(sx.begin(), sx.end());
+      std::sort(sy.begin(), sy.end());
+      const double want = wasserstein1_sorted(sx, sy);
+      CAPTURE(x.size(), y.size(), want);
+      CHECK(same_double(wasserstein1(table_of(x), table_of(y)), want));
+      CHECK(same_double(wasserstein1(table_of(x), sy), want));
+      CHECK(same_double(wasserstein1(sx, table_of(y)), want));
+    }
+  // scipy.stats.wasserstein_distance([0, 1, 3], [5, 6, 8]) = 5, through tables.
+  CHECK(wasserstein1(table_of({0, 1, 3}), table_of({5, 6, 8})) == 5);
+  // A value that is not a bfloat16 one: no table.
+  ValueTable t;
+  const float not_bf16[] = {0.5f, 0.1f};
+  CHECK_FALSE(value_table_add(t, not_bf16, 2));
+}
+
+TEST_CASE("moments fed in pieces equal the whole array's bit for bit", "[analysis]") {
+  for (std::size_t n : {1, 3, 4, 9, 1001, 65537}) {
+    std::vector<float> x = gaussian(n, static_cast<unsigned>(n) + 1, 0.3f);
+    x[0] = 5;  // skewed
+    const Moments whole = moments_of(x.data(), n);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{7}, n}) {
+      CAPTURE(n, piece);
+      MomentsStream s(n);
+      for (int pass = 0; pass < 2; ++pass)
+        for (std::size_t at = 0; at < n; at += piece) {
+          if (pass == 0)
+            s.first(x.data() + at, std::min(piece, n - at));
+          else
+            s.second(x.data() + at, std::min(piece, n - at));
+        }
+      const Moments m = s.result();
+      for (auto [a, b] :
+           {std::pair{m.mean, whole.mean}, std::pair{m.std, whole.std}, std::pair{m.skewness, whole.skewness},
+            std::pair{m.kurtosis, whole.kurtosis}, std::pair{m.min, whole.min}, std::pair{m.max, whole.max}})
+        CHECK(same_double(a, b));
+    }
+  }
+}
+
 TEST_CASE("Wasserstein-1, Hill index and the power-law fit on known inputs", "[analysis]") {
   // Shifting a sample by c moves it W1 = c; scipy: W1([0,1,3],[5,6,8]) = 5.
   CHECK(wasserstein1_sorted({0, 1, 3}, {5, 6, 8}) == Approx(5));
