@@ -584,6 +584,91 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
   CHECK_FALSE(features_from_json("[1,2", "x").ok());
 }
 
+TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any thread count",
+          "[analysis][slow]") {
+  // 262144 × 260 entries (over 2^26): the embedding is measured as a large matrix. As BF16
+  // it is streamed in row slices; the F32 twin holds the same values and is loaded whole.
+  const std::string config =
+      R"({"model_type":"llama","hidden_size":260,"num_hidden_layers":1,"intermediate_size":24,)"
+      R"("vocab_size":262144,"max_position_embeddings":16,"num_attention_heads":4,)"
+      R"("num_key_value_heads":2,"tie_word_embeddings":true})";
+  auto spec = model_spec_parse(config, "config");
+  REQUIRE(spec.ok());
+  // A bfloat16 value per (tensor, index): uniform with a heavier column every 13th.
+  auto value = [](std::size_t tensor, std::size_t k) {
+    std::uint64_t z = (tensor + 1) * 0x9e3779b97f4a7c15ull + k;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    const float u = (static_cast<float>(z >> 40) / 16777216.0f - 0.5f) * (k % 13 == 0 ? 0.2f : 0.04f);
+    return bf16_truncated(u);
+  };
+  std::vector<TensorDecl> layout;
+  for (const auto& e : model_layout(*spec)) layout.push_back({e.name, DType::F32, e.shape});
+  std::sort(layout.begin(), layout.end(),
+            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
+  auto write = [&](const TempDir& dir, DType dtype) {
+    sonify::test::write_file(dir.file("config.json"), config);
+    std::vector<TensorDecl> decls = layout;
+    for (auto& d : decls) d.dtype = dtype;
+    const std::size_t size = dtype == DType::BF16 ? 2 : 4;
+    auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
+      for (std::size_t k = 0; k < n / size; ++k) {
+        const float v = value(i, k);
+        std::uint32_t u;
+        std::memcpy(&u, &v, 4);
+        if (size == 2) u >>= 16;
+        std::memcpy(dst + size * k, &u, size);
+      }
+    };
+    REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
+    return dir.path();
+  };
+  TempDir bf16_dir, f32_dir;
+  auto bf16_model = Model::open(write(bf16_dir, DType::BF16));
+  auto f32_model = Model::open(write(f32_dir, DType::F32));
+  REQUIRE(bf16_model.ok());
+  REQUIRE(f32_model.ok());
+  REQUIRE(bf16_model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
+  AnalyzeOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  auto streamed1 = analyze_weights(*bf16_model, one);
+  auto streamed2 = analyze_weights(*bf16_model, two);
+  auto whole = analyze_weights(*f32_model, two);
+  REQUIRE(streamed1.ok());
+  REQUIRE(streamed2.ok());
+  REQUIRE(whole.ok());
+  const std::string js = features_to_json(*streamed2);
+  CHECK(features_to_json(*streamed1) == js);
+  whole->model_path = streamed2->model_path;
+  whole->checkpoint_id = streamed2->checkpoint_id;
+  CHECK(features_to_json(*whole) == js);
+  // And against references outside the analysis: the percentile's neighbours by
+  // nth_element, the Frobenius norm summed here, a column norm.
+  const MatrixFeatures* embed = streamed2->matrix(-1, "embed");
+  REQUIRE(embed != nullptr);
+  CHECK(embed->spectrum.method == "gram");
+  std::size_t index = 0;
+  while (layout[index].name != embed->tensor) ++index;
+  const std::size_t n = static_cast<std::size_t>(embed->rows * embed->cols);
+  std::vector<float> x(n);
+  double frob2 = 0, col7 = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    x[k] = value(index, k);
+    frob2 += double(x[k]) * x[k];
+    if (k % 260 == 7) col7 += double(x[k]) * x[k];
+  }
+  CHECK(embed->frobenius == Approx(std::sqrt(frob2)).epsilon(1e-10));  // summed in another order
+  CHECK(embed->col_norms[7] == Approx(std::sqrt(col7)).epsilon(1e-6));
+  const double pos = 0.98 * static_cast<double>(n - 1);
+  const std::size_t lo = static_cast<std::size_t>(pos);
+  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(lo), x.end());
+  const double a = x[lo], b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
+  const double frac = pos - static_cast<double>(lo);
+  CHECK(embed->p98 == (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
+}
+
 TEST_CASE("different models get different keys", "[analysis][fixtures]") {
   // Synthetic models that differ only in their seed, and the three fixtures.
   // Keys are a deterministic but scrambled function of the gains (uniform over the 12

@@ -33,6 +33,8 @@ using analysis::QuantileStats;
 // in float32) are measured one at a time by all threads, outside the chains. A BF16 one
 // with rows ≥ cols on the Gram path is streamed: read in row slices, never whole in float32.
 constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 26;
+// The widest streamed matrix that --svd fast measures by its Gram matrix instead of the sketch.
+constexpr std::int64_t kStreamedGramMaxOrder = 4096;
 // Rows per slice of a streamed matrix's statistics pass: about 1 MB of float32.
 std::int64_t stream_rows(std::int64_t cols) {
   return std::max<std::int64_t>(1, (std::int64_t{1} << 18) / cols);
@@ -401,13 +403,23 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     std::vector<float> w;
     std::vector<double> gram;
     std::optional<ValueStatistics> values;
+    AnalyzeOptions how;
   };
   std::vector<Pending> pending;
   for (std::size_t slot : large) {
     const RoleTensor& t = *matrices[slot];
     const std::int64_t rows = t.shape[0], cols = t.shape[1];
+    const bool streamable = t.source->dtype == DType::BF16 && !t.transposed && t.groups == 1 &&
+                            rows >= cols && rows > 0 && cols > 0;
+    // --svd fast on a streamable matrix up to kStreamedGramMaxOrder wide takes the Gram
+    // path: its exact eigenvalues cost about what the sketch's ~75 passes over W do
+    // (rows·cols² against ~2800·rows·cols flops), and the sketch would need W whole in
+    // float32 or converted once a pass.
+    AnalyzeOptions how = run;
+    if (streamable && analysis::uses_fast(run.svd, rows, cols) && cols <= kStreamedGramMaxOrder)
+      how.svd = SvdMethod::Auto;
     const bool on_gram =
-        !analysis::uses_fast(run.svd, rows, cols) && analysis::uses_gram(run.svd, rows, cols);
+        !analysis::uses_fast(how.svd, rows, cols) && analysis::uses_gram(how.svd, rows, cols);
     const std::int64_t groups = on_gram ? analysis::gram_groups(rows, cols) : 0;
     const double per_group = on_gram ? estimated_gram_seconds(t) / static_cast<double>(groups) : 0;
     std::vector<double> gram;
@@ -427,9 +439,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         part = {};
       }
     };
-    const bool streamed = on_gram && t.source->dtype == DType::BF16 && !t.transposed && t.groups == 1 &&
-                          rows >= cols && rows > 0 && cols > 0;
-    if (streamed) {
+    if (streamable && on_gram) {
       const TensorBytes b = model.checkpoint().bytes(*t.source);
       const unsigned char* base = b.data + static_cast<std::size_t>(t.slice_begin * cols) * 2;
       // Rows [begin, begin + count) as float32 in `buffer`; their stored pages are dropped.
@@ -478,7 +488,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         tick(slot);
         continue;
       }
-      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values)});
+      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), how});
       continue;
     }
     auto w = load(model, t, NormGain::Stored, threads);
@@ -497,11 +507,11 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       });
     }
     if (slot == large.back()) {
-      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt});
+      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, how});
       break;
     }
     analysis::GramWorkspace ws;
-    results[slot] = measure_matrix(t, *w, nullptr, false, run, std::move(gram), ws);
+    results[slot] = measure_matrix(t, *w, nullptr, false, how, std::move(gram), ws);
     tick(slot);
   }
 
@@ -524,7 +534,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (k < first) {
       Pending& p = pending[k];
       analysis::GramWorkspace ws;
-      results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, run,
+      results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, p.how,
                                        std::move(p.gram), ws);
       p.w = {}, p.values.reset();
       tick(p.slot);
