@@ -258,21 +258,25 @@ LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
   return tr;
 }
 
-std::int64_t count_nonfinite(const std::vector<float>& w) {
-  return std::count_if(w.begin(), w.end(), [](float x) { return !std::isfinite(x); });
+std::int64_t count_nonfinite(const float* w, std::size_t n) {
+  return std::count_if(w, w + n, [](float x) { return !std::isfinite(x); });
 }
 
 // Every statistic of a tensor with NaN or Inf would be NaN (and sorting it is undefined),
 // so such a tensor is refused, or skipped when the options allow it. Returns true when the
 // tensor is to be measured.
+Result<bool> finite_verdict(const RoleTensor& t, std::int64_t nonfinite, const AnalyzeOptions& options) {
+  if (nonfinite == 0) return true;
+  if (!options.allow_nonfinite)
+    return fail("tensor ", t.source->name, " has ", nonfinite, " non-finite values (NaN or Inf) of ",
+                t.numel(), "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
+  return false;
+}
+
 Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, const AnalyzeOptions& options,
                           std::int64_t* nonfinite) {
-  *nonfinite = count_nonfinite(w);
-  if (*nonfinite == 0) return true;
-  if (!options.allow_nonfinite)
-    return fail("tensor ", t.source->name, " has ", *nonfinite, " non-finite values (NaN or Inf) of ",
-                w.size(), "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
-  return false;
+  *nonfinite = count_nonfinite(w.data(), w.size());
+  return finite_verdict(t, *nonfinite, options);
 }
 
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
@@ -459,7 +463,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
           for (std::int64_t r = 0; r < rows; r += step) {
             const std::int64_t count = std::min(step, rows - r);
             const float* w = read(r, count, buffer);
-            nonfinite[slot] += std::count_if(w, w + count * cols, [](float x) { return !std::isfinite(x); });
+            nonfinite[slot] += count_nonfinite(w, static_cast<std::size_t>(count * cols));
             values.first(w, count);
           }
           if (nonfinite[slot] > 0) return;
@@ -480,11 +484,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         fold(k, std::move(part.sum));
         advance(slot, per_group, false);
       });
-      if (nonfinite[slot] > 0) {
-        if (!options.allow_nonfinite)
-          return fail("tensor ", t.source->name, " has ", nonfinite[slot],
-                      " non-finite values (NaN or Inf) of ", t.numel(),
-                      "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
+      SONIFY_ASSIGN_OR_RETURN(finite, finite_verdict(t, nonfinite[slot], options));
+      if (!finite) {
         tick(slot);
         continue;
       }
