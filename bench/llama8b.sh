@@ -3,8 +3,9 @@
 # (bench/llama_checkpoint.py 8b: 32 layers, 4096 wide, 14336 MLP, 128256 vocab untied, 16 GB)
 # in one run, cold cache each time:
 #   fast      --svd fast
-#   auto      --svd auto (Gram eigenvalues), only with EXACT=1: it takes 15-20 min of both cores
+#   auto      --svd auto (Gram eigenvalues): it takes half an hour of both cores
 #   previous  another build (PREVIOUS=path/to/sonify) with --svd fast, for a before/after
+# RUNS picks them (default "fast"; e.g. RUNS="fast auto").
 # Prints for each: wall time, CPU time, GNU time's peak RSS, and the peak anonymous and
 # file-backed resident memory sampled from /proc every 0.2 s (the issue's target, peak RSS
 # ≤ 2 GB, counts anonymous memory: mapped checkpoint pages are the page cache's); the
@@ -15,7 +16,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-$ROOT/build/release}
 SONIFY=${SONIFY:-$BUILD/tools/sonify/sonify}
 MODEL=${MODEL:-$ROOT/build/bench/llama-8b}
-OUT=$BUILD/bench/llama8b
+OUT=${OUT:-$BUILD/bench/llama8b}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -47,16 +48,15 @@ run() {
   echo "$name: end $(date -u +%H:%M:%S), $(uptime | sed 's/.*load/load/')"
 }
 names=()
-if [ -n "${PREVIOUS:-}" ]; then
-  run previous "$PREVIOUS" analyze --model "$MODEL" --no-cache --quiet --svd fast -o "$OUT/previous.json"
-  names+=(previous)
-fi
-run fast "$SONIFY" analyze --model "$MODEL" --no-cache --quiet --svd fast -o "$OUT/fast.json"
-names+=(fast)
-if [ "${EXACT:-0}" = 1 ]; then
-  run auto "$SONIFY" analyze --model "$MODEL" --no-cache --quiet --svd auto -o "$OUT/auto.json"
-  names+=(auto)
-fi
+for name in ${RUNS:-fast}; do
+  case $name in
+    previous) run previous "${PREVIOUS:?PREVIOUS=path/to/sonify}" analyze --model "$MODEL" --no-cache --quiet \
+      --svd fast -o "$OUT/previous.json" ;;
+    fast | auto) run "$name" "$SONIFY" analyze --model "$MODEL" --no-cache --quiet --svd "$name" -o "$OUT/$name.json" ;;
+    *) echo "unknown run $name (fast, auto, previous)" >&2 && exit 2 ;;
+  esac
+  names+=("$name")
+done
 
 /usr/bin/python3 - "$OUT" "${names[@]}" <<'PY'
 import collections, json, re, sys
