@@ -585,7 +585,7 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
 }
 
 TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any thread count",
-          "[analysis][slow]") {
+          "[analysis]") {
   // 262144 × 260 entries (over 2^26): the embedding is measured as a large matrix. As BF16
   // it is streamed in row slices; the F32 twin holds the same values and is loaded whole.
   const std::string config =
