@@ -326,6 +326,124 @@ TEST_CASE("radix sort: bfloat16 values by counting, others by radix, both as std
   CHECK(same_bits(a, finite));
 }
 
+namespace {
+
+float bf16_truncated(float f) {  // only the top 16 bits survive
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  u &= 0xffff0000u;
+  std::memcpy(&f, &u, sizeof u);
+  return f;
+}
+
+bool same_double(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+ValueTable table_of(const std::vector<float>& x) {
+  ValueTable t;
+  REQUIRE(value_table_add(t, x.data(), x.size()));
+  return t;
+}
+
+// Samples of bfloat16 values with what the table must get right: ties, both zeros (equal
+// as floats, distinct entries), subnormals, few distinct values, a single value.
+std::vector<std::vector<float>> bf16_samples() {
+  std::vector<std::vector<float>> out;
+  for (std::size_t n : {1, 2, 3, 5, 7, 1000, 200001}) {
+    std::vector<float> v = gaussian(n, static_cast<unsigned>(n), 0.02f);
+    for (float& x : v) x = bf16_truncated(x);
+    out.push_back(v);
+  }
+  std::vector<float> zeros = {0.0f, -0.0f, 0.0f, -0.0f, bf16_truncated(1e-39f), bf16_truncated(-1e-39f),
+                              1,    -1};
+  out.push_back(zeros);
+  std::vector<float> coarse(5000);
+  std::mt19937 rng(4);
+  for (float& x : coarse) x = static_cast<float>(static_cast<int>(rng() % 7) - 3) * 0.5f;  // 7 values
+  coarse[3] = -0.0f;
+  out.push_back(coarse);
+  out.push_back(std::vector<float>(33, 0.25f));
+  std::vector<float> tailed = gaussian(40000, 9, 0.02f);
+  for (float& x : tailed) x = bf16_truncated(x);
+  tailed[10] = bf16_truncated(3e38f), tailed[11] = bf16_truncated(-2e38f);
+  out.push_back(tailed);
+  tailed[12] = std::numeric_limits<float>::infinity();  // W1 is then NaN on both paths
+  out.push_back(tailed);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("value table: quantiles, histogram, Hill and W1 equal the sorting path bit for bit", "[analysis]") {
+  const auto samples = bf16_samples();
+  for (const auto& x : samples) {
+    CAPTURE(x.size());
+    const ValueTable t = table_of(x);
+    CHECK(t.n == x.size());
+    const double mean = moments_of(x.data(), x.size()).mean;
+    for (int bins : {1, 7, 64}) {
+      std::vector<float> sorted = x;
+      const QuantileStats a = quantile_stats_sorting(sorted, mean, bins);
+      const QuantileStats b = quantile_stats_table(t, mean, bins);
+      CHECK(same_double(a.p02, b.p02));
+      CHECK(same_double(a.p98, b.p98));
+      CHECK(a.histogram == b.histogram);
+      CHECK(same_double(a.heavy_tail_index, b.heavy_tail_index));
+    }
+    // The independent reference for the percentile's two ranks: nth_element.
+    const double pos = 0.02 * static_cast<double>(x.size() - 1);
+    const std::size_t lo = static_cast<std::size_t>(std::floor(pos)), hi = std::min(lo + 1, x.size() - 1);
+    std::vector<float> copy = x;
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(lo), copy.end());
+    const double a = copy[lo];
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(hi), copy.end());
+    const double b = copy[hi], frac = pos - static_cast<double>(lo);
+    CHECK(quantile_stats_table(t, mean, 4).p02 ==
+          (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
+  }
+  // W1 of every pair, with either side a table or a sorted copy.
+  for (const auto& x : samples)
+    for (const auto& y : samples) {
+      std::vector<float> sx = x, sy = y;
+      std::sort(sx.begin(), sx.end());
+      std::sort(sy.begin(), sy.end());
+      const double want = wasserstein1_sorted(sx, sy);
+      CAPTURE(x.size(), y.size(), want);
+      CHECK(same_double(wasserstein1(table_of(x), table_of(y)), want));
+      CHECK(same_double(wasserstein1(table_of(x), sy), want));
+      CHECK(same_double(wasserstein1(sx, table_of(y)), want));
+    }
+  // scipy.stats.wasserstein_distance([0, 1, 3], [5, 6, 8]) = 5, through tables.
+  CHECK(wasserstein1(table_of({0, 1, 3}), table_of({5, 6, 8})) == 5);
+  // A value that is not a bfloat16 one: no table.
+  ValueTable t;
+  const float not_bf16[] = {0.5f, 0.1f};
+  CHECK_FALSE(value_table_add(t, not_bf16, 2));
+}
+
+TEST_CASE("moments fed in pieces equal the whole array's bit for bit", "[analysis]") {
+  for (std::size_t n : {1, 3, 4, 9, 1001, 65537}) {
+    std::vector<float> x = gaussian(n, static_cast<unsigned>(n) + 1, 0.3f);
+    x[0] = 5;  // skewed
+    const Moments whole = moments_of(x.data(), n);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{7}, n}) {
+      CAPTURE(n, piece);
+      MomentsStream s(n);
+      for (int pass = 0; pass < 2; ++pass)
+        for (std::size_t at = 0; at < n; at += piece) {
+          if (pass == 0)
+            s.first(x.data() + at, std::min(piece, n - at));
+          else
+            s.second(x.data() + at, std::min(piece, n - at));
+        }
+      const Moments m = s.result();
+      for (auto [a, b] :
+           {std::pair{m.mean, whole.mean}, std::pair{m.std, whole.std}, std::pair{m.skewness, whole.skewness},
+            std::pair{m.kurtosis, whole.kurtosis}, std::pair{m.min, whole.min}, std::pair{m.max, whole.max}})
+        CHECK(same_double(a, b));
+    }
+  }
+}
+
 TEST_CASE("Wasserstein-1, Hill index and the power-law fit on known inputs", "[analysis]") {
   // Shifting a sample by c moves it W1 = c; scipy: W1([0,1,3],[5,6,8]) = 5.
   CHECK(wasserstein1_sorted({0, 1, 3}, {5, 6, 8}) == Approx(5));
@@ -464,6 +582,91 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
   CHECK(a->tension.size() == 4);
   CHECK_FALSE(features_from_json("{}", "x").ok());
   CHECK_FALSE(features_from_json("[1,2", "x").ok());
+}
+
+TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any thread count",
+          "[analysis]") {
+  // 262144 × 260 entries (over 2^26): the embedding is measured as a large matrix. As BF16
+  // it is streamed in row slices; the F32 twin holds the same values and is loaded whole.
+  const std::string config =
+      R"({"model_type":"llama","hidden_size":260,"num_hidden_layers":1,"intermediate_size":24,)"
+      R"("vocab_size":262144,"max_position_embeddings":16,"num_attention_heads":4,)"
+      R"("num_key_value_heads":2,"tie_word_embeddings":true})";
+  auto spec = model_spec_parse(config, "config");
+  REQUIRE(spec.ok());
+  // A bfloat16 value per (tensor, index): uniform with a heavier column every 13th.
+  auto value = [](std::size_t tensor, std::size_t k) {
+    std::uint64_t z = (tensor + 1) * 0x9e3779b97f4a7c15ull + k;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    const float u = (static_cast<float>(z >> 40) / 16777216.0f - 0.5f) * (k % 13 == 0 ? 0.2f : 0.04f);
+    return bf16_truncated(u);
+  };
+  std::vector<TensorDecl> layout;
+  for (const auto& e : model_layout(*spec)) layout.push_back({e.name, DType::F32, e.shape});
+  std::sort(layout.begin(), layout.end(),
+            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
+  auto write = [&](const TempDir& dir, DType dtype) {
+    sonify::test::write_file(dir.file("config.json"), config);
+    std::vector<TensorDecl> decls = layout;
+    for (auto& d : decls) d.dtype = dtype;
+    const std::size_t size = dtype == DType::BF16 ? 2 : 4;
+    auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
+      for (std::size_t k = 0; k < n / size; ++k) {
+        const float v = value(i, k);
+        std::uint32_t u;
+        std::memcpy(&u, &v, 4);
+        if (size == 2) u >>= 16;
+        std::memcpy(dst + size * k, &u, size);
+      }
+    };
+    REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
+    return dir.path();
+  };
+  TempDir bf16_dir, f32_dir;
+  auto bf16_model = Model::open(write(bf16_dir, DType::BF16));
+  auto f32_model = Model::open(write(f32_dir, DType::F32));
+  REQUIRE(bf16_model.ok());
+  REQUIRE(f32_model.ok());
+  REQUIRE(bf16_model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
+  AnalyzeOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  auto streamed1 = analyze_weights(*bf16_model, one);
+  auto streamed2 = analyze_weights(*bf16_model, two);
+  auto whole = analyze_weights(*f32_model, two);
+  REQUIRE(streamed1.ok());
+  REQUIRE(streamed2.ok());
+  REQUIRE(whole.ok());
+  const std::string js = features_to_json(*streamed2);
+  CHECK(features_to_json(*streamed1) == js);
+  whole->model_path = streamed2->model_path;
+  whole->checkpoint_id = streamed2->checkpoint_id;
+  CHECK(features_to_json(*whole) == js);
+  // And against references outside the analysis: the percentile's neighbours by
+  // nth_element, the Frobenius norm summed here, a column norm.
+  const MatrixFeatures* embed = streamed2->matrix(-1, "embed");
+  REQUIRE(embed != nullptr);
+  CHECK(embed->spectrum.method == "gram");
+  std::size_t index = 0;
+  while (layout[index].name != embed->tensor) ++index;
+  const std::size_t n = static_cast<std::size_t>(embed->rows * embed->cols);
+  std::vector<float> x(n);
+  double frob2 = 0, col7 = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    x[k] = value(index, k);
+    frob2 += double(x[k]) * x[k];
+    if (k % 260 == 7) col7 += double(x[k]) * x[k];
+  }
+  CHECK(embed->frobenius == Approx(std::sqrt(frob2)).epsilon(1e-10));  // summed in another order
+  CHECK(embed->col_norms[7] == Approx(std::sqrt(col7)).epsilon(1e-6));
+  const double pos = 0.98 * static_cast<double>(n - 1);
+  const std::size_t lo = static_cast<std::size_t>(pos);
+  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(lo), x.end());
+  const double a = x[lo], b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
+  const double frac = pos - static_cast<double>(lo);
+  CHECK(embed->p98 == (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
 }
 
 TEST_CASE("different models get different keys", "[analysis][fixtures]") {

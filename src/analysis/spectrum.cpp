@@ -13,7 +13,8 @@ namespace {
 
 // Adds the lower triangle of slice `slice`'s Gram contribution to `sum` (order × order,
 // column-major): assigns it for the first slice of a group, adds it after, in slice order.
-void add_gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t slice, float* scratch,
+// `at` is where the slice starts: its first row (rows ≥ cols) or column (rows < cols) in W.
+void add_gram_slice(const float* at, std::int64_t rows, std::int64_t cols, std::int64_t slice, float* scratch,
                     double* sum, bool first) {
   const std::int64_t order = gram_order(rows, cols);
   const std::int64_t length = std::max(rows, cols);
@@ -23,9 +24,9 @@ void add_gram_slice(const float* w, std::int64_t rows, std::int64_t cols, std::i
   // Row-major W is column-major Wᵀ (cols × rows, leading dimension cols). With beta = 0
   // ssyrk writes the whole lower triangle, so the scratch needs no clearing.
   if (rows >= cols)  // WᵀW over rows [begin, begin + count): columns of Wᵀ
-    ssyrk_lower(false, order, count, w + begin * cols, cols, scratch);
+    ssyrk_lower(false, order, count, at, cols, scratch);
   else  // WWᵀ over columns [begin, begin + count): rows of Wᵀ
-    ssyrk_lower(true, order, count, w + begin, cols, scratch);
+    ssyrk_lower(true, order, count, at, cols, scratch);
   for (std::int64_t c = 0; c < order; ++c) {
     const float* g = scratch + c * order;
     double* s = sum + c * order;
@@ -63,13 +64,19 @@ std::int64_t gram_groups(std::int64_t rows, std::int64_t cols) {
 }
 
 void gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group, GramWorkspace& ws) {
+  const std::int64_t step = rows >= cols ? kGramSlice * cols : kGramSlice;
+  gram_group([&](std::int64_t k) { return w + k * step; }, rows, cols, group, ws);
+}
+
+void gram_group(const std::function<const float*(std::int64_t)>& slice, std::int64_t rows, std::int64_t cols,
+                std::int64_t group, GramWorkspace& ws) {
   const std::int64_t order = gram_order(rows, cols);
   const std::int64_t end = std::min(gram_slices(rows, cols), (group + 1) * kGramGroup);
   // assign() reuses the buffers' memory: no new pages for the next matrix of the same order.
   ws.sum.assign(static_cast<std::size_t>(order * order), 0.0);  // the upper triangle stays zero
   if (ws.slice.size() < ws.sum.size()) ws.slice.resize(ws.sum.size());
   for (std::int64_t k = group * kGramGroup; k < end; ++k)
-    add_gram_slice(w, rows, cols, k, ws.slice.data(), ws.sum.data(), k == group * kGramGroup);
+    add_gram_slice(slice(k), rows, cols, k, ws.slice.data(), ws.sum.data(), k == group * kGramGroup);
 }
 
 void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws) {

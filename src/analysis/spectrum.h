@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct GramWorkspace {
 // Groups of kGramGroup slices, and the in-order sum of one group's slices into ws.sum.
 std::int64_t gram_groups(std::int64_t rows, std::int64_t cols);
 void gram_group(const float* w, std::int64_t rows, std::int64_t cols, std::int64_t group, GramWorkspace& ws);
+// The same sums with the slices supplied one at a time, so W need not be whole in memory:
+// slice(k) points at slice k's first row (rows ≥ cols) or column (rows < cols), laid out as
+// in the whole row-major W (leading dimension cols).
+void gram_group(const std::function<const float*(std::int64_t)>& slice, std::int64_t rows, std::int64_t cols,
+                std::int64_t group, GramWorkspace& ws);
 
 // The whole Gram lower triangle (the groups summed in order) into ws.sum, or returned.
 void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws);

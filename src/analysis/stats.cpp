@@ -33,43 +33,71 @@ std::vector<double> bin_edges(double lo, double hi, int bins) {
 
 }  // namespace
 
-Moments moments_of(const float* x, std::size_t n) {
-  Moments m;
-  if (n == 0) return m;
+void MomentsStream::first(const float* x, std::size_t count) {
+  if (count == 0) return;
   // Four independent partial sums (a fixed order, so results are reproducible) let the
-  // compiler vectorise the loops.
-  double sum[4] = {0, 0, 0, 0};
-  float lo = x[0], hi = x[0];
+  // compiler vectorise the loops: element g of the whole goes to sum g % 4 below whole_,
+  // the remainder to sum 0.
+  double sum[4] = {sum_[0], sum_[1], sum_[2], sum_[3]};
   std::size_t i = 0;
-  for (; i + 4 <= n; i += 4)
+  for (; i < count && at_ + i < whole_ && (at_ + i) % 4 != 0; ++i) sum[(at_ + i) % 4] += x[i];
+  for (; i + 4 <= count && at_ + i + 4 <= whole_; i += 4)
     for (int k = 0; k < 4; ++k) sum[k] += x[i + k];
-  for (; i < n; ++i) sum[0] += x[i];
-  for (std::size_t j = 0; j < n; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
-  const double mean = ((sum[0] + sum[1]) + (sum[2] + sum[3])) / static_cast<double>(n);
-  double s2[4] = {0, 0, 0, 0}, s3[4] = {0, 0, 0, 0}, s4[4] = {0, 0, 0, 0};
+  for (; i < count; ++i) sum[at_ + i < whole_ ? (at_ + i) % 4 : 0] += x[i];
+  for (int k = 0; k < 4; ++k) sum_[k] = sum[k];
+  float lo = at_ == 0 ? x[0] : lo_, hi = at_ == 0 ? x[0] : hi_;
+  for (std::size_t j = 0; j < count; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
+  lo_ = lo, hi_ = hi;
+  at_ += count;
+}
+
+void MomentsStream::second(const float* x, std::size_t count) {
+  if (at_ == n_) {  // the first pass is complete: this is the second one's first piece
+    mean_ = ((sum_[0] + sum_[1]) + (sum_[2] + sum_[3])) / static_cast<double>(n_);
+    at_ = 0;
+  }
+  const double mean = mean_;
+  double s2[4], s3[4], s4[4];
+  for (int k = 0; k < 4; ++k) s2[k] = s2_[k], s3[k] = s3_[k], s4[k] = s4_[k];
   auto add = [&](int k, double v) {
     const double d = v - mean, d2 = d * d;
     s2[k] += d2;
     s3[k] += d2 * d;
     s4[k] += d2 * d2;
   };
-  for (i = 0; i + 4 <= n; i += 4)
+  std::size_t i = 0;
+  for (; i < count && at_ + i < whole_ && (at_ + i) % 4 != 0; ++i) add(static_cast<int>((at_ + i) % 4), x[i]);
+  for (; i + 4 <= count && at_ + i + 4 <= whole_; i += 4)
     for (int k = 0; k < 4; ++k) add(k, x[i + k]);
-  for (; i < n; ++i) add(0, x[i]);
-  const double dn = static_cast<double>(n);
-  const double m2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) / dn;
-  const double m3 = ((s3[0] + s3[1]) + (s3[2] + s3[3])) / dn;
-  const double m4 = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / dn;
-  m.mean = mean;
-  m.min = lo;
-  m.max = hi;
+  for (; i < count; ++i) add(at_ + i < whole_ ? static_cast<int>((at_ + i) % 4) : 0, x[i]);
+  for (int k = 0; k < 4; ++k) s2_[k] = s2[k], s3_[k] = s3[k], s4_[k] = s4[k];
+  at_ += count;
+}
+
+Moments MomentsStream::result() const {
+  Moments m;
+  if (n_ == 0) return m;
+  const double dn = static_cast<double>(n_);
+  const double m2 = ((s2_[0] + s2_[1]) + (s2_[2] + s2_[3])) / dn;
+  const double m3 = ((s3_[0] + s3_[1]) + (s3_[2] + s3_[3])) / dn;
+  const double m4 = ((s4_[0] + s4_[1]) + (s4_[2] + s4_[3])) / dn;
+  m.mean = mean_;
+  m.min = lo_;
+  m.max = hi_;
   m.std = std::sqrt(m2);
   // scipy calls m2 <= (1e-15 * mean)^2 zero variance and returns NaN there; we return
   // 0 for both (defined values for constant and all-zero tensors).
-  const bool flat = m2 <= (1e-15 * mean) * (1e-15 * mean) || m2 == 0;
+  const bool flat = m2 <= (1e-15 * mean_) * (1e-15 * mean_) || m2 == 0;
   m.skewness = flat ? 0 : m3 / std::pow(m2, 1.5);
   m.kurtosis = flat ? 0 : m4 / (m2 * m2) - 3;
   return m;
+}
+
+Moments moments_of(const float* x, std::size_t n) {
+  MomentsStream s(n);
+  s.first(x, n);
+  s.second(x, n);
+  return s.result();
 }
 
 double bimodality_coefficient(double skewness, double kurtosis, std::size_t n) {
@@ -79,16 +107,32 @@ double bimodality_coefficient(double skewness, double kurtosis, std::size_t n) {
   return denom > 0 ? (skewness * skewness + 1) / denom : 0;
 }
 
-double percentile_sorted(const float* sorted, std::size_t n, double p) {
-  if (n == 0) return 0;
+namespace {
+
+// numpy.percentile's ranks: the value is interpolated between ranks lo and hi by frac.
+struct PercentileRanks {
+  std::size_t lo, hi;
+  double frac;
+};
+
+PercentileRanks percentile_ranks(std::size_t n, double p) {
   const double pos = p / 100.0 * static_cast<double>(n - 1);
   const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, n - 1);
-  const double frac = pos - static_cast<double>(lo);
-  const double a = sorted[lo], b = sorted[hi];
-  // numpy's _lerp: a + (b - a) * t, mirrored for t >= 0.5.
+  return {lo, std::min(lo + 1, n - 1), pos - static_cast<double>(lo)};
+}
+
+// numpy's _lerp: a + (b - a) * t, mirrored for t >= 0.5.
+double lerp(double a, double b, double frac) {
   const double diff = b - a;
   return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+}
+
+}  // namespace
+
+double percentile_sorted(const float* sorted, std::size_t n, double p) {
+  if (n == 0) return 0;
+  const PercentileRanks r = percentile_ranks(n, p);
+  return lerp(sorted[r.lo], sorted[r.hi], r.frac);
 }
 
 namespace {
@@ -277,18 +321,13 @@ QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean,
   std::vector<std::size_t> ranks;
   double frac[2];
   for (int k = 0; k < 2; ++k) {
-    const double pos = (k == 0 ? 2 : 98) / 100.0 * static_cast<double>(n - 1);
-    const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-    frac[k] = pos - static_cast<double>(lo);
-    ranks.push_back(lo);
-    ranks.push_back(std::min(lo + 1, n - 1));
+    const PercentileRanks r = percentile_ranks(n, k == 0 ? 2 : 98);
+    frac[k] = r.frac;
+    ranks.push_back(r.lo);
+    ranks.push_back(r.hi);
   }
   const std::vector<float> v = select_ranks(x.data(), n, ranks);
-  for (int k = 0; k < 2; ++k) {
-    // The same interpolation as percentile_sorted on the two neighbours.
-    const double a = v[2 * k], b = v[2 * k + 1], diff = b - a;
-    (k == 0 ? q.p02 : q.p98) = frac[k] >= 0.5 ? b - diff * (1 - frac[k]) : a + diff * frac[k];
-  }
+  for (int k = 0; k < 2; ++k) (k == 0 ? q.p02 : q.p98) = lerp(v[2 * k], v[2 * k + 1], frac[k]);
   q.histogram = histogram_counts(x.data(), n, q.p02, q.p98, bins);
   // The `want` largest float deviations |x - mean|: find the bucket of the threshold,
   // then keep everything at or above it and sort that small set.
@@ -307,6 +346,169 @@ QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean,
   top.resize(want);
   q.heavy_tail_index = hill_index(top);
   return q;
+}
+
+namespace {
+
+// The bfloat16 value of table index b (a negative key had its low 16 bits flipped to ones).
+float table_value(std::uint32_t b) { return key_float(b << 16 | (b < 0x8000u ? 0xffffu : 0u)); }
+
+void ensure_table(ValueTable& t) {
+  if (t.count.empty()) t.count.assign(65536, 0);
+}
+
+// The value of rank r (0-based, r < n) of the tabled values.
+float table_rank(const ValueTable& t, std::uint64_t r) {
+  std::uint64_t below = 0;
+  for (std::uint32_t b = 0; b < 65536; ++b) {
+    below += t.count[b];
+    if (r < below) return table_value(b);
+  }
+  return table_value(65535);  // not reached for r < n
+}
+
+}  // namespace
+
+bool value_table_add(ValueTable& table, const float* x, std::size_t n) {
+  ensure_table(table);
+  std::uint64_t* count = table.count.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    if ((u & 0xffffu) != 0) return false;
+    ++count[float_key(x[i]) >> 16];
+  }
+  table.n += n;
+  return true;
+}
+
+QuantileStats quantile_stats_table(const ValueTable& t, double mean, int bins) {
+  QuantileStats q;
+  const std::uint64_t n = t.n;
+  if (n == 0) {
+    q.histogram.assign(static_cast<std::size_t>(std::max(bins, 0)), 0);
+    return q;
+  }
+  for (int k = 0; k < 2; ++k) {
+    const PercentileRanks r = percentile_ranks(n, k == 0 ? 2 : 98);
+    (k == 0 ? q.p02 : q.p98) = lerp(table_rank(t, r.lo), table_rank(t, r.hi), r.frac);
+  }
+  // histogram_counts_sorted with the table's entries as the runs of equal values.
+  q.histogram.assign(static_cast<std::size_t>(std::max(bins, 0)), 0);
+  if (bins > 0) {
+    double lo = q.p02, hi = q.p98;
+    if (lo == hi) lo -= 0.5, hi += 0.5;
+    const std::vector<double> e = bin_edges(lo, hi, bins);
+    const double scale = bins / (hi - lo);
+    for (std::uint32_t b = 0; b < 65536; ++b) {
+      if (t.count[b] == 0) continue;
+      const long k = bin_of(table_value(b), lo, hi, scale, e, bins);
+      if (k >= 0) q.histogram[static_cast<std::size_t>(k)] += static_cast<std::int64_t>(t.count[b]);
+    }
+  }
+  // The walk from both ends of quantile_stats_sorting, by ranks: rank i lies in entry lb
+  // (ranks below lend), rank j in entry rb (ranks from rstart).
+  const std::size_t want = std::min<std::uint64_t>(n, hill_k(n) + 1);
+  std::vector<double> top;
+  top.reserve(want);
+  std::uint64_t i = 0, j = n - 1, lend = t.count[0], rstart = n - t.count[65535];
+  std::uint32_t lb = 0, rb = 65535;
+  while (top.size() < want) {
+    while (i >= lend) lend += t.count[++lb];
+    while (j < rstart) rstart -= t.count[--rb];
+    const double left = static_cast<float>(std::fabs(table_value(lb) - mean));
+    const double right = static_cast<float>(std::fabs(table_value(rb) - mean));
+    if (right >= left)
+      top.push_back(right), --j;
+    else
+      top.push_back(left), ++i;
+  }
+  std::sort(top.begin(), top.end(), std::greater<double>());
+  q.heavy_tail_index = hill_index(top);
+  return q;
+}
+
+namespace {
+
+// A sample as ascending runs of equal values for the Wasserstein merge: a sorted array, or
+// a table's entries. skip(v) passes every value equal to v (so -0 and +0 together, as the
+// sorted array's == does).
+struct SortedCursor {
+  const std::vector<float>& v;
+  std::size_t at = 0;
+  std::uint64_t size() const { return v.size(); }
+  bool finite() const {
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+  }
+  bool done() const { return at >= v.size(); }
+  float value() const { return v[at]; }
+  std::uint64_t position() const { return at; }
+  void skip(double x) {
+    while (at < v.size() && v[at] == x) ++at;
+  }
+};
+
+struct TableCursor {
+  const ValueTable& t;
+  std::uint32_t b = 0;
+  std::uint64_t passed = 0;
+  explicit TableCursor(const ValueTable& table) : t(table) {
+    if (t.n > 0)
+      while (t.count[b] == 0) ++b;
+  }
+  std::uint64_t size() const { return t.n; }
+  bool finite() const {
+    for (std::uint32_t k = 0; k < 65536; ++k)
+      if (t.count[k] != 0 && !std::isfinite(table_value(k))) return false;
+    return true;
+  }
+  bool done() const { return passed >= t.n; }
+  float value() const { return table_value(b); }
+  std::uint64_t position() const { return passed; }
+  void skip(double x) {
+    while (!done() && value() == x) {
+      passed += t.count[b];
+      if (done()) break;
+      while (t.count[++b] == 0) {
+      }
+    }
+  }
+};
+
+// wasserstein1_sorted's merge over two cursors: the same operations in the same order.
+template <class A, class B>
+double wasserstein1_cursors(A a, B b) {
+  if (a.size() == 0 || b.size() == 0) return 0;
+  if (!a.finite() || !b.finite()) return std::numeric_limits<double>::quiet_NaN();
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  double prev = std::min(a.value(), b.value()), total = 0;
+  while (!a.done() || !b.done()) {
+    double next;
+    if (b.done() || (!a.done() && a.value() <= b.value()))
+      next = a.value();
+    else
+      next = b.value();
+    total += std::fabs(static_cast<double>(a.position()) / na - static_cast<double>(b.position()) / nb) *
+             (next - prev);
+    prev = next;
+    a.skip(next);
+    b.skip(next);
+  }
+  return total;
+}
+
+}  // namespace
+
+double wasserstein1(const ValueTable& a, const ValueTable& b) {
+  return wasserstein1_cursors(TableCursor(a), TableCursor(b));
+}
+
+double wasserstein1(const ValueTable& a, const std::vector<float>& b_sorted) {
+  return wasserstein1_cursors(TableCursor(a), SortedCursor{b_sorted});
+}
+
+double wasserstein1(const std::vector<float>& a_sorted, const ValueTable& b) {
+  return wasserstein1_cursors(SortedCursor{a_sorted}, TableCursor(b));
 }
 
 double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>& b) {

@@ -12,6 +12,23 @@ namespace sonify::analysis {
 // Two-pass moments (scipy conventions, see Moments). Empty input gives all zeros.
 Moments moments_of(const float* x, std::size_t n);
 
+// moments_of fed in consecutive pieces (a matrix streamed by row slices): every piece once
+// to first(), then every piece again in the same order to second(). Each sum runs over the
+// same elements in the same order as moments_of's, so the result is the same bits.
+class MomentsStream {
+ public:
+  explicit MomentsStream(std::size_t n) : n_(n), whole_(n - n % 4) {}
+  void first(const float* x, std::size_t count);
+  void second(const float* x, std::size_t count);
+  Moments result() const;
+
+ private:
+  std::size_t n_, whole_, at_ = 0;  // whole_: the elements summed in four lanes
+  double sum_[4] = {0, 0, 0, 0}, s2_[4] = {0, 0, 0, 0}, s3_[4] = {0, 0, 0, 0}, s4_[4] = {0, 0, 0, 0};
+  float lo_ = 0, hi_ = 0;
+  double mean_ = 0;
+};
+
 // Sarle's bimodality coefficient from biased g1/g2 and n (0 when n < 4).
 double bimodality_coefficient(double skewness, double kurtosis, std::size_t n);
 
@@ -30,6 +47,20 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
 // in a few linear passes; for tensors too large to sort).
 QuantileStats quantile_stats_selecting(const std::vector<float>& x, double mean, int bins);
 
+// How many times each bfloat16 value occurs (index: the top 16 bits of the value's
+// order-preserving key): for values that are all bfloat16 ones (most checkpoints), what a
+// sorted copy gives in 512 KB instead of 4 bytes a value.
+struct ValueTable {
+  std::vector<std::uint64_t> count;  // 65536 entries once something was added
+  std::uint64_t n = 0;
+};
+
+// Adds x to the table; false (the table then undefined) when some value is not a bfloat16 one.
+bool value_table_add(ValueTable& table, const float* x, std::size_t n);
+
+// quantile_stats_sorting's values, bit for bit, from the table of the same values.
+QuantileStats quantile_stats_table(const ValueTable& table, double mean, int bins);
+
 // numpy.percentile (linear) of a sorted array, p in [0, 100].
 double percentile_sorted(const float* sorted, std::size_t n, double p);
 
@@ -44,6 +75,10 @@ std::size_t hill_k(std::size_t n);
 
 // Wasserstein-1 distance of two sorted samples (equal weights), as scipy computes it.
 double wasserstein1_sorted(const std::vector<float>& a, const std::vector<float>& b);
+// The same bits with either sample or both given as a table.
+double wasserstein1(const ValueTable& a, const ValueTable& b);
+double wasserstein1(const ValueTable& a, const std::vector<float>& b_sorted);
+double wasserstein1(const std::vector<float>& a_sorted, const ValueTable& b);
 
 // Ascending radix sort of floats (total order of IEEE values, -0 before +0; NaN not
 // expected). Values that are all bfloat16 ones are sorted by counting instead.

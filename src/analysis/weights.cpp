@@ -29,9 +29,16 @@ namespace {
 
 using analysis::QuantileStats;
 
-// Matrices with more entries than this get their Gram slices shared across threads and
-// use the selection path for quantiles (no sorted copy).
-constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 24;
+// Matrices with more entries than this (embeddings and output heads: 128256 × 4096 is 2 GB
+// in float32) are measured one at a time by all threads, outside the chains. A BF16 one
+// with rows ≥ cols on the Gram path is streamed: read in row slices, never whole in float32.
+constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 26;
+// The widest streamed matrix that --svd fast measures by its Gram matrix instead of the sketch.
+constexpr std::int64_t kStreamedGramMaxOrder = 4096;
+// Rows per slice of a streamed matrix's statistics pass: about 1 MB of float32.
+std::int64_t stream_rows(std::int64_t cols) {
+  return std::max<std::int64_t>(1, (std::int64_t{1} << 18) / cols);
+}
 
 // Drops the pages of [data, data + nbytes) from this process's resident set (whole
 // pages inside the range only); the file stays mapped and pages come back if read again.
@@ -82,15 +89,78 @@ Result<std::vector<float>> load(const Model& model, const RoleTensor& t, NormGai
   return out;
 }
 
+// What a chain keeps of a layer for the transition to the next: its values in order, as a
+// table when every value is a bfloat16 one (512 KB), else as a sorted copy.
 struct MatrixResult {
   MatrixFeatures features;
-  std::vector<float> sorted;  // kept for the next layer of a chain
+  analysis::ValueTable table;
+  std::vector<float> sorted;
 };
 
-// All statistics of one matrix. `gram` is the summed Gram lower triangle when the caller
-// computed it already (shared slices), else empty.
-MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const AnalyzeOptions& options,
-                            std::vector<double> gram, analysis::GramWorkspace& ws) {
+// The statistics of a matrix's values that do not need the spectrum: moments, row and
+// column norms, ‖W‖F² and the value table. Fed row slices in order, each once to first()
+// and again to second(), it gives the same bits as the whole matrix in one slice.
+class ValueStatistics {
+ public:
+  ValueStatistics(std::int64_t rows, std::int64_t cols)
+      : cols_(cols),
+        moments_(static_cast<std::size_t>(rows * cols)),
+        col_(static_cast<std::size_t>(cols), 0.0),
+        row_norms_(static_cast<std::size_t>(rows)) {}
+
+  // One row at a time, so a whole matrix is read from memory once for all of these.
+  void first(const float* w, std::int64_t count) {
+    const std::size_t width = static_cast<std::size_t>(cols_);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const float* row = w + i * cols_;
+      moments_.first(row, width);
+      if (tabled_) tabled_ = analysis::value_table_add(table_, row, width);
+      double s = 0;
+      for (std::size_t j = 0; j < width; ++j) {
+        const double v = row[j];
+        s += v * v;
+        col_[j] += v * v;
+      }
+      row_norms_[static_cast<std::size_t>(row_++)] = static_cast<float>(std::sqrt(s));
+      frob2_ += s;
+    }
+  }
+  void second(const float* w, std::int64_t count) {
+    moments_.second(w, static_cast<std::size_t>(count * cols_));
+  }
+
+  double frobenius_squared() const { return frob2_; }
+  // The value table, or null when some value is not a bfloat16 one.
+  analysis::ValueTable* table() { return tabled_ ? &table_ : nullptr; }
+
+  void fill(MatrixFeatures& f) {
+    f.moments = moments_.result();
+    f.bimodality = analysis::bimodality_coefficient(f.moments.skewness, f.moments.kurtosis,
+                                                    static_cast<std::size_t>(f.rows * f.cols));
+    f.row_norms = std::move(row_norms_);
+    f.col_norms.resize(col_.size());
+    for (std::size_t j = 0; j < col_.size(); ++j) f.col_norms[j] = static_cast<float>(std::sqrt(col_[j]));
+    f.frobenius = std::sqrt(frob2_);
+  }
+
+ private:
+  std::int64_t cols_, row_ = 0;
+  analysis::MomentsStream moments_;
+  std::vector<double> col_;
+  std::vector<float> row_norms_;
+  double frob2_ = 0;
+  bool tabled_ = true;
+  analysis::ValueTable table_;
+};
+
+// All statistics of one matrix. `values` holds them when the caller streamed the matrix
+// (then w is empty), else they are computed from w. `gram` is the summed Gram lower
+// triangle when the caller computed it already (shared slices), else empty. In a chain
+// the values in order are kept for the transition: the table, or w itself sorted (moved
+// out of w); otherwise w is left as it was, for the next load to reuse.
+MatrixResult measure_matrix(const RoleTensor& t, std::vector<float>& w, ValueStatistics* values,
+                            bool in_chain, const AnalyzeOptions& options, std::vector<double> gram,
+                            analysis::GramWorkspace& ws) {
   MatrixResult r;
   MatrixFeatures& f = r.features;
   f.layer = t.layer;
@@ -98,26 +168,14 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   f.tensor = t.source->name;
   f.rows = t.shape[0];
   f.cols = t.shape[1];
-  const std::size_t n = w.size();
-  f.moments = analysis::moments_of(w.data(), n);
-  f.bimodality = analysis::bimodality_coefficient(f.moments.skewness, f.moments.kurtosis, n);
-  std::vector<double> col(static_cast<std::size_t>(f.cols), 0.0);
-  f.row_norms.resize(static_cast<std::size_t>(f.rows));
-  double frob2 = 0;
-  for (std::int64_t i = 0; i < f.rows; ++i) {
-    const float* row = w.data() + i * f.cols;
-    double s = 0;
-    for (std::int64_t j = 0; j < f.cols; ++j) {
-      const double v = row[j];
-      s += v * v;
-      col[static_cast<std::size_t>(j)] += v * v;
-    }
-    f.row_norms[static_cast<std::size_t>(i)] = static_cast<float>(std::sqrt(s));
-    frob2 += s;
+  std::optional<ValueStatistics> own;
+  if (values == nullptr) {
+    values = &own.emplace(f.rows, f.cols);
+    values->first(w.data(), f.rows);
+    values->second(w.data(), f.rows);
   }
-  f.col_norms.resize(col.size());
-  for (std::size_t j = 0; j < col.size(); ++j) f.col_norms[j] = static_cast<float>(std::sqrt(col[j]));
-  f.frobenius = std::sqrt(frob2);
+  values->fill(f);
+  const double frob2 = values->frobenius_squared();
 
   Spectrum& s = f.spectrum;
   if (analysis::uses_fast(options.svd, f.rows, f.cols)) {
@@ -156,15 +214,30 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float> w, const Ana
   analysis::compare_to_random(s, f.rows, f.cols);
   f.weightwatcher = analysis::weightwatcher_metrics(s.singular_values, f.rows, f.cols);
 
-  const bool sort = static_cast<std::int64_t>(n) <= kLargeMatrix;
-  QuantileStats q = sort ? analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins)
-                         : analysis::quantile_stats_selecting(w, f.moments.mean, options.histogram_bins);
+  QuantileStats q;
+  if (analysis::ValueTable* table = values->table()) {
+    q = analysis::quantile_stats_table(*table, f.moments.mean, options.histogram_bins);
+    if (in_chain) r.table = std::move(*table);
+  } else if (in_chain) {
+    q = analysis::quantile_stats_sorting(w, f.moments.mean, options.histogram_bins);
+    r.sorted = std::move(w);
+  } else {
+    q = analysis::quantile_stats_selecting(w, f.moments.mean, options.histogram_bins);
+  }
   f.p02 = q.p02;
   f.p98 = q.p98;
   f.histogram = std::move(q.histogram);
   f.heavy_tail_index = q.heavy_tail_index;
-  if (sort) r.sorted = std::move(w);
   return r;
+}
+
+// W1 between two layers' values, from whichever form each kept.
+double wasserstein1(const MatrixResult& a, const MatrixResult& b) {
+  const bool ta = !a.table.count.empty(), tb = !b.table.count.empty();
+  if (ta && tb) return analysis::wasserstein1(a.table, b.table);
+  if (ta) return analysis::wasserstein1(a.table, b.sorted);
+  if (tb) return analysis::wasserstein1(a.sorted, b.table);
+  return analysis::wasserstein1_sorted(a.sorted, b.sorted);
 }
 
 LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
@@ -172,7 +245,7 @@ LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
   tr.role = to.features.role;
   tr.from_layer = from.features.layer;
   tr.to_layer = to.features.layer;
-  tr.wasserstein1 = analysis::wasserstein1_sorted(from.sorted, to.sorted);
+  tr.wasserstein1 = wasserstein1(from, to);
   const auto& a = from.features.spectrum.singular_values;
   const auto& b = to.features.spectrum.singular_values;
   double diff = 0, base = 0;
@@ -185,21 +258,25 @@ LayerTransition transition(const MatrixResult& from, const MatrixResult& to) {
   return tr;
 }
 
-std::int64_t count_nonfinite(const std::vector<float>& w) {
-  return std::count_if(w.begin(), w.end(), [](float x) { return !std::isfinite(x); });
+std::int64_t count_nonfinite(const float* w, std::size_t n) {
+  return std::count_if(w, w + n, [](float x) { return !std::isfinite(x); });
 }
 
 // Every statistic of a tensor with NaN or Inf would be NaN (and sorting it is undefined),
 // so such a tensor is refused, or skipped when the options allow it. Returns true when the
 // tensor is to be measured.
+Result<bool> finite_verdict(const RoleTensor& t, std::int64_t nonfinite, const AnalyzeOptions& options) {
+  if (nonfinite == 0) return true;
+  if (!options.allow_nonfinite)
+    return fail("tensor ", t.source->name, " has ", nonfinite, " non-finite values (NaN or Inf) of ",
+                t.numel(), "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
+  return false;
+}
+
 Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, const AnalyzeOptions& options,
                           std::int64_t* nonfinite) {
-  *nonfinite = count_nonfinite(w);
-  if (*nonfinite == 0) return true;
-  if (!options.allow_nonfinite)
-    return fail("tensor ", t.source->name, " has ", *nonfinite, " non-finite values (NaN or Inf) of ",
-                w.size(), "; the checkpoint is damaged (analyze --allow-nonfinite skips such tensors)");
-  return false;
+  *nonfinite = count_nonfinite(w.data(), w.size());
+  return finite_verdict(t, *nonfinite, options);
 }
 
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
@@ -319,16 +396,102 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   auto tick = [&](std::size_t slot) { advance(slot, -1, true); };
   if (options.progress) options.progress(0, total, 0);
 
-  // Large matrices one at a time: Gram slices shared by all threads. The remaining
-  // statistics of the last one are computed beside the chains below.
+  // Large matrices one at a time, all threads on each. A streamed one (BF16, rows ≥ cols,
+  // Gram path) is never whole in float32: the statistics pass and each fixed group of Gram
+  // slices are jobs that convert their own row slices from the mapped tensor, and the
+  // groups' sums are added in group order as they arrive. Other large ones are loaded
+  // whole. The eigenvalues and summaries of each then run beside the chains below (a
+  // whole one only if it is the last, so at most one is held in float32).
   struct Pending {
     std::size_t slot;
     std::vector<float> w;
     std::vector<double> gram;
+    std::optional<ValueStatistics> values;
+    AnalyzeOptions how;
   };
-  std::optional<Pending> pending;
+  std::vector<Pending> pending;
   for (std::size_t slot : large) {
     const RoleTensor& t = *matrices[slot];
+    const std::int64_t rows = t.shape[0], cols = t.shape[1];
+    const bool streamable = t.source->dtype == DType::BF16 && !t.transposed && t.groups == 1 &&
+                            rows >= cols && rows > 0 && cols > 0;
+    // --svd fast on a streamable matrix up to kStreamedGramMaxOrder wide takes the Gram
+    // path: its exact eigenvalues cost about what the sketch's ~75 passes over W do
+    // (rows·cols² against ~2800·rows·cols flops), and the sketch would need W whole in
+    // float32 or converted once a pass.
+    AnalyzeOptions how = run;
+    if (streamable && analysis::uses_fast(run.svd, rows, cols) && cols <= kStreamedGramMaxOrder)
+      how.svd = SvdMethod::Auto;
+    const bool on_gram =
+        !analysis::uses_fast(how.svd, rows, cols) && analysis::uses_gram(how.svd, rows, cols);
+    const std::int64_t groups = on_gram ? analysis::gram_groups(rows, cols) : 0;
+    const double per_group = on_gram ? estimated_gram_seconds(t) / static_cast<double>(groups) : 0;
+    std::vector<double> gram;
+    std::vector<std::vector<double>> parts(static_cast<std::size_t>(groups));
+    std::int64_t folded = 0;
+    std::mutex fold_mutex;
+    // Keeps group k's sum until every earlier one is added: the order of the whole path.
+    auto fold = [&](std::int64_t k, std::vector<double> sum) {
+      std::lock_guard<std::mutex> lock(fold_mutex);
+      parts[static_cast<std::size_t>(k)] = std::move(sum);
+      for (; folded < groups && !parts[static_cast<std::size_t>(folded)].empty(); ++folded) {
+        std::vector<double>& part = parts[static_cast<std::size_t>(folded)];
+        if (folded == 0)
+          gram = std::move(part);
+        else
+          for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += part[i];
+        part = {};
+      }
+    };
+    if (streamable && on_gram) {
+      const TensorBytes b = model.checkpoint().bytes(*t.source);
+      const unsigned char* base = b.data + static_cast<std::size_t>(t.slice_begin * cols) * 2;
+      // Rows [begin, begin + count) as float32 in `buffer`; their stored pages are dropped.
+      auto read = [&](std::int64_t begin, std::int64_t count, std::vector<float>& buffer) {
+        const std::size_t n = static_cast<std::size_t>(count * cols);
+        buffer.resize(n);
+        const unsigned char* src = base + static_cast<std::size_t>(begin * cols) * 2;
+        convert_to_f32(DType::BF16, src, n, buffer.data());
+        release_pages(src, n * 2);
+        return buffer.data();
+      };
+      ValueStatistics values(rows, cols);
+      run_parallel(static_cast<std::size_t>(1 + groups), threads, [&](std::size_t job) {
+        std::vector<float> buffer;
+        if (job == 0) {
+          const std::int64_t step = stream_rows(cols);
+          for (std::int64_t r = 0; r < rows; r += step) {
+            const std::int64_t count = std::min(step, rows - r);
+            const float* w = read(r, count, buffer);
+            nonfinite[slot] += count_nonfinite(w, static_cast<std::size_t>(count * cols));
+            values.first(w, count);
+          }
+          if (nonfinite[slot] > 0) return;
+          for (std::int64_t r = 0; r < rows; r += step) {
+            const std::int64_t count = std::min(step, rows - r);
+            values.second(read(r, count, buffer), count);
+          }
+          return;
+        }
+        analysis::GramWorkspace part;
+        const std::int64_t k = static_cast<std::int64_t>(job) - 1;
+        analysis::gram_group(
+            [&](std::int64_t slice) {
+              const std::int64_t begin = slice * analysis::kGramSlice;
+              return read(begin, std::min(analysis::kGramSlice, rows - begin), buffer);
+            },
+            rows, cols, k, part);
+        fold(k, std::move(part.sum));
+        advance(slot, per_group, false);
+      });
+      SONIFY_ASSIGN_OR_RETURN(finite, finite_verdict(t, nonfinite[slot], options));
+      if (!finite) {
+        tick(slot);
+        continue;
+      }
+      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), how});
+      continue;
+    }
     auto w = load(model, t, NormGain::Stored, threads);
     if (!w.ok()) return w.error();
     SONIFY_ASSIGN_OR_RETURN(finite, check_finite(t, *w, options, &nonfinite[slot]));
@@ -336,28 +499,20 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       tick(slot);
       continue;
     }
-    std::vector<double> gram;
-    if (!analysis::uses_fast(run.svd, t.shape[0], t.shape[1]) &&
-        analysis::uses_gram(run.svd, t.shape[0], t.shape[1])) {
-      std::vector<std::vector<double>> parts(
-          static_cast<std::size_t>(analysis::gram_groups(t.shape[0], t.shape[1])));
-      const double per_group = estimated_gram_seconds(t) / static_cast<double>(parts.size());
-      run_parallel(parts.size(), threads, [&](std::size_t k) {
+    if (on_gram) {
+      run_parallel(static_cast<std::size_t>(groups), threads, [&](std::size_t k) {
         analysis::GramWorkspace part;
-        analysis::gram_group(w->data(), t.shape[0], t.shape[1], static_cast<std::int64_t>(k), part);
-        parts[k] = std::move(part.sum);
+        analysis::gram_group(w->data(), rows, cols, static_cast<std::int64_t>(k), part);
+        fold(static_cast<std::int64_t>(k), std::move(part.sum));
         advance(slot, per_group, false);
       });
-      gram = std::move(parts[0]);
-      for (std::size_t k = 1; k < parts.size(); ++k)
-        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += parts[k][i];
     }
     if (slot == large.back()) {
-      pending = Pending{slot, std::move(*w), std::move(gram)};
+      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, how});
       break;
     }
     analysis::GramWorkspace ws;
-    results[slot] = measure_matrix(t, std::move(*w), run, std::move(gram), ws);
+    results[slot] = measure_matrix(t, *w, nullptr, false, how, std::move(gram), ws);
     tick(slot);
   }
 
@@ -375,14 +530,15 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   };
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
-  const std::size_t first = pending ? 1 : 0;
+  const std::size_t first = pending.size();
   run_parallel(first + order.size(), threads, [&](std::size_t k) {
     if (k < first) {
-      const std::size_t slot = pending->slot;
+      Pending& p = pending[k];
       analysis::GramWorkspace ws;
-      results[slot] =
-          measure_matrix(*matrices[slot], std::move(pending->w), run, std::move(pending->gram), ws);
-      tick(slot);
+      results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, p.how,
+                                       std::move(p.gram), ws);
+      p.w = {}, p.values.reset();
+      tick(p.slot);
       return;
     }
     const std::size_t c = order[k - first];
@@ -403,21 +559,22 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       }
       if (!*finite) {
         // A transition across the skipped layer would compare non-adjacent layers.
-        if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
+        if (previous != nullptr) previous->sorted = {}, previous->table = {};
         previous = nullptr;
+        spare = std::move(*w);
         tick(slot);
         continue;
       }
-      results[slot] = measure_matrix(t, std::move(*w), run, {}, ws);
-      if (previous != nullptr) {
-        chain_transitions[c].push_back(transition(*previous, results[slot]));
-        spare = std::move(previous->sorted);
-        previous->sorted = {};
-      }
+      results[slot] = measure_matrix(t, *w, nullptr, true, run, {}, ws);
+      if (previous != nullptr) chain_transitions[c].push_back(transition(*previous, results[slot]));
+      // The next load reuses this layer's buffer, or the previous layer's sorted copy when
+      // this layer's values became its own sorted copy.
+      spare = w->empty() && previous != nullptr ? std::move(previous->sorted) : std::move(*w);
+      if (previous != nullptr) previous->sorted = {}, previous->table = {};
       previous = &results[slot];
       tick(slot);
     }
-    if (previous != nullptr) previous->sorted.clear(), previous->sorted.shrink_to_fit();
+    if (previous != nullptr) previous->sorted = {}, previous->table = {};
   });
   for (const auto& e : errors)
     if (e) return *e;
