@@ -26,14 +26,16 @@ void WorkerPool::run(std::size_t count, const std::function<void(std::size_t, in
     task_ = &task;
     count_ = count;
     next_ = 0;
+    finished_ = 0;
     error_ = nullptr;
-    busy_ = static_cast<int>(workers_.size());
     ++generation_;
   }
   wake_.notify_all();
   drain(0);
+  // Waits for the tasks, not for the workers: on a loaded machine a worker may not have
+  // woken yet, and the caller has then run its share.
   std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [this] { return busy_ == 0; });
+  done_.wait(lock, [this] { return finished_ == count_; });
   task_ = nullptr;
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
@@ -48,25 +50,31 @@ void WorkerPool::work(int worker) {
     lock.unlock();
     drain(worker);
     lock.lock();
-    if (--busy_ == 0) done_.notify_one();
   }
 }
 
 void WorkerPool::drain(int worker) {
   for (;;) {
     std::size_t i;
+    const std::function<void(std::size_t, int)>* task;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (next_ >= count_) return;
       i = next_++;
+      task = task_;
     }
+    std::size_t finished = 1;
     try {
-      (*task_)(i, worker);
+      (*task)(i, worker);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();
+      finished += count_ - next_;  // the tasks not started are skipped
       next_ = count_;
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ += finished;
+    if (finished_ == count_) done_.notify_one();
   }
 }
 

@@ -41,9 +41,8 @@ class WorkerPool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   const std::function<void(std::size_t, int)>* task_ = nullptr;
-  std::size_t count_ = 0, next_ = 0;
+  std::size_t count_ = 0, next_ = 0, finished_ = 0;
   unsigned long long generation_ = 0;
-  int busy_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
