@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "core/fresh_memory.h"
@@ -131,7 +132,9 @@ constexpr std::int64_t kBlockFloats = std::int64_t{1} << 16;
 
 std::int64_t block_rows(std::int64_t in) { return std::max<std::int64_t>(16, kBlockFloats / in / 16 * 16); }
 
-// One product: y[rows, 0..out) (row stride ldy) = x[rows, in] W^T + bias.
+// One product: y[rows, 0..out) (row stride ldy) = x[rows, in] W^T + bias; with `gate`,
+// a gated MLP's act(x G^T + gate_bias) * (x W^T + bias), fused per block so the
+// element-wise work runs on the pool, on data still in cache.
 struct Product {
   const MatrixView* w;
   const float* bias;  // [out] or nullptr
@@ -139,13 +142,20 @@ struct Product {
   float* y;
   std::int64_t ldy;
   double softcap = 0;  // > 0: y = tanh(y / softcap) * softcap
+  const MatrixView* gate = nullptr;
+  const float* gate_bias = nullptr;
+  const std::function<at::Tensor(const at::Tensor&)>* act = nullptr;  // with gate
 };
 
-// Columns [r0, r0 + n) of one product, on the calling thread; `scratch` holds the
-// converted weights when they are not stored in f32.
-void product_block(const Product& p, std::int64_t rows, std::int64_t r0, std::int64_t n,
-                   std::vector<float>* scratch) {
-  const MatrixView& w = *p.w;
+// A pool thread's memory: one block's converted weights and its gate values.
+struct Scratch {
+  std::vector<float> weights, gate;
+};
+
+// Columns [r0, r0 + n) of x W^T + bias into y (its column r0, row stride ldy), on the
+// calling thread; a block of weights not stored in f32 is converted into `weights`.
+void block_product(const MatrixView& w, const float* bias, const float* x, std::int64_t rows, std::int64_t r0,
+                   std::int64_t n, float* y, std::int64_t ldy, std::vector<float>* weights) {
   const float* a;
   std::int64_t lda;
   char trans;
@@ -155,9 +165,9 @@ void product_block(const Product& p, std::int64_t rows, std::int64_t r0, std::in
     trans = w.transposed ? 'N' : 'T';
   } else {
     const std::size_t esize = dtype_size(w.dtype);
-    if (scratch->size() < static_cast<std::size_t>(n * w.in))
-      scratch->resize(static_cast<std::size_t>(n * w.in));
-    float* buf = scratch->data();
+    if (weights->size() < static_cast<std::size_t>(n * w.in))
+      weights->resize(static_cast<std::size_t>(n * w.in));
+    float* buf = weights->data();
     if (w.transposed) {  // column-major [n, in]
       for (std::int64_t i = 0; i < w.in; ++i)
         convert_to_f32(w.dtype, w.data + static_cast<std::size_t>(i * w.ld + r0) * esize,
@@ -178,18 +188,25 @@ void product_block(const Product& p, std::int64_t rows, std::int64_t r0, std::in
     }
     a = buf;
   }
-  gemm(trans, 'N', n, rows, w.in, 1, a, lda, p.x, w.in, p.y + r0, p.ldy);
-  if (p.bias != nullptr)
-    for (std::int64_t t = 0; t < rows; ++t) {
-      float* y = p.y + t * p.ldy + r0;
-      for (std::int64_t j = 0; j < n; ++j) y[j] += p.bias[r0 + j];
-    }
+  gemm(trans, 'N', n, rows, w.in, 1, a, lda, x, w.in, y, ldy);
+  if (bias != nullptr)
+    for (std::int64_t t = 0; t < rows; ++t)
+      for (std::int64_t j = 0; j < n; ++j) y[t * ldy + j] += bias[r0 + j];
+}
+
+void product_block(const Product& p, std::int64_t rows, std::int64_t r0, std::int64_t n, Scratch* scratch) {
+  float* y = p.y + r0;
+  block_product(*p.w, p.bias, p.x, rows, r0, n, y, p.ldy, &scratch->weights);
+  if (p.gate != nullptr) {
+    scratch->gate.resize(static_cast<std::size_t>(rows * n));
+    block_product(*p.gate, p.gate_bias, p.x, rows, r0, n, scratch->gate.data(), n, &scratch->weights);
+    at::Tensor up = at::from_blob(y, {rows, n}, {p.ldy, 1}, kF32);
+    up.mul_((*p.act)(at::from_blob(scratch->gate.data(), {rows, n}, kF32)));
+  }
   if (p.softcap > 0) {
     const float cap = static_cast<float>(p.softcap);
-    for (std::int64_t t = 0; t < rows; ++t) {
-      float* y = p.y + t * p.ldy + r0;
-      for (std::int64_t j = 0; j < n; ++j) y[j] = std::tanh(y[j] / cap) * cap;
-    }
+    for (std::int64_t t = 0; t < rows; ++t)
+      for (std::int64_t j = 0; j < n; ++j) y[t * p.ldy + j] = std::tanh(y[t * p.ldy + j] / cap) * cap;
   }
 }
 
@@ -615,10 +632,12 @@ class TorchRuntime final : public Runtime {
       const at::Tensor x = apply_norm(layer.mlp_norm, spec_.parallel_residual ? before : hidden).contiguous();
       at::Tensor post;
       if (spec_.gated_mlp) {
-        at::Tensor gate = at::empty({t, layer.gate.view.out}, kF32),
-                   up = at::empty({t, layer.up.view.out}, kF32);
-        multiply(t, {product(layer.gate, x, &gate), product(layer.up, x, &up)});
-        post = activate(gate) * up;
+        post = at::empty({t, layer.up.view.out}, kF32);
+        Product p = product(layer.up, x, &post);
+        p.gate = &layer.gate.view;
+        p.gate_bias = layer.gate.bias.defined() ? layer.gate.bias.data_ptr<float>() : nullptr;
+        p.act = &act_fn_;
+        multiply(t, {p});
       } else {
         post = activate(apply(layer.up, x));
       }
@@ -647,7 +666,10 @@ class TorchRuntime final : public Runtime {
   Norm final_norm_;
   std::vector<Layer> layers_;
   WorkerPool pool_;
-  std::vector<std::vector<float>> scratch_;  // per pool thread: converted weights of one block
+  std::vector<Scratch> scratch_;  // per pool thread
+  const std::function<at::Tensor(const at::Tensor&)> act_fn_ = [this](const at::Tensor& x) {
+    return activate(x);
+  };
   KvCache cache_;
   bool converted_checked_ = false;
 };
