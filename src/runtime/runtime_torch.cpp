@@ -705,11 +705,12 @@ class TorchRuntime final : public Runtime {
 
 namespace sonify {
 
-// Matrix products go through BLAS; OpenBLAS runs its own thread pool. ATen's OpenMP
-// threads are kept at 1: libgomp is already loaded (FluidSynth uses it) with its default
-// spin-waiting, and spinning OpenMP threads compete with OpenBLAS's threads for the
-// same cores (measured on 2 cores: 2-3x the CPU time for the same forward pass).
-// Returns the threads the matrix products use.
+// Training's matrix products go through ATen and BLAS, with OpenBLAS's own thread pool
+// (a forward pass uses the runtime's pool instead and sets OpenBLAS to one thread while
+// it runs, BlasOneThread). ATen's OpenMP threads are kept at 1: libgomp is already loaded (FluidSynth uses
+// it) with its default spin-waiting, and spinning OpenMP threads compete with OpenBLAS's threads for the same
+// cores (measured on 2 cores: 2-3x the CPU time for the same forward pass). Returns the threads the matrix
+// products use.
 int configure_threads(int wanted) {
   at::set_num_threads(1);
   using SetThreads = void (*)(int);
