@@ -54,8 +54,9 @@ struct Trace {
 
 // Knobs of the runtime; defaults suit the CLI.
 struct RuntimeOptions {
-  // Threads for the matrix products (OpenBLAS's pool; ATen's own OpenMP threads stay
-  // at 1, see runtime_torch.cpp); 0: every hardware thread.
+  // Threads of the runtime's own pool, which runs the matrix products in fixed blocks
+  // and attention by heads (ATen's OpenMP threads stay at 1, see runtime_torch.cpp);
+  // results do not depend on it. 0: $SONIFY_THREADS or every CPU of the process.
   int threads = 0;
 };
 
