@@ -526,6 +526,39 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
   CHECK_FALSE(features_from_json("[1,2", "x").ok());
 }
 
+TEST_CASE("a skipped layer on either side of a thread's chain cut drops the same transitions", "[analysis]") {
+  // With 2 threads a chain of 4 layers is cut into layers 0-1 and 2-3: the skipped layer
+  // is the cut's last (1) or first (2) layer, each side of it arriving in either order.
+  for (int bad : {1, 2}) {
+    INFO("NaN in layer " << bad);
+    TempDir dir;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> d(0, 0.3f);
+    const std::string bad_name = "model.layers." + std::to_string(bad) + ".mlp.up_proj.weight";
+    auto model = Model::open(write_model(
+        dir,
+        [&](const std::string& name, std::size_t i) {
+          return name == bad_name && i == 3 ? std::numeric_limits<float>::quiet_NaN() : d(rng);
+        },
+        4));
+    REQUIRE(model.ok());
+    AnalyzeOptions one, two;
+    one.threads = 1;
+    two.threads = 2;
+    one.allow_nonfinite = two.allow_nonfinite = true;
+    auto a = analyze_weights(*model, one);
+    auto b = analyze_weights(*model, two);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(features_to_json(*a) == features_to_json(*b));
+    REQUIRE(b->skipped_nonfinite.size() == 1);
+    CHECK(b->skipped_nonfinite[0].first == bad_name);
+    CHECK(b->transitions.size() == 7 * 3 - 2);
+    for (const auto& t : b->transitions)
+      if (t.role == "up") CHECK((t.from_layer != bad && t.to_layer != bad));
+  }
+}
+
 TEST_CASE("different models get different keys", "[analysis][fixtures]") {
   // Synthetic models that differ only in their seed, and the three fixtures.
   // Keys are a deterministic but scrambled function of the gains (uniform over the 12
