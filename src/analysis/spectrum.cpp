@@ -53,8 +53,8 @@ bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
 
 bool uses_gram64(SvdMethod method, std::int64_t rows, std::int64_t cols) {
   // Fast hands the matrices too narrow for its sketch to the auto path.
-  return (method == SvdMethod::Auto || method == SvdMethod::Fast) && rows == cols && rows * cols <= kRefineMaxElements &&
-         uses_gram(method, rows, cols);
+  return (method == SvdMethod::Auto || method == SvdMethod::Fast) && rows == cols &&
+         rows * cols <= kRefineMaxElements && uses_gram(method, rows, cols);
 }
 
 std::int64_t gram_order(std::int64_t rows, std::int64_t cols) { return std::min(rows, cols); }
