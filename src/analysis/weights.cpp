@@ -410,6 +410,14 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     cut.released = true;
     return cut.arrived == 2;
   };
+  // A finished segment's workspace and spare values buffer go to the next segment started:
+  // fresh blocks would cost page faults and clearing again.
+  struct Scratch {
+    analysis::GramWorkspace ws;
+    std::vector<float> spare;  // the values of the layer before last, for the next load
+  };
+  std::mutex scratch_mutex;
+  std::vector<Scratch> scratch_pool;
   const std::size_t first_job = pending ? 1 : 0;
   run_parallel(first_job + segments.size(), threads, [&](std::size_t k) {
     if (k < first_job) {
@@ -426,8 +434,13 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     bool previous_after_cut = false;
     // Whether this segment may drop or reuse the previous layer's values.
     auto own_previous = [&] { return !previous_after_cut || release(chain[seg.begin]); };
-    analysis::GramWorkspace ws;
-    std::vector<float> spare;  // the values of the layer before last, for the next load
+    Scratch scratch;
+    {
+      std::lock_guard<std::mutex> lock(scratch_mutex);
+      if (!scratch_pool.empty()) scratch = std::move(scratch_pool.back()), scratch_pool.pop_back();
+    }
+    analysis::GramWorkspace& ws = scratch.ws;
+    std::vector<float>& spare = scratch.spare;
     for (std::size_t i = seg.begin; i < seg.end; ++i) {
       const std::size_t slot = chain[i];
       const RoleTensor& t = *matrices[slot];
@@ -460,6 +473,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     }
     // The last layer's values are needed only by a cut behind it.
     if (previous != nullptr && seg.end == chain.size() && own_previous()) previous->sorted = {};
+    std::lock_guard<std::mutex> lock(scratch_mutex);
+    scratch_pool.push_back(std::move(scratch));
   });
   for (const auto& e : errors)
     if (e) return *e;
