@@ -3,9 +3,11 @@
 # (bench/llama_checkpoint.py: 16 layers, 2048 wide, 8192 MLP, 128256 vocab, tied, power-law
 # spectra) in one run, cold cache each time:
 #   previous  the Eigen build (PREVIOUS=path/to/sonify; default build/sonify-eigen), --svd auto
-#   auto      this build, --svd auto (Gram eigenvalues through LAPACK; exact below 256 wide)
+#   auto      this build, --svd auto (Gram eigenvalues through LAPACK; exact below 256 wide;
+#             the Gram matrix in double, "gram64", for the square q and o projections)
 #   fast      this build, --svd fast
-#   exact     this build, --svd exact (dgesdd on every matrix), only with EXACT=1 (slow)
+#   exact     this build, --svd exact (dgesdd on every matrix), only with EXACT=1 (slow);
+#             then auto's error against it is printed per method (gram, gram64)
 # and `weights --genre acid --midi-only` cold with auto and fast. Prints wall time, CPU time,
 # peak RSS (/usr/bin/time -v), ratios against this run's own baseline, the BLAS, `uptime`
 # before and after, the σ difference between the Eigen and LAPACK paths, and the error of
@@ -96,6 +98,23 @@ if "previous" in names:
         worst = max(worst, np.max(np.abs(a[:top] - p[:top]) / p[:top]))
         worst_all = max(worst_all, np.max(np.abs(a - p)) / p[0])
     print(f"\nLAPACK vs Eigen (auto): sigma max relative difference, top 90%: {worst:.2e}; all, relative to sigma1: {worst_all:.2e}")
+
+if "exact" in names:
+    exact = load("exact")
+    worst = {}
+    for k, m in auto.items():
+        s, e = m["spectrum"], exact[k]["spectrum"]
+        x, y = np.array(s["singular_values"]), np.array(e["singular_values"])
+        top = int(np.ceil(0.9 * len(y)))
+        r = worst.setdefault(s["method"], [0.0] * 5)
+        vals = [np.max(np.abs(x[:top] - y[:top]) / y[:top]), np.max(np.abs(x - y)) / y[0],
+                abs(s["condition_number"] - e["condition_number"]) / e["condition_number"] if e["condition_number"] else 0,
+                abs(s["alpha"] - e["alpha"]) / max(abs(e["alpha"]), 1e-12), abs(s["mp_ks"] - e["mp_ks"])]
+        worst[s["method"]] = [max(a, float(b)) for a, b in zip(r, vals)]
+    print("\nauto vs exact (dgesdd), worst per method of auto:")
+    print(f"{'method':8} {'top90 rel':>10} {'abs/s1':>9} {'cond rel':>9} {'alpha rel':>9} {'mp_ks abs':>9}")
+    for method, r in sorted(worst.items()):
+        print(f"{method:8} " + " ".join(f"{v:9.2e}" for v in r))
 
 fast = load("fast")
 print("\nfast vs auto, per matrix kind (worst over layers):")

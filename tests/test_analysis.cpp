@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "analysis/spectrum.h"
 #include "analysis/stats.h"
@@ -90,11 +91,14 @@ TEST_CASE("singular values of hand-made matrices", "[analysis]") {
     std::vector<float> w;
     for (float a : u)
       for (float b : v) w.push_back(a * b);
-    for (auto sv : {exact(w, 3, 5), gram(w, 3, 5)}) {
+    // The Gram path's zeros are within its floor √eps₃₂·σ₁ (its float eigen-solve), the
+    // exact path's within rounding.
+    const double gram_floor = std::sqrt(1.1920928955078125e-07) * 15;
+    for (auto [sv, zero] : {std::pair{exact(w, 3, 5), 1e-5}, std::pair{gram(w, 3, 5), gram_floor}}) {
       REQUIRE(sv.size() == 3);
       CHECK(sv[0] == Approx(15).epsilon(1e-7));
-      CHECK(sv[1] == Approx(0).margin(1e-5));
-      CHECK(sv[2] == Approx(0).margin(1e-5));
+      CHECK(sv[1] == Approx(0).margin(zero));
+      CHECK(sv[2] == Approx(0).margin(zero));
     }
     Spectrum s;
     s.singular_values = exact(w, 3, 5);
@@ -197,7 +201,63 @@ double ks(std::vector<double> a, std::vector<double> b) {
   return d;
 }
 
+// numpy.linalg.svd of the row-major rows × cols float matrix w, in float64.
+std::vector<double> numpy_singular_values(const std::vector<float>& w, std::int64_t rows, std::int64_t cols) {
+  TempDir dir;
+  sonify::test::write_file(dir.file("w.f32"),
+                           std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+  auto r = sonify::test::run_program(
+      {"/usr/bin/python3", "-c",
+       "import sys, numpy as np\n"
+       "w = np.fromfile(sys.argv[1], dtype='<f4').reshape(int(sys.argv[2]), int(sys.argv[3]))\n"
+       "print(' '.join(repr(float(x)) for x in np.linalg.svd(w.astype(np.float64), compute_uv=False)))",
+       dir.file("w.f32"), std::to_string(rows), std::to_string(cols)});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<double> sv;
+  std::istringstream in(r.out);
+  for (double x; in >> x;) sv.push_back(x);
+  return sv;
+}
+
 }  // namespace
+
+TEST_CASE("refined Gram (gram64): sigma and condition number of ill-conditioned matrices as numpy's",
+          "[analysis][oracle]") {
+  // Trained-looking matrices whose columns decay over 4 to 5 decades (condition numbers
+  // 1e4 to 1e6, beyond what the float Gram resolves): square, tall and wide.
+  struct Case {
+    std::int64_t rows, cols;
+    double decades;
+  };
+  GramWorkspace ws;
+  for (const Case c : {Case{512, 512, 4}, Case{700, 300, 5}, Case{300, 640, 5.5}}) {
+    INFO(c.rows << " x " << c.cols);
+    std::vector<float> w = trained_like(c.rows, c.cols, 11);
+    for (std::int64_t i = 0; i < c.rows; ++i)
+      for (std::int64_t j = 0; j < c.cols; ++j)
+        w[i * c.cols + j] *= static_cast<float>(std::pow(10.0, -c.decades * j / c.cols));
+    const auto g = singular_values_gram64(w.data(), c.rows, c.cols, ws);
+    const auto ref = numpy_singular_values(w, c.rows, c.cols);
+    const auto e = exact(w, c.rows, c.cols);
+    REQUIRE(g.size() == ref.size());
+    REQUIRE(e.size() == ref.size());
+    const double kappa = ref.front() / ref.back();
+    INFO("condition number " << kappa);
+    CHECK(kappa > 1e4);
+    // The float Gram cannot see σmin: it is under the float floor.
+    CHECK(ref.back() < std::sqrt(1.1920928955078125e-07) * ref.front());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      INFO(i << ": gram64 " << g[i] << " numpy " << ref[i]);
+      // The stated model: |δσ| ≲ eps₆₄·σ₁²/σ (an eigenvalue error eps₆₄·σ₁², halved by the
+      // square root), with a factor 16 of slack, and never beyond the floor.
+      CHECK(std::fabs(g[i] - ref[i]) <= 16 * 2.220446049250313e-16 * ref[0] * ref[0] / ref[i]);
+      CHECK(std::fabs(g[i] - ref[i]) <= kGram64Floor * ref[0]);
+      CHECK(std::fabs(e[i] - ref[i]) <= 1e-9 * ref[i]);  // dgesdd agrees with numpy outright
+    }
+    CHECK(g.front() / g.back() == Approx(kappa).epsilon(1e-5));
+  }
+}
 
 TEST_CASE("fast spectrum: within its own error estimates of the exact one, and seeded", "[analysis]") {
   for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1500, 640}, {700, 1800}}) {
@@ -667,6 +727,39 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
   const double a = x[lo], b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
   const double frac = pos - static_cast<double>(lo);
   CHECK(embed->p98 == (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
+}
+
+TEST_CASE("a skipped layer on either side of a thread's chain cut drops the same transitions", "[analysis]") {
+  // With 2 threads a chain of 4 layers is cut into layers 0-1 and 2-3: the skipped layer
+  // is the cut's last (1) or first (2) layer, each side of it arriving in either order.
+  for (int bad : {1, 2}) {
+    INFO("NaN in layer " << bad);
+    TempDir dir;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> d(0, 0.3f);
+    const std::string bad_name = "model.layers." + std::to_string(bad) + ".mlp.up_proj.weight";
+    auto model = Model::open(write_model(
+        dir,
+        [&](const std::string& name, std::size_t i) {
+          return name == bad_name && i == 3 ? std::numeric_limits<float>::quiet_NaN() : d(rng);
+        },
+        4));
+    REQUIRE(model.ok());
+    AnalyzeOptions one, two;
+    one.threads = 1;
+    two.threads = 2;
+    one.allow_nonfinite = two.allow_nonfinite = true;
+    auto a = analyze_weights(*model, one);
+    auto b = analyze_weights(*model, two);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(features_to_json(*a) == features_to_json(*b));
+    REQUIRE(b->skipped_nonfinite.size() == 1);
+    CHECK(b->skipped_nonfinite[0].first == bad_name);
+    CHECK(b->transitions.size() == 7 * 3 - 2);
+    for (const auto& t : b->transitions)
+      if (t.role == "up") CHECK((t.from_layer != bad && t.to_layer != bad));
+  }
 }
 
 TEST_CASE("different models get different keys", "[analysis][fixtures]") {

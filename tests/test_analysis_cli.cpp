@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -204,4 +205,64 @@ TEST_CASE("analyze --svd fast: seeded bytes, each spectrum within its own error 
     CHECK(fs_["stable_rank"].get<double>() == Approx(as["stable_rank"].get<double>()).epsilon(top_error * 3));
   }
   CHECK(sketched == 6);
+}
+
+TEST_CASE("analyze: square projections take the double Gram (gram64), as numpy's SVD to 1e-9",
+          "[cli][oracle]") {
+  // One Llama layer 320 wide: q and o are 320 x 320 (square: gram64 under auto), the MLP
+  // and the embedding take the float Gram, k and v (160 wide) the exact SVD.
+  TempDir dir;
+  sonify::test::write_file(
+      dir.file("arch.json"),
+      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":320,"intermediate_size":640,)"
+      R"("num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":512,)"
+      R"("max_position_embeddings":64,"rms_norm_eps":1e-5,"tie_word_embeddings":true})");
+  REQUIRE(
+      sonify::synthetic_checkpoint_write(dir.file("arch.json"), dir.file("m"), sonify::DType::F32, 4).ok());
+  auto oracle = sonify::test::run_program(
+      {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", dir.file("m")});
+  INFO(oracle.err);
+  REQUIRE(oracle.exit_code == 0);
+  // The oracle's tonality of equal norm gains is NaN (not JSON); only spectra are read here.
+  std::string out = oracle.out;
+  for (std::size_t at; (at = out.find("NaN")) != std::string::npos;) out.replace(at, 3, "null");
+  const auto ref = nlohmann::json::parse(out);
+  std::map<std::string, nlohmann::json> ref_spectrum;
+  for (const auto& m : ref["matrices"]) ref_spectrum[m["role"].get<std::string>()] = m["spectrum"];
+  for (const std::string svd : {"auto", "exact"}) {
+    auto r = run_sonify(
+        {"analyze", "--model", dir.file("m"), "--no-cache", "--svd", svd, "-o", dir.file("f.json")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto f = nlohmann::json::parse(read_file(dir.file("f.json")));
+    std::map<std::string, int> methods;
+    for (const auto& m : f["matrices"]) {
+      const std::string role = m["role"];
+      INFO(svd << " " << role);
+      const auto& s = m["spectrum"];
+      const auto& rs = ref_spectrum.at(role);
+      ++methods[s["method"].get<std::string>()];
+      const auto sv = s["singular_values"].get<std::vector<double>>();
+      const auto rsv = rs["singular_values"].get<std::vector<double>>();
+      REQUIRE(sv.size() == rsv.size());
+      const bool gram = s["method"] == "gram";
+      const std::size_t top = static_cast<std::size_t>(std::ceil(0.9 * rsv.size()));
+      for (std::size_t i = 0; i < sv.size(); ++i) {
+        INFO("sigma " << i);
+        if (i < top) CHECK(std::fabs(sv[i] - rsv[i]) <= (gram ? 1e-4 : 1e-9) * rsv[i]);
+        CHECK(std::fabs(sv[i] - rsv[i]) <= s["accuracy_floor"].get<double>() + 1e-12 * rsv[0]);
+      }
+      if (gram) continue;
+      // The condition number of a square iid matrix (1e2 to 1e4 here) is kept, to 1e-6.
+      CHECK(s["condition_number"].get<double>() > 0);
+      CHECK(s["condition_number"].get<double>() ==
+            Approx(rs["condition_number"].get<double>()).epsilon(1e-6));
+      CHECK(s["alpha_tail"] == rs["alpha_tail"]);
+      CHECK(s["alpha"].get<double>() == Approx(rs["alpha"].get<double>()).epsilon(1e-6));
+    }
+    if (svd == "auto")
+      CHECK(methods == std::map<std::string, int>{{"exact", 2}, {"gram", 4}, {"gram64", 2}});
+    else
+      CHECK(methods == std::map<std::string, int>{{"exact", 8}});
+  }
 }

@@ -15,6 +15,12 @@ void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
             const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
             const int* ldc, std::size_t, std::size_t);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc, std::size_t,
+            std::size_t);
+void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+             float* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t,
+             std::size_t);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t,
              std::size_t);
@@ -73,6 +79,13 @@ void ssyrk_lower(bool trans, std::int64_t n, std::int64_t k, const float* a, std
   ssyrk_("L", trans ? "T" : "N", &N, &K, &one, a, &LDA, &zero, c, &LDC, 1, 1);
 }
 
+void dsyrk_lower(bool trans, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, double* c) {
+  const int N = to_int(n), K = to_int(k), LDA = to_int(std::max<std::int64_t>(lda, 1));
+  const int LDC = std::max(N, 1);
+  const double one = 1, zero = 0;
+  dsyrk_("L", trans ? "T" : "N", &N, &K, &one, a, &LDA, &zero, c, &LDC, 1, 1);
+}
+
 void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
            std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
   const int M = to_int(m), N = to_int(n), K = to_int(k);
@@ -98,6 +111,23 @@ std::vector<double> symmetric_eigenvalues(double* a, std::int64_t n, bool vector
   dsyevd_(jobz, "L", &N, a, &N, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
   check(info, "dsyevd");
   return w;
+}
+
+std::vector<double> symmetric_eigenvalues(float* a, std::int64_t n) {
+  if (n == 0) return {};
+  const int N = to_int(n);
+  std::vector<float> w(static_cast<std::size_t>(n));
+  int lwork = -1, liwork = -1, info = 0, iwork_size = 0;
+  float work_size = 0;
+  ssyevd_("N", "L", &N, a, &N, w.data(), &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);
+  check(info, "ssyevd");
+  lwork = static_cast<int>(work_size) + 1;
+  liwork = std::max(iwork_size, 1);
+  std::vector<float> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  ssyevd_("N", "L", &N, a, &N, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  check(info, "ssyevd");
+  return std::vector<double>(w.begin(), w.end());
 }
 
 std::vector<double> singular_values_gesdd(double* a, std::int64_t m, std::int64_t n) {

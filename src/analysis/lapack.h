@@ -31,6 +31,9 @@ std::string blas_name();
 // lda) or Aᵀ·A (trans true, A k×n), single precision.
 void ssyrk_lower(bool trans, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, float* c);
 
+// The same in double precision.
+void dsyrk_lower(bool trans, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, double* c);
+
 // C (m×n) = op(A)·op(B), column-major, single precision.
 void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
            std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc);
@@ -38,6 +41,9 @@ void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int6
 // Eigenvalues, ascending, of the symmetric n×n column-major matrix whose lower triangle is
 // `a` (dsyevd). With `vectors`, `a` is overwritten by the eigenvectors (columns).
 std::vector<double> symmetric_eigenvalues(double* a, std::int64_t n, bool vectors = false);
+
+// The same, eigenvalues only, in single precision (ssyevd); `a` is destroyed.
+std::vector<double> symmetric_eigenvalues(float* a, std::int64_t n);
 
 // Singular values, descending, of the m×n column-major matrix `a` (dgesdd, no vectors);
 // `a` is destroyed.

@@ -52,6 +52,12 @@ bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols) {
   return false;
 }
 
+bool uses_gram64(SvdMethod method, std::int64_t rows, std::int64_t cols) {
+  // Fast hands the matrices too narrow for its sketch to the auto path.
+  return (method == SvdMethod::Auto || method == SvdMethod::Fast) && rows == cols &&
+         rows * cols <= kRefineMaxElements && uses_gram(method, rows, cols);
+}
+
 std::int64_t gram_order(std::int64_t rows, std::int64_t cols) { return std::min(rows, cols); }
 
 std::int64_t gram_slices(std::int64_t rows, std::int64_t cols) {
@@ -96,18 +102,46 @@ std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t 
   return std::move(ws.sum);
 }
 
-std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order) {
-  return singular_values_from_gram(gram.data(), order);
+std::vector<double> singular_values_from_gram(const std::vector<double>& gram, std::int64_t order) {
+  std::vector<float> scratch;
+  return singular_values_from_gram(gram.data(), order, scratch);
 }
 
-std::vector<double> singular_values_from_gram(double* gram, std::int64_t order) {
-  if (order == 0) return {};
-  const std::vector<double> lambda = symmetric_eigenvalues(gram, order);  // ascending
-  std::vector<double> sv(static_cast<std::size_t>(order));
-  for (std::int64_t i = 0; i < order; ++i)
-    sv[static_cast<std::size_t>(i)] =
-        std::sqrt(std::max(0.0, lambda[static_cast<std::size_t>(order - 1 - i)]));
+namespace {
+
+// σ (descending) from ascending eigenvalues λ of a Gram matrix: √max(λ, 0).
+std::vector<double> sqrt_descending(const std::vector<double>& lambda) {
+  std::vector<double> sv(lambda.size());
+  for (std::size_t i = 0; i < lambda.size(); ++i)
+    sv[i] = std::sqrt(std::max(0.0, lambda[lambda.size() - 1 - i]));
   return sv;
+}
+
+}  // namespace
+
+std::vector<double> singular_values_from_gram(const double* gram, std::int64_t order,
+                                              std::vector<float>& scratch) {
+  if (order == 0) return {};
+  const std::size_t n = static_cast<std::size_t>(order);
+  if (scratch.size() < n * n) scratch.resize(n * n);
+  for (std::size_t c = 0; c < n; ++c)
+    for (std::size_t r = c; r < n; ++r) scratch[c * n + r] = static_cast<float>(gram[c * n + r]);
+  return sqrt_descending(symmetric_eigenvalues(scratch.data(), order));
+}
+
+std::vector<double> singular_values_gram64(const float* w, std::int64_t rows, std::int64_t cols,
+                                           GramWorkspace& ws) {
+  const std::int64_t order = gram_order(rows, cols);
+  if (order == 0) return {};
+  ws.wide.assign(w, w + rows * cols);
+  ws.sum.resize(static_cast<std::size_t>(order * order));
+  // As in add_gram_slice: row-major W is column-major Wᵀ (cols × rows); one product over the
+  // whole long dimension (beta = 0 writes the whole lower triangle).
+  if (rows >= cols)
+    dsyrk_lower(false, order, rows, ws.wide.data(), cols, ws.sum.data());
+  else
+    dsyrk_lower(true, order, cols, ws.wide.data(), cols, ws.sum.data());
+  return sqrt_descending(symmetric_eigenvalues(ws.sum.data(), order));
 }
 
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols,

@@ -14,8 +14,8 @@ namespace sonify::analysis {
 
 // Matrices with min(rows, cols) below this use the exact SVD in SvdMethod::Auto.
 constexpr std::int64_t kGramMinDim = 256;
-// A Gram spectrum whose σmin is below kRefineRatio·σmax is recomputed exactly when the
-// matrix has at most kRefineMaxElements entries.
+// A Gram spectrum whose σmin is below kRefineRatio·σmax is recomputed from a Gram matrix
+// formed in double (method "gram64") when the matrix has at most kRefineMaxElements entries.
 constexpr double kRefineRatio = 1e-2;
 constexpr std::int64_t kRefineMaxElements = std::int64_t{1} << 22;
 
@@ -29,6 +29,14 @@ constexpr std::int64_t kGramGroup = 16;
 // Whether (rows, cols) uses the Gram path under `method`.
 bool uses_gram(SvdMethod method, std::int64_t rows, std::int64_t cols);
 
+// Whether (rows, cols) goes straight to the double Gram (gram64) under `method`: in Auto (and
+// Fast below kFastMinDim), a
+// square matrix of at most kRefineMaxElements entries. Its σmin is nearly always under
+// kRefineRatio·σmax (the Marchenko–Pastur law of a square matrix reaches 0; trained
+// Llama q and o projections have condition numbers of 1e4 to 1e5), so a float Gram
+// spectrum would only be computed to be thrown away.
+bool uses_gram64(SvdMethod method, std::int64_t rows, std::int64_t cols);
+
 // Order of the Gram matrix (min(rows, cols)) and its slices along max(rows, cols).
 std::int64_t gram_order(std::int64_t rows, std::int64_t cols);
 std::int64_t gram_slices(std::int64_t rows, std::int64_t cols);
@@ -38,6 +46,7 @@ std::int64_t gram_slices(std::int64_t rows, std::int64_t cols);
 struct GramWorkspace {
   std::vector<float> slice;  // ssyrk's output for one slice
   std::vector<double> sum;   // the summed lower triangle (column-major, upper triangle zero)
+  std::vector<double> wide;  // W in double, for the gram64 Gram matrix and dgesdd
 };
 
 // Groups of kGramGroup slices, and the in-order sum of one group's slices into ws.sum.
@@ -53,10 +62,21 @@ void gram_group(const std::function<const float*(std::int64_t)>& slice, std::int
 void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws);
 std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols);
 
-// Singular values (descending) from a summed Gram lower triangle; the pointer form
-// overwrites `gram`.
-std::vector<double> singular_values_from_gram(double* gram, std::int64_t order);
-std::vector<double> singular_values_from_gram(std::vector<double> gram, std::int64_t order);
+// Singular values (descending) from a summed Gram lower triangle, by single-precision
+// eigenvalues (ssyevd) of its float copy in `scratch`: the float Gram's own rounding already
+// limits σ to √eps₃₂·σ₁, a float tridiagonalisation stays inside that floor and takes
+// half the time of a double one (its matrix-vector half moves half the bytes).
+std::vector<double> singular_values_from_gram(const double* gram, std::int64_t order,
+                                              std::vector<float>& scratch);
+std::vector<double> singular_values_from_gram(const std::vector<double>& gram, std::int64_t order);
+
+// Singular values (descending) from the Gram matrix formed in double (dsyrk on W converted
+// to double, in ws.wide, the product in ws.sum) and its double eigenvalues (dsyevd): σ to
+// about eps₆₄·σ₁²/σ absolute, so σ down to √eps₆₄·σ₁ (kGram64Floor) and the condition
+// number of an ill-conditioned matrix keep relative accuracy, at a third of dgesdd's cost.
+constexpr double kGram64Floor = 1.4901161193847656e-08;  // √eps₆₄ = 2⁻²⁶
+std::vector<double> singular_values_gram64(const float* w, std::int64_t rows, std::int64_t cols,
+                                           GramWorkspace& ws);
 
 // All singular values by LAPACK's dgesdd in double (the double copy of W in `scratch`).
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols);

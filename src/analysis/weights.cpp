@@ -188,25 +188,27 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float>& w, ValueSta
     s.fast_bulk_error = fast.bulk_error;
     s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * s.singular_values.front();
   } else if (analysis::uses_gram(options.svd, f.rows, f.cols)) {
-    const std::int64_t order = analysis::gram_order(f.rows, f.cols);
-    if (gram.empty()) {
-      analysis::gram_matrix(w.data(), f.rows, f.cols, ws);
-      s.singular_values = analysis::singular_values_from_gram(ws.sum.data(), order);
-    } else {
-      s.singular_values = analysis::singular_values_from_gram(gram.data(), order);
+    bool refine = analysis::uses_gram64(options.svd, f.rows, f.cols);
+    if (!refine) {
+      const std::int64_t order = analysis::gram_order(f.rows, f.cols);
+      if (gram.empty()) analysis::gram_matrix(w.data(), f.rows, f.cols, ws);
+      s.singular_values =
+          analysis::singular_values_from_gram(gram.empty() ? ws.sum.data() : gram.data(), order, ws.slice);
+      s.method = "gram";
+      const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
+      s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * smax;
+      refine = options.svd != SvdMethod::Gram && !s.singular_values.empty() &&
+               s.singular_values.back() < analysis::kRefineRatio * smax &&
+               f.rows * f.cols <= analysis::kRefineMaxElements;
     }
-    s.method = "gram";
-    const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
-    s.accuracy_floor = std::sqrt(1.1920928955078125e-07) * smax;
-    const bool refine = options.svd != SvdMethod::Gram && !s.singular_values.empty() &&
-                        s.singular_values.back() < analysis::kRefineRatio * smax &&
-                        f.rows * f.cols <= analysis::kRefineMaxElements;
-    if (refine) s.method = "exact";
+    if (refine) {
+      s.singular_values = analysis::singular_values_gram64(w.data(), f.rows, f.cols, ws);
+      s.method = "gram64";
+      s.accuracy_floor = analysis::kGram64Floor * s.singular_values.front();
+    }
   } else {
+    s.singular_values = analysis::singular_values_exact(w.data(), f.rows, f.cols, ws.wide);
     s.method = "exact";
-  }
-  if (s.method == "exact") {
-    s.singular_values = analysis::singular_values_exact(w.data(), f.rows, f.cols, ws.sum);
     const double smax = s.singular_values.empty() ? 0 : s.singular_values.front();
     s.accuracy_floor = 2.220446049250313e-16 * static_cast<double>(std::max(f.rows, f.cols)) * smax;
   }
@@ -282,20 +284,18 @@ Result<bool> check_finite(const RoleTensor& t, const std::vector<float>& w, cons
 bool is_matrix(const RoleTensor& t) { return t.part == Part::Weight && t.shape.size() == 2; }
 
 // Rough CPU seconds of one matrix on a 2020s core, only for the progress estimate: the Gram
-// product (min²·max at ~100 GFLOP/s), the eigen-solve (min³ at ~20 GFLOP/s), ~16 ns an
-// entry for conversion and statistics, and for a square matrix small enough to be refined
-// (its σmin is nearly always under kRefineRatio·σmax) dgesdd at ~11 GFLOP/s (measured on
-// the Llama-3.2-1B shape).
+// product (min²·max at ~100 GFLOP/s) and eigen-solve (min³ at ~40 GFLOP/s) in float, at
+// half those rates in double (a gram64 spectrum), ~16 ns an entry for conversion and
+// statistics (measured on the Llama-3.2-1B shape).
 double estimated_gram_seconds(const RoleTensor& t) {
   return static_cast<double>(t.numel()) * static_cast<double>(std::min(t.shape[0], t.shape[1])) / 1e11;
 }
 
 double estimated_seconds(const RoleTensor& t) {
   const double small = static_cast<double>(std::min(t.shape[0], t.shape[1]));
-  const double numel = static_cast<double>(t.numel());
-  const bool refined = t.shape[0] == t.shape[1] && t.numel() <= analysis::kRefineMaxElements;
-  return estimated_gram_seconds(t) + small * small * small / 2e10 + numel * 1.6e-8 +
-         (refined ? 8.0 / 3 * small * small * small / 1.1e10 : 0.0);
+  const double once = estimated_gram_seconds(t) + small * small * small / 4e10;
+  return once * (analysis::uses_gram64(SvdMethod::Auto, t.shape[0], t.shape[1]) ? 2 : 1) +
+         static_cast<double>(t.numel()) * 1.6e-8;
 }
 
 }  // namespace
@@ -369,7 +369,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       chains[it->second].push_back(i);
     }
   }
-  std::vector<std::vector<LayerTransition>> chain_transitions(chains.size());
+  std::vector<std::optional<LayerTransition>> transition_into(matrices.size());  // by the later layer's slot
   std::vector<std::optional<Error>> errors(matrices.size() + 1);
   std::vector<std::int64_t> nonfinite(matrices.size(), 0);
   // Progress in matrices, and in estimated work so the time left is not skewed by one
@@ -516,23 +516,66 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     tick(slot);
   }
 
-  // Chains, largest first so the threads finish together (the large matrix's statistics
-  // go first of all).
-  std::vector<std::size_t> order(chains.size());
-  for (std::size_t c = 0; c < chains.size(); ++c) order[c] = c;
-  auto cost = [&](std::size_t c) {
-    double sum = 0;
-    for (std::size_t slot : chains[c]) {
-      const auto& s = matrices[slot]->shape;
-      sum += double(s[0]) * double(s[1]) * double(std::min(s[0], s[1]));
-    }
-    return sum;
+  // Chains are cut into up to `threads` segments of at least two layers, run largest first
+  // so the threads finish together (2 threads on 5 equal chains would leave one idle for a
+  // fifth of the time); the large matrix's statistics go first of all.
+  struct Segment {
+    std::size_t chain, begin, end;  // positions [begin, end) in chains[chain]
+    double cost = 0;
   };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
-  const std::size_t first = pending.size();
-  run_parallel(first + order.size(), threads, [&](std::size_t k) {
-    if (k < first) {
+  std::vector<Segment> segments;
+  for (std::size_t c = 0; c < chains.size(); ++c) {
+    const std::size_t size = chains[c].size();
+    const std::size_t parts =
+        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(threads), size / 2));
+    for (std::size_t p = 0; p < parts; ++p) {
+      Segment seg{c, size * p / parts, size * (p + 1) / parts};
+      for (std::size_t i = seg.begin; i < seg.end; ++i) seg.cost += work[chains[c][i]];
+      segments.push_back(seg);
+    }
+  }
+  std::stable_sort(segments.begin(), segments.end(),
+                   [](const Segment& a, const Segment& b) { return a.cost > b.cost; });
+  // A cut between the layers in slots `last` (ending one segment) and `first` (starting
+  // the next): both arrive, in either order, and the second computes the transition (both
+  // sorted arrays are then present). It frees `last`'s values, and `first`'s if its own
+  // segment has moved past it (released); else that segment reuses them as usual.
+  struct Cut {
+    std::size_t last = 0;
+    std::mutex mutex;
+    int arrived = 0;
+    bool valid = true, released = false;
+  };
+  std::map<std::size_t, Cut> cuts;  // by `first`; complete before the threads start
+  for (const Segment& seg : segments)
+    if (seg.begin > 0) cuts[chains[seg.chain][seg.begin]].last = chains[seg.chain][seg.begin - 1];
+  auto arrive = [&](std::size_t first, bool valid) {
+    Cut& cut = cuts.at(first);
+    std::lock_guard<std::mutex> lock(cut.mutex);
+    cut.valid = cut.valid && valid;
+    if (++cut.arrived < 2) return;
+    if (cut.valid) transition_into[first] = transition(results[cut.last], results[first]);
+    results[cut.last].sorted = {}, results[cut.last].table = {};
+    if (cut.released) results[first].sorted = {}, results[first].table = {};
+  };
+  // Whether `first`'s own segment may take its values now (the cut is done with them).
+  auto release = [&](std::size_t first) {
+    Cut& cut = cuts.at(first);
+    std::lock_guard<std::mutex> lock(cut.mutex);
+    cut.released = true;
+    return cut.arrived == 2;
+  };
+  // A finished segment's workspace and spare values buffer go to the next segment started:
+  // fresh blocks would cost page faults and clearing again.
+  struct Scratch {
+    analysis::GramWorkspace ws;
+    std::vector<float> spare;  // the values of the layer before last, for the next load
+  };
+  std::mutex scratch_mutex;
+  std::vector<Scratch> scratch_pool;
+  const std::size_t first_job = pending.size();
+  run_parallel(first_job + segments.size(), threads, [&](std::size_t k) {
+    if (k < first_job) {
       Pending& p = pending[k];
       analysis::GramWorkspace ws;
       results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, p.how,
@@ -541,11 +584,21 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       tick(p.slot);
       return;
     }
-    const std::size_t c = order[k - first];
+    const Segment& seg = segments[k - first_job];
+    const auto& chain = chains[seg.chain];
     MatrixResult* previous = nullptr;
-    analysis::GramWorkspace ws;
-    std::vector<float> spare;  // the values of the layer before last, for the next load
-    for (std::size_t slot : chains[c]) {
+    bool previous_after_cut = false;
+    // Whether this segment may drop or reuse the previous layer's values.
+    auto own_previous = [&] { return !previous_after_cut || release(chain[seg.begin]); };
+    Scratch scratch;
+    {
+      std::lock_guard<std::mutex> lock(scratch_mutex);
+      if (!scratch_pool.empty()) scratch = std::move(scratch_pool.back()), scratch_pool.pop_back();
+    }
+    analysis::GramWorkspace& ws = scratch.ws;
+    std::vector<float>& spare = scratch.spare;
+    for (std::size_t i = seg.begin; i < seg.end; ++i) {
+      const std::size_t slot = chain[i];
       const RoleTensor& t = *matrices[slot];
       auto w = load(model, t, NormGain::Stored, 1, std::move(spare));
       if (!w.ok()) {
@@ -557,24 +610,35 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         errors[slot] = finite.error();
         return;
       }
-      if (!*finite) {
+      if (*finite) {
+        results[slot] = measure_matrix(t, *w, nullptr, true, run, {}, ws);
+        if (previous != nullptr) {
+          transition_into[slot] = transition(*previous, results[slot]);
+          if (own_previous()) {
+            // The next load reuses this layer's buffer, or the previous layer's sorted copy
+            // when this layer's values became its own sorted copy.
+            if (w->empty()) spare = std::move(previous->sorted);
+            previous->sorted = {}, previous->table = {};
+          }
+        }
+        if (!w->empty()) spare = std::move(*w);
+      } else {
         // A transition across the skipped layer would compare non-adjacent layers.
-        if (previous != nullptr) previous->sorted = {}, previous->table = {};
-        previous = nullptr;
+        if (previous != nullptr && own_previous()) previous->sorted = {}, previous->table = {};
         spare = std::move(*w);
-        tick(slot);
-        continue;
       }
-      results[slot] = measure_matrix(t, *w, nullptr, true, run, {}, ws);
-      if (previous != nullptr) chain_transitions[c].push_back(transition(*previous, results[slot]));
-      // The next load reuses this layer's buffer, or the previous layer's sorted copy when
-      // this layer's values became its own sorted copy.
-      spare = w->empty() && previous != nullptr ? std::move(previous->sorted) : std::move(*w);
-      if (previous != nullptr) previous->sorted = {}, previous->table = {};
-      previous = &results[slot];
+      const bool after_cut = i == seg.begin && seg.begin > 0;
+      if (after_cut) arrive(slot, *finite);
+      if (i + 1 == seg.end && seg.end < chain.size()) arrive(chain[i + 1], *finite);
+      previous = *finite ? &results[slot] : nullptr;
+      previous_after_cut = after_cut;
       tick(slot);
     }
-    if (previous != nullptr) previous->sorted = {}, previous->table = {};
+    // The last layer's values are needed only by a cut behind it.
+    if (previous != nullptr && seg.end == chain.size() && own_previous())
+      previous->sorted = {}, previous->table = {};
+    std::lock_guard<std::mutex> lock(scratch_mutex);
+    scratch_pool.push_back(std::move(scratch));
   });
   for (const auto& e : errors)
     if (e) return *e;
@@ -585,8 +649,9 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     else
       out.matrices.push_back(std::move(results[i].features));
   }
-  for (std::size_t c = 0; c < chains.size(); ++c)
-    for (auto& tr : chain_transitions[c]) out.transitions.push_back(std::move(tr));
+  for (const auto& chain : chains)
+    for (std::size_t slot : chain)
+      if (transition_into[slot]) out.transitions.push_back(std::move(*transition_into[slot]));
 
   // Vectors: small, read on this thread.
   std::vector<std::vector<double>> attn_gains;

@@ -126,8 +126,8 @@ void require_finite_floats(CLI::App* app) {
 }
 
 std::string svd_help() {
-  return "Singular values: auto (default: exact below 256 wide, else Gram eigenvalues; fast for models "
-         "over " +
+  return "Singular values: auto (default: exact below 256 wide, else Gram eigenvalues, the Gram matrix in "
+         "double for square or ill-conditioned matrices up to 2^22 entries; fast for models over " +
          std::to_string(kSvdAutoFastWeights / 1000000000) +
          " billion matrix weights), exact, gram, or fast (leading 64 by a seeded sketch, the rest estimated, "
          "with error estimates in the features)";
