@@ -36,6 +36,19 @@ std::string copy_fixture(const TempDir& dir, const std::string& name) {
   return dst;
 }
 
+// A synthetic one-layer Llama (F32, tied) with the given widths, written to DIR/m.
+void write_llama_layer(const TempDir& dir, int hidden, int intermediate, int vocab, std::uint64_t seed) {
+  sonify::test::write_file(
+      dir.file("arch.json"),
+      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":)" +
+          std::to_string(hidden) + R"(,"intermediate_size":)" + std::to_string(intermediate) +
+          R"(,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":)" +
+          std::to_string(vocab) +
+          R"(,"max_position_embeddings":64,"rms_norm_eps":1e-5,"tie_word_embeddings":true})");
+  REQUIRE(sonify::synthetic_checkpoint_write(dir.file("arch.json"), dir.file("m"), sonify::DType::F32, seed)
+              .ok());
+}
+
 }  // namespace
 
 TEST_CASE("analyze writes to -o or stdout, the same bytes", "[cli][fixtures]") {
@@ -149,13 +162,7 @@ TEST_CASE("analyze --svd fast: seeded bytes, each spectrum within its own error 
   // One Llama layer 640 wide: q, o, gate, up, down and the embedding reach the sketch
   // (>= 512 wide), k and v (320) take the auto path.
   TempDir dir;
-  sonify::test::write_file(
-      dir.file("arch.json"),
-      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":640,"intermediate_size":1024,)"
-      R"("num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":1024,)"
-      R"("max_position_embeddings":64,"rms_norm_eps":1e-5,"tie_word_embeddings":true})");
-  REQUIRE(
-      sonify::synthetic_checkpoint_write(dir.file("arch.json"), dir.file("m"), sonify::DType::F32, 3).ok());
+  write_llama_layer(dir, 640, 1024, 1024, 3);
   auto analyze = [&](const std::vector<std::string>& extra, const std::string& name) {
     std::vector<std::string> args = {"analyze", "--model", dir.file("m"), "--no-cache", "-o", dir.file(name)};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -212,13 +219,7 @@ TEST_CASE("analyze: square projections take the double Gram (gram64), as numpy's
   // One Llama layer 320 wide: q and o are 320 x 320 (square: gram64 under auto), the MLP
   // and the embedding take the float Gram, k and v (160 wide) the exact SVD.
   TempDir dir;
-  sonify::test::write_file(
-      dir.file("arch.json"),
-      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":320,"intermediate_size":640,)"
-      R"("num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":512,)"
-      R"("max_position_embeddings":64,"rms_norm_eps":1e-5,"tie_word_embeddings":true})");
-  REQUIRE(
-      sonify::synthetic_checkpoint_write(dir.file("arch.json"), dir.file("m"), sonify::DType::F32, 4).ok());
+  write_llama_layer(dir, 320, 640, 512, 4);
   auto oracle = sonify::test::run_program(
       {"/usr/bin/python3", std::string(SONIFY_SOURCE_DIR) + "/tests/oracles/analysis.py", dir.file("m")});
   INFO(oracle.err);

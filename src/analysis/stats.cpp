@@ -197,6 +197,32 @@ double hill_index(const std::vector<double>& top) {
 
 namespace {
 
+// The Hill index of a sorted sample from its two ends, walked inwards: the largest
+// deviations from the mean sit there. `at_left(i)` is the i-th smallest value, for
+// i = 0, 1, ... in turn, and `at_right(j)` the j-th, for j = n-1, n-2, ... in turn.
+template <class Left, class Right>
+double hill_from_ends(std::uint64_t n, double mean, Left at_left, Right at_right) {
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, hill_k(n) + 1));
+  std::vector<double> top;
+  top.reserve(want);
+  std::uint64_t i = 0, j = n - 1;
+  while (top.size() < want) {
+    // Deviations rounded to float, as the selecting path stores them.
+    const double left = static_cast<float>(std::fabs(at_left(i) - mean));
+    const double right = static_cast<float>(std::fabs(at_right(j) - mean));
+    if (right >= left)
+      top.push_back(right), --j;
+    else
+      top.push_back(left), ++i;
+  }
+  std::sort(top.begin(), top.end(), std::greater<double>());
+  return hill_index(top);
+}
+
+}  // namespace
+
+namespace {
+
 // Values converted from bfloat16 (the low 16 bits of every float zero, as in most
 // checkpoints) take at most 65536 distinct values, and the top 16 bits of the key order
 // them: counting them sorts in one read and one sequential write, with no key arrays.
@@ -255,21 +281,8 @@ QuantileStats quantile_stats_sorting(std::vector<float>& x, double mean, int bin
   q.p98 = percentile_sorted(x.data(), n, 98);
   q.histogram = histogram_counts_sorted(x.data(), n, q.p02, q.p98, bins);
   // The largest deviations from the mean sit at the two ends of the sorted array.
-  const std::size_t want = std::min(n, hill_k(n) + 1);
-  std::vector<double> top;
-  top.reserve(want);
-  std::size_t i = 0, j = n - 1;
-  while (top.size() < want) {
-    // Deviations rounded to float, as the selecting path stores them.
-    const double left = static_cast<float>(std::fabs(x[i] - mean));
-    const double right = static_cast<float>(std::fabs(x[j] - mean));
-    if (right >= left)
-      top.push_back(right), --j;
-    else
-      top.push_back(left), ++i;
-  }
-  std::sort(top.begin(), top.end(), std::greater<double>());
-  q.heavy_tail_index = hill_index(top);
+  q.heavy_tail_index = hill_from_ends(
+      n, mean, [&](std::uint64_t i) { return double(x[i]); }, [&](std::uint64_t j) { return double(x[j]); });
   return q;
 }
 
@@ -408,23 +421,18 @@ QuantileStats quantile_stats_table(const ValueTable& t, double mean, int bins) {
   }
   // The walk from both ends of quantile_stats_sorting, by ranks: rank i lies in entry lb
   // (ranks below lend), rank j in entry rb (ranks from rstart).
-  const std::size_t want = std::min<std::uint64_t>(n, hill_k(n) + 1);
-  std::vector<double> top;
-  top.reserve(want);
-  std::uint64_t i = 0, j = n - 1, lend = t.count[0], rstart = n - t.count[65535];
+  std::uint64_t lend = t.count[0], rstart = n - t.count[65535];
   std::uint32_t lb = 0, rb = 65535;
-  while (top.size() < want) {
-    while (i >= lend) lend += t.count[++lb];
-    while (j < rstart) rstart -= t.count[--rb];
-    const double left = static_cast<float>(std::fabs(table_value(lb) - mean));
-    const double right = static_cast<float>(std::fabs(table_value(rb) - mean));
-    if (right >= left)
-      top.push_back(right), --j;
-    else
-      top.push_back(left), ++i;
-  }
-  std::sort(top.begin(), top.end(), std::greater<double>());
-  q.heavy_tail_index = hill_index(top);
+  q.heavy_tail_index = hill_from_ends(
+      n, mean,
+      [&](std::uint64_t i) {
+        while (i >= lend) lend += t.count[++lb];
+        return double(table_value(lb));
+      },
+      [&](std::uint64_t j) {
+        while (j < rstart) rstart -= t.count[--rb];
+        return double(table_value(rb));
+      });
   return q;
 }
 
