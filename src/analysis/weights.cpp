@@ -407,9 +407,10 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   if (options.progress) options.progress(0, total, 0);
 
   // Large matrices one at a time, all threads on each. A streamed one (BF16, rows ≥ cols,
-  // Gram path) is never whole in float32: the statistics pass and each fixed group of Gram
-  // slices are jobs that convert their own row slices from the mapped tensor, and the
-  // groups' sums are added in group order as they arrive. Other large ones are loaded
+  // Gram or fast path) is never whole in float32: the statistics pass and each fixed group
+  // of Gram slices (or of sketch slices, once for every product of --svd fast) are jobs
+  // that convert their own row slices from the mapped tensor, and the groups' sums are
+  // added in group order. Other large ones are loaded
   // whole. The eigenvalues and summaries of each then run beside the chains below (a
   // whole one only if it is the last, so at most one is held in float32).
   struct Pending {
