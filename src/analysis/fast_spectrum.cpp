@@ -18,27 +18,33 @@
 namespace sonify::analysis {
 namespace {
 
-// M = W (rows ≥ cols) or Wᵀ, so M is m×n with n = min(rows, cols), the order of the
-// Gram operator MᵀM whose eigenvalues are σ².
-struct Operator {
-  const float* w;
-  std::int64_t rows, cols, m, n;
+// MᵀM·X for M = W (rows ≥ cols) or Wᵀ, n = min(rows, cols): the sum over slices of the long
+// dimension of M_sᵀ(M_s X), each slice about kSliceBytes so that it is still in the cache
+// for its second product. Two whole products (M·X, then Mᵀ·Y) would read W from memory
+// twice, and with a few dozen columns a product is bound by that reading, not by the
+// arithmetic (measured: OpenBLAS's packing of W took more time than its kernel).
+constexpr std::int64_t kSliceBytes = std::int64_t{2} << 20;
 
-  // Y (m×l) = M·X (X n×l), column-major. Row-major W is column-major Wᵀ (ld cols).
-  void apply(const float* x, std::int64_t l, float* y) const {
-    if (rows >= cols)
-      sgemm(true, false, rows, l, cols, w, cols, x, cols, y, rows);
-    else
-      sgemm(false, false, cols, l, rows, w, cols, x, rows, y, cols);
+void gram_product(const float* w, std::int64_t rows, std::int64_t cols, const float* x, std::int64_t l,
+                  float* y, std::vector<float>& inner) {
+  const std::int64_t n = std::min(rows, cols), m = std::max(rows, cols);
+  const std::int64_t step = std::max<std::int64_t>(16, kSliceBytes / (4 * n));
+  inner.resize(static_cast<std::size_t>(step * l));
+  for (std::int64_t begin = 0; begin < m; begin += step) {
+    const std::int64_t count = std::min(step, m - begin);
+    const float beta = begin == 0 ? 0.0f : 1.0f;
+    // Row-major W is column-major Wᵀ with leading dimension cols.
+    if (rows >= cols) {  // M_s = rows [begin, begin + count) of W
+      const float* ws = w + begin * cols;
+      sgemm(true, false, count, l, cols, ws, cols, x, cols, inner.data(), count);
+      sgemm(false, false, cols, l, count, ws, cols, inner.data(), count, y, cols, beta);
+    } else {  // M = Wᵀ: M_s = columns [begin, begin + count) of W
+      const float* ws = w + begin;
+      sgemm(false, false, count, l, rows, ws, cols, x, rows, inner.data(), count);
+      sgemm(true, false, rows, l, count, ws, cols, inner.data(), count, y, rows, beta);
+    }
   }
-  // X (n×l) = Mᵀ·Y (Y m×l).
-  void apply_t(const float* y, std::int64_t l, float* x) const {
-    if (rows >= cols)
-      sgemm(false, false, cols, l, rows, w, cols, y, rows, x, cols);
-    else
-      sgemm(true, false, rows, l, cols, w, cols, y, cols, x, rows);
-  }
-};
+}
 
 // Gaussian entries from a 64-bit Mersenne Twister (Box–Muller written out, so the values do
 // not depend on the standard library's distribution code).
@@ -121,15 +127,10 @@ std::uint64_t fast_seed(std::uint64_t seed, const std::string& tensor) {
 
 FastSpectrum singular_values_fast(const float* w, std::int64_t rows, std::int64_t cols,
                                   double frobenius_squared, std::uint64_t seed) {
-  const Operator op{w, rows, cols, std::max(rows, cols), std::min(rows, cols)};
-  std::vector<float> y;
+  std::vector<float> inner;
   return singular_values_fast(
-      [&](const float* x, std::int64_t l, float* out) {
-        y.resize(static_cast<std::size_t>(op.m * l));
-        op.apply(x, l, y.data());
-        op.apply_t(y.data(), l, out);
-      },
-      op.n, frobenius_squared, seed);
+      [&](const float* x, std::int64_t l, float* y) { gram_product(w, rows, cols, x, l, y, inner); },
+      std::min(rows, cols), frobenius_squared, seed);
 }
 
 FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, double frobenius_squared,
