@@ -493,19 +493,24 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         // The statistics on one thread while the others make the sketch's products (with
         // one thread, one after the other): each is about a pass of conversion and
         // arithmetic per product of the sketch, so the two take about as long.
+        // Once the statistics are done, their thread joins the products (the groups and
+        // their order are fixed, so the sums do not depend on how many threads make them).
+        std::atomic<bool> counted{threads <= 1};
         std::thread side;
         if (threads > 1)
-          side = std::thread(statistics);
+          side = std::thread([&] {
+            statistics();
+            counted = true;
+          });
         else
           statistics();
-        const int workers = std::max(1, threads - 1);
         const std::int64_t slices = (rows + kSketchSlice - 1) / kSketchSlice;
         const std::int64_t jobs = (slices + kSketchGroup - 1) / kSketchGroup;
         const double per_job =
             estimated_sketch_seconds(t) / static_cast<double>(jobs * analysis::kFastBlockSteps);
         std::vector<std::vector<float>> sums(static_cast<std::size_t>(jobs));
         auto product = [&](const float* x, std::int64_t l, float* y) {
-          run_parallel(static_cast<std::size_t>(jobs), workers, [&](std::size_t job) {
+          run_parallel(static_cast<std::size_t>(jobs), counted ? threads : threads - 1, [&](std::size_t job) {
             std::vector<float> buffer, inner(static_cast<std::size_t>(kSketchSlice * l));
             std::vector<float>& sum = sums[job];
             sum.assign(static_cast<std::size_t>(cols * l), 0.0f);
