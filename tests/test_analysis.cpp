@@ -294,6 +294,33 @@ TEST_CASE("fast spectrum: within its own error estimates of the exact one, and s
   }
 }
 
+TEST_CASE("fast spectrum: a matrix of lower rank than the Krylov space", "[analysis]") {
+  // W = U·V of rank 40 (600 × 800): the block Lanczos runs out of directions after the
+  // first block and a half; the leading 40 values must still be exact, the rest zero.
+  const std::int64_t rows = 600, cols = 800, rank = 40;
+  const std::vector<float> u = gaussian(static_cast<std::size_t>(rows * rank), 21),
+                           v = gaussian(static_cast<std::size_t>(rank * cols), 22);
+  std::vector<float> w(static_cast<std::size_t>(rows * cols));
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      double s = 0;
+      for (std::int64_t r = 0; r < rank; ++r)
+        s += double(u[i * rank + r]) * v[r * cols + j] * std::pow(1.0 + r, -0.5);
+      w[i * cols + j] = static_cast<float>(s);
+    }
+  const double f2 = frobenius2(w);
+  const std::vector<double> e = exact(w, rows, cols);
+  const FastSpectrum f = singular_values_fast(w.data(), rows, cols, f2, 7);
+  REQUIRE(f.singular_values.size() == e.size());
+  INFO("top error " << f.top_error);
+  CHECK(f.top_error < 1e-3);
+  for (std::int64_t i = 0; i < rank; ++i) CHECK(f.singular_values[i] == Approx(e[i]).epsilon(1e-3));
+  for (std::size_t i = rank + 8; i < e.size(); ++i) CHECK(f.singular_values[i] <= 1e-3 * e[0]);
+  double sum = 0;
+  for (double x : f.singular_values) sum += x * x;
+  CHECK(sum == Approx(f2).epsilon(1e-4));  // the zeros are float rounding of size √eps₃₂·σ₁
+}
+
 namespace {
 
 // The sorting and the selecting quantile paths give the same statistics; `a` is left sorted.
@@ -644,6 +671,45 @@ TEST_CASE("features JSON round trip is exact and bytes do not depend on threads"
   CHECK_FALSE(features_from_json("[1,2", "x").ok());
 }
 
+namespace {
+
+// A bfloat16 value per (tensor, index): uniform with a heavier column every 13th.
+float streamed_value(std::size_t tensor, std::size_t k) {
+  std::uint64_t z = (tensor + 1) * 0x9e3779b97f4a7c15ull + k;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  const float u = (static_cast<float>(z >> 40) / 16777216.0f - 0.5f) * (k % 13 == 0 ? 0.2f : 0.04f);
+  return bf16_truncated(u);
+}
+
+// The checkpoint of `config` with every tensor of streamed_value's values stored as `dtype`
+// in dir; returns dir and the layout (sorted by name, tensor i holds streamed_value(i, ·)).
+std::string write_streamed_model(const TempDir& dir, const std::string& config, DType dtype,
+                                 std::vector<TensorDecl>& layout) {
+  auto spec = model_spec_parse(config, "config");
+  REQUIRE(spec.ok());
+  layout.clear();
+  for (const auto& e : model_layout(*spec)) layout.push_back({e.name, dtype, e.shape});
+  std::sort(layout.begin(), layout.end(),
+            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
+  sonify::test::write_file(dir.file("config.json"), config);
+  const std::size_t size = dtype == DType::BF16 ? 2 : 4;
+  auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
+    for (std::size_t k = 0; k < n / size; ++k) {
+      const float v = streamed_value(i, k);
+      std::uint32_t u;
+      std::memcpy(&u, &v, 4);
+      if (size == 2) u >>= 16;
+      std::memcpy(dst + size * k, &u, size);
+    }
+  };
+  REQUIRE(safetensors_write(dir.file("model.safetensors"), layout, {}, fill).ok());
+  return dir.path();
+}
+
+}  // namespace
+
 TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any thread count",
           "[analysis]") {
   // 262144 × 260 entries (over 2^26): the embedding is measured as a large matrix. As BF16
@@ -652,41 +718,10 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
       R"({"model_type":"llama","hidden_size":260,"num_hidden_layers":1,"intermediate_size":24,)"
       R"("vocab_size":262144,"max_position_embeddings":16,"num_attention_heads":4,)"
       R"("num_key_value_heads":2,"tie_word_embeddings":true})";
-  auto spec = model_spec_parse(config, "config");
-  REQUIRE(spec.ok());
-  // A bfloat16 value per (tensor, index): uniform with a heavier column every 13th.
-  auto value = [](std::size_t tensor, std::size_t k) {
-    std::uint64_t z = (tensor + 1) * 0x9e3779b97f4a7c15ull + k;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const float u = (static_cast<float>(z >> 40) / 16777216.0f - 0.5f) * (k % 13 == 0 ? 0.2f : 0.04f);
-    return bf16_truncated(u);
-  };
   std::vector<TensorDecl> layout;
-  for (const auto& e : model_layout(*spec)) layout.push_back({e.name, DType::F32, e.shape});
-  std::sort(layout.begin(), layout.end(),
-            [](const TensorDecl& a, const TensorDecl& b) { return a.name < b.name; });
-  auto write = [&](const TempDir& dir, DType dtype) {
-    sonify::test::write_file(dir.file("config.json"), config);
-    std::vector<TensorDecl> decls = layout;
-    for (auto& d : decls) d.dtype = dtype;
-    const std::size_t size = dtype == DType::BF16 ? 2 : 4;
-    auto fill = [&](std::size_t i, unsigned char* dst, std::size_t n) {
-      for (std::size_t k = 0; k < n / size; ++k) {
-        const float v = value(i, k);
-        std::uint32_t u;
-        std::memcpy(&u, &v, 4);
-        if (size == 2) u >>= 16;
-        std::memcpy(dst + size * k, &u, size);
-      }
-    };
-    REQUIRE(safetensors_write(dir.file("model.safetensors"), decls, {}, fill).ok());
-    return dir.path();
-  };
   TempDir bf16_dir, f32_dir;
-  auto bf16_model = Model::open(write(bf16_dir, DType::BF16));
-  auto f32_model = Model::open(write(f32_dir, DType::F32));
+  auto bf16_model = Model::open(write_streamed_model(bf16_dir, config, DType::BF16, layout));
+  auto f32_model = Model::open(write_streamed_model(f32_dir, config, DType::F32, layout));
   REQUIRE(bf16_model.ok());
   REQUIRE(f32_model.ok());
   REQUIRE(bf16_model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
@@ -715,7 +750,7 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
   std::vector<float> x(n);
   double frob2 = 0, col7 = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    x[k] = value(index, k);
+    x[k] = streamed_value(index, k);
     frob2 += double(x[k]) * x[k];
     if (k % 260 == 7) col7 += double(x[k]) * x[k];
   }
@@ -727,6 +762,57 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
   const double a = x[lo], b = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(lo) + 1, x.end());
   const double frac = pos - static_cast<double>(lo);
   CHECK(embed->p98 == (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
+}
+
+TEST_CASE("--svd fast on a streamed BF16 embedding: the sketch made slice by slice, any thread count",
+          "[analysis]") {
+  // 131072 × 520 (over 2^26 entries and at least kFastMinDim wide): --svd fast sketches it
+  // from row slices converted again for every product, with the statistics beside it.
+  const std::string config =
+      R"({"model_type":"llama","hidden_size":520,"num_hidden_layers":1,"intermediate_size":24,)"
+      R"("vocab_size":131072,"max_position_embeddings":16,"num_attention_heads":4,)"
+      R"("num_key_value_heads":2,"tie_word_embeddings":true})";
+  std::vector<TensorDecl> layout;
+  TempDir dir;
+  auto model = Model::open(write_streamed_model(dir, config, DType::BF16, layout));
+  REQUIRE(model.ok());
+  REQUIRE(model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
+  AnalyzeOptions one, two, exact;
+  one.threads = 1;
+  two.threads = 2;
+  one.svd = two.svd = SvdMethod::Fast;
+  exact.threads = 2;
+  auto fast1 = analyze_weights(*model, one);
+  auto fast2 = analyze_weights(*model, two);
+  auto reference = analyze_weights(*model, exact);
+  REQUIRE(fast1.ok());
+  REQUIRE(fast2.ok());
+  REQUIRE(reference.ok());
+  CHECK(features_to_json(*fast1) == features_to_json(*fast2));
+  const MatrixFeatures* f = fast2->matrix(-1, "embed");
+  const MatrixFeatures* e = reference->matrix(-1, "embed");
+  REQUIRE(f != nullptr);
+  REQUIRE(e != nullptr);
+  CHECK(f->spectrum.method == "fast");
+  CHECK(e->spectrum.method == "gram");
+  // The statistics are the streamed ones whatever the spectrum.
+  CHECK(f->frobenius == e->frobenius);
+  CHECK(f->p98 == e->p98);
+  const auto& fv = f->spectrum.singular_values;
+  const auto& ev = e->spectrum.singular_values;
+  REQUIRE(fv.size() == ev.size());
+  const auto top = static_cast<std::size_t>(f->spectrum.fast_top);
+  REQUIRE(top == static_cast<std::size_t>(kFastTop));
+  INFO("top error " << f->spectrum.fast_top_error << ", bulk error " << f->spectrum.fast_bulk_error);
+  // Against the Gram spectrum, itself good to √eps₃₂·σ₁ absolute.
+  for (std::size_t i = 0; i < top; ++i)
+    CHECK(std::fabs(fv[i] - ev[i]) <= f->spectrum.fast_top_error * ev[i] + 4e-4 * ev[0]);
+  const std::vector<double> fb(fv.begin() + static_cast<std::ptrdiff_t>(top), fv.end()),
+      eb(ev.begin() + static_cast<std::ptrdiff_t>(top), ev.end());
+  CHECK(ks(fb, eb) <= f->spectrum.fast_bulk_error);
+  double sum = 0;
+  for (double x : fv) sum += x * x;
+  CHECK(sum == Approx(f->frobenius * f->frobenius).epsilon(1e-6));
 }
 
 TEST_CASE("a skipped layer on either side of a thread's chain cut drops the same transitions", "[analysis]") {

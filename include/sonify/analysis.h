@@ -18,7 +18,7 @@ enum class SvdMethod {
   Auto,   // exact for small matrices, Gram eigenvalues for large ones (doc/features.md)
   Exact,  // LAPACK dgesdd in double for every matrix (slow on large models)
   Gram,   // eigenvalues of the smaller Gram matrix for every matrix
-  Fast,   // leading σ by a seeded randomised sketch, the bulk by Lanczos quadrature, for
+  Fast,   // leading σ by seeded block Lanczos, the bulk by its Gauss quadrature, for
           // matrices at least 512 wide (the others as Auto); each spectrum says which
 };
 

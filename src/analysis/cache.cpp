@@ -17,7 +17,7 @@ namespace sonify {
 namespace {
 
 // Bumped whenever a statistic's definition changes, so old cache entries are not reused.
-constexpr int kAnalysisRevision = 3;
+constexpr int kAnalysisRevision = 4;
 
 struct Fnv {
   std::uint64_t h = 1469598103934665603ull;

@@ -15,6 +15,9 @@ void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
             const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
             const int* ldc, std::size_t, std::size_t);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc, std::size_t, std::size_t);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
             const double* a, const int* lda, const double* beta, double* c, const int* ldc, std::size_t,
             std::size_t);
@@ -87,12 +90,23 @@ void dsyrk_lower(bool trans, std::int64_t n, std::int64_t k, const double* a, st
 }
 
 void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-           std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+           std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float beta) {
   const int M = to_int(m), N = to_int(n), K = to_int(k);
   const int LDA = to_int(std::max<std::int64_t>(lda, 1)), LDB = to_int(std::max<std::int64_t>(ldb, 1));
   const int LDC = to_int(std::max<std::int64_t>(ldc, 1));
-  const float one = 1, zero = 0;
-  sgemm_(trans_a ? "T" : "N", trans_b ? "T" : "N", &M, &N, &K, &one, a, &LDA, b, &LDB, &zero, c, &LDC, 1, 1);
+  const float one = 1;
+  sgemm_(trans_a ? "T" : "N", trans_b ? "T" : "N", &M, &N, &K, &one, a, &LDA, b, &LDB, &beta, c, &LDC, 1, 1);
+}
+
+void dgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+           std::int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const int M = to_int(m), N = to_int(n), K = to_int(k);
+  const int LDA = to_int(std::max<std::int64_t>(lda, 1)), LDB = to_int(std::max<std::int64_t>(ldb, 1));
+  const int LDC = to_int(std::max<std::int64_t>(ldc, 1));
+  dgemm_(trans_a ? "T" : "N", trans_b ? "T" : "N", &M, &N, &K, &alpha, a, &LDA, b, &LDB, &beta, c, &LDC, 1,
+         1);
 }
 
 std::vector<double> symmetric_eigenvalues(double* a, std::int64_t n, bool vectors) {

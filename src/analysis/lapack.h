@@ -34,9 +34,14 @@ void ssyrk_lower(bool trans, std::int64_t n, std::int64_t k, const float* a, std
 // The same in double precision.
 void dsyrk_lower(bool trans, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, double* c);
 
-// C (m×n) = op(A)·op(B), column-major, single precision.
+// C (m×n) = op(A)·op(B) + beta·C, column-major, single precision.
 void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-           std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc);
+           std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float beta = 0);
+
+// C (m×n) = alpha·op(A)·op(B) + beta·C, column-major, double precision.
+void dgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+           std::int64_t ldc);
 
 // Eigenvalues, ascending, of the symmetric n×n column-major matrix whose lower triangle is
 // `a` (dsyevd). With `vectors`, `a` is overwritten by the eigenvectors (columns).

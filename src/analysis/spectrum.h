@@ -83,16 +83,19 @@ std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std
 std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std::int64_t cols,
                                           std::vector<double>& scratch);
 
-// --svd fast (fast_spectrum.cpp): the kFastTop leading singular values by randomised
-// subspace iteration (kFastOversample extra columns, kFastPowerIterations passes), the
-// others as quantiles of the bulk density from stochastic Lanczos quadrature with
-// kFastProbes probes of kFastLanczosSteps steps. Matrices narrower than kFastMinDim take
-// the auto path: there the exact methods cost about as much.
+// --svd fast (fast_spectrum.cpp): block Lanczos on the Gram operator from a seeded Gaussian
+// block of kFastBlock columns, kFastBlockSteps steps (one product with W and one with Wᵀ
+// each): the kFastTop largest Ritz values are the leading singular values, the others are
+// quantiles of the bulk density from the same run's block Gauss quadrature, whose KS error
+// is estimated as twice the probes' standard error plus kFastResolution / kFastBlockSteps.
+// Matrices narrower than kFastMinDim take the auto path: there the exact methods cost about
+// as much.
 constexpr std::int64_t kFastTop = 64;
-constexpr std::int64_t kFastOversample = 32;
-constexpr int kFastPowerIterations = 3;
-constexpr int kFastProbes = 8;
-constexpr int kFastLanczosSteps = 32;
+constexpr std::int64_t kFastBlock = 16;
+// 14 steps: the 8B shape in 108 s on two cores, top errors ~1e-3 and bulk KS ~0.12 (16 steps:
+// 134 s, ~1e-4 and ~0.10; 12 steps: 96 s, ~1e-2 and ~0.15; doc/features.md).
+constexpr std::int64_t kFastBlockSteps = 14;
+constexpr double kFastResolution = 1.5;
 constexpr std::int64_t kFastMinDim = 512;
 
 bool uses_fast(SvdMethod method, std::int64_t rows, std::int64_t cols);
@@ -109,6 +112,15 @@ struct FastSpectrum {
 };
 FastSpectrum singular_values_fast(const float* w, std::int64_t rows, std::int64_t cols,
                                   double frobenius_squared, std::uint64_t seed);
+// The same with the Gram operator given as a product: gram(x, l, y) sets the n×l column-major
+// y to MᵀM·x for the n×l x, where M is W or Wᵀ with n = min(rows, cols) columns. It must give
+// the same bits for the same x every time (the sketch is seeded, the result deterministic).
+using GramProduct = std::function<void(const float* x, std::int64_t l, float* y)>;
+FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, double frobenius_squared,
+                                  std::uint64_t seed);
+// The bulk values scaled so that Σσ² is ||W||_F² (frobenius_squared), the leading ones kept;
+// singular_values_fast does this itself unless frobenius_squared is negative.
+void fit_fast_trace(FastSpectrum& f, double frobenius_squared);
 
 // Fills every summary of `s` from s.singular_values, s.accuracy_floor and the squared
 // Frobenius norm.

@@ -33,8 +33,11 @@ using analysis::QuantileStats;
 // in float32) are measured one at a time by all threads, outside the chains. A BF16 one
 // with rows ≥ cols on the Gram path is streamed: read in row slices, never whole in float32.
 constexpr std::int64_t kLargeMatrix = std::int64_t{1} << 26;
-// The widest streamed matrix that --svd fast measures by its Gram matrix instead of the sketch.
-constexpr std::int64_t kStreamedGramMaxOrder = 4096;
+// --svd fast on a streamed matrix: each product of the sketch converts the rows again, in
+// slices of kSketchSlice rows (4 MB of float32 at 4096 wide, so the slice is still in cache
+// for its second product), kSketchGroup slices a job; the jobs' sums are added in order.
+constexpr std::int64_t kSketchSlice = 256;
+constexpr std::int64_t kSketchGroup = 16;
 // Rows per slice of a streamed matrix's statistics pass: about 1 MB of float32.
 std::int64_t stream_rows(std::int64_t cols) {
   return std::max<std::int64_t>(1, (std::int64_t{1} << 18) / cols);
@@ -160,7 +163,8 @@ class ValueStatistics {
 // out of w); otherwise w is left as it was, for the next load to reuse.
 MatrixResult measure_matrix(const RoleTensor& t, std::vector<float>& w, ValueStatistics* values,
                             bool in_chain, const AnalyzeOptions& options, std::vector<double> gram,
-                            analysis::GramWorkspace& ws) {
+                            analysis::GramWorkspace& ws,
+                            std::optional<analysis::FastSpectrum> sketched = std::nullopt) {
   MatrixResult r;
   MatrixFeatures& f = r.features;
   f.layer = t.layer;
@@ -179,8 +183,14 @@ MatrixResult measure_matrix(const RoleTensor& t, std::vector<float>& w, ValueSta
 
   Spectrum& s = f.spectrum;
   if (analysis::uses_fast(options.svd, f.rows, f.cols)) {
-    analysis::FastSpectrum fast = analysis::singular_values_fast(w.data(), f.rows, f.cols, frob2,
-                                                                 analysis::fast_seed(options.seed, f.tensor));
+    analysis::FastSpectrum fast;
+    if (sketched) {  // made while the statistics were still running: the trace is fitted now
+      fast = std::move(*sketched);
+      analysis::fit_fast_trace(fast, frob2);
+    } else {
+      fast = analysis::singular_values_fast(w.data(), f.rows, f.cols, frob2,
+                                            analysis::fast_seed(options.seed, f.tensor));
+    }
     s.singular_values = std::move(fast.singular_values);
     s.method = "fast";
     s.fast_top = fast.top;
@@ -291,7 +301,15 @@ double estimated_gram_seconds(const RoleTensor& t) {
   return static_cast<double>(t.numel()) * static_cast<double>(std::min(t.shape[0], t.shape[1])) / 1e11;
 }
 
-double estimated_seconds(const RoleTensor& t) {
+// The products of --svd fast: 4·kFastBlock flops per entry and step, at ~50 GFLOP/s (a
+// product of 16 columns runs at about half the speed of a Gram product).
+double estimated_sketch_seconds(const RoleTensor& t) {
+  return static_cast<double>(t.numel()) * 4 * analysis::kFastBlock * analysis::kFastBlockSteps / 5e10;
+}
+
+double estimated_seconds(const RoleTensor& t, SvdMethod method) {
+  if (analysis::uses_fast(method, t.shape[0], t.shape[1]))
+    return estimated_sketch_seconds(t) + static_cast<double>(t.numel()) * 1.6e-8;
   const double small = static_cast<double>(std::min(t.shape[0], t.shape[1]));
   const double once = estimated_gram_seconds(t) + small * small * small / 4e10;
   return once * (analysis::uses_gram64(SvdMethod::Auto, t.shape[0], t.shape[1]) ? 2 : 1) +
@@ -376,7 +394,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   // embedding worth dozens of small matrices. The vectors count as one last unit.
   std::vector<double> work(matrices.size()), credited(matrices.size(), 0.0);
   double work_total = 0;
-  for (std::size_t i = 0; i < matrices.size(); ++i) work_total += work[i] = estimated_seconds(*matrices[i]);
+  for (std::size_t i = 0; i < matrices.size(); ++i)
+    work_total += work[i] = estimated_seconds(*matrices[i], run.svd);
   std::mutex progress_mutex;
   std::size_t done = 0;
   double work_done = 0;
@@ -397,9 +416,10 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   if (options.progress) options.progress(0, total, 0);
 
   // Large matrices one at a time, all threads on each. A streamed one (BF16, rows ≥ cols,
-  // Gram path) is never whole in float32: the statistics pass and each fixed group of Gram
-  // slices are jobs that convert their own row slices from the mapped tensor, and the
-  // groups' sums are added in group order as they arrive. Other large ones are loaded
+  // Gram or fast path) is never whole in float32: the statistics pass and each fixed group
+  // of Gram slices (or of sketch slices, once for every product of --svd fast) are jobs
+  // that convert their own row slices from the mapped tensor, and the groups' sums are
+  // added in group order. Other large ones are loaded
   // whole. The eigenvalues and summaries of each then run beside the chains below (a
   // whole one only if it is the last, so at most one is held in float32).
   struct Pending {
@@ -408,6 +428,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     std::vector<double> gram;
     std::optional<ValueStatistics> values;
     AnalyzeOptions how;
+    std::optional<analysis::FastSpectrum> sketched;
   };
   std::vector<Pending> pending;
   for (std::size_t slot : large) {
@@ -415,13 +436,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     const std::int64_t rows = t.shape[0], cols = t.shape[1];
     const bool streamable = t.source->dtype == DType::BF16 && !t.transposed && t.groups == 1 &&
                             rows >= cols && rows > 0 && cols > 0;
-    // --svd fast on a streamable matrix up to kStreamedGramMaxOrder wide takes the Gram
-    // path: its exact eigenvalues cost about what the sketch's ~75 passes over W do
-    // (rows·cols² against ~2800·rows·cols flops), and the sketch would need W whole in
-    // float32 or converted once a pass.
-    AnalyzeOptions how = run;
-    if (streamable && analysis::uses_fast(run.svd, rows, cols) && cols <= kStreamedGramMaxOrder)
-      how.svd = SvdMethod::Auto;
+    const AnalyzeOptions how = run;
+    const bool sketch = streamable && analysis::uses_fast(how.svd, rows, cols);
     const bool on_gram =
         !analysis::uses_fast(how.svd, rows, cols) && analysis::uses_gram(how.svd, rows, cols);
     const std::int64_t groups = on_gram ? analysis::gram_groups(rows, cols) : 0;
@@ -443,53 +459,113 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         part = {};
       }
     };
-    if (streamable && on_gram) {
+    if (streamable && (on_gram || sketch)) {
       const TensorBytes b = model.checkpoint().bytes(*t.source);
       const unsigned char* base = b.data + static_cast<std::size_t>(t.slice_begin * cols) * 2;
-      // Rows [begin, begin + count) as float32 in `buffer`; their stored pages are dropped.
+      // Rows [begin, begin + count) as float32 in `buffer`; their stored pages are dropped,
+      // except while the sketch still has products to make over them.
       auto read = [&](std::int64_t begin, std::int64_t count, std::vector<float>& buffer) {
         const std::size_t n = static_cast<std::size_t>(count * cols);
         buffer.resize(n);
         const unsigned char* src = base + static_cast<std::size_t>(begin * cols) * 2;
         convert_to_f32(DType::BF16, src, n, buffer.data());
-        release_pages(src, n * 2);
+        if (!sketch) release_pages(src, n * 2);
         return buffer.data();
       };
       ValueStatistics values(rows, cols);
-      run_parallel(static_cast<std::size_t>(1 + groups), threads, [&](std::size_t job) {
+      auto statistics = [&] {
         std::vector<float> buffer;
-        if (job == 0) {
-          const std::int64_t step = stream_rows(cols);
-          for (std::int64_t r = 0; r < rows; r += step) {
-            const std::int64_t count = std::min(step, rows - r);
-            const float* w = read(r, count, buffer);
-            nonfinite[slot] += count_nonfinite(w, static_cast<std::size_t>(count * cols));
-            values.first(w, count);
-          }
-          if (nonfinite[slot] > 0) return;
-          for (std::int64_t r = 0; r < rows; r += step) {
-            const std::int64_t count = std::min(step, rows - r);
-            values.second(read(r, count, buffer), count);
-          }
-          return;
+        const std::int64_t step = stream_rows(cols);
+        for (std::int64_t r = 0; r < rows; r += step) {
+          const std::int64_t count = std::min(step, rows - r);
+          const float* w = read(r, count, buffer);
+          nonfinite[slot] += count_nonfinite(w, static_cast<std::size_t>(count * cols));
+          values.first(w, count);
         }
-        analysis::GramWorkspace part;
-        const std::int64_t k = static_cast<std::int64_t>(job) - 1;
-        analysis::gram_group(
-            [&](std::int64_t slice) {
-              const std::int64_t begin = slice * analysis::kGramSlice;
-              return read(begin, std::min(analysis::kGramSlice, rows - begin), buffer);
-            },
-            rows, cols, k, part);
-        fold(k, std::move(part.sum));
-        advance(slot, per_group, false);
-      });
+        if (nonfinite[slot] > 0) return;
+        for (std::int64_t r = 0; r < rows; r += step) {
+          const std::int64_t count = std::min(step, rows - r);
+          values.second(read(r, count, buffer), count);
+        }
+      };
+      std::optional<analysis::FastSpectrum> sketched;
+      if (sketch) {
+        // The statistics on one thread while the others make the sketch's products (with
+        // one thread, one after the other): each is about a pass of conversion and
+        // arithmetic per product of the sketch, so the two take about as long.
+        // Once the statistics are done, their thread joins the products (the groups and
+        // their order are fixed, so the sums do not depend on how many threads make them).
+        std::atomic<bool> counted{threads <= 1};
+        std::thread side;
+        if (threads > 1)
+          side = std::thread([&] {
+            statistics();
+            counted = true;
+          });
+        else
+          statistics();
+        const std::int64_t slices = (rows + kSketchSlice - 1) / kSketchSlice;
+        const std::int64_t jobs = (slices + kSketchGroup - 1) / kSketchGroup;
+        const double per_job =
+            estimated_sketch_seconds(t) / static_cast<double>(jobs * analysis::kFastBlockSteps);
+        std::vector<std::vector<float>> sums(static_cast<std::size_t>(jobs));
+        auto product = [&](const float* x, std::int64_t l, float* y) {
+          run_parallel(static_cast<std::size_t>(jobs), counted ? threads : threads - 1, [&](std::size_t job) {
+            std::vector<float> buffer, inner(static_cast<std::size_t>(kSketchSlice * l));
+            std::vector<float>& sum = sums[job];
+            sum.assign(static_cast<std::size_t>(cols * l), 0.0f);
+            for (std::int64_t k = 0; k < kSketchGroup; ++k) {
+              const std::int64_t begin = (static_cast<std::int64_t>(job) * kSketchGroup + k) * kSketchSlice;
+              if (begin >= rows) break;
+              const std::int64_t count = std::min(kSketchSlice, rows - begin);
+              const float* w = read(begin, count, buffer);
+              analysis::sgemm(true, false, count, l, cols, w, cols, x, cols, inner.data(), count);
+              analysis::sgemm(false, false, cols, l, count, w, cols, inner.data(), count, sum.data(), cols,
+                              1.0f);
+            }
+            advance(slot, per_job, false);
+          });
+          for (std::int64_t i = 0; i < cols * l; ++i) {
+            double v = 0;
+            for (const auto& sum : sums) v += sum[static_cast<std::size_t>(i)];
+            y[i] = static_cast<float>(v);
+          }
+        };
+        // Products over non-finite values are not worth a spectrum; the verdict below decides.
+        try {
+          sketched = analysis::singular_values_fast(product, cols, -1,
+                                                    analysis::fast_seed(how.seed, t.source->name));
+        } catch (const std::exception&) {
+          if (side.joinable()) side.join();
+          if (nonfinite[slot] == 0) throw;
+        }
+        if (side.joinable()) side.join();
+        release_pages(base, static_cast<std::size_t>(rows * cols) * 2);
+      } else {
+        run_parallel(static_cast<std::size_t>(1 + groups), threads, [&](std::size_t job) {
+          std::vector<float> buffer;
+          if (job == 0) {
+            statistics();
+            return;
+          }
+          analysis::GramWorkspace part;
+          const std::int64_t k = static_cast<std::int64_t>(job) - 1;
+          analysis::gram_group(
+              [&](std::int64_t slice) {
+                const std::int64_t begin = slice * analysis::kGramSlice;
+                return read(begin, std::min(analysis::kGramSlice, rows - begin), buffer);
+              },
+              rows, cols, k, part);
+          fold(k, std::move(part.sum));
+          advance(slot, per_group, false);
+        });
+      }
       SONIFY_ASSIGN_OR_RETURN(finite, finite_verdict(t, nonfinite[slot], options));
       if (!finite) {
         tick(slot);
         continue;
       }
-      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), how});
+      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), how, std::move(sketched)});
       continue;
     }
     auto w = load(model, t, NormGain::Stored, threads);
@@ -508,7 +584,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       });
     }
     if (slot == large.back()) {
-      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, how});
+      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, how, std::nullopt});
       break;
     }
     analysis::GramWorkspace ws;
@@ -579,7 +655,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       Pending& p = pending[k];
       analysis::GramWorkspace ws;
       results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, p.how,
-                                       std::move(p.gram), ws);
+                                       std::move(p.gram), ws, std::move(p.sketched));
       p.w = {}, p.values.reset();
       tick(p.slot);
       return;

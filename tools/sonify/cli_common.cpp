@@ -129,7 +129,8 @@ std::string svd_help() {
   return "Singular values: auto (default: exact below 256 wide, else Gram eigenvalues, the Gram matrix in "
          "double for square or ill-conditioned matrices up to 2^22 entries; fast for models over " +
          std::to_string(kSvdAutoFastWeights / 1000000000) +
-         " billion matrix weights), exact, gram, or fast (leading 64 by a seeded sketch, the rest estimated, "
+         " billion matrix weights), exact, gram, or fast (leading 64 by seeded block Lanczos, the rest "
+         "estimated, "
          "with error estimates in the features)";
 }
 
