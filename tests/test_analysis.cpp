@@ -271,7 +271,7 @@ TEST_CASE("fast spectrum: within its own error estimates of the exact one, and s
     INFO("top error " << f.top_error << ", bulk error " << f.bulk_error);
     CHECK(f.top_error > 0);
     CHECK(f.top_error < 0.1);
-    CHECK(f.bulk_error < 0.15);
+    CHECK(f.bulk_error < 0.2);
     double worst = 0;
     for (std::int64_t i = 0; i < f.top; ++i) {
       const double rel = std::fabs(f.singular_values[i] - e[i]) / e[i];

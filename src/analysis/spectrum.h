@@ -95,7 +95,7 @@ constexpr std::int64_t kFastBlock = 16;
 // 14 steps: the 8B shape in 108 s on two cores, top errors ~1e-3 and bulk KS ~0.12 (16 steps:
 // 134 s, ~1e-4 and ~0.10; 12 steps: 96 s, ~1e-2 and ~0.15; doc/features.md).
 constexpr std::int64_t kFastBlockSteps = 14;
-constexpr double kFastResolution = 1.5;
+constexpr double kFastResolution = 1.75;
 constexpr std::int64_t kFastMinDim = 512;
 
 bool uses_fast(SvdMethod method, std::int64_t rows, std::int64_t cols);
