@@ -4,7 +4,7 @@
 # in one run, cold cache each time:
 #   fast      --svd fast (what --svd auto picks for this shape: over 5e9 matrix weights)
 #   gram      --svd gram (Gram eigenvalues of every matrix: the exact path of smaller models);
-#             an estimated 3000 CPU-seconds, so only when asked for
+#             1040 CPU-seconds, 9 min on two idle cores (session 18), so only when asked for
 #   previous  another build (PREVIOUS=path/to/sonify) with --svd fast, for a before/after
 # RUNS picks them (default "fast"; e.g. RUNS="fast gram").
 # Prints for each: wall time, CPU time, GNU time's peak RSS, and the peak anonymous and

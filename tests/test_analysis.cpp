@@ -683,6 +683,24 @@ float streamed_value(std::size_t tensor, std::size_t k) {
   return bf16_truncated(u);
 }
 
+// analyze_weights with `threads` threads and `svd`, required to succeed.
+WeightFeatures analysed(const Model& model, int threads, SvdMethod svd = SvdMethod::Auto) {
+  AnalyzeOptions options;
+  options.threads = threads;
+  options.svd = svd;
+  auto features = analyze_weights(model, options);
+  REQUIRE(features.ok());
+  return std::move(*features);
+}
+
+// The config of a one-layer Llama that is nearly all embedding (vocab × hidden, tied).
+std::string embedding_llama(int hidden, int vocab) {
+  return R"({"model_type":"llama","hidden_size":)" + std::to_string(hidden) +
+         R"(,"num_hidden_layers":1,"intermediate_size":24,"vocab_size":)" + std::to_string(vocab) +
+         R"(,"max_position_embeddings":16,"num_attention_heads":4,"num_key_value_heads":2,)"
+         R"("tie_word_embeddings":true})";
+}
+
 // The checkpoint of `config` with every tensor of streamed_value's values stored as `dtype`
 // in dir; returns dir and the layout (sorted by name, tensor i holds streamed_value(i, ·)).
 std::string write_streamed_model(const TempDir& dir, const std::string& config, DType dtype,
@@ -714,10 +732,7 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
           "[analysis]") {
   // 262144 × 260 entries (over 2^26): the embedding is measured as a large matrix. As BF16
   // it is streamed in row slices; the F32 twin holds the same values and is loaded whole.
-  const std::string config =
-      R"({"model_type":"llama","hidden_size":260,"num_hidden_layers":1,"intermediate_size":24,)"
-      R"("vocab_size":262144,"max_position_embeddings":16,"num_attention_heads":4,)"
-      R"("num_key_value_heads":2,"tie_word_embeddings":true})";
+  const std::string config = embedding_llama(260, 262144);
   std::vector<TensorDecl> layout;
   TempDir bf16_dir, f32_dir;
   auto bf16_model = Model::open(write_streamed_model(bf16_dir, config, DType::BF16, layout));
@@ -725,23 +740,16 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
   REQUIRE(bf16_model.ok());
   REQUIRE(f32_model.ok());
   REQUIRE(bf16_model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
-  AnalyzeOptions one, two;
-  one.threads = 1;
-  two.threads = 2;
-  auto streamed1 = analyze_weights(*bf16_model, one);
-  auto streamed2 = analyze_weights(*bf16_model, two);
-  auto whole = analyze_weights(*f32_model, two);
-  REQUIRE(streamed1.ok());
-  REQUIRE(streamed2.ok());
-  REQUIRE(whole.ok());
-  const std::string js = features_to_json(*streamed2);
-  CHECK(features_to_json(*streamed1) == js);
-  whole->model_path = streamed2->model_path;
-  whole->checkpoint_id = streamed2->checkpoint_id;
-  CHECK(features_to_json(*whole) == js);
+  const WeightFeatures streamed1 = analysed(*bf16_model, 1), streamed2 = analysed(*bf16_model, 2);
+  WeightFeatures whole = analysed(*f32_model, 2);
+  const std::string js = features_to_json(streamed2);
+  CHECK(features_to_json(streamed1) == js);
+  whole.model_path = streamed2.model_path;
+  whole.checkpoint_id = streamed2.checkpoint_id;
+  CHECK(features_to_json(whole) == js);
   // And against references outside the analysis: the percentile's neighbours by
   // nth_element, the Frobenius norm summed here, a column norm.
-  const MatrixFeatures* embed = streamed2->matrix(-1, "embed");
+  const MatrixFeatures* embed = streamed2.matrix(-1, "embed");
   REQUIRE(embed != nullptr);
   CHECK(embed->spectrum.method == "gram");
   std::size_t index = 0;
@@ -768,29 +776,18 @@ TEST_CASE("--svd fast on a streamed BF16 embedding: the sketch made slice by sli
           "[analysis]") {
   // 131072 × 520 (over 2^26 entries and at least kFastMinDim wide): --svd fast sketches it
   // from row slices converted again for every product, with the statistics beside it.
-  const std::string config =
-      R"({"model_type":"llama","hidden_size":520,"num_hidden_layers":1,"intermediate_size":24,)"
-      R"("vocab_size":131072,"max_position_embeddings":16,"num_attention_heads":4,)"
-      R"("num_key_value_heads":2,"tie_word_embeddings":true})";
+  const std::string config = embedding_llama(520, 131072);
   std::vector<TensorDecl> layout;
   TempDir dir;
   auto model = Model::open(write_streamed_model(dir, config, DType::BF16, layout));
   REQUIRE(model.ok());
   REQUIRE(model->find(-1, Role::Embed)->numel() > (std::int64_t{1} << 26));
-  AnalyzeOptions one, two, exact;
-  one.threads = 1;
-  two.threads = 2;
-  one.svd = two.svd = SvdMethod::Fast;
-  exact.threads = 2;
-  auto fast1 = analyze_weights(*model, one);
-  auto fast2 = analyze_weights(*model, two);
-  auto reference = analyze_weights(*model, exact);
-  REQUIRE(fast1.ok());
-  REQUIRE(fast2.ok());
-  REQUIRE(reference.ok());
-  CHECK(features_to_json(*fast1) == features_to_json(*fast2));
-  const MatrixFeatures* f = fast2->matrix(-1, "embed");
-  const MatrixFeatures* e = reference->matrix(-1, "embed");
+  const WeightFeatures fast1 = analysed(*model, 1, SvdMethod::Fast),
+                       fast2 = analysed(*model, 2, SvdMethod::Fast);
+  const WeightFeatures reference = analysed(*model, 2);
+  CHECK(features_to_json(fast1) == features_to_json(fast2));
+  const MatrixFeatures* f = fast2.matrix(-1, "embed");
+  const MatrixFeatures* e = reference.matrix(-1, "embed");
   REQUIRE(f != nullptr);
   REQUIRE(e != nullptr);
   CHECK(f->spectrum.method == "fast");
