@@ -772,7 +772,7 @@ TEST_CASE("a streamed BF16 embedding: the same features as its float32 twin, any
   CHECK(embed->p98 == (frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac));
 }
 
-TEST_CASE("--svd fast on a streamed BF16 embedding: the sketch made slice by slice, any thread count",
+TEST_CASE("fast spectrum of a streamed BF16 embedding: the sketch made slice by slice, any thread count",
           "[analysis]") {
   // 131072 × 520 (over 2^26 entries and at least kFastMinDim wide): --svd fast sketches it
   // from row slices converted again for every product, with the statistics beside it.
