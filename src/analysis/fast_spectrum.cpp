@@ -2,9 +2,8 @@
 // Gaussian block, with full re-orthogonalisation in double. The largest Ritz values are the
 // leading singular values (their residuals bound the error), and the same Krylov space gives
 // the rest as quantiles of the bulk density by block stochastic Lanczos quadrature (Ubaru,
-// Chen & Saad 2017; Chen, Trogdon & Ubaru 2021): one product with W and one with Wᵀ of a
-// few dozen columns a step, so the cost is a few passes over W instead of an O(n³)
-// eigenproblem, and every pass is a GEMM wide enough to run at compute speed.
+// Chen & Saad 2017; Chen, Trogdon & Ubaru 2021): one product with W and one with Wᵀ of 16
+// columns a step, so the cost is a few dozen passes over W instead of an O(n³) eigenproblem.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -16,6 +15,14 @@
 #include "spectrum.h"
 
 namespace sonify::analysis {
+
+void gram_rows_product(const float* w, std::int64_t count, std::int64_t cols, const float* x, std::int64_t l,
+                       float* inner, float* y, float beta) {
+  // Row-major W_s is column-major W_sᵀ with leading dimension cols.
+  sgemm(true, false, count, l, cols, w, cols, x, cols, inner, count);
+  sgemm(false, false, cols, l, count, w, cols, inner, count, y, cols, beta);
+}
+
 namespace {
 
 // MᵀM·X for M = W (rows ≥ cols) or Wᵀ, n = min(rows, cols): the sum over slices of the long
@@ -35,9 +42,7 @@ void gram_product(const float* w, std::int64_t rows, std::int64_t cols, const fl
     const float beta = begin == 0 ? 0.0f : 1.0f;
     // Row-major W is column-major Wᵀ with leading dimension cols.
     if (rows >= cols) {  // M_s = rows [begin, begin + count) of W
-      const float* ws = w + begin * cols;
-      sgemm(true, false, count, l, cols, ws, cols, x, cols, inner.data(), count);
-      sgemm(false, false, cols, l, count, ws, cols, inner.data(), count, y, cols, beta);
+      gram_rows_product(w + begin * cols, count, cols, x, l, inner.data(), y, beta);
     } else {  // M = Wᵀ: M_s = columns [begin, begin + count) of W
       const float* ws = w + begin;
       sgemm(false, false, count, l, rows, ws, cols, x, rows, inner.data(), count);
@@ -63,13 +68,20 @@ void fill_gaussian(std::mt19937_64& rng, float* out, std::size_t count) {
 // x_before = basis·C + x_after·R with R upper triangular, written to `r` (b×b, column-major).
 // A column that has nothing left (the Krylov space is exhausted: a rank-deficient W) is
 // replaced by a random direction orthogonal to everything before it, with a zero in R.
+// x (n×cols) −= basis·(basisᵀx) twice, for the first `have` columns of the n-row basis.
+void project_out_of_basis(double* x, std::int64_t n, std::int64_t cols, const double* basis,
+                          std::int64_t have) {
+  if (have == 0) return;
+  std::vector<double> c(static_cast<std::size_t>(have * cols));
+  for (int pass = 0; pass < 2; ++pass) {
+    dgemm(true, false, have, cols, n, 1.0, basis, n, x, n, 0.0, c.data(), have);
+    dgemm(false, false, n, cols, have, -1.0, basis, n, c.data(), have, 1.0, x, n);
+  }
+}
+
 void orthonormalise_block(double* x, std::int64_t n, std::int64_t b, const double* basis, std::int64_t have,
                           double floor, std::mt19937_64& rng, double* r) {
-  std::vector<double> c(static_cast<std::size_t>(std::max<std::int64_t>(have, 1) * b));
-  for (int pass = 0; pass < 2 && have > 0; ++pass) {
-    dgemm(true, false, have, b, n, 1.0, basis, n, x, n, 0.0, c.data(), have);
-    dgemm(false, false, n, b, have, -1.0, basis, n, c.data(), have, 1.0, x, n);
-  }
+  project_out_of_basis(x, n, b, basis, have);
   std::fill(r, r + b * b, 0.0);
   auto project_out = [&](double* col, std::int64_t upto, double* coef) {
     for (int pass = 0; pass < 2; ++pass) {
@@ -96,10 +108,7 @@ void orthonormalise_block(double* x, std::int64_t n, std::int64_t b, const doubl
     // Nothing left: a fresh direction, orthogonal to the basis and to this block's columns.
     for (int attempt = 0; attempt < 4; ++attempt) {
       for (std::int64_t i = 0; i < n; ++i) col[i] = (rng() >> 63) ? 1.0 : -1.0;
-      for (int pass = 0; pass < 2 && have > 0; ++pass) {
-        dgemm(true, false, have, 1, n, 1.0, basis, n, col, n, 0.0, c.data(), have);
-        dgemm(false, false, n, 1, have, -1.0, basis, n, c.data(), have, 1.0, col, n);
-      }
+      project_out_of_basis(col, n, 1, basis, have);
       project_out(col, j, nullptr);
       double fresh = 0;
       for (std::int64_t i = 0; i < n; ++i) fresh += col[i] * col[i];
@@ -185,11 +194,7 @@ FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, doubl
     }
     if (s + 1 == steps) {
       // F: the residual block, orthogonalised against the basis but not normalised.
-      std::vector<double> c(static_cast<std::size_t>(dim * b));
-      for (int pass = 0; pass < 2; ++pass) {
-        dgemm(true, false, dim, b, n, 1.0, basis.data(), n, block.data(), n, 0.0, c.data(), dim);
-        dgemm(false, false, n, b, dim, -1.0, basis.data(), n, c.data(), dim, 1.0, block.data(), n);
-      }
+      project_out_of_basis(block.data(), n, b, basis.data(), dim);
       break;
     }
     std::vector<double> r(static_cast<std::size_t>(b * b));
@@ -253,9 +258,10 @@ FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, doubl
     // Error estimate: twice the standard error over the probes of the counting function, at
     // every node, plus the resolution of a quadrature of `steps` block steps: measured against
     // exact spectra of power-law and Marchenko–Pastur-like matrices, the KS distance of a
-    // Gauss quadrature of s steps is 1.3/s to 1.9/s (the 8B shape's embedding), mostly where
-    // the density is steepest (its lowest node can carry a tenth of the mass), whatever the
-    // number of probes; kFastResolution/s with the standard error covers every one measured.
+    // Gauss quadrature of s steps is up to 1.9/s (the 8B shape's embedding; about 0.7/s for
+    // 1024 × 4096 projections), mostly where the density is steepest (its lowest node can
+    // carry a tenth of the mass); kFastResolution/s with the standard error covers every one
+    // measured.
     {
       std::vector<double> mass(b, 0.0), per(b, 0.0);
       for (const Atom& a : atoms)

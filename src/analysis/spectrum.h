@@ -92,7 +92,7 @@ std::vector<double> singular_values_exact(const float* w, std::int64_t rows, std
 // as much.
 constexpr std::int64_t kFastTop = 64;
 constexpr std::int64_t kFastBlock = 16;
-// 14 steps: the 8B shape in 108 s on two cores, top errors ~1e-3 and bulk KS ~0.12 (16 steps:
+// 14 steps: the 8B shape in 108–124 s on two cores, top errors ~1e-3 and bulk KS ~0.12 (16 steps:
 // 134 s, ~1e-4 and ~0.10; 12 steps: 96 s, ~1e-2 and ~0.15; doc/features.md).
 constexpr std::int64_t kFastBlockSteps = 14;
 constexpr double kFastResolution = 1.75;
@@ -118,6 +118,11 @@ FastSpectrum singular_values_fast(const float* w, std::int64_t rows, std::int64_
 using GramProduct = std::function<void(const float* x, std::int64_t l, float* y)>;
 FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, double frobenius_squared,
                                   std::uint64_t seed);
+// One slice's share of the Gram product: y (cols×l, column-major) = W_sᵀ(W_s·x) + beta·y for
+// the count × cols row-major rows W_s, through `inner` (count×l). A slice small enough to
+// stay in the cache is read from memory once for both products.
+void gram_rows_product(const float* w, std::int64_t count, std::int64_t cols, const float* x, std::int64_t l,
+                       float* inner, float* y, float beta);
 // The bulk values scaled so that Σσ² is ||W||_F² (frobenius_squared), the leading ones kept;
 // singular_values_fast does this itself unless frobenius_squared is negative.
 void fit_fast_trace(FastSpectrum& f, double frobenius_squared);

@@ -427,7 +427,6 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     std::vector<float> w;
     std::vector<double> gram;
     std::optional<ValueStatistics> values;
-    AnalyzeOptions how;
     std::optional<analysis::FastSpectrum> sketched;
   };
   std::vector<Pending> pending;
@@ -436,10 +435,9 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     const std::int64_t rows = t.shape[0], cols = t.shape[1];
     const bool streamable = t.source->dtype == DType::BF16 && !t.transposed && t.groups == 1 &&
                             rows >= cols && rows > 0 && cols > 0;
-    const AnalyzeOptions how = run;
-    const bool sketch = streamable && analysis::uses_fast(how.svd, rows, cols);
+    const bool sketch = streamable && analysis::uses_fast(run.svd, rows, cols);
     const bool on_gram =
-        !analysis::uses_fast(how.svd, rows, cols) && analysis::uses_gram(how.svd, rows, cols);
+        !analysis::uses_fast(run.svd, rows, cols) && analysis::uses_gram(run.svd, rows, cols);
     const std::int64_t groups = on_gram ? analysis::gram_groups(rows, cols) : 0;
     const double per_group = on_gram ? estimated_gram_seconds(t) / static_cast<double>(groups) : 0;
     std::vector<double> gram;
@@ -518,10 +516,8 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
               const std::int64_t begin = (static_cast<std::int64_t>(job) * kSketchGroup + k) * kSketchSlice;
               if (begin >= rows) break;
               const std::int64_t count = std::min(kSketchSlice, rows - begin);
-              const float* w = read(begin, count, buffer);
-              analysis::sgemm(true, false, count, l, cols, w, cols, x, cols, inner.data(), count);
-              analysis::sgemm(false, false, cols, l, count, w, cols, inner.data(), count, sum.data(), cols,
-                              1.0f);
+              analysis::gram_rows_product(read(begin, count, buffer), count, cols, x, l, inner.data(),
+                                          sum.data(), 1.0f);
             }
             advance(slot, per_job, false);
           });
@@ -534,7 +530,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         // Products over non-finite values are not worth a spectrum; the verdict below decides.
         try {
           sketched = analysis::singular_values_fast(product, cols, -1,
-                                                    analysis::fast_seed(how.seed, t.source->name));
+                                                    analysis::fast_seed(run.seed, t.source->name));
         } catch (const std::exception&) {
           if (side.joinable()) side.join();
           if (nonfinite[slot] == 0) throw;
@@ -565,7 +561,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         tick(slot);
         continue;
       }
-      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), how, std::move(sketched)});
+      pending.push_back(Pending{slot, {}, std::move(gram), std::move(values), std::move(sketched)});
       continue;
     }
     auto w = load(model, t, NormGain::Stored, threads);
@@ -584,11 +580,11 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       });
     }
     if (slot == large.back()) {
-      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, how, std::nullopt});
+      pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, std::nullopt});
       break;
     }
     analysis::GramWorkspace ws;
-    results[slot] = measure_matrix(t, *w, nullptr, false, how, std::move(gram), ws);
+    results[slot] = measure_matrix(t, *w, nullptr, false, run, std::move(gram), ws);
     tick(slot);
   }
 
@@ -654,7 +650,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     if (k < first_job) {
       Pending& p = pending[k];
       analysis::GramWorkspace ws;
-      results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, p.how,
+      results[p.slot] = measure_matrix(*matrices[p.slot], p.w, p.values ? &*p.values : nullptr, false, run,
                                        std::move(p.gram), ws, std::move(p.sketched));
       p.w = {}, p.values.reset();
       tick(p.slot);
