@@ -2,15 +2,19 @@
 // orthogonal, constant and all-zero matrices; both quantile paths; W1; the power-law
 // fit; PCA and activation statistics; features JSON round trip; cache; determinism.
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "analysis/spectrum.h"
 #include "analysis/stats.h"
@@ -549,6 +553,91 @@ TEST_CASE("Wasserstein-1, Hill index and the power-law fit on known inputs", "[a
   CHECK(hill_index(top) == Approx(1.5).epsilon(0.05));
   CHECK(hill_index({1, 1, 1}) == 2);
   CHECK(hill_index({0, 0}) == 2);
+}
+
+TEST_CASE("the xmin scan: the plain ascending scan's choice and error, ties to the first", "[analysis]") {
+  // Errors drawn from a few levels, so ties between candidates are common; a candidate is
+  // skipped where the table says so. The reference evaluates every candidate at every point.
+  for (unsigned seed = 0; seed < 40; ++seed) {
+    std::mt19937 rng(seed);
+    const std::size_t n = 5 + rng() % 300, count = n - rng() % std::min<std::size_t>(n, 6);
+    std::vector<std::vector<double>> table(n, std::vector<double>(n, 0));
+    std::vector<bool> skip(count);
+    for (std::size_t j = 0; j < count; ++j) {
+      skip[j] = rng() % 7 == 0;
+      for (std::size_t i = j; i < n; ++i) table[j][i] = static_cast<double>(rng() % 5) / 4;
+    }
+    std::optional<std::size_t> want;
+    double want_d = std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < count; ++j) {
+      if (skip[j]) continue;
+      const double d = *std::max_element(table[j].begin() + static_cast<std::ptrdiff_t>(j), table[j].end());
+      if (d < want_d) want = j, want_d = d;
+    }
+    const KsScan got = ks_min_scan(
+        count, n, [&](std::size_t j) { return skip[j] ? std::nullopt : std::optional<int>(1); },
+        [&](int, std::size_t j, std::size_t i) { return table[j][i]; });
+    INFO("seed " << seed << ", " << n << " points, " << count << " candidates");
+    REQUIRE(got.found == want.has_value());
+    if (want) {
+      CHECK(got.index == *want);
+      CHECK(got.d == want_d);
+    }
+  }
+  // A Pareto tail under a Marchenko-Pastur-like bulk: the fit with the plain scan's bits.
+  std::vector<double> eig;
+  for (int i = 0; i < 1900; ++i) eig.push_back(0.2 + 3.0 * (i + 0.5) / 1900);
+  for (int i = 0; i < 148; ++i) eig.push_back(3.2 * std::pow(1 - (i + 0.5) / 148.0, -1 / 1.4));
+  Spectrum s;
+  fit_power_law(eig, s);
+  std::sort(eig.begin(), eig.end());
+  double best = std::numeric_limits<double>::infinity(), alpha = 0;
+  int tail = 0;
+  const std::size_t n = eig.size();
+  for (std::size_t j = 0; j + kMinTail <= n; ++j) {
+    if (j > 0 && eig[j] == eig[j - 1]) continue;
+    double sum_log = 0;
+    for (std::size_t i = j; i < n; ++i) sum_log += std::log(eig[i] / eig[j]);
+    const double a = 1 + static_cast<double>(n - j) / sum_log, t = static_cast<double>(n - j);
+    double d = 0;
+    for (std::size_t i = j; i < n; ++i) {
+      const double cdf = 1 - std::pow(eig[i] / eig[j], 1 - a), k = static_cast<double>(i - j);
+      d = std::max(d, std::max(std::fabs(cdf - k / t), std::fabs(cdf - (k + 1) / t)));
+    }
+    if (d < best) best = d, alpha = a, tail = static_cast<int>(n - j);
+  }
+  CHECK(s.alpha_tail == tail);
+  CHECK(s.alpha == Approx(alpha).epsilon(1e-12));  // its sum of logs runs in another order
+  CHECK(s.alpha_ks == Approx(best).epsilon(1e-9));
+  CHECK(s.alpha == Approx(2.4).epsilon(0.1));  // density exponent 1 + 1.4
+}
+
+TEST_CASE("Gram slices folded in any order, on any thread, give gram_matrix's bits", "[analysis]") {
+  // 20 slices (two groups) along the rows, then 18 along the columns.
+  for (const auto& [rows, cols] : {std::pair<std::int64_t, std::int64_t>{kGramSlice * 19 + 100, 24},
+                                   std::pair<std::int64_t, std::int64_t>{6, kGramSlice * 17 + 5}}) {
+    const std::vector<float> w = gaussian(static_cast<std::size_t>(rows * cols), 11);
+    const std::vector<double> want = gram_matrix(w.data(), rows, cols);
+    const std::int64_t slices = gram_slices(rows, cols);
+    const std::int64_t step = rows >= cols ? kGramSlice * cols : kGramSlice;
+    for (int threads : {1, 2, 3}) {
+      std::vector<std::int64_t> order(static_cast<std::size_t>(slices));
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<unsigned>(threads)));
+      GramFolder folder(rows, cols);
+      std::atomic<std::size_t> next{0};
+      auto worker = [&] {
+        for (std::size_t i = next++; i < order.size(); i = next++)
+          folder.add(order[i], folder.product(w.data() + order[i] * step, order[i]));
+      };
+      std::vector<std::thread> pool;
+      for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+      worker();
+      for (auto& t : pool) t.join();
+      INFO(rows << " x " << cols << ", " << threads << " threads");
+      CHECK(folder.result() == want);
+    }
+  }
 }
 
 TEST_CASE("activation statistics and PCA", "[analysis]") {

@@ -4,37 +4,51 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <mutex>
+#include <optional>
 
 #include "lapack.h"
+#include "stats.h"
 
 namespace sonify::analysis {
 
 namespace {
 
-// Adds the lower triangle of slice `slice`'s Gram contribution to `sum` (order × order,
-// column-major): assigns it for the first slice of a group, adds it after, in slice order.
-// `at` is where the slice starts: its first row (rows ≥ cols) or column (rows < cols) in W.
-void add_gram_slice(const float* at, std::int64_t rows, std::int64_t cols, std::int64_t slice, float* scratch,
-                    double* sum, bool first) {
+// Slice `slice`'s Gram contribution, lower triangle (order × order, column-major), into
+// `out`. `at` is where the slice starts: its first row (rows ≥ cols) or column (rows < cols)
+// in W. False for an empty matrix (nothing to add to the zeros).
+bool gram_slice_product(const float* at, std::int64_t rows, std::int64_t cols, std::int64_t slice,
+                        float* out) {
   const std::int64_t order = gram_order(rows, cols);
   const std::int64_t length = std::max(rows, cols);
-  const std::int64_t begin = slice * kGramSlice;
-  const std::int64_t count = std::min(kGramSlice, length - begin);
-  if (count <= 0) return;  // an empty matrix: nothing to add to the zeros
+  const std::int64_t count = std::min(kGramSlice, length - slice * kGramSlice);
+  if (count <= 0) return false;
   // Row-major W is column-major Wᵀ (cols × rows, leading dimension cols). With beta = 0
-  // ssyrk writes the whole lower triangle, so the scratch needs no clearing.
+  // ssyrk writes the whole lower triangle, so the output needs no clearing.
   if (rows >= cols)  // WᵀW over rows [begin, begin + count): columns of Wᵀ
-    ssyrk_lower(false, order, count, at, cols, scratch);
+    ssyrk_lower(false, order, count, at, cols, out);
   else  // WWᵀ over columns [begin, begin + count): rows of Wᵀ
-    ssyrk_lower(true, order, count, at, cols, scratch);
+    ssyrk_lower(true, order, count, at, cols, out);
+  return true;
+}
+
+// Adds a slice's lower triangle `g` to `sum`: assigns it for the first slice of a group.
+void add_gram_slice(const float* g, std::int64_t order, double* sum, bool first) {
   for (std::int64_t c = 0; c < order; ++c) {
-    const float* g = scratch + c * order;
-    double* s = sum + c * order;
+    const float* gc = g + c * order;
+    double* sc = sum + c * order;
     if (first)
-      for (std::int64_t r = c; r < order; ++r) s[r] = g[r];
+      for (std::int64_t r = c; r < order; ++r) sc[r] = gc[r];
     else
-      for (std::int64_t r = c; r < order; ++r) s[r] += g[r];
+      for (std::int64_t r = c; r < order; ++r) sc[r] += gc[r];
   }
+}
+
+// Adds the lower triangle of slice `slice`'s Gram contribution to `sum`, in slice order.
+void add_gram_slice(const float* at, std::int64_t rows, std::int64_t cols, std::int64_t slice, float* scratch,
+                    double* sum, bool first) {
+  if (gram_slice_product(at, rows, cols, slice, scratch))
+    add_gram_slice(scratch, gram_order(rows, cols), sum, first);
 }
 
 }  // namespace
@@ -94,6 +108,62 @@ void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorks
     for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += ws.sum[i];
   }
   ws.sum = std::move(sum);
+}
+
+GramFolder::GramFolder(std::int64_t rows, std::int64_t cols)
+    : rows_(rows),
+      cols_(cols),
+      slices_(gram_slices(rows, cols)),
+      ready_(static_cast<std::size_t>(slices_)),
+      handed_(static_cast<std::size_t>(slices_), false) {}
+
+std::vector<float> GramFolder::product(const float* at, std::int64_t k) {
+  std::vector<float> g;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!spare_.empty()) g = std::move(spare_.back()), spare_.pop_back();
+  }
+  const std::int64_t order = gram_order(rows_, cols_);
+  g.resize(static_cast<std::size_t>(order * order));
+  if (!gram_slice_product(at, rows_, cols_, k, g.data())) g.clear();
+  return g;
+}
+
+void GramFolder::add(std::int64_t k, std::vector<float> g) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ready_[static_cast<std::size_t>(k)] = std::move(g);
+  handed_[static_cast<std::size_t>(k)] = true;
+  if (folding_) return;  // the thread folding now takes it when its turn comes
+  folding_ = true;
+  const std::int64_t order = gram_order(rows_, cols_);
+  const std::size_t size = static_cast<std::size_t>(order * order);
+  while (next_ < slices_ && handed_[static_cast<std::size_t>(next_)]) {
+    std::vector<float> slice = std::move(ready_[static_cast<std::size_t>(next_)]);
+    const std::int64_t i = next_;
+    lock.unlock();
+    const bool group_start = i % kGramGroup == 0;
+    if (group_start) group_.assign(size, 0.0);  // the upper triangle stays zero
+    if (!slice.empty()) add_gram_slice(slice.data(), order, group_.data(), group_start);
+    if ((i + 1) % kGramGroup == 0 || i + 1 == slices_) {
+      if (i < kGramGroup)
+        whole_ = std::move(group_);
+      else
+        for (std::size_t e = 0; e < size; ++e) whole_[e] += group_[e];
+    }
+    lock.lock();
+    if (slice.capacity() > 0) spare_.push_back(std::move(slice));
+    ++next_;
+  }
+  folding_ = false;
+}
+
+std::vector<double> GramFolder::result() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  spare_.clear();
+  group_ = {};
+  if (whole_.empty())
+    whole_.assign(static_cast<std::size_t>(gram_order(rows_, cols_) * gram_order(rows_, cols_)), 0.0);
+  return std::move(whole_);
 }
 
 std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols) {
@@ -192,29 +262,28 @@ void fit_power_law(const std::vector<double>& eigenvalues, Spectrum& s) {
   if (n < static_cast<std::size_t>(kMinTail)) return;
   std::vector<double> suffix_log(n + 1, 0.0);  // Σ_{i ≥ j} ln x_i
   for (std::size_t i = n; i-- > 0;) suffix_log[i] = suffix_log[i + 1] + std::log(x[i]);
-  double best_d = std::numeric_limits<double>::infinity();
-  for (std::size_t j = 0; j + kMinTail <= n; ++j) {
-    if (j > 0 && x[j] == x[j - 1]) continue;  // each distinct value once
-    const double xmin = x[j];
+  struct Fit {
+    double xmin, tail, alpha;
+  };
+  const auto candidate = [&](std::size_t j) -> std::optional<Fit> {
+    if (j > 0 && x[j] == x[j - 1]) return std::nullopt;  // each distinct value once
     const double tail = static_cast<double>(n - j);
-    const double sum_log = suffix_log[j] - tail * std::log(xmin);
-    if (!(sum_log > 0)) continue;
-    const double alpha = 1 + tail / sum_log;
-    double d = 0;
-    for (std::size_t i = j; i < n; ++i) {
-      const double cdf = 1 - std::pow(x[i] / xmin, 1 - alpha);
-      const double k = static_cast<double>(i - j);
-      d = std::max(d, std::max(std::fabs(cdf - k / tail), std::fabs(cdf - (k + 1) / tail)));
-      if (d >= best_d) break;  // d only grows: this xmin cannot win any more
-    }
-    if (d < best_d) {
-      best_d = d;
-      s.alpha = alpha;
-      s.alpha_xmin = xmin;
-      s.alpha_tail = static_cast<int>(n - j);
-      s.alpha_ks = d;
-    }
-  }
+    const double sum_log = suffix_log[j] - tail * std::log(x[j]);
+    if (!(sum_log > 0)) return std::nullopt;
+    return Fit{x[j], tail, 1 + tail / sum_log};
+  };
+  const auto error = [&](const Fit& f, std::size_t j, std::size_t i) {
+    const double cdf = 1 - std::pow(x[i] / f.xmin, 1 - f.alpha);
+    const double k = static_cast<double>(i - j);
+    return std::max(std::fabs(cdf - k / f.tail), std::fabs(cdf - (k + 1) / f.tail));
+  };
+  const KsScan best = ks_min_scan(n - kMinTail + 1, n, candidate, error);
+  if (!best.found) return;
+  const Fit f = *candidate(best.index);
+  s.alpha = f.alpha;
+  s.alpha_xmin = f.xmin;
+  s.alpha_tail = static_cast<int>(n - best.index);
+  s.alpha_ks = best.d;
 }
 
 }  // namespace sonify::analysis

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,31 @@ void gram_group(const std::function<const float*(std::int64_t)>& slice, std::int
 // The whole Gram lower triangle (the groups summed in order) into ws.sum, or returned.
 void gram_matrix(const float* w, std::int64_t rows, std::int64_t cols, GramWorkspace& ws);
 std::vector<double> gram_matrix(const float* w, std::int64_t rows, std::int64_t cols);
+
+// The whole Gram lower triangle from slices made on any thread in any order, summed as
+// gram_matrix sums them (so the same bits): a slice is added to its group's sum once every
+// slice before it has been, a group to the whole once every group before it has. Jobs of
+// one slice each keep the threads busy to the end, where jobs of a group each would leave
+// one idle for up to a group's time. Whoever hands over the next slice in order adds it
+// and any after it already handed over; the others only leave theirs.
+class GramFolder {
+ public:
+  GramFolder(std::int64_t rows, std::int64_t cols);
+  // Slice k's product; `at` as slice(k) of gram_group. Any thread, any order.
+  std::vector<float> product(const float* at, std::int64_t k);
+  // Hands over slice k's product (each k once).
+  void add(std::int64_t k, std::vector<float> product);
+  // The sum, once every slice is added.
+  std::vector<double> result();
+
+ private:
+  std::int64_t rows_, cols_, slices_, next_ = 0;
+  std::mutex mutex_;
+  bool folding_ = false;
+  std::vector<std::vector<float>> ready_, spare_;
+  std::vector<bool> handed_;
+  std::vector<double> group_, whole_;
+};
 
 // Singular values (descending) from a summed Gram lower triangle, by single-precision
 // eigenvalues (ssyevd) of its float copy in `scratch`: the float Gram's own rounding already

@@ -3,11 +3,63 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "sonify/features.h"
 
 namespace sonify::analysis {
+
+// The candidate j in [0, count) whose largest error over the points i in [j, n) is smallest,
+// the first on ties: the xmin scan of a Clauset power-law fit, where error(c, j, i) is the
+// KS error of candidate j's fit at point i and candidate(j) yields c, that fit's parameters,
+// or an empty optional for a candidate to skip. found is false when none was eligible.
+// A candidate is dropped as soon as its error reaches the best so far, as the plain scan
+// does; two things make that happen early. A first pass visits every kCoarse-th candidate,
+// so the best error is near its final value before the rest are scanned, and each
+// candidate is first tried at the point where the previous one failed or peaked. The
+// result and its error are those of the plain ascending scan, bit for bit: only the order
+// of the visits changes, and every accepted candidate is evaluated at every point.
+struct KsScan {
+  bool found = false;
+  std::size_t index = 0;
+  double d = std::numeric_limits<double>::infinity();
+};
+
+template <class Candidate, class Error>
+KsScan ks_min_scan(std::size_t count, std::size_t n, Candidate&& candidate, Error&& error) {
+  constexpr std::size_t kCoarse = 32;
+  KsScan best;
+  std::size_t probe = 0;
+  auto visit = [&](std::size_t j) {
+    const auto c = candidate(j);
+    if (!c) return;
+    const bool earlier = best.found && j < best.index;  // wins a tie
+    const auto loses = [&](double d) { return earlier ? d > best.d : d >= best.d; };
+    if (probe > j && probe < n && loses(error(*c, j, probe))) return;
+    double d = 0;
+    std::size_t peak = j;
+    for (std::size_t i = j; i < n; ++i) {
+      const double e = error(*c, j, i);
+      if (e > d) {
+        d = e;
+        peak = i;
+      }
+      if (loses(d)) {
+        probe = i;
+        return;
+      }
+    }
+    probe = peak;
+    best = {true, j, d};
+  };
+  const bool coarse = count > 2 * kCoarse;
+  if (coarse)
+    for (std::size_t j = 0; j < count; j += kCoarse) visit(j);
+  for (std::size_t j = 0; j < count; ++j)
+    if (!coarse || j % kCoarse != 0) visit(j);
+  return best;
+}
 
 // Two-pass moments (scipy conventions, see Moments). Empty input gives all zeros.
 Moments moments_of(const float* x, std::size_t n);

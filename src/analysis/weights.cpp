@@ -416,12 +416,12 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
   if (options.progress) options.progress(0, total, 0);
 
   // Large matrices one at a time, all threads on each. A streamed one (BF16, rows ≥ cols,
-  // Gram or fast path) is never whole in float32: the statistics pass and each fixed group
-  // of Gram slices (or of sketch slices, once for every product of --svd fast) are jobs
-  // that convert their own row slices from the mapped tensor, and the groups' sums are
-  // added in group order. Other large ones are loaded
-  // whole. The eigenvalues and summaries of each then run beside the chains below (a
-  // whole one only if it is the last, so at most one is held in float32).
+  // Gram or fast path) is never whole in float32: the statistics pass and each Gram slice
+  // (or each fixed group of sketch slices, once for every product of --svd fast) are jobs
+  // that convert their own row slices from the mapped tensor; a GramFolder sums the slices
+  // in gram_matrix's order. Other large ones are loaded whole. The eigenvalues and
+  // summaries of each then run beside the chains below (a whole one only if it is the
+  // last, so at most one is held in float32).
   struct Pending {
     std::size_t slot;
     std::vector<float> w;
@@ -438,25 +438,11 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
     const bool sketch = streamable && analysis::uses_fast(run.svd, rows, cols);
     const bool on_gram =
         !analysis::uses_fast(run.svd, rows, cols) && analysis::uses_gram(run.svd, rows, cols);
-    const std::int64_t groups = on_gram ? analysis::gram_groups(rows, cols) : 0;
-    const double per_group = on_gram ? estimated_gram_seconds(t) / static_cast<double>(groups) : 0;
+    const std::int64_t gram_slices = on_gram ? analysis::gram_slices(rows, cols) : 0;
+    const double per_slice = on_gram ? estimated_gram_seconds(t) / static_cast<double>(gram_slices) : 0;
+    std::optional<analysis::GramFolder> folder;
+    if (on_gram) folder.emplace(rows, cols);
     std::vector<double> gram;
-    std::vector<std::vector<double>> parts(static_cast<std::size_t>(groups));
-    std::int64_t folded = 0;
-    std::mutex fold_mutex;
-    // Keeps group k's sum until every earlier one is added: the order of the whole path.
-    auto fold = [&](std::int64_t k, std::vector<double> sum) {
-      std::lock_guard<std::mutex> lock(fold_mutex);
-      parts[static_cast<std::size_t>(k)] = std::move(sum);
-      for (; folded < groups && !parts[static_cast<std::size_t>(folded)].empty(); ++folded) {
-        std::vector<double>& part = parts[static_cast<std::size_t>(folded)];
-        if (folded == 0)
-          gram = std::move(part);
-        else
-          for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += part[i];
-        part = {};
-      }
-    };
     if (streamable && (on_gram || sketch)) {
       const TensorBytes b = model.checkpoint().bytes(*t.source);
       const unsigned char* base = b.data + static_cast<std::size_t>(t.slice_begin * cols) * 2;
@@ -538,23 +524,29 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         if (side.joinable()) side.join();
         release_pages(base, static_cast<std::size_t>(rows * cols) * 2);
       } else {
-        run_parallel(static_cast<std::size_t>(1 + groups), threads, [&](std::size_t job) {
-          std::vector<float> buffer;
+        // Job 0 is the statistics, then one job per Gram slice, each converting its own rows
+        // into a buffer from `buffers` (fresh 16–32 MB blocks would cost page faults).
+        std::mutex buffers_mutex;
+        std::vector<std::vector<float>> buffers;
+        run_parallel(static_cast<std::size_t>(1 + gram_slices), threads, [&](std::size_t job) {
           if (job == 0) {
             statistics();
             return;
           }
-          analysis::GramWorkspace part;
+          std::vector<float> buffer;
+          {
+            std::lock_guard<std::mutex> lock(buffers_mutex);
+            if (!buffers.empty()) buffer = std::move(buffers.back()), buffers.pop_back();
+          }
           const std::int64_t k = static_cast<std::int64_t>(job) - 1;
-          analysis::gram_group(
-              [&](std::int64_t slice) {
-                const std::int64_t begin = slice * analysis::kGramSlice;
-                return read(begin, std::min(analysis::kGramSlice, rows - begin), buffer);
-              },
-              rows, cols, k, part);
-          fold(k, std::move(part.sum));
-          advance(slot, per_group, false);
+          const std::int64_t begin = k * analysis::kGramSlice;
+          folder->add(k,
+                      folder->product(read(begin, std::min(analysis::kGramSlice, rows - begin), buffer), k));
+          advance(slot, per_slice, false);
+          std::lock_guard<std::mutex> lock(buffers_mutex);
+          buffers.push_back(std::move(buffer));
         });
+        gram = folder->result();
       }
       SONIFY_ASSIGN_OR_RETURN(finite, finite_verdict(t, nonfinite[slot], options));
       if (!finite) {
@@ -572,12 +564,13 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
       continue;
     }
     if (on_gram) {
-      run_parallel(static_cast<std::size_t>(groups), threads, [&](std::size_t k) {
-        analysis::GramWorkspace part;
-        analysis::gram_group(w->data(), rows, cols, static_cast<std::int64_t>(k), part);
-        fold(static_cast<std::int64_t>(k), std::move(part.sum));
-        advance(slot, per_group, false);
+      const std::int64_t step = rows >= cols ? analysis::kGramSlice * cols : analysis::kGramSlice;
+      run_parallel(static_cast<std::size_t>(gram_slices), threads, [&](std::size_t job) {
+        const std::int64_t k = static_cast<std::int64_t>(job);
+        folder->add(k, folder->product(w->data() + k * step, k));
+        advance(slot, per_slice, false);
       });
+      gram = folder->result();
     }
     if (slot == large.back()) {
       pending.push_back(Pending{slot, std::move(*w), std::move(gram), std::nullopt, std::nullopt});

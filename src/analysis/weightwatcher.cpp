@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+
+#include "stats.h"
 
 namespace sonify::analysis {
 namespace {
@@ -120,26 +123,25 @@ double numpy_sum(const double* x, std::size_t n) {
 }
 
 WwPowerLaw ww_power_law(const std::vector<double>& data) {
-  WwPowerLaw fit;
   const std::size_t total = data.size();
-  if (total < 2) return fit;  // no candidate xmin: WWFit's argmin of an empty array raises
+  if (total < 2) return WwPowerLaw{};  // no candidate xmin: WWFit's argmin of an empty array raises
   std::vector<double> log_data(total);
   for (std::size_t i = 0; i < total; ++i) log_data[i] = std::log(data[i]);
-  double best_d = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 0; i + 1 < total; ++i) {
+  const auto candidate = [&](std::size_t i) -> std::optional<double> {
     const double n = static_cast<double>(total - i);
-    const double alpha = 1 + n / (numpy_sum(log_data.data() + i, total - i) - n * log_data[i]);
-    double d = 1;  // WWFit leaves D = 1 where alpha <= 1
-    if (alpha > 1) {
-      d = 0;
-      for (std::size_t k = i; k < total && d < best_d; ++k)  // d only grows: stop once it cannot win
-        d = std::max(d,
-                     std::fabs(1 - std::pow(data[k] / data[i], -alpha + 1) - static_cast<double>(k - i) / n));
-    }
-    if (d < best_d) {
-      best_d = d;
-      fit = {true, alpha, data[i], data.back(), d, (alpha - 1) / std::sqrt(n)};
-    }
+    return 1 + n / (numpy_sum(log_data.data() + i, total - i) - n * log_data[i]);
+  };
+  const auto error = [&](double alpha, std::size_t i, std::size_t k) {
+    if (!(alpha > 1)) return 1.0;  // WWFit leaves D = 1 where alpha <= 1
+    const double n = static_cast<double>(total - i);
+    return std::fabs(1 - std::pow(data[k] / data[i], -alpha + 1) - static_cast<double>(k - i) / n);
+  };
+  const KsScan best = ks_min_scan(total - 1, total, candidate, error);
+  WwPowerLaw fit;
+  if (best.found) {
+    const double alpha = *candidate(best.index);
+    const double n = static_cast<double>(total - best.index);
+    fit = {true, alpha, data[best.index], data.back(), best.d, (alpha - 1) / std::sqrt(n)};
   }
   // An infinite alpha (a tail of equal values) would not survive JSON; report a failed fit.
   if (!std::isfinite(fit.alpha)) fit = WwPowerLaw{};
