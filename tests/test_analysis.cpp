@@ -264,7 +264,10 @@ TEST_CASE("refined Gram (gram64): sigma and condition number of ill-conditioned 
 }
 
 TEST_CASE("fast spectrum: within its own error estimates of the exact one, and seeded", "[analysis]") {
-  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1500, 640}, {700, 1800}}) {
+  // The last two have a count of rows or columns that is not a multiple of the fused
+  // kernels' four.
+  for (auto [rows, cols] :
+       {std::pair<std::int64_t, std::int64_t>{1500, 640}, {700, 1800}, {517, 203}, {203, 517}}) {
     INFO(rows << " x " << cols);
     const std::vector<float> w = trained_like(rows, cols, 11);
     const double f2 = frobenius2(w);
@@ -295,6 +298,34 @@ TEST_CASE("fast spectrum: within its own error estimates of the exact one, and s
     // Same seed, same bytes; another seed, other (equally good) values.
     CHECK(singular_values_fast(w.data(), rows, cols, f2, 3).singular_values == f.singular_values);
     CHECK(singular_values_fast(w.data(), rows, cols, f2, 4).singular_values != f.singular_values);
+  }
+}
+
+TEST_CASE("the fused 16-column Gram product adds W_s^T (W_s x) into y, for any count of rows", "[analysis]") {
+  const std::int64_t cols = 37;
+  for (std::int64_t count : {1, 2, 3, 4, 5, 7, 13}) {
+    INFO(count << " rows");
+    const std::vector<float> w = gaussian(static_cast<std::size_t>(count * cols), 5),
+                             xt = gaussian(static_cast<std::size_t>(cols * 16), 6),
+                             y0 = gaussian(static_cast<std::size_t>(cols * 16), 7);
+    std::vector<float> y = y0;
+    if (!gram_rows_product16(w.data(), count, cols, xt.data(), y.data())) {
+      WARN("this build has no fused kernels (no AVX2/FMA): gram_rows_product does the work");
+      return;
+    }
+    for (std::int64_t j = 0; j < cols; ++j)
+      for (std::int64_t c = 0; c < 16; ++c) {
+        double want = y0[static_cast<std::size_t>(j * 16 + c)], scale = std::fabs(want);
+        for (std::int64_t r = 0; r < count; ++r) {
+          double inner = 0;
+          for (std::int64_t i = 0; i < cols; ++i)
+            inner +=
+                double(w[static_cast<std::size_t>(r * cols + i)]) * xt[static_cast<std::size_t>(i * 16 + c)];
+          want += double(w[static_cast<std::size_t>(r * cols + j)]) * inner;
+          scale += std::fabs(double(w[static_cast<std::size_t>(r * cols + j)]) * inner);
+        }
+        CHECK(std::fabs(y[static_cast<std::size_t>(j * 16 + c)] - want) <= 1e-5 * scale);
+      }
   }
 }
 
