@@ -132,6 +132,14 @@ void in_fours(std::int64_t rows, F&& f) {
 
 }  // namespace
 
+bool has_gram_rows_product16() {
+#if defined(__AVX2__) && defined(__FMA__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt) {
 #if defined(__AVX2__) && defined(__FMA__)
   in_fours(count, [&](auto rows, std::int64_t r) {

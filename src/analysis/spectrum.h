@@ -153,6 +153,8 @@ void gram_rows_product(const float* w, std::int64_t count, std::int64_t cols, co
 // is read once for both of its products, by AVX2 kernels without OpenBLAS's packing. False,
 // doing nothing, in a build without AVX2 and FMA (then gram_rows_product does the work).
 bool gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt);
+// Whether this build has those kernels.
+bool has_gram_rows_product16();
 // The bulk values scaled so that Σσ² is ||W||_F² (frobenius_squared), the leading ones kept;
 // singular_values_fast does this itself unless frobenius_squared is negative.
 void fit_fast_trace(FastSpectrum& f, double frobenius_squared);

@@ -496,7 +496,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
         // With 16 columns the fused kernels take x and the sums row-major (cols × 16).
         std::vector<float> xt;
         auto product = [&](const float* x, std::int64_t l, float* y) {
-          const bool fused = l == 16 && analysis::gram_rows_product16(nullptr, 0, cols, nullptr, nullptr);
+          const bool fused = l == 16 && analysis::has_gram_rows_product16();
           if (fused) {
             xt.resize(static_cast<std::size_t>(cols * 16));
             for (std::int64_t j = 0; j < cols; ++j)
