@@ -3,7 +3,9 @@
 // that a failed run leaves no file behind.
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -171,6 +173,33 @@ TEST_CASE("run_weights reports the progress of analysis, hashing and rendering",
     CHECK(end->work == Approx(1.0));
     CHECK(end->done == end->total);
   }
+}
+
+TEST_CASE("a run_weights whose analysis fails reports the analysis's error, not the hashing's",
+          "[pipeline][weights]") {
+  // The bundled model with one NaN in a projection: the analysis refuses it while the
+  // hashing runs beside it, and is told to stop.
+  sonify::test::use_private_cache();
+  TempDir model, out;
+  for (const auto& e : fs::directory_iterator(kModel))
+    fs::copy(e.path(), model.file(e.path().filename().string()));
+  const std::string path = model.file("model.safetensors");
+  std::string bytes = read_file(path);
+  std::uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), 8);
+  const json h = json::parse(bytes.substr(8, header));
+  const auto& t = h.at("transformer.h.0.attn.c_attn.weight");
+  REQUIRE(t.at("dtype") == "F32");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&bytes[8 + header + t.at("data_offsets")[0].get<std::size_t>() + 4 * 7], &nan, 4);
+  sonify::test::write_file(path, bytes);
+  auto r = request(out.path());
+  r.model_path = model.path();
+  auto run = sonify::run_weights(r);
+  REQUIRE_FALSE(run.ok());
+  CHECK(run.error().message.find("non-finite") != std::string::npos);
+  CHECK(run.error().message.find("hashing") == std::string::npos);
+  CHECK(list_dir(out.path()).empty());
 }
 
 TEST_CASE("a failed run_weights leaves no partial file and keeps the previous set", "[pipeline][weights]") {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -160,18 +161,17 @@ std::string sha256_hex(const std::string& data, Sha256Code code) {
 bool sha256_has_hardware() { return Sha256().hardware; }
 
 Result<std::string> sha256_file(const std::string& path, const std::function<void(std::uint64_t)>& progress) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  // Closed however the loop ends: `progress` may throw to stop the hashing.
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (f == nullptr) return fail(path, ": cannot open for hashing");
   Sha256 s;
   std::vector<unsigned char> buf(1 << 20);
   std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
     s.update(buf.data(), n);
     if (progress) progress(s.total);
   }
-  const bool bad = std::ferror(f) != 0;
-  std::fclose(f);
-  if (bad) return fail(path, ": read error while hashing");
+  if (std::ferror(f.get()) != 0) return fail(path, ": read error while hashing");
   return s.finish();
 }
 

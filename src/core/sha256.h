@@ -10,7 +10,7 @@
 namespace sonify {
 
 // Lower-case hex SHA-256 of the file's bytes. `progress` (may be empty) gets the bytes
-// hashed so far after every 1 MiB read.
+// hashed so far after every 1 MiB read; it may throw to stop (the file is closed).
 Result<std::string> sha256_file(const std::string& path,
                                 const std::function<void(std::uint64_t bytes)>& progress = {});
 

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -147,23 +148,32 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
   // The files are hashed beside the analysis: one core reading, where the analysis leaves
   // some of a core free on its way (a cold 1B-shaped run: 1.9 s of hashing, ~1 s saved).
   // Its progress shows once the analysis is done, from where it has got to by then (its
-  // end, when it finished first); seconds.hash is the wait after the analysis.
+  // end, when it finished first); seconds.hash is the wait after the analysis. A failed
+  // analysis stops it within a MiB, so its error is not held back by gigabytes of hashing.
+  struct HashingStopped {};
   std::mutex hash_mutex;
   bool analysed = false;
+  std::atomic<bool> stop_hashing{false};
   std::optional<StepProgress> hash_state;
-  std::function<void(const StepProgress&)> hash_progress;
-  if (req.progress)
-    hash_progress = [&](const StepProgress& p) {
-      std::lock_guard<std::mutex> lock(hash_mutex);
-      hash_state = p;
-      if (analysed) req.progress(p);
-    };
-  auto hashing = std::async(std::launch::async, [&] { return weight_hashes(model, hash_progress); });
+  const std::function<void(const StepProgress&)> hash_progress = [&](const StepProgress& p) {
+    if (stop_hashing.load()) throw HashingStopped{};
+    std::lock_guard<std::mutex> lock(hash_mutex);
+    hash_state = p;
+    if (analysed && req.progress) req.progress(p);
+  };
+  auto hashing = std::async(std::launch::async, [&]() -> Result<json> {
+    try {
+      return weight_hashes(model, hash_progress);
+    } catch (const HashingStopped&) {
+      return fail("hashing stopped: the analysis failed");
+    }
+  });
   auto analysed_features = analyze_weights_cached(model, analyze, &run.analysis_from_cache);
+  if (!analysed_features.ok()) stop_hashing = true;
   {
     std::lock_guard<std::mutex> lock(hash_mutex);
     analysed = true;
-    if (hash_state && analysed_features.ok()) req.progress(*hash_state);
+    if (hash_state && analysed_features.ok() && req.progress) req.progress(*hash_state);
   }
   run.seconds.analysis = since(t0);
   t0 = Clock::now();
