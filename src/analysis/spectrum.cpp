@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 #include "lapack.h"
 #include "stats.h"
@@ -135,6 +136,11 @@ void GramFolder::add(std::int64_t k, std::vector<float> g) {
   handed_[static_cast<std::size_t>(k)] = true;
   if (folding_) return;  // the thread folding now takes it when its turn comes
   folding_ = true;
+  // Cleared however the loop ends (an allocation may throw), so a later slice is folded.
+  struct Done {
+    bool& folding;
+    ~Done() { folding = false; }
+  } done{folding_};
   const std::int64_t order = gram_order(rows_, cols_);
   const std::size_t size = static_cast<std::size_t>(order * order);
   while (next_ < slices_ && handed_[static_cast<std::size_t>(next_)]) {
@@ -154,11 +160,11 @@ void GramFolder::add(std::int64_t k, std::vector<float> g) {
     if (slice.capacity() > 0) spare_.push_back(std::move(slice));
     ++next_;
   }
-  folding_ = false;
 }
 
 std::vector<double> GramFolder::result() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (next_ != slices_) throw std::logic_error("GramFolder: the sum asked for before every slice was added");
   spare_.clear();
   group_ = {};
   if (whole_.empty())

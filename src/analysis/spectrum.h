@@ -22,8 +22,8 @@ constexpr std::int64_t kRefineMaxElements = std::int64_t{1} << 22;
 
 // The Gram matrix is accumulated over fixed slices of the long dimension, each slice in
 // float, the slices summed in double in order within fixed groups, and the groups
-// summed in order. Groups are the unit of parallel work, so the sum does not depend on
-// the number of threads.
+// summed in order. The order of the sums is fixed whichever thread makes which slice
+// (GramFolder), so the sum does not depend on the number of threads.
 constexpr std::int64_t kGramSlice = 2048;
 constexpr std::int64_t kGramGroup = 16;
 

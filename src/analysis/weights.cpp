@@ -504,7 +504,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
                 xt[static_cast<std::size_t>(j * 16 + c)] = x[c * cols + j];
           }
           run_parallel(static_cast<std::size_t>(jobs), counted ? threads : threads - 1, [&](std::size_t job) {
-            std::vector<float> buffer, inner(static_cast<std::size_t>(kSketchSlice * l));
+            std::vector<float> buffer, inner(fused ? 0 : static_cast<std::size_t>(kSketchSlice * l));
             std::vector<float>& sum = sums[job];
             sum.assign(static_cast<std::size_t>(cols * l), 0.0f);
             for (std::int64_t k = 0; k < kSketchGroup; ++k) {

@@ -168,7 +168,13 @@ Result<WeightsRun> run_weights(const WeightsRequest& req) {
       return fail("hashing stopped: the analysis failed");
     }
   });
-  auto analysed_features = analyze_weights_cached(model, analyze, &run.analysis_from_cache);
+  Result<WeightFeatures> analysed_features = fail("not analysed");
+  try {
+    analysed_features = analyze_weights_cached(model, analyze, &run.analysis_from_cache);
+  } catch (...) {
+    stop_hashing = true;  // else `hashing`'s destructor would wait for every file
+    throw;
+  }
   if (!analysed_features.ok()) stop_hashing = true;
   {
     std::lock_guard<std::mutex> lock(hash_mutex);
