@@ -19,6 +19,7 @@
 #include "pipeline/album_assemble.h"
 #include "pipeline/album_list.h"
 #include "pipeline/prompt_direct.h"
+#include "pipeline/weight_hashes.h"
 #include "sonify/analysis.h"
 #include "sonify/midi.h"
 #include "sonify/pipeline_album.h"
@@ -166,30 +167,12 @@ void contrast_tempos(pipeline::ActivationSession& session, std::vector<Entry>* e
   }
 }
 
-// SHA-256 of the model's weight files, cached by checkpoint identity in the same file
-// `sonify weights` uses: shards on other machines see other paths and mtimes, so the
-// content is what they compare.
+// SHA-256 of the model's weight files (cached, as `sonify weights` caches them): the one
+// file's hash, or the hash of the files' hashes in order.
 Result<std::string> model_sha256(const Model& model) {
-  SONIFY_ASSIGN_OR_RETURN(identity, checkpoint_identity(model));
-  std::string cache_path;
-  if (auto dir = cache_dir(); dir.ok()) cache_path = *dir + "/sha256-" + identity + ".json";
-  nlohmann::json files = nlohmann::json::array();
-  if (auto text = read_text(cache_path); !cache_path.empty() && text.ok())
-    files = nlohmann::json::parse(*text, nullptr, false);
-  if (!files.is_array() || files.size() != model.checkpoint().files().size()) {
-    files = nlohmann::json::array();
-    for (const auto& f : model.checkpoint().files()) {
-      SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path));
-      files.push_back({{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", hash}});
-    }
-    if (!cache_path.empty()) (void)write_file_atomic(cache_path, files.dump());
-  }
+  SONIFY_ASSIGN_OR_RETURN(files, pipeline::weight_file_hashes(model));
   std::string all;
-  for (const auto& f : files) {
-    if (!f.is_object() || !f.contains("sha256") || !f["sha256"].is_string())
-      return fail(cache_path, ": not a list of weight hashes (delete it)");
-    all += f["sha256"].get<std::string>();
-  }
+  for (const auto& f : files) all += f["sha256"].get<std::string>();
   return files.size() == 1 ? all : sha256_hex(all);
 }
 

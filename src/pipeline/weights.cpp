@@ -8,8 +8,8 @@
 
 #include "core/atomic_file.h"
 #include "core/output_set.h"
-#include "core/sha256.h"
 #include "core/text_file.h"
+#include "pipeline/weight_hashes.h"
 #include "sonify/analysis.h"
 #include "sonify/genres.h"
 #include "sonify/midi.h"
@@ -27,41 +27,13 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// SHA-256 of every weight file, cached by the checkpoint identity (sizes, mtimes,
-// headers): hashing a 16 GB checkpoint takes seconds, a warm run must not.
+// The weight files' hashes (pipeline::weight_file_hashes) with "hashing" progress in MB.
 Result<json> weight_hashes(const Model& model, const std::function<void(const StepProgress&)>& progress) {
-  SONIFY_ASSIGN_OR_RETURN(identity, checkpoint_identity(model));
-  std::string cache_path;
-  if (auto dir = cache_dir(); dir.ok()) cache_path = *dir + "/sha256-" + identity + ".json";
-  if (!cache_path.empty()) {
-    if (auto text = read_text(cache_path); text.ok()) {
-      json j = json::parse(*text, nullptr, false);
-      if (j.is_array()) return j;
-    }
-  }
-  json files = json::array();
-  std::uint64_t total = 0, before = 0;
-  for (const auto& f : model.checkpoint().files()) total += f.size_bytes;
   const auto megabytes = [](std::uint64_t bytes) { return static_cast<std::size_t>(bytes / 1000000); };
-  for (const auto& f : model.checkpoint().files()) {
-    std::function<void(std::uint64_t)> advance;
-    if (progress)
-      advance = [&](std::uint64_t bytes) {
-        const std::uint64_t done = before + bytes;
-        progress({"hashing", "MB", megabytes(done), megabytes(total),
-                  total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0});
-      };
-    SONIFY_ASSIGN_OR_RETURN(hash, sha256_file(f.path, advance));
-    before += f.size_bytes;
-    files.push_back({{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", hash}});
-  }
-  if (!cache_path.empty()) {
-    std::error_code ec;
-    fs::create_directories(fs::path(cache_path).parent_path(), ec);
-    (void)write_file_atomic(cache_path, files.dump(),
-                            Replace::Any);  // a cache: failing to store it is not an error
-  }
-  return files;
+  return pipeline::weight_file_hashes(model, [&](std::uint64_t done, std::uint64_t total) {
+    progress({"hashing", "MB", megabytes(done), megabytes(total),
+              total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0});
+  });
 }
 
 json section_key_json(const Section& s) {
