@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 
+#include "sonify/analysis.h"
 #include "sonify/model.h"
 #include "sonify/pipeline_weights.h"
 #include "test_support.h"
@@ -172,6 +173,34 @@ TEST_CASE("run_weights reports the progress of analysis, hashing and rendering",
     REQUIRE(end != nullptr);
     CHECK(end->work == Approx(1.0));
     CHECK(end->done == end->total);
+  }
+}
+
+TEST_CASE("a cached list of weight hashes that does not cover the files is hashed again",
+          "[pipeline][weights]") {
+  sonify::test::use_private_cache();
+  auto model = sonify::Model::open(kModel);
+  REQUIRE(model.ok());
+  auto id = sonify::checkpoint_identity(*model);
+  auto dir = sonify::cache_dir();
+  REQUIRE(id.ok());
+  REQUIRE(dir.ok());
+  const std::string cache = *dir + "/sha256-" + *id + ".json";
+  fs::create_directories(*dir);
+  auto h = sonify::test::run_program(
+      {"/usr/bin/python3", "-c",
+       "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+       kModel + "/model.safetensors"});
+  REQUIRE(h.exit_code == 0);
+  for (const std::string stale : {R"([{"path": "x"}])", R"([])", R"({"not": "a list"})"}) {
+    INFO(stale);
+    sonify::test::write_file(cache, stale);
+    TempDir out;
+    REQUIRE(sonify::run_weights(request(out.path())).ok());
+    const json j = json::parse(read_file(out.file("acid.json")));
+    REQUIRE(j["model"]["files"].size() == 1);
+    CHECK(j["model"]["files"][0]["sha256"].get<std::string>() + "\n" == h.out);
+    CHECK(json::parse(read_file(cache))[0]["sha256"] == j["model"]["files"][0]["sha256"]);  // stored again
   }
 }
 
