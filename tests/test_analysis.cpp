@@ -309,10 +309,11 @@ TEST_CASE("the fused 16-column Gram product adds W_s^T (W_s x) into y, for any c
                              xt = gaussian(static_cast<std::size_t>(cols * 16), 6),
                              y0 = gaussian(static_cast<std::size_t>(cols * 16), 7);
     std::vector<float> y = y0;
-    if (!gram_rows_product16(w.data(), count, cols, xt.data(), y.data())) {
+    if (!has_gram_rows_product16()) {
       WARN("this build has no fused kernels (no AVX2/FMA): gram_rows_product does the work");
       return;
     }
+    gram_rows_product16(w.data(), count, cols, xt.data(), y.data());
     for (std::int64_t j = 0; j < cols; ++j)
       for (std::int64_t c = 0; c < 16; ++c) {
         double want = y0[static_cast<std::size_t>(j * 16 + c)], scale = std::fabs(want);

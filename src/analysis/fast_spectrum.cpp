@@ -36,8 +36,9 @@ namespace {
 // against 42 % in the kernel); these read W where it lies, each of R rows once per pass.
 
 // out (R × 16) = Σ_{j<n} W[r][j]·xt[j] for the R ≤ 4 rows at w (stride ld). The
-// accumulators are named variables: GCC 12 keeps an array of them on the stack, storing
-// every one at every step (measured: 2.5× slower).
+// accumulators are named variables: with an array of them GCC 12 stored every one to the
+// stack at every step here (perf annotate), and the 2-layer 8B-shaped fast analysis took
+// 6.77 s against 4.8 s.
 template <int R>
 void dot_rows(const float* w, std::int64_t ld, std::int64_t n, const float* xt, float* out) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
@@ -140,7 +141,12 @@ bool has_gram_rows_product16() {
 #endif
 }
 
-bool gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt) {
+void rows16_of_columns(const float* x, std::int64_t n, float* xt) {
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t c = 0; c < 16; ++c) xt[j * 16 + c] = x[c * n + j];
+}
+
+void gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt) {
 #if defined(__AVX2__) && defined(__FMA__)
   in_fours(count, [&](auto rows, std::int64_t r) {
     constexpr int R = decltype(rows)::value;
@@ -148,10 +154,8 @@ bool gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, 
     dot_rows<R>(w + r * cols, cols, cols, xt, inner);
     axpy_rows<R>(w + r * cols, cols, cols, inner, yt);
   });
-  return true;
 #else
   (void)w, (void)count, (void)cols, (void)xt, (void)yt;
-  return false;
 #endif
 }
 
@@ -173,8 +177,7 @@ void gram_product(const float* w, std::int64_t rows, std::int64_t cols, const fl
     inner.resize(static_cast<std::size_t>(2 * n * 16));
     float* xt = inner.data();
     float* yt = xt + n * 16;
-    for (std::int64_t j = 0; j < n; ++j)
-      for (std::int64_t c = 0; c < 16; ++c) xt[j * 16 + c] = x[c * n + j];
+    rows16_of_columns(x, n, xt);
     std::fill(yt, yt + n * 16, 0.0f);
     if (rows >= cols) {
       gram_rows_product16(w, rows, cols, xt, yt);

@@ -150,11 +150,13 @@ FastSpectrum singular_values_fast(const GramProduct& gram, std::int64_t n, doubl
 void gram_rows_product(const float* w, std::int64_t count, std::int64_t cols, const float* x, std::int64_t l,
                        float* inner, float* y, float beta);
 // The same for 16 columns with x and y row-major (cols × 16), adding into y: each row of W_s
-// is read once for both of its products, by AVX2 kernels without OpenBLAS's packing. False,
-// doing nothing, in a build without AVX2 and FMA (then gram_rows_product does the work).
-bool gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt);
-// Whether this build has those kernels.
+// is read once for both of its products, by AVX2 kernels without OpenBLAS's packing. Only
+// where has_gram_rows_product16() (a build with AVX2 and FMA); elsewhere it does nothing
+// and gram_rows_product does the work.
+void gram_rows_product16(const float* w, std::int64_t count, std::int64_t cols, const float* xt, float* yt);
 bool has_gram_rows_product16();
+// x (n × 16, column-major, as the block Lanczos holds it) row-major into xt, for the above.
+void rows16_of_columns(const float* x, std::int64_t n, float* xt);
 // The bulk values scaled so that Σσ² is ||W||_F² (frobenius_squared), the leading ones kept;
 // singular_values_fast does this itself unless frobenius_squared is negative.
 void fit_fast_trace(FastSpectrum& f, double frobenius_squared);

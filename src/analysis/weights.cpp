@@ -302,7 +302,8 @@ double estimated_gram_seconds(const RoleTensor& t) {
 }
 
 // The products of --svd fast: 4·kFastBlock flops per entry and step, at ~70 GFLOP/s (the
-// fused 16-column kernels, measured at 75 on the 8B shape's 128-row slices).
+// fused 16-column kernels: 64–75 GFLOP/s on one core in a standalone bench on an
+// 8192 × 4096 matrix).
 double estimated_sketch_seconds(const RoleTensor& t) {
   return static_cast<double>(t.numel()) * 4 * analysis::kFastBlock * analysis::kFastBlockSteps / 7e10;
 }
@@ -499,9 +500,7 @@ Result<WeightFeatures> analyze_weights(const Model& model, const AnalyzeOptions&
           const bool fused = l == 16 && analysis::has_gram_rows_product16();
           if (fused) {
             xt.resize(static_cast<std::size_t>(cols * 16));
-            for (std::int64_t j = 0; j < cols; ++j)
-              for (std::int64_t c = 0; c < 16; ++c)
-                xt[static_cast<std::size_t>(j * 16 + c)] = x[c * cols + j];
+            analysis::rows16_of_columns(x, cols, xt.data());
           }
           run_parallel(static_cast<std::size_t>(jobs), counted ? threads : threads - 1, [&](std::size_t job) {
             std::vector<float> buffer, inner(fused ? 0 : static_cast<std::size_t>(kSketchSlice * l));
